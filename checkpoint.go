@@ -1,0 +1,290 @@
+// This file holds the sync state: its versioned JSON document, the StateStore
+// that keeps it, the shipped memory and file stores, and the checkpointer that
+// saves it while tables run in parallel.
+
+package redshiftsync
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// StateVersion is the version of the state document this library writes.
+// It refuses to resume from a document with a higher version.
+const StateVersion = 1
+
+// State is the saved progress of every table of a source. It is stored as
+// JSON by a StateStore; its shape is documented so that an operator can read
+// it, but it is written only by the library.
+type State struct {
+	Version int `json:"version"`
+	// Source identifies what the state belongs to: "database/schema".
+	Source string `json:"source"`
+	// Tables maps "schema.table" to that table's progress.
+	Tables map[string]*TableState `json:"tables"`
+}
+
+// TableState is the progress of one table.
+//
+// Bookmark, HighWater and every Position value are the exact text form of a
+// column value ("2024-05-01 12:00:00.123456", "12345678901234567890.5"), cast
+// back to the column's source type when they are bound into a query, so no
+// value ever passes through a float or loses precision.
+type TableState struct {
+	Mode Mode `json:"mode"`
+	// ReplicationKey and KeyType name the key the bookmark belongs to. When
+	// the plan's key or its type changes, the bookmark is discarded and the
+	// table syncs in full again.
+	ReplicationKey string `json:"replication_key,omitempty"`
+	KeyType        string `json:"replication_key_type,omitempty"`
+	// Bookmark is where the next incremental sync starts, inclusive: the
+	// high-water mark of the last finished sync. Nil before the first one.
+	Bookmark *string `json:"bookmark,omitempty"`
+	// InProgress is set while a sync of the table is unfinished: a run that
+	// finds it resumes there.
+	InProgress *Progress `json:"in_progress,omitempty"`
+	// LastSyncedAt is when the last sync of the table finished.
+	LastSyncedAt *time.Time `json:"last_synced_at,omitempty"`
+}
+
+// Progress is the position of an unfinished sync of one table.
+type Progress struct {
+	// Phase is "rows" while the rows with a non-NULL key (or all rows, in
+	// a full sync) are read, then "null_keys" while those whose key is NULL
+	// are read.
+	Phase string `json:"phase"`
+	// From is the inclusive lower bound of this sync (the previous bookmark,
+	// less the lookback), HighWater its inclusive upper bound, fixed when
+	// the sync began.
+	From      *string `json:"from,omitempty"`
+	HighWater *string `json:"high_water,omitempty"`
+	// After is the ordering tuple (key, primary key...) of the last row
+	// delivered and flushed in this phase; the sync resumes strictly after
+	// it. Nil when the phase has not delivered a row yet.
+	After []string `json:"after,omitempty"`
+	// Resync is true when the sync is a full resync that a ResyncSink was
+	// told about.
+	Resync bool `json:"resync,omitempty"`
+	// Rows counts the rows delivered so far in this sync.
+	Rows int64 `json:"rows"`
+}
+
+const (
+	phaseRows     = "rows"
+	phaseNullKeys = "null_keys"
+)
+
+// StateStore keeps the state document. The extractor calls Load once at the
+// start of Run and Save after each checkpoint, from one goroutine at a time;
+// each Save is given the whole document.
+type StateStore interface {
+	// Load returns the last document saved, or an error wrapping
+	// ErrNoCheckpoint when none was saved yet.
+	Load(ctx context.Context) ([]byte, error)
+	// Save stores doc durably, replacing the previous one. A nil error
+	// means a crash after it returns cannot lose doc; an error leaves the
+	// previous document in place.
+	Save(ctx context.Context, doc []byte) error
+}
+
+// decodeState parses a saved document and checks that it belongs to source.
+func decodeState(doc []byte, source string) (*State, error) {
+	var st State
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	if err := dec.Decode(&st); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrStateCorrupt, err)
+	}
+	switch {
+	case st.Version <= 0:
+		return nil, fmt.Errorf("%w: no version field", ErrStateCorrupt)
+	case st.Version > StateVersion:
+		return nil, fmt.Errorf("%w: version %d, this library reads up to %d; upgrade redshiftsync", ErrStateVersion, st.Version, StateVersion)
+	case source != "" && st.Source != "" && st.Source != source:
+		return nil, fmt.Errorf("%w: it was saved for %q, this run reads %q; point the state at another location or remove it to start over", ErrStateMismatch, st.Source, source)
+	}
+	if st.Tables == nil {
+		st.Tables = map[string]*TableState{}
+	}
+	for name, ts := range st.Tables {
+		if ts == nil {
+			return nil, fmt.Errorf("%w: table %q has no state", ErrStateCorrupt, name)
+		}
+	}
+	return &st, nil
+}
+
+// MemoryStore is a StateStore that keeps the document in memory, for tests
+// and for callers that persist it themselves. The zero value is ready to use.
+type MemoryStore struct {
+	mu  sync.Mutex
+	doc []byte
+}
+
+// Load returns a copy of the last saved document.
+func (m *MemoryStore) Load(context.Context) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.doc == nil {
+		return nil, ErrNoCheckpoint
+	}
+	return bytes.Clone(m.doc), nil
+}
+
+// Save keeps a copy of doc.
+func (m *MemoryStore) Save(_ context.Context, doc []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.doc = bytes.Clone(doc)
+	return nil
+}
+
+// FileStore is a StateStore that keeps the document in a file. Save is
+// atomic: it writes a temporary file in the same directory, syncs it, renames
+// it over the old file and syncs the directory, so a crash leaves either the
+// old document or the new one, never a torn one. Save refuses to overwrite a
+// file that is not a state document it can read, so a corrupt or foreign
+// file is kept for the user.
+type FileStore struct {
+	Path string
+}
+
+// NewFileStore returns a FileStore for path.
+func NewFileStore(path string) *FileStore { return &FileStore{Path: path} }
+
+// Load reads the file; a missing file is ErrNoCheckpoint.
+func (f *FileStore) Load(context.Context) ([]byte, error) {
+	doc, err := os.ReadFile(f.Path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s does not exist", ErrNoCheckpoint, f.Path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redshiftsync: read state: %w", err)
+	}
+	return doc, nil
+}
+
+// Save replaces the file atomically with doc.
+func (f *FileStore) Save(_ context.Context, doc []byte) error {
+	if old, err := os.ReadFile(f.Path); err == nil {
+		if _, err := decodeState(old, ""); err != nil && !errors.Is(err, ErrStateMismatch) {
+			return fmt.Errorf("redshiftsync: refusing to overwrite state file %s: %w", f.Path, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("redshiftsync: read state: %w", err)
+	}
+	dir := filepath.Dir(f.Path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(f.Path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("redshiftsync: save state: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if _, err := tmp.Write(doc); err != nil {
+		tmp.Close()
+		return fmt.Errorf("redshiftsync: save state: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("redshiftsync: save state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("redshiftsync: save state: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), f.Path); err != nil {
+		return fmt.Errorf("redshiftsync: save state: %w", err)
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("redshiftsync: save state: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("redshiftsync: save state: %w", err)
+	}
+	return nil
+}
+
+// Checkpoint describes one saved checkpoint, as passed to the hook set with
+// WithCheckpointHook.
+type Checkpoint struct {
+	Table string // "schema.table"
+	Rows  int64  // rows of the table delivered in this sync so far
+	Done  bool   // the table's sync finished with this checkpoint
+	State TableState
+}
+
+// checkpointer owns the state document of a run. Tables update their own
+// entry only after their sink flush succeeded, and every save writes a
+// snapshot of the whole document, serialized so that an older snapshot never
+// overwrites a newer one.
+type checkpointer struct {
+	store StateStore
+	hook  func(Checkpoint)
+
+	mu     sync.Mutex // guards state
+	state  *State
+	saveMu sync.Mutex // serializes marshal+save
+}
+
+// load reads the saved state for source, or starts an empty one.
+func (c *checkpointer) load(ctx context.Context, source string) error {
+	doc, err := c.store.Load(ctx)
+	switch {
+	case errors.Is(err, ErrNoCheckpoint):
+		c.state = &State{Version: StateVersion, Source: source, Tables: map[string]*TableState{}}
+		return nil
+	case err != nil:
+		return err
+	}
+	st, err := decodeState(doc, source)
+	if err != nil {
+		return err
+	}
+	st.Version, st.Source = StateVersion, source
+	c.state = st
+	return nil
+}
+
+// table returns a copy of the saved state of table, or nil.
+func (c *checkpointer) table(name string) *TableState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ts := c.state.Tables[name]
+	if ts == nil {
+		return nil
+	}
+	cp := *ts
+	return &cp
+}
+
+// save records ts as the state of table and saves the document. The caller
+// must have flushed the sink for every row ts claims.
+func (c *checkpointer) save(ctx context.Context, name string, ts TableState, rows int64, done bool) error {
+	c.saveMu.Lock()
+	defer c.saveMu.Unlock()
+	c.mu.Lock()
+	c.state.Tables[name] = &ts
+	doc, err := json.MarshalIndent(c.state, "", "  ")
+	c.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	if err := c.store.Save(ctx, doc); err != nil {
+		return err
+	}
+	if c.hook != nil {
+		c.hook(Checkpoint{Table: name, Rows: rows, Done: done, State: ts})
+	}
+	return nil
+}

@@ -1,0 +1,63 @@
+// This file holds the errors that callers branch on.
+
+package redshiftsync
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/lib/pq"
+)
+
+// Sentinel errors. Test for them with errors.Is.
+var (
+	// ErrNoCheckpoint is returned by a StateStore's Load when no state has
+	// been saved yet.
+	ErrNoCheckpoint = errors.New("redshiftsync: no checkpoint saved yet")
+	// ErrStateCorrupt is returned when a saved state cannot be read. The
+	// state is left as it is, for the user to inspect.
+	ErrStateCorrupt = errors.New("redshiftsync: saved state is unreadable")
+	// ErrStateVersion is returned for a state written by a newer version of
+	// the library.
+	ErrStateVersion = errors.New("redshiftsync: saved state is from a newer version")
+	// ErrStateMismatch is returned for a state saved for another schema.
+	ErrStateMismatch = errors.New("redshiftsync: saved state belongs to another source")
+	// ErrNoTables is returned when the configured schema or table specs
+	// select no table.
+	ErrNoTables = errors.New("redshiftsync: no tables to sync")
+	// ErrTableSpec is returned for a table spec that does not match the
+	// catalog (an unknown table or column, an excluded key, a key that
+	// cannot order).
+	ErrTableSpec = errors.New("redshiftsync: invalid table spec")
+	// ErrTableGone is returned when a table disappears between discovery
+	// and its read.
+	ErrTableGone = errors.New("redshiftsync: table no longer exists")
+)
+
+// TableError is the error of one table's sync: it names the table and the
+// step that failed, and unwraps to the cause.
+type TableError struct {
+	Table string // "schema.table"
+	Step  string // "discover", "plan", "read", "write", "flush", "checkpoint", ...
+	Err   error
+}
+
+func (e *TableError) Error() string {
+	msg := fmt.Sprintf("redshiftsync: table %s: %s: %v", e.Table, e.Step, e.Err)
+	if code := SQLState(e.Err); code != "" {
+		msg += " (SQLSTATE " + code + ")"
+	}
+	return msg
+}
+
+func (e *TableError) Unwrap() error { return e.Err }
+
+// SQLState returns the SQLSTATE code carried by err, or "" when err did not
+// come from the server.
+func SQLState(err error) string {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		return string(pqErr.Code)
+	}
+	return ""
+}

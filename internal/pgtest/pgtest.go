@@ -1,0 +1,257 @@
+// This file holds the connection helpers of package pgtest: DSN, Open,
+// OpenDSN, Exec, NewSchema and NewDatabase, and the environment variables
+// they read.
+
+// Package pgtest gives integration tests a real PostgreSQL server: the one
+// that scripts/test (through scripts/lib/pg.sh) starts and describes in the
+// REDSHIFTSYNC_TEST_* environment variables.
+//
+// Without a server the helpers skip the test, so that a plain `go test ./...`
+// passes on a machine without PostgreSQL; with REDSHIFTSYNC_REQUIRE_DB set
+// (scripts/test and CI set it) they fail it instead, so that a broken setup
+// cannot pass as a green run of skipped tests.
+//
+// Every object a helper creates (schema, database, connection pool) is
+// removed in the test's Cleanup.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// Environment variables read by this package; scripts/lib/pg.sh sets all but
+// EnvRequireDB, which scripts/test sets.
+const (
+	// EnvDSN names the variable holding the URL of the test server, like
+	// postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable. The user
+	// must be allowed to create schemas and databases.
+	EnvDSN = "REDSHIFTSYNC_TEST_DSN"
+
+	// EnvRequireDB names the variable that, when non-empty, turns a missing
+	// server (or a missing EnvPGCtl) into a test failure instead of a skip.
+	EnvRequireDB = "REDSHIFTSYNC_REQUIRE_DB"
+
+	// EnvPGCtl names the variable holding the path of an executable that
+	// runs pg_ctl on the test server with its data directory, log and OS
+	// user filled in: "$REDSHIFTSYNC_TEST_PGCTL stop -m fast" and so on.
+	EnvPGCtl = "REDSHIFTSYNC_TEST_PGCTL"
+
+	// EnvPGData names the variable holding the test server's data directory.
+	EnvPGData = "REDSHIFTSYNC_TEST_PGDATA"
+)
+
+// skipMessage is the reason given when a test is skipped for want of a server.
+const skipMessage = "integration test needs PostgreSQL: run ./scripts/test, or set " + EnvDSN
+
+// opTimeout bounds the setup and cleanup statements of this package, so that
+// a hung server fails the test instead of hanging it until go test's timeout.
+const opTimeout = 2 * time.Minute
+
+// DSN returns the URL of the test server, from REDSHIFTSYNC_TEST_DSN. When
+// that is unset, it skips the test, or fails it when REDSHIFTSYNC_REQUIRE_DB
+// is set. Call it from the test's goroutine.
+func DSN(tb testing.TB) string {
+	tb.Helper()
+	dsn := os.Getenv(EnvDSN)
+	if dsn == "" {
+		if os.Getenv(EnvRequireDB) != "" {
+			tb.Fatalf("%s is set, but %s is empty: no PostgreSQL for this integration test "+
+				"(run ./scripts/test, which starts one, or set %s)", EnvRequireDB, EnvDSN, EnvDSN)
+		}
+		tb.Skip(skipMessage)
+	}
+	return dsn
+}
+
+// Open connects to the test server (see DSN) with the lib/pq "postgres"
+// driver, checks the connection with a ping, and closes the pool in the
+// test's Cleanup.
+func Open(tb testing.TB) *sql.DB {
+	tb.Helper()
+	return OpenDSN(tb, DSN(tb))
+}
+
+// OpenDSN is Open for a given URL, such as one returned by NewDatabase.
+func OpenDSN(tb testing.TB, dsn string) *sql.DB {
+	tb.Helper()
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		tb.Fatalf("pgtest: open %s: %v", redact(dsn), err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		tb.Fatalf("pgtest: ping %s: %v", redact(dsn), err)
+	}
+	tb.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// Exec runs query with args on db and fails the test on error. Call it from
+// the test's goroutine.
+func Exec(tb testing.TB, db *sql.DB, query string, args ...any) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, query, args...); err != nil {
+		tb.Fatalf("pgtest: exec %s: %v", abbreviate(query), err)
+	}
+}
+
+// NewSchema creates a schema with a unique name in db's database and drops it,
+// with everything in it, in the test's Cleanup. The name is "t_", the test's
+// name in lower case with anything but letters and digits turned into "_",
+// and a random suffix: a plain identifier of at most 63 bytes, which needs no
+// quoting (quoting it does no harm either).
+func NewSchema(tb testing.TB, db *sql.DB) string {
+	tb.Helper()
+	name := uniqueName("t_", tb.Name())
+	Exec(tb, db, "CREATE SCHEMA "+pq.QuoteIdentifier(name))
+	tb.Cleanup(func() {
+		// A test that restarted the server leaves dead connections in the
+		// pool: each failed attempt discards one, so try a few times.
+		err := retry(func(ctx context.Context) error {
+			_, err := db.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+pq.QuoteIdentifier(name)+" CASCADE")
+			return err
+		})
+		if err != nil {
+			tb.Errorf("pgtest: drop schema %s: %v", name, err)
+		}
+	})
+	return name
+}
+
+// NewDatabase creates a database with a unique name (see NewSchema for its
+// shape, with "d_" in front) on the test server, and returns a URL for it: the
+// test server's URL with the database replaced. The database is dropped in the
+// test's Cleanup, with WITH (FORCE) so that connections still open to it do
+// not keep it alive.
+func NewDatabase(tb testing.TB) (dsn string) {
+	tb.Helper()
+	admin := OpenDSN(tb, DSN(tb))
+	name := uniqueName("d_", tb.Name())
+	// template0 is never connected to, so concurrent tests cannot make
+	// CREATE DATABASE fail with "source database is being accessed".
+	Exec(tb, admin, "CREATE DATABASE "+pq.QuoteIdentifier(name)+" TEMPLATE template0 ENCODING 'UTF8'")
+	tb.Cleanup(func() {
+		err := retry(func(ctx context.Context) error {
+			_, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)")
+			return err
+		})
+		if err != nil {
+			tb.Errorf("pgtest: drop database %s: %v", name, err)
+		}
+	})
+	dsn, err := withDatabase(DSN(tb), name)
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	return dsn
+}
+
+// withDatabase returns dsn with its database replaced by name. dsn is a
+// postgres:// or postgresql:// URL, or a libpq key=value string.
+func withDatabase(dsn, name string) (string, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "", err
+		}
+		u.Path = "/" + name
+		u.RawPath = ""
+		return u.String(), nil
+	}
+	// key=value form: a later key overrides an earlier one.
+	return strings.TrimSpace(dsn) + " dbname='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(name) + "'", nil
+}
+
+// retry runs f up to 5 times, each with its own timeout, until it succeeds.
+func retry(f func(ctx context.Context) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		err = f(ctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+// maxIdentifier is PostgreSQL's limit on identifier length, in bytes
+// (NAMEDATALEN-1).
+const maxIdentifier = 63
+
+// uniqueName returns prefix + sanitize(testName) + "_" + 8 random hex digits,
+// cut to at most maxIdentifier bytes.
+func uniqueName(prefix, testName string) string {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("pgtest: crypto/rand: " + err.Error())
+	}
+	suffix := "_" + hex.EncodeToString(b[:])
+	room := maxIdentifier - len(prefix) - len(suffix)
+	base := sanitize(testName)
+	if len(base) > room {
+		base = strings.TrimRight(base[:room], "_")
+	}
+	if base == "" {
+		base = "test"
+	}
+	return prefix + base + suffix
+}
+
+// sanitize lower-cases s and turns each run of characters other than a-z and
+// 0-9 into one "_", trimming "_" at both ends. The result is ASCII only.
+func sanitize(s string) string {
+	var b strings.Builder
+	pendingUnderscore := false
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			if pendingUnderscore && b.Len() > 0 {
+				b.WriteByte('_')
+			}
+			pendingUnderscore = false
+			b.WriteRune(r)
+			continue
+		}
+		pendingUnderscore = true
+	}
+	return b.String()
+}
+
+// abbreviate shortens a statement for an error message.
+func abbreviate(query string) string {
+	q := strings.Join(strings.Fields(query), " ")
+	if len(q) > 200 {
+		q = q[:200] + "..."
+	}
+	return q
+}
+
+// redact hides the password of a URL DSN for messages.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil || u.Scheme == "" {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

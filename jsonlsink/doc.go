@@ -1,0 +1,99 @@
+// Package jsonlsink is a [redshiftsync.Sink] that writes the rows of each table
+// to a JSON Lines file: one JSON object per line, one file per table.
+//
+// # File layout
+//
+// All files live in the directory given to [New]. The file of a table is
+// named
+//
+//	<schema>.<table>.jsonl
+//
+// where schema and table are the source names made safe for a file system by
+// [FileName]: the bytes of '/', '\', '%', control characters (C0, DEL and C1)
+// and invalid UTF-8 are percent-encoded as %XX (upper-case hex); in the
+// schema every '.' is encoded as %2E as well, so the first '.' of a file name
+// always separates the schema from the table and two tables never share a
+// file. Everything else, spaces, quotes and non-ASCII letters included, is
+// kept as is, so "public"."orders" is in public.orders.jsonl and
+// "my/schema"."a.b" in my%2Fschema.a.b.jsonl. A name whose file name would
+// be longer than 255 bytes is shortened: its escaped form is cut and
+// followed by "%-" and 32 hex digits of a SHA-256 hash of the full names
+// ("%-" never comes out of escaping, so shortened names do not collide with
+// others either).
+//
+// Files are only ever appended to (O_APPEND), across runs and across
+// processes: the lines of a table are in the order the extractor delivered
+// them, and the last line holding a primary key is the current state of that
+// row. A full resync of a table (see redshiftsync.Mode) appends every row of
+// the table again; rows deleted at the source stay in the file as the older
+// lines they were. This sink does not implement [redshiftsync.ResyncSink], so
+// the files do not record where a resync begins or ends: a reader that must
+// see deletions should use a sink that does, such as the PostgreSQL sink.
+//
+// # Line format
+//
+// Every line is one JSON object, terminated by '\n', whose keys are the
+// column names in column order (as the table was at its Open) and whose
+// values encode the row without loss:
+//
+//	LogicalType                 JSON value
+//	SQL NULL (nil)              null
+//	BOOLEAN                     true or false
+//	SHORT, INT, LONG            number, exact ("-9223372036854775808")
+//	DECIMAL                     string holding the exact decimal text
+//	                            ("12345678901234567890123456789.123456789", "NaN")
+//	FLOAT, DOUBLE               number in the shortest form that reads back to the
+//	                            same float64 ("0.1", "1e+21", "5e-324", "-0");
+//	                            NaN, +Inf and -Inf as the strings "NaN",
+//	                            "Infinity" and "-Infinity"
+//	NAIVE_DATE                  string "2024-01-31"
+//	NAIVE_DATETIME              string "2024-01-31T13:45:01.123456": the wall clock,
+//	                            no zone, always exactly six fractional digits
+//	UTC_DATETIME                string "2024-01-31T13:45:01.123456Z": RFC 3339 in
+//	                            UTC, always exactly six fractional digits
+//	NAIVE_TIME, TIME_TZ         string, the source text ("13:45:01.5", "13:45:01+02")
+//	INTERVAL                    string, the ISO 8601 text the extractor delivers
+//	STRING                      string
+//	BINARY                      string, the bytes in standard base64 with padding
+//	                            (RFC 4648 §4); an empty value is ""
+//	JSON                        the JSON value itself, not a string
+//
+// Dates and timestamps whose year is outside 0001..9999 use ISO 8601
+// expanded years: a sign and at least four digits, with astronomical year
+// numbering, in which 1 BC is year +0000, 2 BC is -0001 and 44 BC is -0043
+// ("-0043-03-15", "+0000-12-31", "+294276-12-31"). A date or timestamp that
+// is infinite arrives as the string "infinity" or "-infinity" and is written
+// as that string. Fractions finer than a microsecond (which the sources do
+// not have) are truncated.
+//
+// A JSON value is written as the JSON text the source delivered, made
+// compact only when it spans lines (so that it fits on one line; numbers,
+// key order and duplicate keys are kept as they are). Note that a JSON column
+// holding the JSON value null and a JSON column that is SQL NULL both come
+// out as null: the two are not told apart in this format. A JSON value that
+// is not valid JSON (which the sources never deliver) is written as a JSON
+// string holding its text. Invalid UTF-8 inside a JSON value is replaced by
+// U+FFFD.
+//
+// Strings are written as JSON strings that are valid UTF-8 whatever the
+// input: '"', '\', control characters, U+2028 and U+2029 are escaped, and
+// each byte of invalid UTF-8 becomes the escape \ufffd (U+FFFD, the Unicode
+// replacement character), so such a string does not read back to the same
+// bytes. PostgreSQL and Redshift text is always valid UTF-8 in a UTF-8
+// database.
+//
+// # Durability and crashes
+//
+// Write buffers lines in memory; [Sink.Flush] writes the buffer and then
+// fsyncs the file, which is what lets the extractor save its checkpoint. A new
+// file's directory is fsynced too, so the file survives a crash.
+//
+// A crash (or a failed write) can leave the last line of a file half
+// written. The first Open of a table in a process (and every later Open of
+// it, which starts a new run) cuts such a torn tail off: the file is
+// truncated to just after its last '\n', so files hold only whole lines.
+// Nothing is lost by that: a tail that was never flushed was never
+// checkpointed, so the extractor reads those rows again. For the same reason
+// a later Open of a table in the same process discards the lines its previous
+// run buffered but never flushed.
+package jsonlsink

@@ -1,0 +1,252 @@
+package jsonlsink
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/seed2085993a/redshiftsync"
+)
+
+// encoder turns rows of one table into JSON lines. It holds the column keys,
+// encoded once per Open, and scratch space reused from row to row.
+type encoder struct {
+	table string // "schema.table", for errors
+	cols  []redshiftsync.Column
+	// keys[i] is `"name":` of column i, preceded by ',' for i > 0.
+	keys [][]byte
+	// line is the scratch buffer of the line being encoded.
+	line []byte
+	// compact is scratch space for JSON values that must be compacted.
+	compact bytes.Buffer
+}
+
+// setColumns encodes the column keys of table.
+func (e *encoder) setColumns(table *redshiftsync.Table) {
+	e.table = table.QualifiedName()
+	e.cols = table.Columns
+	e.keys = e.keys[:0]
+	for i, c := range table.Columns {
+		var k []byte
+		if i > 0 {
+			k = append(k, ',')
+		}
+		k = appendString(k, c.Name)
+		e.keys = append(e.keys, append(k, ':'))
+	}
+}
+
+// encodeRow encodes row as one line, '\n' included, into e.line and returns
+// it. The result is valid until the next call.
+func (e *encoder) encodeRow(row []any) ([]byte, error) {
+	if len(row) != len(e.cols) {
+		return nil, fmt.Errorf("jsonlsink: table %s: row has %d values, the table has %d columns",
+			e.table, len(row), len(e.cols))
+	}
+	b := append(e.line[:0], '{')
+	for i, v := range row {
+		b = append(b, e.keys[i]...)
+		var err error
+		if b, err = e.appendValue(b, &e.cols[i], v); err != nil {
+			e.line = b
+			return nil, err
+		}
+	}
+	b = append(b, '}', '\n')
+	e.line = b
+	return b, nil
+}
+
+// appendValue appends the JSON encoding of v, a value of column c.
+func (e *encoder) appendValue(b []byte, c *redshiftsync.Column, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case bool:
+		return strconv.AppendBool(b, v), nil
+	case int64:
+		return strconv.AppendInt(b, v, 10), nil
+	case redshiftsync.Decimal:
+		return appendString(b, string(v)), nil
+	case float64:
+		return appendFloat(b, v), nil
+	case string:
+		return appendString(b, v), nil
+	case []byte:
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, v)
+		return append(b, '"'), nil
+	case json.RawMessage:
+		return e.appendJSON(b, v), nil
+	case time.Time:
+		switch c.Type {
+		case redshiftsync.TypeNaiveDate:
+			y, m, d := v.Date()
+			b = append(b, '"')
+			b = appendDate(b, y, m, d)
+			return append(b, '"'), nil
+		case redshiftsync.TypeNaiveDateTime:
+			b = append(b, '"')
+			b = appendDateTime(b, v)
+			return append(b, '"'), nil
+		case redshiftsync.TypeUTCDateTime:
+			b = append(b, '"')
+			b = appendDateTime(b, v.UTC())
+			return append(b, 'Z', '"'), nil
+		}
+		return b, fmt.Errorf("jsonlsink: table %s column %q: time.Time value in a %s column (want NAIVE_DATE, NAIVE_DATETIME or UTC_DATETIME)",
+			e.table, c.Name, c.Type)
+	}
+	return b, fmt.Errorf("jsonlsink: table %s column %q (%s): unsupported Go type %T", e.table, c.Name, c.Type, v)
+}
+
+// appendFloat appends f as the shortest JSON number that reads back to f, or
+// as the string "NaN", "Infinity" or "-Infinity".
+func appendFloat(b []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(b, `"NaN"`...)
+	case math.IsInf(f, 1):
+		return append(b, `"Infinity"`...)
+	case math.IsInf(f, -1):
+		return append(b, `"-Infinity"`...)
+	}
+	// 'g' with the shortest precision gives "1e+21", "1e-07", "0.1", "-0":
+	// all valid JSON numbers.
+	return strconv.AppendFloat(b, f, 'g', -1, 64)
+}
+
+// appendJSON appends raw as the JSON value it holds, compacted when it spans
+// lines, or as a JSON string when it is not valid JSON.
+func (e *encoder) appendJSON(b []byte, raw json.RawMessage) []byte {
+	if !utf8.Valid(raw) {
+		// Invalid UTF-8 can only sit inside strings of valid JSON, where
+		// U+FFFD keeps the structure intact. Rare: the copy is fine.
+		raw = bytes.ToValidUTF8(raw, []byte("\uFFFD"))
+	}
+	if bytes.IndexByte(raw, '\n') >= 0 || bytes.IndexByte(raw, '\r') >= 0 {
+		// Valid JSON has raw line breaks only as insignificant space.
+		e.compact.Reset()
+		if err := json.Compact(&e.compact, raw); err == nil {
+			return append(b, e.compact.Bytes()...)
+		}
+		return appendString(b, string(raw))
+	}
+	if json.Valid(raw) {
+		return append(b, raw...)
+	}
+	return appendString(b, string(raw))
+}
+
+// appendDateTime appends the wall clock of t as
+// "YYYY-MM-DDTHH:MM:SS.ffffff", with expanded years outside 1..9999.
+func appendDateTime(b []byte, t time.Time) []byte {
+	y, m, d := t.Date()
+	b = appendDate(b, y, m, d)
+	hh, mm, ss := t.Clock()
+	b = append(b, 'T')
+	b = appendDigits(b, hh, 2)
+	b = append(b, ':')
+	b = appendDigits(b, mm, 2)
+	b = append(b, ':')
+	b = appendDigits(b, ss, 2)
+	b = append(b, '.')
+	return appendDigits(b, t.Nanosecond()/1000, 6)
+}
+
+// appendDate appends "YYYY-MM-DD", the year in ISO 8601 expanded form
+// ("+0000", "-0043", "+294276") when it is outside 1..9999. Go years are
+// astronomical, like ISO 8601 ones: year 0 is 1 BC.
+func appendDate(b []byte, y int, m time.Month, d int) []byte {
+	switch {
+	case y >= 1 && y <= 9999:
+	case y < 0:
+		b = append(b, '-')
+		y = -y
+	default:
+		b = append(b, '+')
+	}
+	b = appendDigits(b, y, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(m), 2)
+	b = append(b, '-')
+	return appendDigits(b, d, 2)
+}
+
+// appendDigits appends the non-negative n in decimal, zero-padded to at
+// least width digits.
+func appendDigits(b []byte, n, width int) []byte {
+	var buf [20]byte
+	i := len(buf)
+	for n >= 10 {
+		i--
+		buf[i] = byte('0' + n%10)
+		n /= 10
+	}
+	i--
+	buf[i] = byte('0' + n)
+	for len(buf)-i < width {
+		i--
+		buf[i] = '0'
+	}
+	return append(b, buf[i:]...)
+}
+
+// appendString appends s as a JSON string. The result is valid UTF-8: each
+// byte of invalid UTF-8 in s becomes \ufffd. '"', '\\', control characters,
+// U+2028 and U+2029 are escaped.
+func appendString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028', r == '\u2029', r >= 0x80 && r <= 0x9f:
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', hexDigits[r>>12], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

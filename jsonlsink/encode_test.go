@@ -1,0 +1,274 @@
+package jsonlsink
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seed2085993a/redshiftsync"
+)
+
+var (
+	bigString = strings.Repeat("abcdefgh", 8<<10) // 64 KiB
+	est       = time.FixedZone("EST", -5*3600)
+	cet       = time.FixedZone("CET", 3600)
+)
+
+func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+
+// valueCases lists, per logical type, edge values and their exact JSON text.
+var valueCases = []struct {
+	name string
+	typ  redshiftsync.LogicalType
+	v    any
+	want string
+}{
+	{"null bool", redshiftsync.TypeBoolean, nil, `null`},
+	{"true", redshiftsync.TypeBoolean, true, `true`},
+	{"false", redshiftsync.TypeBoolean, false, `false`},
+
+	{"short", redshiftsync.TypeShort, int64(-32768), `-32768`},
+	{"int", redshiftsync.TypeInt, int64(2147483647), `2147483647`},
+	{"long zero", redshiftsync.TypeLong, int64(0), `0`},
+	{"long min", redshiftsync.TypeLong, int64(math.MinInt64), `-9223372036854775808`},
+	{"long max", redshiftsync.TypeLong, int64(math.MaxInt64), `9223372036854775807`},
+	{"null long", redshiftsync.TypeLong, nil, `null`},
+
+	{"decimal 38 digits", redshiftsync.TypeDecimal, redshiftsync.Decimal("12345678901234567890123456789012345678"), `"12345678901234567890123456789012345678"`},
+	{"decimal negative 38", redshiftsync.TypeDecimal, redshiftsync.Decimal("-99999999999999999999999999999999999999"), `"-99999999999999999999999999999999999999"`},
+	{"decimal fraction", redshiftsync.TypeDecimal, redshiftsync.Decimal("12345678901234567890123456789.123456789"), `"12345678901234567890123456789.123456789"`},
+	{"decimal tiny", redshiftsync.TypeDecimal, redshiftsync.Decimal("0.00000000000000000000000000000000000001"), `"0.00000000000000000000000000000000000001"`},
+	{"decimal trailing zeros", redshiftsync.TypeDecimal, redshiftsync.Decimal("1.5000"), `"1.5000"`},
+	{"decimal NaN", redshiftsync.TypeDecimal, redshiftsync.Decimal("NaN"), `"NaN"`},
+
+	{"double 0.1", redshiftsync.TypeDouble, 0.1, `0.1`},
+	{"double zero", redshiftsync.TypeDouble, 0.0, `0`},
+	{"double negative zero", redshiftsync.TypeDouble, math.Copysign(0, -1), `-0`},
+	{"double 1e21", redshiftsync.TypeDouble, 1e21, `1e+21`},
+	{"double 1e-7", redshiftsync.TypeDouble, 1e-7, `1e-07`},
+	{"double integer", redshiftsync.TypeDouble, 123456789.0, `1.23456789e+08`},
+	{"double max", redshiftsync.TypeDouble, math.MaxFloat64, `1.7976931348623157e+308`},
+	{"double smallest", redshiftsync.TypeDouble, math.SmallestNonzeroFloat64, `5e-324`},
+	{"double pi", redshiftsync.TypeDouble, math.Pi, `3.141592653589793`},
+	{"double NaN", redshiftsync.TypeDouble, math.NaN(), `"NaN"`},
+	{"double +Inf", redshiftsync.TypeDouble, math.Inf(1), `"Infinity"`},
+	{"double -Inf", redshiftsync.TypeDouble, math.Inf(-1), `"-Infinity"`},
+	{"real 0.1", redshiftsync.TypeFloat, float64(float32(0.1)), `0.10000000149011612`},
+	{"real max", redshiftsync.TypeFloat, float64(math.MaxFloat32), `3.4028234663852886e+38`},
+
+	{"date", redshiftsync.TypeNaiveDate, date(2024, 1, 31), `"2024-01-31"`},
+	{"date year 1", redshiftsync.TypeNaiveDate, date(1, 1, 1), `"0001-01-01"`},
+	{"date year 9999", redshiftsync.TypeNaiveDate, date(9999, 12, 31), `"9999-12-31"`},
+	{"date 1 BC", redshiftsync.TypeNaiveDate, date(0, 12, 31), `"+0000-12-31"`},
+	{"date 44 BC", redshiftsync.TypeNaiveDate, date(-43, 3, 15), `"-0043-03-15"`},
+	{"date 4713 BC", redshiftsync.TypeNaiveDate, date(-4712, 11, 24), `"-4712-11-24"`},
+	{"date 10000", redshiftsync.TypeNaiveDate, date(10000, 1, 1), `"+10000-01-01"`},
+	{"date far future", redshiftsync.TypeNaiveDate, date(5874897, 12, 31), `"+5874897-12-31"`},
+	{"date infinity", redshiftsync.TypeNaiveDate, "infinity", `"infinity"`},
+	{"date -infinity", redshiftsync.TypeNaiveDate, "-infinity", `"-infinity"`},
+
+	{"timestamp micros", redshiftsync.TypeNaiveDateTime, time.Date(2024, 1, 31, 13, 45, 1, 123456000, time.UTC), `"2024-01-31T13:45:01.123456"`},
+	{"timestamp whole second", redshiftsync.TypeNaiveDateTime, time.Date(2024, 1, 31, 13, 45, 1, 0, time.UTC), `"2024-01-31T13:45:01.000000"`},
+	{"timestamp one micro", redshiftsync.TypeNaiveDateTime, time.Date(2024, 1, 31, 0, 0, 0, 1000, time.UTC), `"2024-01-31T00:00:00.000001"`},
+	{"timestamp nanos truncated", redshiftsync.TypeNaiveDateTime, time.Date(2024, 1, 31, 23, 59, 59, 999999999, time.UTC), `"2024-01-31T23:59:59.999999"`},
+	{"timestamp naive keeps wall clock", redshiftsync.TypeNaiveDateTime, time.Date(2024, 1, 31, 13, 0, 0, 0, est), `"2024-01-31T13:00:00.000000"`},
+	{"timestamp BC", redshiftsync.TypeNaiveDateTime, time.Date(-4712, 1, 1, 0, 0, 0, 0, time.UTC), `"-4712-01-01T00:00:00.000000"`},
+	{"timestamp max", redshiftsync.TypeNaiveDateTime, time.Date(294276, 12, 31, 23, 59, 59, 999999000, time.UTC), `"+294276-12-31T23:59:59.999999"`},
+	{"timestamp infinity", redshiftsync.TypeNaiveDateTime, "infinity", `"infinity"`},
+
+	{"timestamptz", redshiftsync.TypeUTCDateTime, time.Date(2024, 1, 31, 13, 45, 1, 123456000, time.UTC), `"2024-01-31T13:45:01.123456Z"`},
+	{"timestamptz converted to UTC", redshiftsync.TypeUTCDateTime, time.Date(2024, 1, 1, 0, 30, 0, 0, cet), `"2023-12-31T23:30:00.000000Z"`},
+	{"timestamptz from EST", redshiftsync.TypeUTCDateTime, time.Date(2024, 1, 31, 20, 0, 0, 500000000, est), `"2024-02-01T01:00:00.500000Z"`},
+	{"timestamptz BC", redshiftsync.TypeUTCDateTime, time.Date(-1, 6, 1, 12, 0, 0, 0, time.UTC), `"-0001-06-01T12:00:00.000000Z"`},
+	{"timestamptz epoch", redshiftsync.TypeUTCDateTime, time.Unix(0, 0), `"1970-01-01T00:00:00.000000Z"`},
+	{"timestamptz -infinity", redshiftsync.TypeUTCDateTime, "-infinity", `"-infinity"`},
+
+	{"time", redshiftsync.TypeNaiveTime, "13:45:01.123456", `"13:45:01.123456"`},
+	{"timetz", redshiftsync.TypeTimeTZ, "13:45:01+02", `"13:45:01+02"`},
+	{"interval", redshiftsync.TypeInterval, "P1Y2M3DT4H5M6.789S", `"P1Y2M3DT4H5M6.789S"`},
+	{"interval negative", redshiftsync.TypeInterval, "-P1DT-2H", `"-P1DT-2H"`},
+
+	{"empty string", redshiftsync.TypeString, "", `""`},
+	{"null string", redshiftsync.TypeString, nil, `null`},
+	{"string null text", redshiftsync.TypeString, "null", `"null"`},
+	{"ascii", redshiftsync.TypeString, "hello, world", `"hello, world"`},
+	{"unicode", redshiftsync.TypeString, "héllo 世界 🎉 Ω", `"héllo 世界 🎉 Ω"`},
+	{"quotes and backslash", redshiftsync.TypeString, `a"b\c/d`, `"a\"b\\c/d"`},
+	{"short escapes", redshiftsync.TypeString, "\n\r\t\b\f", `"\n\r\t\b\f"`},
+	{"control chars", redshiftsync.TypeString, "\x00\x01\x1f\x7f", `"\u0000\u0001\u001f\u007f"`},
+	{"C1 control", redshiftsync.TypeString, "a\u0085b", `"a\u0085b"`},
+	{"line separators", redshiftsync.TypeString, "a\u2028b\u2029c", `"a\u2028b\u2029c"`},
+	{"invalid UTF-8", redshiftsync.TypeString, "a\xffb", `"a\ufffdb"`},
+	{"truncated rune", redshiftsync.TypeString, "x\xe4\xb8", `"x\ufffd\ufffd"`},
+	{"surrogate half", redshiftsync.TypeString, "\xed\xa0\x80", `"\ufffd\ufffd\ufffd"`},
+	{"html kept", redshiftsync.TypeString, "<a href='x'>&</a>", `"<a href='x'>&</a>"`},
+	{"padded char", redshiftsync.TypeString, "ab   ", `"ab   "`},
+	{"64 KiB", redshiftsync.TypeString, bigString, `"` + bigString + `"`},
+
+	{"bytes", redshiftsync.TypeBinary, []byte{0, 1, 2, 0xfe, 0xff}, `"AAEC/v8="`},
+	{"bytes empty", redshiftsync.TypeBinary, []byte{}, `""`},
+	{"bytes nil slice", redshiftsync.TypeBinary, []byte(nil), `""`},
+	{"bytes null", redshiftsync.TypeBinary, nil, `null`},
+	{"bytes text", redshiftsync.TypeBinary, []byte("hi\n"), `"aGkK"`},
+
+	{"json object", redshiftsync.TypeJSON, json.RawMessage(`{"a":[1,2,{"b":null}],"c":"d"}`), `{"a":[1,2,{"b":null}],"c":"d"}`},
+	{"json nested deep", redshiftsync.TypeJSON, json.RawMessage(`[[[[{"x":[[]]}]]]]`), `[[[[{"x":[[]]}]]]]`},
+	{"json null value", redshiftsync.TypeJSON, json.RawMessage(`null`), `null`},
+	{"sql null json", redshiftsync.TypeJSON, nil, `null`},
+	{"json big number kept", redshiftsync.TypeJSON, json.RawMessage(`{"n":123456789012345678901234567890.5}`), `{"n":123456789012345678901234567890.5}`},
+	{"json string", redshiftsync.TypeJSON, json.RawMessage(`"text"`), `"text"`},
+	{"json duplicate keys kept", redshiftsync.TypeJSON, json.RawMessage(`{"a":1,"a":2}`), `{"a":1,"a":2}`},
+	{"json spaces kept", redshiftsync.TypeJSON, json.RawMessage(`{"a": 1, "b": [1, 2]}`), `{"a": 1, "b": [1, 2]}`},
+	{"json multi-line compacted", redshiftsync.TypeJSON, json.RawMessage("{\n  \"a\": 1,\r\n  \"b\": \"x\\ny\"\n}\n"), `{"a":1,"b":"x\ny"}`},
+	{"json newline only", redshiftsync.TypeJSON, json.RawMessage("[1,\n2]"), `[1,2]`},
+	{"json carriage return only", redshiftsync.TypeJSON, json.RawMessage("[1,\r2]"), `[1,2]`},
+	{"json invalid", redshiftsync.TypeJSON, json.RawMessage(`{"a":`), `"{\"a\":"`},
+	{"json invalid multi-line", redshiftsync.TypeJSON, json.RawMessage("{\n"), `"{\n"`},
+	{"json empty", redshiftsync.TypeJSON, json.RawMessage{}, `""`},
+	{"json invalid UTF-8", redshiftsync.TypeJSON, json.RawMessage("[\"a\xffb\"]"), "[\"a\uFFFDb\"]"},
+}
+
+func TestEncodeValue(t *testing.T) {
+	for _, tc := range valueCases {
+		t.Run(tc.name, func(t *testing.T) {
+			var e encoder
+			e.setColumns(&redshiftsync.Table{Schema: "s", Name: "t", Columns: []redshiftsync.Column{{Name: "c", Type: tc.typ}}})
+			line, err := e.encodeRow([]any{tc.v})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := `{"c":` + tc.want + "}\n"
+			if string(line) != want {
+				if len(want) > 200 {
+					t.Fatalf("got %d bytes %.100q..., want %d bytes", len(line), line, len(want))
+				}
+				t.Fatalf("got  %q\nwant %q", line, want)
+			}
+			if !json.Valid(line) {
+				t.Fatalf("invalid JSON: %q", line)
+			}
+		})
+	}
+}
+
+func TestEncodeUnsupported(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		typ  redshiftsync.LogicalType
+		v    any
+		want string // in the error
+	}{
+		{"int", redshiftsync.TypeLong, 5, "int"},
+		{"int32", redshiftsync.TypeInt, int32(5), "int32"},
+		{"float32", redshiftsync.TypeFloat, float32(1.5), "float32"},
+		{"map", redshiftsync.TypeJSON, map[string]any{"a": 1}, "map[string]interface {}"},
+		{"pointer", redshiftsync.TypeString, new(string), "*string"},
+		{"time in string column", redshiftsync.TypeString, time.Now(), "time.Time"},
+		{"time in interval column", redshiftsync.TypeInterval, time.Now(), "INTERVAL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var e encoder
+			e.setColumns(&redshiftsync.Table{Schema: "sch", Name: "tbl", Columns: []redshiftsync.Column{
+				{Name: "ok", Type: redshiftsync.TypeLong}, {Name: "bad col", Type: tc.typ},
+			}})
+			_, err := e.encodeRow([]any{int64(1), tc.v})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, s := range []string{"sch.tbl", `"bad col"`, tc.want} {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not mention %q", err, s)
+				}
+			}
+		})
+	}
+}
+
+func TestEncodeRowShape(t *testing.T) {
+	var e encoder
+	e.setColumns(&redshiftsync.Table{Schema: "s", Name: "t"})
+	line, err := e.encodeRow(nil)
+	if err != nil || string(line) != "{}\n" {
+		t.Fatalf("no columns: %q, %v", line, err)
+	}
+	e.setColumns(&redshiftsync.Table{Schema: "s", Name: "t", Columns: []redshiftsync.Column{
+		{Name: "id", Type: redshiftsync.TypeLong},
+		{Name: "we\"ird\nkey\xff", Type: redshiftsync.TypeString},
+		{Name: "", Type: redshiftsync.TypeBoolean},
+	}})
+	line, err = e.encodeRow([]any{int64(1), "x", true})
+	if want := `{"id":1,"we\"ird\nkey\ufffd":"x","":true}` + "\n"; err != nil || string(line) != want {
+		t.Fatalf("got %q, %v; want %q", line, err, want)
+	}
+	if _, err := e.encodeRow([]any{int64(1)}); err == nil {
+		t.Fatal("short row: no error")
+	}
+	if _, err := e.encodeRow([]any{int64(1), "x", true, 4}); err == nil {
+		t.Fatal("long row: no error")
+	}
+}
+
+func TestEncodeNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool (used by json.Valid) allocate")
+	}
+	table, rows := benchTable(16)
+	var e encoder
+	e.setColumns(table)
+	allocs := testing.AllocsPerRun(1000, func() {
+		for _, row := range rows {
+			if _, err := e.encodeRow(row); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per %d rows, want 0", allocs, len(rows))
+	}
+}
+
+// TestStringRoundTrip checks that every valid UTF-8 string reads back
+// exactly, and every other one reads back as valid UTF-8.
+func TestStringRoundTrip(t *testing.T) {
+	var all []string
+	for r := rune(0); r < 0x3000; r++ {
+		all = append(all, string(r), "a"+string(r)+"b")
+	}
+	all = append(all, "\U0010FFFF", "\U0001F600x", "\xc0\x80", "\xf4\x90\x80\x80", "\xff\xfe", bigString)
+	for b := 0; b < 256; b++ {
+		all = append(all, string([]byte{byte(b)}), "é"+string([]byte{byte(b)}))
+	}
+	for _, s := range all {
+		enc := appendString(nil, s)
+		var got string
+		if err := json.Unmarshal(enc, &got); err != nil {
+			t.Fatalf("%q: %s does not parse: %v", s, enc, err)
+		}
+		// Valid UTF-8 reads back as is; each invalid byte as U+FFFD.
+		want := perByteReplacement(s)
+		if got != want {
+			t.Fatalf("%q: read back %q, want %q", s, got, want)
+		}
+	}
+}
+
+func perByteReplacement(s string) string {
+	var b strings.Builder
+	for _, r := range s { // ranging yields U+FFFD for each invalid byte
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func TestAppendDigits(t *testing.T) {
+	for _, tc := range []struct {
+		n, w int
+		want string
+	}{{0, 1, "0"}, {0, 4, "0000"}, {7, 2, "07"}, {123456, 6, "123456"}, {43, 4, "0043"}, {294276, 4, "294276"}} {
+		if got := string(appendDigits(nil, tc.n, tc.w)); got != tc.want {
+			t.Errorf("appendDigits(%d, %d) = %q, want %q", tc.n, tc.w, got, tc.want)
+		}
+	}
+}

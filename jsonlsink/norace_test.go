@@ -1,0 +1,5 @@
+//go:build !race
+
+package jsonlsink
+
+const raceEnabled = false

@@ -1,0 +1,322 @@
+package jsonlsink
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+
+	"github.com/seed2085993a/redshiftsync"
+)
+
+// bufferSize is the size of each table's write buffer.
+const bufferSize = 256 << 10
+
+// Sink writes each table to a JSON Lines file in one directory; see the
+// package documentation for the files and the line format.
+//
+// Open, Write and Flush follow the [redshiftsync.Sink] contract: calls for
+// different tables may run concurrently, calls for one table come from one
+// goroutine at a time. Close must not run concurrently with the other methods.
+type Sink struct {
+	dir  string
+	mode fs.FileMode
+
+	mu     sync.Mutex // guards tables and closed
+	tables map[tableKey]*tableFile
+	closed bool
+}
+
+var _ redshiftsync.Sink = (*Sink)(nil)
+
+// tableKey identifies a table across Open, Write and Flush.
+type tableKey struct{ schema, name string }
+
+// tableFile is the open file of one table. It is used by one goroutine at a
+// time (the one calling for that table), so it needs no lock of its own.
+type tableFile struct {
+	path string
+	f    *os.File
+	w    *bufio.Writer
+	enc  encoder
+}
+
+// An Option configures a Sink.
+type Option func(*Sink)
+
+// WithFileMode sets the permission bits of the table files the sink creates
+// (before the umask); the default is 0o644. Existing files keep theirs.
+func WithFileMode(mode fs.FileMode) Option {
+	return func(s *Sink) { s.mode = mode.Perm() }
+}
+
+// New returns a Sink that writes its files to dir, creating the directory
+// (mode 0o755) when it does not exist.
+func New(dir string, opts ...Option) (*Sink, error) {
+	if dir == "" {
+		return nil, errors.New("jsonlsink: empty directory")
+	}
+	s := &Sink{dir: dir, mode: 0o644, tables: make(map[tableKey]*tableFile)}
+	for _, o := range opts {
+		o(s)
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case err == nil:
+		if !fi.IsDir() {
+			return nil, fmt.Errorf("jsonlsink: %s is not a directory", dir)
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("jsonlsink: %w", err)
+		}
+		if err := syncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
+			return nil, fmt.Errorf("jsonlsink: %w", err)
+		}
+	default:
+		return nil, fmt.Errorf("jsonlsink: %w", err)
+	}
+	return s, nil
+}
+
+// Dir returns the directory the sink writes to.
+func (s *Sink) Dir() string { return s.dir }
+
+// Open opens (or creates) the file of table, truncating a torn last line
+// left by a crash, and encodes the table's column names for the lines to
+// come. Opening a table again, on a later run in the same process, takes
+// the new columns and discards the lines buffered but not flushed since the
+// last Flush (they were never checkpointed: the extractor reads them again).
+func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
+	if table == nil {
+		return errors.New("jsonlsink: Open: nil table")
+	}
+	if table.Schema == "" || table.Name == "" {
+		return fmt.Errorf("jsonlsink: Open: table %q: empty schema or table name", table.QualifiedName())
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	key := tableKey{table.Schema, table.Name}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errClosed
+	}
+	tf := s.tables[key]
+	s.mu.Unlock()
+
+	if tf != nil {
+		// A new run in the same process: drop what the last one left
+		// unflushed, and whatever a failed flush left half written.
+		tf.w.Reset(tf.f)
+		if err := repairTail(tf.path); err != nil {
+			return fmt.Errorf("jsonlsink: table %s: %w", table.QualifiedName(), err)
+		}
+		tf.enc.setColumns(table)
+		return nil
+	}
+
+	tf, err := s.openFile(table)
+	if err != nil {
+		return fmt.Errorf("jsonlsink: table %s: %w", table.QualifiedName(), err)
+	}
+	tf.enc.setColumns(table)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		tf.f.Close()
+		return errClosed
+	}
+	if old := s.tables[key]; old != nil {
+		// Only a broken contract (two Opens of one table at once) gets here.
+		tf.f.Close()
+		return fmt.Errorf("jsonlsink: table %s opened concurrently", table.QualifiedName())
+	}
+	s.tables[key] = tf
+	return nil
+}
+
+// openFile opens the file of table for appending, creating it (and syncing
+// the directory) or cutting off its torn tail.
+func (s *Sink) openFile(table *redshiftsync.Table) (*tableFile, error) {
+	path := filepath.Join(s.dir, FileName(table.Schema, table.Name))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL, s.mode)
+	switch {
+	case err == nil:
+		if err := syncDir(s.dir); err != nil {
+			f.Close()
+			return nil, err
+		}
+	case errors.Is(err, fs.ErrExist):
+		if err := repairTail(path); err != nil {
+			return nil, err
+		}
+		if f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, err
+	}
+	return &tableFile{path: path, f: f, w: bufio.NewWriterSize(f, bufferSize)}, nil
+}
+
+// Write encodes the rows of batch and buffers them; Flush makes them
+// durable. A value of a Go type that no logical type uses (or a time.Time in
+// a column that is not a date or timestamp) fails the Write with an error
+// naming the table, the column and the Go type; the lines of the rows before
+// it stay buffered, and no partial line is ever written.
+func (s *Sink) Write(ctx context.Context, batch redshiftsync.Batch) error {
+	tf, err := s.table(batch.Table, "Write")
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, row := range batch.Rows {
+		line, err := tf.enc.encodeRow(row)
+		if err != nil {
+			return err
+		}
+		if _, err := tf.w.Write(line); err != nil {
+			return fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err)
+		}
+	}
+	return nil
+}
+
+// Flush writes the buffered lines of table to its file and fsyncs the file.
+func (s *Sink) Flush(ctx context.Context, table *redshiftsync.Table) error {
+	tf, err := s.table(table, "Flush")
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := tf.flush(); err != nil {
+		return fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err)
+	}
+	return nil
+}
+
+// Close flushes and fsyncs every open file and closes it. It returns the
+// errors met, joined; the sink cannot be used afterwards. Calling Close again
+// does nothing.
+func (s *Sink) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var errs []error
+	for _, tf := range s.tables {
+		if err := tf.flush(); err != nil {
+			errs = append(errs, fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err))
+		}
+		if err := tf.f.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err))
+		}
+	}
+	s.tables = nil
+	return errors.Join(errs...)
+}
+
+var errClosed = errors.New("jsonlsink: sink is closed")
+
+// table returns the open file of t.
+func (s *Sink) table(t *redshiftsync.Table, op string) (*tableFile, error) {
+	if t == nil {
+		return nil, fmt.Errorf("jsonlsink: %s: nil table", op)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errClosed
+	}
+	tf := s.tables[tableKey{t.Schema, t.Name}]
+	if tf == nil {
+		return nil, fmt.Errorf("jsonlsink: %s: table %s was not opened", op, t.QualifiedName())
+	}
+	return tf, nil
+}
+
+func (tf *tableFile) flush() error {
+	if err := tf.w.Flush(); err != nil {
+		return err
+	}
+	return tf.f.Sync()
+}
+
+// repairTail truncates the file at path to just after its last '\n' (to
+// empty when it has none), cutting off the torn last line a crash can leave.
+// A file that ends in '\n', or is empty, is left alone.
+func repairTail(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
+	if end == 0 {
+		return nil
+	}
+	var last [1]byte
+	if _, err := f.ReadAt(last[:], end-1); err != nil {
+		return err
+	}
+	if last[0] == '\n' {
+		return nil
+	}
+	// Scan backwards for the last '\n'.
+	buf := make([]byte, 64<<10)
+	keep := int64(0)
+	for pos := end; pos > 0; {
+		n := int64(len(buf))
+		if n > pos {
+			n = pos
+		}
+		pos -= n
+		if _, err := f.ReadAt(buf[:n], pos); err != nil && err != io.EOF {
+			return err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			keep = pos + int64(i) + 1
+			break
+		}
+	}
+	if err := f.Truncate(keep); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// syncDir fsyncs a directory so that the entries created in it survive a
+// crash. File systems that cannot sync a directory are tolerated.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,291 @@
+// This file holds replication planning: replication-key inference, the read
+// plan of each table, and the SQL of its keyset pages.
+
+package redshiftsync
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/seed2085993a/redshiftsync/internal/sqlident"
+)
+
+// Mode is how a table is synced.
+type Mode string
+
+// The modes.
+//
+// ModeIncremental reads the rows whose replication key is at or above the
+// bookmark of the last finished sync, up to a high-water mark taken when the
+// sync begins, in keyset pages ordered by (key, primary key...). The next sync
+// starts again at the bookmark itself (>=), so rows that were committed later
+// with the bookmark's key value are read too. Rows whose key is NULL cannot be
+// placed by the key: every incremental sync reads them all again, after the
+// other rows, paged by primary key. Delivery is at-least-once.
+//
+// ModeFull reads the whole table on every sync: in keyset pages ordered by the
+// primary key when there is one (so a crash resumes mid-table), otherwise in
+// one streaming read (a crash re-reads the table). A ResyncSink is told when
+// each full sync begins and ends.
+const (
+	ModeIncremental Mode = "incremental"
+	ModeFull        Mode = "full"
+)
+
+// Plan is how one table will be read.
+type Plan struct {
+	Table *Table `json:"table"`
+	Mode  Mode   `json:"mode"`
+	// ReplicationKey is the column whose values order an incremental sync.
+	ReplicationKey string `json:"replication_key,omitempty"`
+	// AppendOnly is true when the key only grows on insert (an identity
+	// column, a creation timestamp): updates to old rows are not seen.
+	AppendOnly bool `json:"append_only,omitempty"`
+	// Reason says why the mode and key were chosen.
+	Reason string `json:"reason"`
+	// Warnings name what the user should know about the plan.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// keyColumn returns the replication key's column.
+func (p *Plan) keyColumn() Column {
+	c, _ := p.Table.Column(p.ReplicationKey)
+	return c
+}
+
+// updateKeyNames are the column names that track updates, best first.
+var updateKeyNames = []string{
+	"updated_at", "last_updated", "last_update", "last_modified", "modified_at",
+	"modified_on", "updated_on", "update_time", "updated_time", "modify_time",
+	"modified", "updated", "last_modified_at", "last_updated_at", "updatedat", "modifiedat",
+}
+
+// createKeyNames are the column names that record creation: append-only keys.
+var createKeyNames = []string{
+	"created_at", "inserted_at", "created_on", "create_time", "creation_time",
+	"insert_time", "inserted_on", "createdat", "created", "creation_date",
+}
+
+func nameRank(names []string, col string) int {
+	col = strings.ToLower(col)
+	for i, n := range names {
+		if n == col {
+			return i
+		}
+	}
+	return -1
+}
+
+func isTimestamp(lt LogicalType) bool {
+	return lt == TypeNaiveDateTime || lt == TypeUTCDateTime
+}
+
+// inferKey chooses a replication key for t, or none, and says why. The
+// ranking: update-tracking timestamps (NOT NULL first, then the leading sort
+// key, then the name's rank); an identity or serial integer primary key
+// (append-only); a creation timestamp (append-only). A business date is never
+// chosen merely for being a date.
+func inferKey(t *Table) (key string, appendOnly bool, reason string) {
+	best, bestScore := "", -1
+	for _, c := range t.Columns {
+		r := nameRank(updateKeyNames, c.Name)
+		if r < 0 || !isTimestamp(c.Type) {
+			continue
+		}
+		score := 1000 - r
+		if c.Name == t.SortKey {
+			score += 1000
+		}
+		if !c.Nullable {
+			score += 2000
+		}
+		if score > bestScore {
+			best, bestScore = c.Name, score
+		}
+	}
+	if best != "" {
+		c, _ := t.Column(best)
+		why := fmt.Sprintf("%s is an update-tracking %s column", best, c.SourceType)
+		if !c.Nullable {
+			why += ", NOT NULL"
+		}
+		if best == t.SortKey {
+			why += ", and the leading sort key"
+		}
+		return best, false, why
+	}
+	if len(t.PrimaryKey) == 1 {
+		c, _ := t.Column(t.PrimaryKey[0])
+		if (c.Type == TypeShort || c.Type == TypeInt || c.Type == TypeLong) && c.Identity {
+			return c.Name, true, fmt.Sprintf("%s is an identity primary key: append-only, updates to existing rows are not seen", c.Name)
+		}
+	}
+	for _, c := range t.Columns {
+		if nameRank(createKeyNames, c.Name) >= 0 && isTimestamp(c.Type) {
+			return c.Name, true, fmt.Sprintf("%s is a creation timestamp: append-only, updates to existing rows are not seen", c.Name)
+		}
+	}
+	return "", false, "no update-tracking timestamp, identity key or creation timestamp: full resync every run"
+}
+
+// makePlan decides how to read t. A spec's strategy and key always win;
+// forceFull is the configuration's enable_complete_resync.
+func makePlan(t *Table, spec *TableSpec, forceFull bool) *Plan {
+	p := &Plan{Table: t}
+	if !t.PrimaryKeyEnforced && len(t.PrimaryKey) > 0 {
+		p.Warnings = append(p.Warnings, "the primary key is not enforced by the source: uniqueness is assumed, and pages are read so that duplicates cannot make rows be skipped")
+	}
+	switch {
+	case forceFull:
+		p.Mode, p.Reason = ModeFull, "enable_complete_resync is set"
+		return p
+	case spec != nil && spec.Strategy == StrategyFull:
+		p.Mode, p.Reason = ModeFull, "the table spec says FULL"
+		return p
+	case spec != nil && spec.ReplicationKey != "":
+		p.Mode, p.ReplicationKey, p.Reason = ModeIncremental, spec.ReplicationKey, "the table spec names the replication key"
+		return p
+	}
+	key, appendOnly, reason := inferKey(t)
+	if key == "" {
+		p.Mode, p.Reason = ModeFull, reason
+		if spec != nil && spec.Strategy == StrategyIncremental {
+			p.Warnings = append(p.Warnings, "the table spec says INCREMENTAL but no replication key qualifies: syncing in full")
+		}
+		return p
+	}
+	p.Mode, p.ReplicationKey, p.AppendOnly, p.Reason = ModeIncremental, key, appendOnly, reason
+	return p
+}
+
+// readShape is the SQL of one phase of a table's read: keyset pages over
+// orderBy, or (with no orderBy) one streaming read.
+type readShape struct {
+	selectList string   // quoted, with text casts where the driver would lose the form
+	from       string   // quoted schema.table
+	filters    []string // fixed predicates, parameters $1.. as bound by args
+	args       []any
+	orderBy    []Column // the keyset tuple; empty for a streaming read
+	orderIdx   []int    // position of each orderBy column in the select list
+	unique     bool     // the tuple is known unique (an enforced primary key)
+}
+
+// selectExpr returns the select-list expression of c.
+func selectExpr(c Column) string {
+	q := sqlident.Quote(c.Name)
+	switch {
+	case c.Type == TypeNaiveTime || c.Type == TypeTimeTZ:
+		// lib/pq parses time into a time.Time dated year 0, which loses
+		// 24:00:00 and reformats the offset: keep the server's text.
+		return "CAST(" + q + " AS VARCHAR) AS " + q
+	case strings.HasPrefix(strings.ToLower(c.SourceType), "geometry"), strings.HasPrefix(strings.ToLower(c.SourceType), "geography"):
+		return "ST_AsEWKT(" + q + ") AS " + q
+	}
+	return q
+}
+
+// castParam returns "$n::type", binding a text value exactly to c's type.
+func castParam(n int, c Column) string {
+	return "$" + strconv.Itoa(n) + "::" + c.SourceType
+}
+
+// pageSQL returns the query of the next page: the rows of the shape strictly
+// after the tuple after (nil: from the start), in tuple order, at most limit.
+func (s *readShape) pageSQL(after []string, limit int) (string, []any) {
+	args := append([]any(nil), s.args...)
+	where := append([]string(nil), s.filters...)
+	if after != nil {
+		pred, a := tupleAfter(s.orderBy, after, len(args)+1)
+		where = append(where, pred)
+		args = append(args, a...)
+	}
+	q := "SELECT " + s.selectList + " FROM " + s.from
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	if len(s.orderBy) > 0 {
+		names := make([]string, len(s.orderBy))
+		for i, c := range s.orderBy {
+			names[i] = sqlident.Quote(c.Name)
+		}
+		q += " ORDER BY " + strings.Join(names, ", ") + " LIMIT " + strconv.Itoa(limit)
+	}
+	return q, args
+}
+
+// tieSQL returns the query of every row of the shape whose tuple equals tuple,
+// unordered: the tie group that a page cut through.
+func (s *readShape) tieSQL(tuple []string) (string, []any) {
+	args := append([]any(nil), s.args...)
+	where := append([]string(nil), s.filters...)
+	for i, c := range s.orderBy {
+		args = append(args, tuple[i])
+		where = append(where, sqlident.Quote(c.Name)+" = "+castParam(len(args), c))
+	}
+	return "SELECT " + s.selectList + " FROM " + s.from + " WHERE " + strings.Join(where, " AND "), args
+}
+
+// tupleAfter builds "(c1, c2, ...) > (v1, v2, ...)" without row-value
+// comparison, which Redshift lacks: c1 > v1 OR (c1 = v1 AND (c2 > v2 OR ...)).
+func tupleAfter(cols []Column, vals []string, firstParam int) (string, []any) {
+	var b strings.Builder
+	args := make([]any, 0, len(cols))
+	for i, c := range cols {
+		n := firstParam + i
+		args = append(args, vals[i])
+		q := sqlident.Quote(c.Name)
+		if i == len(cols)-1 {
+			b.WriteString(q + " > " + castParam(n, c))
+		} else {
+			b.WriteString("(" + q + " > " + castParam(n, c) + " OR (" + q + " = " + castParam(n, c) + " AND ")
+		}
+	}
+	b.WriteString(strings.Repeat("))", len(cols)-1))
+	return "(" + b.String() + ")", args
+}
+
+// shapes returns the read shapes of a plan's phase.
+func (p *Plan) shape(phase string, prog *Progress, lookback string, dialect Dialect) *readShape {
+	t := p.Table
+	exprs := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		exprs[i] = selectExpr(c)
+	}
+	s := &readShape{selectList: strings.Join(exprs, ", "), from: sqlident.Qualified(t.Schema, t.Name)}
+	var pk []Column
+	for _, name := range t.PrimaryKey {
+		c, _ := t.Column(name)
+		pk = append(pk, c)
+	}
+	s.unique = len(pk) > 0 && t.PrimaryKeyEnforced && dialect != DialectRedshift
+	switch {
+	case p.Mode == ModeFull:
+		s.orderBy = pk
+	case phase == phaseNullKeys:
+		s.filters = []string{sqlident.Quote(p.ReplicationKey) + " IS NULL"}
+		s.orderBy = pk
+	default:
+		key := p.keyColumn()
+		q := sqlident.Quote(key.Name)
+		s.filters = []string{q + " IS NOT NULL"}
+		if prog.From != nil {
+			s.args = append(s.args, *prog.From)
+			lower := castParam(len(s.args), key)
+			if lookback != "" && isTimestamp(key.Type) {
+				s.args = append(s.args, lookback)
+				lower = "(" + lower + " - $" + strconv.Itoa(len(s.args)) + "::interval)"
+			}
+			s.filters = append(s.filters, q+" >= "+lower)
+		}
+		if prog.HighWater != nil {
+			s.args = append(s.args, *prog.HighWater)
+			s.filters = append(s.filters, q+" <= "+castParam(len(s.args), key))
+		}
+		s.orderBy = append([]Column{key}, pk...)
+	}
+	for _, c := range s.orderBy {
+		s.orderIdx = append(s.orderIdx, t.ColumnIndex(c.Name))
+	}
+	return s
+}

@@ -1,0 +1,72 @@
+// This file holds error classification and the retry policy: which source
+// errors are worth another attempt, and how long to wait before it.
+
+package redshiftsync
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// transientSQLStates are the SQLSTATE codes (or classes, ending in "*") after
+// which a retry can succeed.
+var transientSQLStates = []string{
+	"08*",   // connection exception
+	"57P01", // admin_shutdown: backend terminated
+	"57P02", // crash_shutdown
+	"57P03", // cannot_connect_now: the server is starting
+	"53300", // too_many_connections
+	"53*",   // insufficient resources
+	"40001", // serialization_failure
+	"40P01", // deadlock_detected
+	"57014", // query_canceled: a Redshift WLM timeout or statement timeout, when the run was not canceled
+}
+
+// isTransient reports whether err is worth retrying. An error after the
+// run's own context is done never is.
+func isTransient(ctx context.Context, err error) bool {
+	if err == nil || ctx.Err() != nil {
+		return false
+	}
+	if code := SQLState(err); code != "" {
+		for _, s := range transientSQLStates {
+			if s == code || (strings.HasSuffix(s, "*") && strings.HasPrefix(code, strings.TrimSuffix(s, "*"))) {
+				return true
+			}
+		}
+		return false
+	}
+	var netErr net.Error
+	return errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) ||
+		errors.As(err, &netErr)
+}
+
+// backoff returns the wait before retry attempt n (1-based): exponential
+// from 250ms, capped at 10s, with full jitter in its upper half.
+func backoff(n int) time.Duration {
+	d := 250 * time.Millisecond << min(n-1, 6)
+	d = min(d, 10*time.Second)
+	return d/2 + rand.N(d/2+1)
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

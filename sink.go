@@ -1,0 +1,90 @@
+// This file holds the Sink contract: the destination side of a sync.
+
+package redshiftsync
+
+import "context"
+
+// A Batch is a group of rows of one table, handed to a Sink in source order
+// within its read unit. Each row holds one value per column of Table, in the
+// order of Table.Columns; the Go type of each value is fixed by the column's
+// LogicalType (see LogicalType). A nil value is SQL NULL.
+//
+// The Rows slice and the rows in it are reused by the extractor once Write
+// returns: a sink that keeps them past Write must copy them. Values inside the
+// rows ([]byte, json.RawMessage, strings) are never reused and may be kept.
+type Batch struct {
+	Table *Table
+	Rows  [][]any
+}
+
+// Sink receives the rows of a sync. A sink is the caller's destination: a file
+// writer, a database loader, a message producer.
+//
+// Calls for one table are made from one goroutine at a time, in this order:
+// Open once per table per run, then any number of Write and Flush calls.
+// Calls for different tables may run concurrently (up to
+// Config.MaxParallelWorkers at once), so a sink shared by tables must be safe
+// for concurrent use across tables.
+//
+// Any error returned by a sink fails that table's sync; the state already saved
+// for the table is kept, so the next run resumes after the last successful
+// Flush.
+type Sink interface {
+	// Open tells the sink the definition of table before any of its rows.
+	// It is called again on the next run, where the columns may differ
+	// (a column added at the source, say).
+	Open(ctx context.Context, table *Table) error
+
+	// Write hands the sink a batch of rows of table. It need not make them
+	// durable: that is what Flush is for.
+	Write(ctx context.Context, batch Batch) error
+
+	// Flush makes every row written so far for table durable. A nil error
+	// promises exactly that: the extractor saves the state that claims these
+	// rows only after Flush returns nil, never before.
+	Flush(ctx context.Context, table *Table) error
+}
+
+// ResyncSink is an optional interface of a Sink that wants to know when a full
+// resync of a table begins and ends. Between the two calls every row of the
+// table is delivered again, so a destination can drop the rows it did not see
+// (a full resync re-reads the whole table: see Mode).
+//
+// BeginResync is called once per resync, before its first Write; a resync that
+// is resumed after a crash is not begun again. EndResync is called after the
+// last row of the resync has been flushed, before the state that records the
+// finished resync is saved.
+type ResyncSink interface {
+	Sink
+	BeginResync(ctx context.Context, table *Table) error
+	EndResync(ctx context.Context, table *Table) error
+}
+
+// SinkFuncs adapts plain functions to a Sink, for quick destinations and
+// tests. A nil OpenFunc or FlushFunc does nothing; WriteFunc is required.
+type SinkFuncs struct {
+	OpenFunc  func(ctx context.Context, table *Table) error
+	WriteFunc func(ctx context.Context, batch Batch) error
+	FlushFunc func(ctx context.Context, table *Table) error
+}
+
+// Open calls OpenFunc when it is set.
+func (s SinkFuncs) Open(ctx context.Context, table *Table) error {
+	if s.OpenFunc == nil {
+		return nil
+	}
+	return s.OpenFunc(ctx, table)
+}
+
+// Write calls WriteFunc.
+func (s SinkFuncs) Write(ctx context.Context, batch Batch) error {
+	return s.WriteFunc(ctx, batch)
+}
+
+// Flush calls FlushFunc when it is set.
+func (s SinkFuncs) Flush(ctx context.Context, table *Table) error {
+	if s.FlushFunc == nil {
+		return nil
+	}
+	return s.FlushFunc(ctx, table)
+}

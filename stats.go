@@ -1,0 +1,121 @@
+// This file holds Stats: live counters of a run, readable while it goes.
+
+package redshiftsync
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Stats is a snapshot of a run's progress.
+type Stats struct {
+	Tables []TableStats
+	Rows   int64
+}
+
+// TableStats is a snapshot of one table's progress.
+type TableStats struct {
+	Table         string
+	State         string // "waiting", "running", "done", "failed"
+	Rows          int64
+	Bytes         int64
+	Batches       int64
+	Retries       int64
+	EstimatedRows int64 // the catalog's estimate, -1 when unknown
+	Started       time.Time
+	Elapsed       time.Duration
+	// RowsPerSecond is Rows over Elapsed; ETA is the time left at that rate
+	// to reach EstimatedRows, 0 when unknown.
+	RowsPerSecond float64
+	ETA           time.Duration
+}
+
+// tableStats are the live counters of one table.
+type tableStats struct {
+	name      string
+	estimate  int64
+	state     atomic.Value // string
+	rows      atomic.Int64
+	bytes     atomic.Int64
+	batches   atomic.Int64
+	retries   atomic.Int64
+	startedNs atomic.Int64
+	doneNs    atomic.Int64
+}
+
+// statsBoard holds the counters of the current run.
+type statsBoard struct {
+	mu     sync.Mutex
+	tables []*tableStats
+}
+
+func (b *statsBoard) reset(plans []*Plan) {
+	ts := make([]*tableStats, len(plans))
+	for i, p := range plans {
+		ts[i] = &tableStats{name: p.Table.QualifiedName(), estimate: p.Table.EstimatedRows}
+		ts[i].state.Store("waiting")
+	}
+	b.mu.Lock()
+	b.tables = ts
+	b.mu.Unlock()
+}
+
+func (b *statsBoard) table(name string) *tableStats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, t := range b.tables {
+		if t.name == name {
+			return t
+		}
+	}
+	return &tableStats{name: name}
+}
+
+func (t *tableStats) start() {
+	t.startedNs.Store(time.Now().UnixNano())
+	t.state.Store("running")
+}
+
+func (t *tableStats) finish(err error) {
+	t.doneNs.Store(time.Now().UnixNano())
+	if err != nil {
+		t.state.Store("failed")
+	} else {
+		t.state.Store("done")
+	}
+}
+
+// Stats returns a snapshot of the current or last run. It is safe to call
+// from any goroutine while Run is going.
+func (e *Extractor) Stats() Stats {
+	e.stats.mu.Lock()
+	tables := e.stats.tables
+	e.stats.mu.Unlock()
+	var s Stats
+	now := time.Now()
+	for _, t := range tables {
+		ts := TableStats{
+			Table: t.name, Rows: t.rows.Load(), Bytes: t.bytes.Load(), Batches: t.batches.Load(),
+			Retries: t.retries.Load(), EstimatedRows: t.estimate,
+		}
+		ts.State, _ = t.state.Load().(string)
+		if ns := t.startedNs.Load(); ns != 0 {
+			ts.Started = time.Unix(0, ns)
+			end := now
+			if d := t.doneNs.Load(); d != 0 {
+				end = time.Unix(0, d)
+			}
+			ts.Elapsed = end.Sub(ts.Started)
+		}
+		if sec := ts.Elapsed.Seconds(); sec > 0 {
+			ts.RowsPerSecond = float64(ts.Rows) / sec
+			if ts.EstimatedRows > ts.Rows && ts.RowsPerSecond > 0 && ts.State == "running" {
+				ts.ETA = time.Duration(float64(ts.EstimatedRows-ts.Rows) / ts.RowsPerSecond * float64(time.Second))
+			}
+		}
+		s.Rows += ts.Rows
+		s.Tables = append(s.Tables, ts)
+	}
+	return s
+}
