@@ -268,19 +268,34 @@ func (c *checkpointer) table(name string) *TableState {
 	return &cp
 }
 
-// save records ts as the state of table and saves the document. The caller
-// must have flushed the sink for every row ts claims.
-func (c *checkpointer) save(ctx context.Context, name string, ts TableState, rows int64, done bool) error {
+// save records ts as the state of table and saves the document, through
+// commit when it is non-nil (a StateSink's FlushState), else the store. The
+// caller must have flushed the sink for every row ts claims, unless commit
+// does it atomically with the document.
+func (c *checkpointer) save(ctx context.Context, name string, ts TableState, rows int64, done bool, commit func(ctx context.Context, doc []byte) error) error {
 	c.saveMu.Lock()
 	defer c.saveMu.Unlock()
 	c.mu.Lock()
+	prev := c.state.Tables[name]
 	c.state.Tables[name] = &ts
 	doc, err := json.MarshalIndent(c.state, "", "  ")
 	c.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
+	if err == nil {
+		if commit == nil {
+			commit = c.store.Save
+		}
+		err = commit(ctx, doc)
 	}
-	if err := c.store.Save(ctx, doc); err != nil {
+	if err != nil {
+		// The document in memory must not claim what was not saved: a
+		// later save of another table would carry it.
+		c.mu.Lock()
+		if prev == nil {
+			delete(c.state.Tables, name)
+		} else {
+			c.state.Tables[name] = prev
+		}
+		c.mu.Unlock()
 		return err
 	}
 	if c.hook != nil {

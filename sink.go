@@ -88,3 +88,19 @@ func (s SinkFuncs) Flush(ctx context.Context, table *Table) error {
 	}
 	return s.FlushFunc(ctx, table)
 }
+
+// StateSink is an optional interface of a Sink that keeps the state document
+// itself, committed atomically with the rows it covers: after a crash the
+// destination holds exactly the rows the saved state claims, so no row is
+// applied twice. When the sink is a StateSink, the extractor calls FlushState
+// in place of Flush followed by StateStore.Save at each checkpoint; the
+// StateStore given to the extractor must read what FlushState writes.
+//
+// FlushState calls are serialized across tables (never two at once), and each
+// is given the whole state document, which supersedes every earlier one.
+type StateSink interface {
+	Sink
+	// FlushState makes every row written so far for table durable together
+	// with doc, in one atomic step: either both are saved, or neither.
+	FlushState(ctx context.Context, table *Table, doc []byte) error
+}

@@ -142,8 +142,8 @@ func (s *tableSync) phases(ctx context.Context) error {
 
 // finish flushes the sink, ends a resync and saves the finished state.
 func (s *tableSync) finish(ctx context.Context) error {
-	if err := s.e.sink.Flush(ctx, s.plan.Table); err != nil {
-		return &TableError{Table: s.name, Step: "flush sink", Err: err}
+	if err := s.flush(ctx); err != nil {
+		return err
 	}
 	if rs, ok := s.e.sink.(ResyncSink); ok && s.prog.Resync {
 		if err := rs.EndResync(ctx, s.plan.Table); err != nil {
@@ -157,7 +157,7 @@ func (s *tableSync) finish(ctx context.Context) error {
 	s.state.LastSyncedAt = &now
 	rows := s.prog.Rows
 	s.state.InProgress = nil
-	if err := s.ck.save(ctx, s.name, s.state, rows, true); err != nil {
+	if err := s.ck.save(ctx, s.name, s.state, rows, true, s.commitFunc()); err != nil {
 		return &TableError{Table: s.name, Step: "save checkpoint", Err: err}
 	}
 	return nil
@@ -429,18 +429,40 @@ func (s *tableSync) maybeCheckpoint(ctx context.Context) error {
 // checkpoint flushes the sink, then saves the progress: never the other way
 // round, so the state never claims rows the sink could still lose.
 func (s *tableSync) checkpoint(ctx context.Context) error {
-	if err := s.e.sink.Flush(ctx, s.plan.Table); err != nil {
-		return &TableError{Table: s.name, Step: "flush sink", Err: err}
+	if err := s.flush(ctx); err != nil {
+		return err
 	}
 	p := *s.prog
 	p.After = slices.Clone(s.prog.After)
 	st := s.state
 	st.InProgress = &p
-	if err := s.ck.save(ctx, s.name, st, p.Rows, false); err != nil {
+	if err := s.ck.save(ctx, s.name, st, p.Rows, false, s.commitFunc()); err != nil {
 		return &TableError{Table: s.name, Step: "save checkpoint", Err: err}
 	}
 	s.sinceCkpt, s.lastCkpt = 0, time.Now()
 	return nil
+}
+
+// flush makes the rows written so far durable before a state that claims
+// them is saved. A StateSink does that in FlushState, with the state.
+func (s *tableSync) flush(ctx context.Context) error {
+	if _, ok := s.e.sink.(StateSink); ok {
+		return nil
+	}
+	if err := s.e.sink.Flush(ctx, s.plan.Table); err != nil {
+		return &TableError{Table: s.name, Step: "flush sink", Err: err}
+	}
+	return nil
+}
+
+// commitFunc returns how a checkpoint's document is saved: by a StateSink
+// together with the rows, or (nil) by the StateStore.
+func (s *tableSync) commitFunc() func(context.Context, []byte) error {
+	ss, ok := s.e.sink.(StateSink)
+	if !ok {
+		return nil
+	}
+	return func(ctx context.Context, doc []byte) error { return ss.FlushState(ctx, s.plan.Table, doc) }
 }
 
 // lookback returns the configured lookback as an interval literal, "" for none.
