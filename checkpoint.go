@@ -74,6 +74,41 @@ type Progress struct {
 	Resync bool `json:"resync,omitempty"`
 	// Rows counts the rows delivered so far in this sync.
 	Rows int64 `json:"rows"`
+	// Partitions, when set, split the "rows" phase into key ranges read
+	// concurrently; each resumes after its own After. The phase ends when
+	// every partition is done.
+	Partitions []*Partition `json:"partitions,omitempty"`
+}
+
+// Partition is one key range of a partitioned read: Lower <= key < Upper on
+// the leading ordering column, each bound absent at its end of the range.
+type Partition struct {
+	Lower *string  `json:"lower,omitempty"`
+	Upper *string  `json:"upper,omitempty"`
+	After []string `json:"after,omitempty"`
+	Done  bool     `json:"done,omitempty"`
+	Rows  int64    `json:"rows"`
+}
+
+// clone returns a deep copy of p, for a snapshot.
+func (p *Progress) clone() *Progress {
+	c := *p
+	c.After = append([]string(nil), p.After...)
+	if p.After == nil {
+		c.After = nil
+	}
+	c.Partitions = make([]*Partition, len(p.Partitions))
+	for i, part := range p.Partitions {
+		pc := *part
+		if part.After != nil {
+			pc.After = append([]string(nil), part.After...)
+		}
+		c.Partitions[i] = &pc
+	}
+	if p.Partitions == nil {
+		c.Partitions = nil
+	}
+	return &c
 }
 
 const (
@@ -265,6 +300,9 @@ func (c *checkpointer) table(name string) *TableState {
 		return nil
 	}
 	cp := *ts
+	if ts.InProgress != nil {
+		cp.InProgress = ts.InProgress.clone() // the caller mutates its copy while others marshal the document
+	}
 	return &cp
 }
 

@@ -33,6 +33,13 @@ const (
 	CheckpointIntervalDefault  = time.Minute
 	ConnectTimeoutDefault      = 30 * time.Second
 	MaxRetriesDefault          = 5
+	// PartitionsDefault splits a large table into this many key ranges
+	// read in parallel, within the worker budget: fits 2-4 Redshift WLM
+	// slots.
+	PartitionsDefault = 4
+	// PartitionThresholdDefault is the estimated row count from which a
+	// table is split into partitions.
+	PartitionThresholdDefault = 1_000_000
 )
 
 // Limits of the settings (inclusive).
@@ -198,6 +205,14 @@ type Config struct {
 	// retry. ParseConfig defaults it to MaxRetriesDefault; a Config built in
 	// Go must set it.
 	MaxRetries int
+	// Partitions splits a table whose estimated rows reach
+	// PartitionThreshold into this many key ranges, read concurrently
+	// within MaxParallelWorkers [partitions], default PartitionsDefault;
+	// 1 turns splitting off.
+	Partitions int
+	// PartitionThreshold is the estimated row count from which a table is
+	// split [partition_threshold_rows], default PartitionThresholdDefault.
+	PartitionThreshold int
 }
 
 // The JSON keys of a configuration.
@@ -224,6 +239,8 @@ const (
 	keyConnectTimeout       = "connect_timeout"
 	keyStatementTimeout     = "statement_timeout"
 	keyMaxRetries           = "max_retries"
+	keyPartitions           = "partitions"
+	keyPartitionThreshold   = "partition_threshold_rows"
 )
 
 type valueKind int
@@ -270,6 +287,8 @@ var configKeys = []keyInfo{
 	{keyConnectTimeout, kindDuration, `a duration such as "30s"`},
 	{keyStatementTimeout, kindDuration, `a duration such as "30m", or "0" for none`},
 	{keyMaxRetries, kindInt, `the number of retries, such as "5"`},
+	{keyPartitions, kindInt, `the number of partitions of a large table, such as "4", or "1" for none`},
+	{keyPartitionThreshold, kindInt, `a row count such as "1000000"`},
 }
 
 func lookupKey(key string) (keyInfo, int, bool) {
@@ -672,6 +691,10 @@ func parseValue(cfg *Config, info keyInfo, v any, ps *problems) bool {
 			cfg.CheckpointEveryRows = n
 		case keyMaxRetries:
 			cfg.MaxRetries = n
+		case keyPartitions:
+			cfg.Partitions = n
+		case keyPartitionThreshold:
+			cfg.PartitionThreshold = n
 		}
 		return true
 	case kindBool:
@@ -732,6 +755,10 @@ func intExpect(key string) string {
 		return expectEveryRows
 	case keyMaxRetries:
 		return expectRetries
+	case keyPartitions:
+		return expectWorkers
+	case keyPartitionThreshold:
+		return expectEveryRows
 	}
 	return "a whole number"
 }
@@ -1057,6 +1084,12 @@ func (c *Config) check(explicit map[string]bool) []ConfigProblem {
 	if c.ConnectTimeout == 0 && unset(keyConnectTimeout) {
 		c.ConnectTimeout = ConnectTimeoutDefault
 	}
+	if c.Partitions == 0 && unset(keyPartitions) {
+		c.Partitions = PartitionsDefault
+	}
+	if c.PartitionThreshold == 0 && unset(keyPartitionThreshold) {
+		c.PartitionThreshold = PartitionThresholdDefault
+	}
 
 	// Connection.
 	if msg := hostProblem(c.Host); msg != "" {
@@ -1098,6 +1131,8 @@ func (c *Config) check(explicit map[string]bool) []ConfigProblem {
 		ps.add(keyStatementTimeout, "%v is too long; expected at most %v (PostgreSQL's limit), or 0 for none", c.StatementTimeout, maxStatementTimeo)
 	}
 	checkInt(ps, keyMaxRetries, c.MaxRetries, 0, MaxRetriesMax)
+	checkInt(ps, keyPartitions, c.Partitions, 1, MaxParallelWorkersMax)
+	checkInt(ps, keyPartitionThreshold, c.PartitionThreshold, 1, math.MaxInt)
 	return ps.list
 }
 

@@ -140,6 +140,8 @@ func TestParseConfigStringsAndNativeAgree(t *testing.T) {
 		ConnectTimeout:       15 * time.Second,
 		StatementTimeout:     time.Hour,
 		MaxRetries:           3,
+		Partitions:           PartitionsDefault,
+		PartitionThreshold:   PartitionThresholdDefault,
 	}
 	if !reflect.DeepEqual(fromStrings, want) {
 		t.Errorf("string-valued config:\n got %+v\nwant %+v", fromStrings, want)
@@ -170,6 +172,8 @@ func TestParseConfigDefaults(t *testing.T) {
 		CheckpointInterval:  CheckpointIntervalDefault,
 		ConnectTimeout:      ConnectTimeoutDefault,
 		MaxRetries:          MaxRetriesDefault,
+		Partitions:          PartitionsDefault,
+		PartitionThreshold:  PartitionThresholdDefault,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("\n got %+v\nwant %+v", cfg, want)
@@ -558,6 +562,7 @@ func TestValidate(t *testing.T) {
 			SSLMode: "prefer", Dialect: DialectAuto, BatchSize: BatchSizeDefault,
 			MaxParallelWorkers: MaxParallelWorkersDefault, CheckpointEveryRows: CheckpointEveryRowsDefault,
 			CheckpointInterval: CheckpointIntervalDefault, ConnectTimeout: ConnectTimeoutDefault,
+			Partitions: PartitionsDefault, PartitionThreshold: PartitionThresholdDefault,
 		}
 		if !reflect.DeepEqual(c, want) {
 			t.Errorf("\n got %+v\nwant %+v", c, want)
@@ -680,6 +685,7 @@ func TestConfigFromURL(t *testing.T) {
 		want.AutoSchemaDetection, want.MaxRetries = true, MaxRetriesDefault
 		want.MaxParallelWorkers, want.CheckpointEveryRows = MaxParallelWorkersDefault, CheckpointEveryRowsDefault
 		want.CheckpointInterval = CheckpointIntervalDefault
+		want.Partitions, want.PartitionThreshold = PartitionsDefault, PartitionThresholdDefault
 		if want.ConnectTimeout == 0 {
 			want.ConnectTimeout = ConnectTimeoutDefault
 		}

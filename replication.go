@@ -5,8 +5,10 @@ package redshiftsync
 
 import (
 	"fmt"
+	"math/big"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 )
@@ -288,4 +290,83 @@ func (p *Plan) shape(phase string, prog *Progress, lookback string, dialect Dial
 		s.orderIdx = append(s.orderIdx, t.ColumnIndex(c.Name))
 	}
 	return s
+}
+
+// within returns the shape narrowed to one partition's key range on the
+// leading ordering column: Lower <= lead < Upper.
+func (s *readShape) within(p *Partition) *readShape {
+	c := *s
+	c.filters = append([]string(nil), s.filters...)
+	c.args = append([]any(nil), s.args...)
+	lead := s.orderBy[0]
+	q := sqlident.Quote(lead.Name)
+	if p.Lower != nil {
+		c.args = append(c.args, *p.Lower)
+		c.filters = append(c.filters, q+" >= "+castParam(len(c.args), lead))
+	}
+	if p.Upper != nil {
+		c.args = append(c.args, *p.Upper)
+		c.filters = append(c.filters, q+" < "+castParam(len(c.args), lead))
+	}
+	return &c
+}
+
+// minMaxSQL returns the query of the leading ordering column's range within
+// the shape: one cheap query (an index or zone maps answer it), never OFFSET
+// probes.
+func (s *readShape) minMaxSQL() (string, []any) {
+	q := sqlident.Quote(s.orderBy[0].Name)
+	sql := "SELECT min(" + q + "), max(" + q + ") FROM " + s.from
+	if len(s.filters) > 0 {
+		sql += " WHERE " + strings.Join(s.filters, " AND ")
+	}
+	return sql, s.args
+}
+
+// splittable reports whether a range of the type can be cut into equal widths.
+func splittable(lt LogicalType) bool {
+	switch lt {
+	case TypeShort, TypeInt, TypeLong, TypeNaiveDate, TypeNaiveDateTime, TypeUTCDateTime:
+		return true
+	}
+	return false
+}
+
+// splitRange returns up to n-1 increasing inner bounds that cut [lo, hi] into
+// n ranges of equal width, as key text of type lt. Values arrive as the
+// decoders deliver them (int64 or time.Time).
+func splitRange(lo, hi any, n int, lt LogicalType) ([]string, error) {
+	var a, b int64
+	switch x := lo.(type) {
+	case int64:
+		a, b = x, hi.(int64)
+	case time.Time:
+		a, b = x.UnixMicro(), hi.(time.Time).UnixMicro()
+	default:
+		return nil, nil // infinity and the like: read unsplit
+	}
+	if b <= a {
+		return nil, nil
+	}
+	span := new(big.Int).Sub(big.NewInt(b), big.NewInt(a))
+	var out []string
+	for i := 1; i < n; i++ {
+		step := new(big.Int).Mul(span, big.NewInt(int64(i)))
+		step.Quo(step, big.NewInt(int64(n)))
+		v := a + step.Int64()
+		var txt string
+		var err error
+		if _, ok := lo.(time.Time); ok {
+			txt, err = keyText(time.UnixMicro(v).UTC(), lt)
+		} else {
+			txt, err = keyText(v, lt)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(out) == 0 || out[len(out)-1] != txt {
+			out = append(out, txt)
+		}
+	}
+	return out, nil
 }

@@ -1,5 +1,6 @@
-// This file holds the sync of one table: its phases, the keyset page loop,
-// delivery to the sink in batches, checkpoints and retries.
+// This file holds the sync of one table: its phases, its partitions, the
+// keyset page loop of each read unit, delivery to the sink in batches,
+// checkpoints and retries.
 
 package redshiftsync
 
@@ -10,50 +11,52 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 )
 
-// tableSync runs one table's sync within a Run.
+// tableSync runs one table's sync within a Run. Its read units (one, or one
+// per partition) run concurrently; sink calls are serialized by sinkMu, so
+// the sink sees one call at a time per table.
 type tableSync struct {
 	e       *Extractor
 	ck      *checkpointer
 	plan    *Plan
 	dialect Dialect
 	stats   *tableStats
+	log     *slog.Logger
 
 	name     string
 	decoders []decoder
-	conn     *sql.Conn
 
-	state     TableState
-	prog      *Progress
-	sinceCkpt int64     // rows delivered since the last checkpoint
-	lastCkpt  time.Time // when the last checkpoint was saved
+	mu    sync.Mutex // guards prog while units run
+	state TableState
+	prog  *Progress
 
-	// page holds the decoded rows of the current page or batch; its rows
-	// share one backing array, reused from page to page.
-	page    [][]any
-	backing []any
-	dest    []driver.Value
+	sinkMu    sync.Mutex // serializes sink calls for the table
+	ckMu      sync.Mutex // serializes checkpoints
+	sinceCkpt atomic.Int64
+	lastCkpt  atomic.Int64 // unix nanoseconds
 }
 
 // run syncs the table and returns the rows delivered.
 func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 	t := s.plan.Table
 	s.name = t.QualifiedName()
+	s.log = s.e.log.With("table", s.name)
 	s.stats.start()
 	defer func() { s.stats.finish(err) }()
-	log := s.e.log.With("table", s.name)
-	defer func() { s.releaseConn(err != nil) }()
 
 	s.decoders = make([]decoder, len(t.Columns))
 	for i, c := range t.Columns {
 		s.decoders[i] = decoderFor(c)
 	}
-	s.loadState(log)
+	s.loadState()
 	if err := s.e.sink.Open(ctx, t); err != nil {
 		return 0, &TableError{Table: s.name, Step: "open sink", Err: err}
 	}
@@ -62,27 +65,33 @@ func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 			return 0, err
 		}
 	} else {
-		log.Info("resuming table", "mode", s.plan.Mode, "phase", s.state.InProgress.Phase, "rows_so_far", s.state.InProgress.Rows)
+		s.log.Info("resuming table", "mode", s.plan.Mode, "phase", s.state.InProgress.Phase, "rows_so_far", s.state.InProgress.Rows)
 	}
 	s.prog = s.state.InProgress
 	startRows := s.prog.Rows
-	log.Info("table started", "mode", s.plan.Mode, "replication_key", s.plan.ReplicationKey)
-	s.lastCkpt = time.Now()
+	s.log.Info("table started", "mode", s.plan.Mode, "replication_key", s.plan.ReplicationKey, "partitions", len(s.prog.Partitions))
+	s.lastCkpt.Store(time.Now().UnixNano())
 
 	if err := s.phases(ctx); err != nil {
-		s.saveOnStop(ctx, log)
-		return s.prog.Rows - startRows, err
+		s.saveOnStop(ctx)
+		return s.rowsDelivered() - startRows, err
 	}
 	if err := s.finish(ctx); err != nil {
-		return s.prog.Rows - startRows, err
+		return s.rowsDelivered() - startRows, err
 	}
-	log.Info("table finished", "rows", s.prog.Rows-startRows)
+	s.log.Info("table finished", "rows", s.prog.Rows-startRows)
 	return s.prog.Rows - startRows, nil
+}
+
+func (s *tableSync) rowsDelivered() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.prog.Rows
 }
 
 // loadState takes the table's saved state, unless the plan has changed under
 // it: a bookmark is only meaningful for the key it was taken on.
-func (s *tableSync) loadState(log interface{ Info(string, ...any) }) {
+func (s *tableSync) loadState() {
 	key := s.plan.keyColumn()
 	fresh := TableState{Mode: s.plan.Mode, ReplicationKey: s.plan.ReplicationKey, KeyType: key.SourceType}
 	saved := s.ck.table(s.name)
@@ -90,7 +99,7 @@ func (s *tableSync) loadState(log interface{ Info(string, ...any) }) {
 	case saved == nil:
 		s.state = fresh
 	case saved.Mode != fresh.Mode || saved.ReplicationKey != fresh.ReplicationKey || saved.KeyType != fresh.KeyType:
-		log.Info("plan changed since the last sync: syncing the table in full again",
+		s.log.Info("plan changed since the last sync: syncing the table in full again",
 			"old_mode", saved.Mode, "old_key", saved.ReplicationKey, "old_key_type", saved.KeyType,
 			"mode", fresh.Mode, "key", fresh.ReplicationKey, "key_type", fresh.KeyType)
 		s.state = fresh
@@ -99,19 +108,29 @@ func (s *tableSync) loadState(log interface{ Info(string, ...any) }) {
 	}
 }
 
-// begin starts a new sync of the table: it fixes the high-water mark and
-// tells a ResyncSink that a full resync begins.
+// begin starts a new sync of the table: it fixes the high-water mark, splits
+// a large table into partitions, and tells a ResyncSink that a full resync
+// begins.
 func (s *tableSync) begin(ctx context.Context) error {
 	prog := &Progress{Phase: phaseRows, From: s.state.Bookmark}
+	u := s.newUnit(nil, nil)
+	defer u.releaseConn(false)
 	if s.plan.Mode == ModeIncremental {
-		hw, err := s.highWater(ctx)
+		hw, err := u.highWater(ctx)
 		if err != nil {
-			return &TableError{Table: s.name, Step: "read high-water mark", Err: err}
+			return err
 		}
 		prog.HighWater = hw
 		if hw == nil {
 			prog.Phase = phaseNullKeys // no row has a key
 		}
+	}
+	if prog.Phase == phaseRows {
+		parts, err := u.partitions(ctx, prog)
+		if err != nil {
+			return err
+		}
+		prog.Partitions = parts
 	}
 	if rs, ok := s.e.sink.(ResyncSink); ok && s.plan.Mode == ModeFull {
 		if err := rs.BeginResync(ctx, s.plan.Table); err != nil {
@@ -126,16 +145,55 @@ func (s *tableSync) begin(ctx context.Context) error {
 // phases reads the phases left of the sync in progress.
 func (s *tableSync) phases(ctx context.Context) error {
 	if s.prog.Phase == phaseRows {
-		if err := s.readPhase(ctx); err != nil {
+		if err := s.readRows(ctx); err != nil {
 			return err
 		}
 		if s.plan.Mode == ModeFull || !s.plan.keyColumn().Nullable {
 			return nil
 		}
-		s.prog.Phase, s.prog.After = phaseNullKeys, nil
+		s.mu.Lock()
+		s.prog.Phase, s.prog.After, s.prog.Partitions = phaseNullKeys, nil, nil
+		s.mu.Unlock()
 	}
 	if s.prog.Phase == phaseNullKeys && s.plan.Mode == ModeIncremental && s.plan.keyColumn().Nullable {
-		return s.readPhase(ctx)
+		return s.newUnit(s.shape(), &s.prog.After).read(ctx)
+	}
+	return nil
+}
+
+func (s *tableSync) shape() *readShape {
+	return s.plan.shape(s.prog.Phase, s.prog, s.lookback(), s.dialect)
+}
+
+// readRows reads the "rows" phase: one unit, or one per unfinished
+// partition, concurrently. The first failing partition stops the others.
+func (s *tableSync) readRows(ctx context.Context) error {
+	if len(s.prog.Partitions) == 0 {
+		return s.newUnit(s.shape(), &s.prog.After).read(ctx)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for _, part := range s.prog.Partitions {
+		if part.Done {
+			continue
+		}
+		shape := s.shape().within(part)
+		wg.Go(func() {
+			u := s.newUnit(shape, &part.After)
+			u.part = part
+			if err := u.read(ctx); err != nil {
+				cancel(err)
+				return
+			}
+			s.mu.Lock()
+			part.Done = true
+			s.mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return err
 	}
 	return nil
 }
@@ -166,53 +224,156 @@ func (s *tableSync) finish(ctx context.Context) error {
 // saveOnStop saves the progress made since the last checkpoint when the run
 // is stopped or fails, so a rerun does not read it again. It runs on a
 // context of its own: the run's may already be canceled.
-func (s *tableSync) saveOnStop(ctx context.Context, log interface{ Warn(string, ...any) }) {
-	if s.sinceCkpt == 0 {
+func (s *tableSync) saveOnStop(ctx context.Context) {
+	if s.sinceCkpt.Load() == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := s.checkpoint(ctx); err != nil {
-		log.Warn("could not save the last checkpoint; the rerun reads those rows again", "error", err)
+		s.log.Warn("could not save the last checkpoint; the rerun reads those rows again", "error", err)
 	}
 }
 
-// highWater returns the text of the key's current maximum, nil when no row
-// has a key.
-func (s *tableSync) highWater(ctx context.Context) (*string, error) {
-	key := s.plan.keyColumn()
-	q := "SELECT max(" + sqlident.Quote(key.Name) + ") FROM " + sqlident.Qualified(s.plan.Table.Schema, s.plan.Table.Name)
-	var hw *string
-	err := s.withRetry(ctx, "read high-water mark", func() error {
-		return s.query(ctx, q, nil, func(row []driver.Value) error {
-			v, err := decoderFor(key)(row[0])
-			if err != nil || v == nil {
-				return err
-			}
-			txt, err := keyText(v, key.Type)
-			hw = &txt
-			return err
+// write hands a batch to the sink, serialized with the table's other sink
+// calls.
+func (s *tableSync) write(ctx context.Context, rows [][]any) error {
+	s.sinkMu.Lock()
+	defer s.sinkMu.Unlock()
+	if err := s.e.sink.Write(ctx, Batch{Table: s.plan.Table, Rows: rows}); err != nil {
+		return &TableError{Table: s.name, Step: "write to sink", Err: err}
+	}
+	return nil
+}
+
+// advance records that a unit delivered n more rows and now stands after
+// the tuple after.
+func (s *tableSync) advance(u *unit, n int64, after []string) {
+	s.mu.Lock()
+	s.prog.Rows += n
+	if u.part != nil {
+		u.part.Rows += n
+	}
+	if after != nil {
+		*u.after = after
+	}
+	s.mu.Unlock()
+	s.sinceCkpt.Add(n)
+}
+
+// maybeCheckpoint saves a checkpoint when CheckpointEveryRows rows or
+// CheckpointInterval have passed since the last one.
+func (s *tableSync) maybeCheckpoint(ctx context.Context) error {
+	if s.sinceCkpt.Load() < int64(s.e.cfg.CheckpointEveryRows) &&
+		time.Since(time.Unix(0, s.lastCkpt.Load())) < s.e.cfg.CheckpointInterval {
+		return nil
+	}
+	return s.checkpoint(ctx)
+}
+
+// checkpoint snapshots the progress, flushes the sink, then saves the
+// snapshot: never the other way round, so the state never claims rows the
+// sink could still lose. Rows written after the snapshot are flushed too but
+// not claimed; they are read again after a crash.
+func (s *tableSync) checkpoint(ctx context.Context) error {
+	s.ckMu.Lock()
+	defer s.ckMu.Unlock()
+	s.mu.Lock()
+	snap := s.prog.clone()
+	pending := s.sinceCkpt.Swap(0)
+	s.mu.Unlock()
+	if err := s.flush(ctx); err != nil {
+		s.sinceCkpt.Add(pending)
+		return err
+	}
+	st := s.state
+	st.InProgress = snap
+	if err := s.ck.save(ctx, s.name, st, snap.Rows, false, s.commitFunc()); err != nil {
+		s.sinceCkpt.Add(pending)
+		return &TableError{Table: s.name, Step: "save checkpoint", Err: err}
+	}
+	s.lastCkpt.Store(time.Now().UnixNano())
+	return nil
+}
+
+// flush makes the rows written so far durable before a state that claims
+// them is saved. A StateSink does that in FlushState, with the state.
+func (s *tableSync) flush(ctx context.Context) error {
+	if _, ok := s.e.sink.(StateSink); ok {
+		return nil
+	}
+	s.sinkMu.Lock()
+	defer s.sinkMu.Unlock()
+	if err := s.e.sink.Flush(ctx, s.plan.Table); err != nil {
+		return &TableError{Table: s.name, Step: "flush sink", Err: err}
+	}
+	return nil
+}
+
+// commitFunc returns how a checkpoint's document is saved: by a StateSink
+// together with the rows, or (nil) by the StateStore.
+func (s *tableSync) commitFunc() func(context.Context, []byte) error {
+	ss, ok := s.e.sink.(StateSink)
+	if !ok {
+		return nil
+	}
+	return func(ctx context.Context, doc []byte) error {
+		s.sinkMu.Lock()
+		defer s.sinkMu.Unlock()
+		return ss.FlushState(ctx, s.plan.Table, doc)
+	}
+}
+
+// lookback returns the configured lookback as an interval literal, "" for none.
+func (s *tableSync) lookback() string {
+	if s.e.cfg.Lookback <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d microseconds", s.e.cfg.Lookback.Microseconds())
+}
+
+// unit reads one part of a table's phase, on a connection of its own:
+// keyset pages when its shape has an order, one streaming read otherwise.
+type unit struct {
+	t     *tableSync
+	shape *readShape
+	after *[]string  // where the unit's position is kept in the progress
+	part  *Partition // nil unless the unit reads a partition
+	conn  *sql.Conn
+
+	// page holds the decoded rows of the current page or batch; its rows
+	// share one backing array, reused from page to page.
+	page    [][]any
+	backing []any
+	dest    []driver.Value
+}
+
+func (s *tableSync) newUnit(shape *readShape, after *[]string) *unit {
+	return &unit{t: s, shape: shape, after: after}
+}
+
+// read reads the unit to its end.
+func (u *unit) read(ctx context.Context) (err error) {
+	defer func() { u.releaseConn(err != nil) }()
+	if len(u.shape.orderBy) == 0 {
+		return u.withRetry(ctx, "read", func() error {
+			q, args := u.shape.pageSQL(nil, 0)
+			return u.stream(ctx, q, args)
 		})
-	})
-	return hw, err
-}
-
-// readPhase reads the current phase: keyset pages when it has an order,
-// one streaming read otherwise.
-func (s *tableSync) readPhase(ctx context.Context) error {
-	shape := s.plan.shape(s.prog.Phase, s.prog, s.lookback(), s.dialect)
-	if len(shape.orderBy) == 0 {
-		return s.withRetry(ctx, "read", func() error { return s.stream(ctx, shape) })
 	}
-	limit := s.e.cfg.BatchSize
+	t := u.t
+	limit := t.e.cfg.BatchSize
 	for {
-		q, args := shape.pageSQL(s.prog.After, limit)
+		t.mu.Lock()
+		after := *u.after
+		t.mu.Unlock()
+		q, args := u.shape.pageSQL(after, limit)
 		var n int
-		err := s.withRetry(ctx, "read page", func() error {
+		err := u.withRetry(ctx, "read page", func() error {
 			n = 0
-			s.ensurePage(limit)
-			return s.query(ctx, q, args, func(row []driver.Value) error {
-				return s.decodeInto(s.page[n], row, func() { n++ })
+			u.ensurePage(limit)
+			return u.query(ctx, q, args, func(row []driver.Value) error {
+				return u.decodeInto(u.page[n], row, func() { n++ })
 			})
 		})
 		if err != nil {
@@ -221,28 +382,36 @@ func (s *tableSync) readPhase(ctx context.Context) error {
 		if n == 0 {
 			return nil
 		}
-		deliver, last, err := s.cut(shape, n, limit)
+		deliver, last, err := u.cut(n, limit)
 		if err != nil {
 			return err
 		}
 		if deliver == 0 {
 			// The whole page is one tie group (a non-unique tuple): read
 			// the group whole, unordered, then move past it.
-			tq, targs := shape.tieSQL(last)
-			if err := s.withRetry(ctx, "read tie group", func() error { return s.streamQuery(ctx, tq, targs) }); err != nil {
+			tq, targs := u.shape.tieSQL(last)
+			var delivered int64
+			if err := u.withRetry(ctx, "read tie group", func() error {
+				var err error
+				delivered, err = u.streamCount(ctx, tq, targs)
+				return err
+			}); err != nil {
 				return err
 			}
-		} else if err := s.deliver(ctx, s.page[:deliver]); err != nil {
-			return err
+			t.advance(u, delivered, last)
+		} else {
+			if err := u.deliver(ctx, u.page[:deliver]); err != nil {
+				return err
+			}
+			t.advance(u, int64(deliver), last)
 		}
-		s.prog.After = last
-		if err := s.maybeCheckpoint(ctx); err != nil {
+		if err := t.maybeCheckpoint(ctx); err != nil {
 			return err
 		}
 		if n < limit {
 			return nil
 		}
-		limit = s.nextLimit(limit)
+		limit = u.nextLimit(limit)
 	}
 }
 
@@ -251,95 +420,101 @@ func (s *tableSync) readPhase(ctx context.Context) error {
 // row's tuple may continue on the next page, so they are held back and read
 // again from there: a tie group is never split between pages. It returns
 // the rows to deliver and the tuple to resume after.
-func (s *tableSync) cut(shape *readShape, n, limit int) (int, []string, error) {
-	last, err := s.tuple(shape, s.page[n-1])
+func (u *unit) cut(n, limit int) (int, []string, error) {
+	last, err := u.tuple(u.page[n-1])
 	if err != nil {
 		return 0, nil, err
 	}
-	if shape.unique || n < limit {
+	if u.shape.unique || n < limit {
 		return n, last, nil
 	}
-	k := n - 1
-	for k > 0 {
-		t, err := s.tuple(shape, s.page[k-1])
+	for k := n - 1; k > 0; k-- {
+		t, err := u.tuple(u.page[k-1])
 		if err != nil {
 			return 0, nil, err
 		}
 		if !slices.Equal(t, last) {
 			return k, t, nil
 		}
-		k--
 	}
 	return 0, last, nil
 }
 
 // tuple returns the text of row's ordering tuple.
-func (s *tableSync) tuple(shape *readShape, row []any) ([]string, error) {
-	out := make([]string, len(shape.orderBy))
-	for i, c := range shape.orderBy {
-		v := row[shape.orderIdx[i]]
+func (u *unit) tuple(row []any) ([]string, error) {
+	out := make([]string, len(u.shape.orderBy))
+	for i, c := range u.shape.orderBy {
+		v := row[u.shape.orderIdx[i]]
 		if v == nil {
-			return nil, fmt.Errorf("column %q of the ordering is NULL", c.Name)
+			return nil, &TableError{Table: u.t.name, Step: "read", Err: fmt.Errorf("column %q of the ordering is NULL", c.Name)}
 		}
 		txt, err := keyText(v, c.Type)
 		if err != nil {
-			return nil, &TableError{Table: s.name, Step: "read", Err: fmt.Errorf("column %q: %w", c.Name, err)}
+			return nil, &TableError{Table: u.t.name, Step: "read", Err: fmt.Errorf("column %q: %w", c.Name, err)}
 		}
 		out[i] = txt
 	}
 	return out, nil
 }
 
-// stream reads the whole shape in one query, delivering batches as they
-// fill: for a table with no order to page by.
-func (s *tableSync) stream(ctx context.Context, shape *readShape) error {
-	q, args := shape.pageSQL(nil, 0)
-	return s.streamQuery(ctx, q, args)
+// stream reads q whole, delivering batches as they fill: for a read with no
+// order to page by. Its rows count as delivered only when it ends, so a
+// crash reads it again from the start.
+func (u *unit) stream(ctx context.Context, q string, args []any) error {
+	n, err := u.streamCount(ctx, q, args)
+	if err != nil {
+		return err
+	}
+	u.t.advance(u, n, nil)
+	return nil
 }
 
-func (s *tableSync) streamQuery(ctx context.Context, q string, args []any) error {
-	limit := s.e.cfg.BatchSize
-	s.ensurePage(limit)
+func (u *unit) streamCount(ctx context.Context, q string, args []any) (int64, error) {
+	limit := u.t.e.cfg.BatchSize
+	u.ensurePage(limit)
 	n := 0
-	err := s.query(ctx, q, args, func(row []driver.Value) error {
-		if err := s.decodeInto(s.page[n], row, func() { n++ }); err != nil {
+	var total int64
+	err := u.query(ctx, q, args, func(row []driver.Value) error {
+		if err := u.decodeInto(u.page[n], row, func() { n++ }); err != nil {
 			return err
 		}
-		if n == limit || s.overBudget(n) {
-			err := s.deliver(ctx, s.page[:n])
+		if n == limit || u.overBudget(n) {
+			err := u.deliver(ctx, u.page[:n])
+			total += int64(n)
 			n = 0
 			return err
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return total, err
 	}
 	if n > 0 {
-		return s.deliver(ctx, s.page[:n])
+		total += int64(n)
+		return total, u.deliver(ctx, u.page[:n])
 	}
-	return nil
+	return total, nil
 }
 
 // ensurePage sizes the page buffer for limit rows.
-func (s *tableSync) ensurePage(limit int) {
-	cols := len(s.plan.Table.Columns)
-	if len(s.page) >= limit {
+func (u *unit) ensurePage(limit int) {
+	if len(u.page) >= limit {
 		return
 	}
-	s.backing = make([]any, limit*cols)
-	s.page = make([][]any, limit)
-	for i := range s.page {
-		s.page[i] = s.backing[i*cols : (i+1)*cols : (i+1)*cols]
+	cols := len(u.t.plan.Table.Columns)
+	u.backing = make([]any, limit*cols)
+	u.page = make([][]any, limit)
+	for i := range u.page {
+		u.page[i] = u.backing[i*cols : (i+1)*cols : (i+1)*cols]
 	}
 }
 
 // decodeInto decodes one driver row into dst and calls added once it did.
-func (s *tableSync) decodeInto(dst []any, row []driver.Value, added func()) error {
-	for i, dec := range s.decoders {
+func (u *unit) decodeInto(dst []any, row []driver.Value, added func()) error {
+	for i, dec := range u.t.decoders {
 		v, err := dec(row[i])
 		if err != nil {
-			return &TableError{Table: s.name, Step: "decode", Err: fmt.Errorf("column %q: %w", s.plan.Table.Columns[i].Name, err)}
+			return &TableError{Table: u.t.name, Step: "decode", Err: fmt.Errorf("column %q: %w", u.t.plan.Table.Columns[i].Name, err)}
 		}
 		dst[i] = v
 	}
@@ -349,38 +524,37 @@ func (s *tableSync) decodeInto(dst []any, row []driver.Value, added func()) erro
 
 // deliver hands rows to the sink, in batches of at most BatchSize rows and
 // BatchBytes bytes.
-func (s *tableSync) deliver(ctx context.Context, rows [][]any) error {
+func (u *unit) deliver(ctx context.Context, rows [][]any) error {
+	cfg, st := u.t.e.cfg, u.t.stats
 	for len(rows) > 0 {
-		n := min(len(rows), s.e.cfg.BatchSize)
+		n := min(len(rows), cfg.BatchSize)
 		var bytes int64
 		for i := range n {
 			bytes += rowBytes(rows[i])
-			if b := s.e.cfg.BatchBytes; b > 0 && bytes >= int64(b) {
+			if cfg.BatchBytes > 0 && bytes >= int64(cfg.BatchBytes) {
 				n = i + 1
 				break
 			}
 		}
-		if err := s.e.sink.Write(ctx, Batch{Table: s.plan.Table, Rows: rows[:n]}); err != nil {
-			return &TableError{Table: s.name, Step: "write to sink", Err: err}
+		if err := u.t.write(ctx, rows[:n]); err != nil {
+			return err
 		}
-		s.prog.Rows += int64(n)
-		s.sinceCkpt += int64(n)
-		s.stats.rows.Add(int64(n))
-		s.stats.bytes.Add(bytes)
-		s.stats.batches.Add(1)
+		st.rows.Add(int64(n))
+		st.bytes.Add(bytes)
+		st.batches.Add(1)
 		rows = rows[n:]
 	}
 	return nil
 }
 
 // overBudget reports whether the first n rows of the page reached BatchBytes.
-func (s *tableSync) overBudget(n int) bool {
-	b := s.e.cfg.BatchBytes
+func (u *unit) overBudget(n int) bool {
+	b := u.t.e.cfg.BatchBytes
 	if b <= 0 {
 		return false
 	}
 	var sum int64
-	for _, r := range s.page[:n] {
+	for _, r := range u.page[:n] {
 		sum += rowBytes(r)
 	}
 	return sum >= int64(b)
@@ -388,17 +562,17 @@ func (s *tableSync) overBudget(n int) bool {
 
 // nextLimit shrinks the page size so a page stays within BatchBytes, judged
 // by the rows of the last page.
-func (s *tableSync) nextLimit(limit int) int {
-	b := s.e.cfg.BatchBytes
+func (u *unit) nextLimit(limit int) int {
+	b := u.t.e.cfg.BatchBytes
 	if b <= 0 {
 		return limit
 	}
 	var sum int64
-	for _, r := range s.page[:limit] {
+	for _, r := range u.page[:limit] {
 		sum += rowBytes(r)
 	}
 	per := max(sum/int64(limit), 1)
-	return int(min(max(int64(b)/per, 16), int64(s.e.cfg.BatchSize)))
+	return int(min(max(int64(b)/per, 16), int64(u.t.e.cfg.BatchSize)))
 }
 
 // rowBytes estimates the memory of a decoded row.
@@ -417,68 +591,80 @@ func rowBytes(row []any) int64 {
 	return n
 }
 
-// maybeCheckpoint saves a checkpoint when CheckpointEveryRows rows or
-// CheckpointInterval have passed since the last one.
-func (s *tableSync) maybeCheckpoint(ctx context.Context) error {
-	if s.sinceCkpt < int64(s.e.cfg.CheckpointEveryRows) && time.Since(s.lastCkpt) < s.e.cfg.CheckpointInterval {
-		return nil
-	}
-	return s.checkpoint(ctx)
+// highWater returns the text of the key's current maximum, nil when no row
+// has a key.
+func (u *unit) highWater(ctx context.Context) (*string, error) {
+	key := u.t.plan.keyColumn()
+	q := "SELECT max(" + sqlident.Quote(key.Name) + ") FROM " + sqlident.Qualified(u.t.plan.Table.Schema, u.t.plan.Table.Name)
+	var hw *string
+	err := u.withRetry(ctx, "read high-water mark", func() error {
+		return u.query(ctx, q, nil, func(row []driver.Value) error {
+			v, err := decoderFor(key)(row[0])
+			if err != nil || v == nil {
+				return err
+			}
+			txt, err := keyText(v, key.Type)
+			hw = &txt
+			return err
+		})
+	})
+	return hw, err
 }
 
-// checkpoint flushes the sink, then saves the progress: never the other way
-// round, so the state never claims rows the sink could still lose.
-func (s *tableSync) checkpoint(ctx context.Context) error {
-	if err := s.flush(ctx); err != nil {
-		return err
+// partitions splits the phase of prog into Config.Partitions key ranges of
+// equal width on the leading ordering column, from one min/max query, when
+// the table is large enough and that column is an integer or a timestamp.
+func (u *unit) partitions(ctx context.Context, prog *Progress) ([]*Partition, error) {
+	t, cfg := u.t, u.t.e.cfg
+	if cfg.Partitions <= 1 || t.plan.Table.EstimatedRows < int64(cfg.PartitionThreshold) {
+		return nil, nil
 	}
-	p := *s.prog
-	p.After = slices.Clone(s.prog.After)
-	st := s.state
-	st.InProgress = &p
-	if err := s.ck.save(ctx, s.name, st, p.Rows, false, s.commitFunc()); err != nil {
-		return &TableError{Table: s.name, Step: "save checkpoint", Err: err}
+	shape := t.plan.shape(phaseRows, prog, t.lookback(), t.dialect)
+	if len(shape.orderBy) == 0 || !splittable(shape.orderBy[0].Type) {
+		return nil, nil
 	}
-	s.sinceCkpt, s.lastCkpt = 0, time.Now()
-	return nil
-}
-
-// flush makes the rows written so far durable before a state that claims
-// them is saved. A StateSink does that in FlushState, with the state.
-func (s *tableSync) flush(ctx context.Context) error {
-	if _, ok := s.e.sink.(StateSink); ok {
-		return nil
+	lead := shape.orderBy[0]
+	q, args := shape.minMaxSQL()
+	var lo, hi any
+	err := u.withRetry(ctx, "read partition bounds", func() error {
+		return u.query(ctx, q, args, func(row []driver.Value) error {
+			dec := decoderFor(lead)
+			var err error
+			if lo, err = dec(row[0]); err != nil {
+				return err
+			}
+			hi, err = dec(row[1])
+			return err
+		})
+	})
+	if err != nil || lo == nil || hi == nil {
+		return nil, err
 	}
-	if err := s.e.sink.Flush(ctx, s.plan.Table); err != nil {
-		return &TableError{Table: s.name, Step: "flush sink", Err: err}
+	bounds, err := splitRange(lo, hi, cfg.Partitions, lead.Type)
+	if err != nil || len(bounds) == 0 {
+		return nil, err
 	}
-	return nil
-}
-
-// commitFunc returns how a checkpoint's document is saved: by a StateSink
-// together with the rows, or (nil) by the StateStore.
-func (s *tableSync) commitFunc() func(context.Context, []byte) error {
-	ss, ok := s.e.sink.(StateSink)
-	if !ok {
-		return nil
+	parts := make([]*Partition, len(bounds)+1)
+	for i := range parts {
+		parts[i] = &Partition{}
+		if i > 0 {
+			parts[i].Lower = &bounds[i-1]
+		}
+		if i < len(bounds) {
+			parts[i].Upper = &bounds[i]
+		}
 	}
-	return func(ctx context.Context, doc []byte) error { return ss.FlushState(ctx, s.plan.Table, doc) }
-}
-
-// lookback returns the configured lookback as an interval literal, "" for none.
-func (s *tableSync) lookback() string {
-	if s.e.cfg.Lookback <= 0 {
-		return ""
-	}
-	return fmt.Sprintf("%d microseconds", s.e.cfg.Lookback.Microseconds())
+	t.log.Debug("table split into partitions", "partitions", len(parts), "column", lead.Name)
+	return parts, nil
 }
 
 // withRetry runs fn, retrying transient failures with backoff on a fresh
 // connection, up to MaxRetries times. fn must be safe to run again: a page
 // that failed was not delivered, so it is read again from the same position.
-func (s *tableSync) withRetry(ctx context.Context, step string, fn func() error) error {
+func (u *unit) withRetry(ctx context.Context, step string, fn func() error) error {
+	t := u.t
 	for attempt := 0; ; attempt++ {
-		err := s.ensureConn(ctx)
+		err := u.ensureConn(ctx)
 		if err == nil {
 			err = fn()
 			if err == nil {
@@ -489,53 +675,55 @@ func (s *tableSync) withRetry(ctx context.Context, step string, fn func() error)
 		if errors.As(err, &te) {
 			return err // a sink or decode failure, not the source's
 		}
-		s.releaseConn(true)
+		u.releaseConn(true)
 		if ctx.Err() != nil {
-			return &TableError{Table: s.name, Step: step, Err: ctx.Err()}
+			return &TableError{Table: t.name, Step: step, Err: context.Cause(ctx)}
 		}
-		if !isTransient(ctx, err) || attempt >= s.e.cfg.MaxRetries {
-			if gone, _ := tableExists(ctx, s.e.pool.db, s.plan.Table.Schema, s.plan.Table.Name); SQLState(err) == "42P01" && !gone {
-				err = fmt.Errorf("%w: %w", ErrTableGone, err)
+		if !isTransient(ctx, err) || attempt >= t.e.cfg.MaxRetries {
+			if SQLState(err) == "42P01" {
+				if ok, _ := tableExists(ctx, t.e.pool.db, t.plan.Table.Schema, t.plan.Table.Name); !ok {
+					err = fmt.Errorf("%w: %w", ErrTableGone, err)
+				}
 			}
-			return &TableError{Table: s.name, Step: step, Err: err}
+			return &TableError{Table: t.name, Step: step, Err: err}
 		}
 		wait := backoff(attempt + 1)
-		s.stats.retries.Add(1)
-		s.e.log.Warn("transient source error: retrying", "table", s.name, "step", step, "attempt", attempt+1, "wait", wait, "sqlstate", SQLState(err), "error", err)
+		t.stats.retries.Add(1)
+		t.log.Warn("transient source error: retrying", "step", step, "attempt", attempt+1, "wait", wait, "sqlstate", SQLState(err), "error", err)
 		if err := sleep(ctx, wait); err != nil {
-			return &TableError{Table: s.name, Step: step, Err: err}
+			return &TableError{Table: t.name, Step: step, Err: err}
 		}
 	}
 }
 
-func (s *tableSync) ensureConn(ctx context.Context) error {
-	if s.conn != nil {
+func (u *unit) ensureConn(ctx context.Context) error {
+	if u.conn != nil {
 		return nil
 	}
-	c, err := s.e.pool.acquire(ctx)
+	c, err := u.t.e.pool.acquire(ctx)
 	if err != nil {
 		return err
 	}
-	s.conn = c
+	u.conn = c
 	return nil
 }
 
-func (s *tableSync) releaseConn(broken bool) {
-	if s.conn != nil {
-		s.e.pool.release(s.conn, broken)
-		s.conn = nil
+func (u *unit) releaseConn(broken bool) {
+	if u.conn != nil {
+		u.t.e.pool.release(u.conn, broken)
+		u.conn = nil
 	}
 }
 
-// query runs q on the held connection at the driver level, calling each for
-// every row. The row's values are only valid during the call. Reading below
-// database/sql skips its per-row conversions and copies.
-func (s *tableSync) query(ctx context.Context, q string, args []any, each func(row []driver.Value) error) error {
+// query runs q on the unit's connection at the driver level, calling each
+// for every row. The row's values are only valid during the call. Reading
+// below database/sql skips its per-row conversions and copies.
+func (u *unit) query(ctx context.Context, q string, args []any, each func(row []driver.Value) error) error {
 	named := make([]driver.NamedValue, len(args))
 	for i, a := range args {
 		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
 	}
-	return s.conn.Raw(func(dc any) error {
+	return u.conn.Raw(func(dc any) error {
 		qc, ok := dc.(driver.QueryerContext)
 		if !ok {
 			return fmt.Errorf("driver %T cannot run queries directly", dc)
@@ -544,10 +732,11 @@ func (s *tableSync) query(ctx context.Context, q string, args []any, each func(r
 		if err != nil {
 			return err
 		}
-		if cap(s.dest) < len(rows.Columns()) {
-			s.dest = make([]driver.Value, len(rows.Columns()))
+		cols := len(rows.Columns())
+		if cap(u.dest) < cols {
+			u.dest = make([]driver.Value, cols)
 		}
-		dest := s.dest[:len(rows.Columns())]
+		dest := u.dest[:cols]
 		for {
 			if err := rows.Next(dest); err != nil {
 				if errors.Is(err, io.EOF) {
