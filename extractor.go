@@ -29,6 +29,9 @@ type Extractor struct {
 	specs []TableSpec
 	hook  func(Checkpoint)
 
+	progress      func(Stats)
+	progressEvery time.Duration
+
 	stats statsBoard
 }
 
@@ -46,6 +49,13 @@ func WithLogger(l *slog.Logger) Option {
 // goroutine that saved it: fn must return quickly.
 func WithCheckpointHook(fn func(Checkpoint)) Option {
 	return func(e *Extractor) { e.hook = fn }
+}
+
+// WithProgressHook calls fn with a Stats snapshot every interval while Run
+// goes, and once when it ends, from a goroutine of its own: a slow fn delays
+// the next report, never the sync.
+func WithProgressHook(interval time.Duration, fn func(Stats)) Option {
+	return func(e *Extractor) { e.progress, e.progressEvery = fn, interval }
 }
 
 // WithTableSpecs lists the tables to sync when the configuration's
@@ -226,6 +236,10 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if e.progress != nil && e.progressEvery > 0 {
+		stop := e.reportProgress()
+		defer stop()
+	}
 	rep.Tables = make([]TableReport, len(d.Plans))
 	var wg sync.WaitGroup
 	for i, p := range d.Plans {
@@ -254,6 +268,27 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 		errs = append(errs, ctx.Err())
 	}
 	return rep, errors.Join(errs...)
+}
+
+// reportProgress calls the progress hook every progressEvery until the
+// returned stop is called, which reports once more and waits for it.
+func (e *Extractor) reportProgress() (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(e.progressEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				e.progress(e.Stats())
+			case <-quit:
+				e.progress(e.Stats())
+				return
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
 }
 
 // sourceName identifies the source in the state: "database/schema".

@@ -1,9 +1,15 @@
 package redshiftsync_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
@@ -177,4 +183,41 @@ INSERT INTO %[1]s.f SELECT i, 'x' FROM generate_series(1, 2500) i;`, s))
 	if got := fmt.Sprint(sink.events); got != "[begin f end f 2500 begin f end f 2000]" {
 		t.Errorf("resync events %s", got)
 	}
+}
+
+// TestProgressAndLogs: the progress hook sees the rows grow to the total,
+// and the structured log carries the fixed keys.
+func TestProgressAndLogs(t *testing.T) {
+	db := pgtest.Open(t)
+	s := pgtest.NewSchema(t, db)
+	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.p (id int PRIMARY KEY, updated_at timestamp NOT NULL);
+INSERT INTO %[1]s.p SELECT i, timestamp '2024-01-01' + i * interval '1 s' FROM generate_series(1, 20000) i; ANALYZE %[1]s.p;`, s))
+	cfg := testConfig(t, s)
+	var mu sync.Mutex
+	var last redshiftsync.Stats
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&syncWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	mustRun(t, cfg, newMemSink(), &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(logger),
+		redshiftsync.WithProgressHook(time.Millisecond, func(st redshiftsync.Stats) { mu.Lock(); last = st; mu.Unlock() }))
+	mu.Lock()
+	defer mu.Unlock()
+	if last.Rows != 20000 || len(last.Tables) != 1 || last.Tables[0].State != "done" || last.Tables[0].EstimatedRows != 20000 || last.Tables[0].Batches != 20 {
+		t.Errorf("last progress report: %+v", last)
+	}
+	for _, want := range []string{`"msg":"table started"`, `"msg":"table finished"`, `"msg":"batch delivered"`, `"table":"` + s + `.p"`, `"replication_key":"updated_at"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %s", want)
+		}
+	}
+}
+
+type syncWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

@@ -542,6 +542,9 @@ func (u *unit) deliver(ctx context.Context, rows [][]any) error {
 		st.rows.Add(int64(n))
 		st.bytes.Add(bytes)
 		st.batches.Add(1)
+		if u.t.log.Enabled(ctx, slog.LevelDebug) {
+			u.t.log.Debug("batch delivered", "rows", n, "bytes", bytes)
+		}
 		rows = rows[n:]
 	}
 	return nil
