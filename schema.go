@@ -34,14 +34,28 @@ var postgresCatalog = catalogSQL{
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
 ORDER BY c.relname`,
-	columns: `SELECT c.relname AS table_name, a.attnum AS num, a.attname AS name,
-	pg_catalog.format_type(a.atttypid, a.atttypmod) AS source_type, a.attnotnull AS not_null,
+	// A column of a domain type is typed by the domain's base type (through
+	// domains over domains): the server sends its values in the base type's
+	// form, which lib/pq decodes as the base type (a time.Time for a domain
+	// over date), so only the base type's decoder reads them right.
+	columns: `WITH RECURSIVE domain_base AS (
+	SELECT t.oid AS domain, t.typbasetype AS base, t.typtypmod AS typmod
+	FROM pg_catalog.pg_type t WHERE t.typtype = 'd'
+	UNION ALL
+	SELECT b.domain, t.typbasetype, t.typtypmod
+	FROM domain_base b JOIN pg_catalog.pg_type t ON t.oid = b.base WHERE t.typtype = 'd'
+)
+SELECT c.relname AS table_name, a.attnum AS num, a.attname AS name,
+	pg_catalog.format_type(COALESCE(db.base, a.atttypid), COALESCE(db.typmod, a.atttypmod)) AS source_type,
+	a.attnotnull AS not_null,
 	COALESCE(pg_catalog.pg_get_expr(d.adbin, d.adrelid), '') AS default_expr,
 	a.attidentity <> '' AS is_identity
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+LEFT JOIN domain_base db ON db.domain = a.atttypid
+	AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type bt WHERE bt.oid = db.base AND bt.typtype = 'd')
 WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY c.relname, a.attnum`,
 	primaryKeys: `SELECT c.relname AS table_name, con.conkey::text AS conkey
@@ -200,12 +214,30 @@ func discoverTables(ctx context.Context, db *sqlx.DB, dialect Dialect, schema st
 				continue
 			}
 			tbl.EstimatedRows, tbl.DistStyle = in.Estimate, in.DistStyle
-			if _, ok := tbl.Column(in.SortKey); ok {
-				tbl.SortKey = in.SortKey // not "AUTO(SORTKEY)" or an interleaved marker
+			if key := sortKeyColumn(in.SortKey); key != "" {
+				if _, ok := tbl.Column(key); ok {
+					tbl.SortKey = key
+				}
 			}
 		}
 	}
 	return out, nil
+}
+
+// sortKeyColumn returns the column named by svv_table_info.sortkey1, which
+// is "column", "AUTO(SORTKEY(column))" when automatic table optimization
+// chose the key, or "AUTO(SORTKEY)" when it has chosen none yet ("").
+func sortKeyColumn(sortkey1 string) string {
+	if inner, ok := strings.CutPrefix(sortkey1, "AUTO(SORTKEY("); ok {
+		if col, ok := strings.CutSuffix(inner, "))"); ok {
+			return col
+		}
+		return ""
+	}
+	if sortkey1 == "AUTO(SORTKEY)" {
+		return ""
+	}
+	return sortkey1
 }
 
 // filterTables keeps the tables that match include (all when empty) and do
@@ -296,6 +328,8 @@ func applySpecs(catalog []*Table, specs []TableSpec, schema string) ([]*Table, m
 		if s.Schema == "" {
 			s.Schema = schema
 		}
+		given := s.Strategy
+		s.Strategy = Strategy(strings.ToUpper(strings.TrimSpace(string(s.Strategy)))) // "full" is FULL
 		qn := s.Schema + "." + s.Table
 		switch {
 		case s.Table == "":
@@ -305,7 +339,7 @@ func applySpecs(catalog []*Table, specs []TableSpec, schema string) ([]*Table, m
 			specErr("table %s: schema %q differs from the configured schema %q", qn, s.Schema, schema)
 			continue
 		case s.Strategy != "" && s.Strategy != StrategyFull && s.Strategy != StrategyIncremental:
-			specErr("table %s: strategy %q must be FULL or INCREMENTAL", qn, s.Strategy)
+			specErr("table %s: strategy %q must be FULL or INCREMENTAL", qn, given)
 			continue
 		}
 		src := byName[s.Table]
@@ -332,6 +366,12 @@ func applySpecs(catalog []*Table, specs []TableSpec, schema string) ([]*Table, m
 		}
 		if len(s.PrimaryKey) > 0 {
 			t.PrimaryKey = s.PrimaryKey
+			// The source enforces its own key only: a spec's key is
+			// unique for certain only when it holds every column of an
+			// enforced catalog key. Otherwise uniqueness is assumed, and
+			// pages are read so that duplicates cannot make rows be
+			// skipped.
+			t.PrimaryKeyEnforced = src.PrimaryKeyEnforced && len(src.PrimaryKey) > 0 && containsAll(s.PrimaryKey, src.PrimaryKey)
 		}
 		if len(s.Include) > 0 || len(s.Exclude) > 0 {
 			t.Columns = nil
@@ -342,13 +382,16 @@ func applySpecs(catalog []*Table, specs []TableSpec, schema string) ([]*Table, m
 			}
 		}
 		for _, k := range t.PrimaryKey {
+			if _, ok := src.Column(k); !ok {
+				continue // reported above
+			}
 			if _, ok := t.Column(k); !ok {
 				specErr("table %s: primary key column %q is excluded; include it or drop it from primary_keys", qn, k)
 			} else if c, _ := t.Column(k); !c.Type.orderable() {
 				specErr("table %s: primary key column %q has type %s, which cannot order rows", qn, k, c.SourceType)
 			}
 		}
-		if s.ReplicationKey != "" {
+		if _, inSource := src.Column(s.ReplicationKey); s.ReplicationKey != "" && inSource {
 			if _, ok := t.Column(s.ReplicationKey); !ok {
 				specErr("table %s: replication key %q is excluded; include it", qn, s.ReplicationKey)
 			}
@@ -362,6 +405,16 @@ func applySpecs(catalog []*Table, specs []TableSpec, schema string) ([]*Table, m
 	return out, bySpec, nil
 }
 
+// containsAll reports whether every element of sub is in list.
+func containsAll(list, sub []string) bool {
+	for _, s := range sub {
+		if !contains(list, s) {
+			return false
+		}
+	}
+	return true
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -372,9 +425,14 @@ func contains(list []string, s string) bool {
 }
 
 // tableExists is used after a read fails to tell a dropped table from
-// other failures.
+// other failures. When the catalog cannot be asked (the run's context is
+// canceled, the connection is down) it reports true with the error: a table
+// not known to be gone must not be reported as gone.
 func tableExists(ctx context.Context, db *sql.DB, schema, name string) (bool, error) {
 	var n int
 	err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`, schema, name).Scan(&n)
-	return n > 0, err
+	if err != nil {
+		return true, err
+	}
+	return n > 0, nil
 }

@@ -684,7 +684,7 @@ func (u *unit) withRetry(ctx context.Context, step string, fn func() error) erro
 		}
 		if !isTransient(ctx, err) || attempt >= t.e.cfg.MaxRetries {
 			if SQLState(err) == "42P01" {
-				if ok, _ := tableExists(ctx, t.e.pool.db, t.plan.Table.Schema, t.plan.Table.Name); !ok {
+				if ok, xerr := tableExists(context.WithoutCancel(ctx), t.e.pool.db, t.plan.Table.Schema, t.plan.Table.Name); xerr == nil && !ok {
 					err = fmt.Errorf("%w: %w", ErrTableGone, err)
 				}
 			}

@@ -18,23 +18,27 @@ import (
 //	SHORT            int64             SHORT           smallint
 //	INT              int64             INT             integer
 //	LONG             int64             LONG            bigint
-//	DECIMAL          Decimal           DECIMAL(p,s)    numeric/decimal (with or without precision)
+//	DECIMAL          Decimal           DECIMAL(p,s)    numeric/decimal (with or without precision; STRING when
+//	                                                   it has none or p > 38); "NaN" and PostgreSQL's "Infinity" kept
 //	FLOAT            float64           FLOAT           real
 //	DOUBLE           float64           DOUBLE          double precision (NaN, ±Inf kept)
 //	NAIVE_DATE       time.Time         NAIVE_DATE      date (midnight, UTC location; BC and far-future dates kept)
-//	NAIVE_TIME       string            STRING          time (text, "15:04:05.999999")
+//	NAIVE_TIME       string            STRING          time (text, "15:04:05.999999"; "24:00:00" kept)
 //	TIME_TZ          string            STRING          timetz (text with offset, "15:04:05.999999+02")
 //	NAIVE_DATETIME   time.Time         NAIVE_DATETIME  timestamp (wall clock in the UTC location, never shifted)
 //	UTC_DATETIME     time.Time         UTC_DATETIME    timestamptz (the instant, in UTC, microseconds)
-//	INTERVAL         string            STRING          interval, interval year to month/day to second (ISO 8601 text)
-//	BINARY           []byte            BINARY          bytea, varbyte (raw bytes, not hex)
+//	INTERVAL         string            STRING          interval, interval year to month/day to second (the server's text,
+//	                                                   such as "1 year 2 mons 3 days 04:05:06", in its IntervalStyle)
+//	BINARY           []byte            BINARY          bytea, varbyte (raw bytes, not hex; never nil, so empty is not NULL)
 //	STRING           string            STRING          char (padding kept), varchar, text, uuid, arrays (text form),
 //	                                                   geometry/geography (EWKT text), hllsketch, unknown types (text form)
 //	JSON             json.RawMessage   JSON            super, json, jsonb (the JSON text, never re-encoded)
 //
 // A date or timestamp that is infinite ('infinity', '-infinity' on
 // PostgreSQL) arrives as the string "infinity" or "-infinity": no time.Time
-// can hold it.
+// can hold it. A column of a PostgreSQL domain has the logical type of the
+// domain's base type (through domains over domains), whose form the server
+// sends its values in.
 type LogicalType string
 
 // The logical types. See LogicalType for the Go value of each.
@@ -62,15 +66,22 @@ const (
 func (c Column) FivetranType() string {
 	switch c.Type {
 	case TypeDecimal:
-		if c.Precision > 0 {
+		if c.Precision > 0 && c.Precision <= maxDecimalPrecision && c.Scale >= 0 && c.Scale <= c.Precision {
 			return fmt.Sprintf("DECIMAL(%d,%d)", c.Precision, c.Scale)
 		}
-		return "STRING" // numeric without precision can exceed any DECIMAL(p,s)
+		// numeric without precision can exceed any DECIMAL(p,s), and so
+		// can PostgreSQL's numeric(p,s) with p above 38, a negative scale
+		// or a scale above p.
+		return "STRING"
 	case TypeNaiveTime, TypeTimeTZ, TypeInterval:
 		return "STRING"
 	}
 	return string(c.Type)
 }
+
+// maxDecimalPrecision is the largest precision of a Fivetran DECIMAL(p,s),
+// and Redshift's largest.
+const maxDecimalPrecision = 38
 
 // Decimal is an exact decimal number in its canonical text form, such as
 // "-12345678901234567890.1234567890" or "NaN". It never passes through a

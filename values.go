@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -37,17 +38,80 @@ func decoderFor(c Column) decoder {
 		return decodeBytes
 	case TypeJSON:
 		return decodeJSON
-	case TypeString, TypeNaiveTime, TypeTimeTZ, TypeInterval:
+	case TypeNaiveTime:
+		return decodeTime
+	case TypeTimeTZ:
+		return decodeTimeTZ
+	case TypeString, TypeInterval:
 		return decodeString
+	case TypeShort, TypeInt, TypeLong:
+		return decodeInt
+	case TypeFloat, TypeDouble:
+		return decodeFloat
+	case TypeBoolean:
+		return decodeBool
 	}
-	return decodeAsIs
+	return decodeString
 }
 
-// decodeAsIs keeps bool, int64 and float64 as lib/pq decoded them from
-// their text form; a []byte (a type lib/pq does not decode) becomes a string.
-func decodeAsIs(v driver.Value) (any, error) {
-	if b, ok := v.([]byte); ok {
-		return string(b), nil
+// decodeInt keeps the int64 lib/pq decodes integers into. Text (which lib/pq
+// hands over for a type whose OID it does not know) is parsed, so the value
+// is an int64 whatever the path: never a string in an INT column.
+func decodeInt(v driver.Value) (any, error) {
+	switch x := v.(type) {
+	case nil, int64:
+		return x, nil
+	case []byte:
+		return parseText("integer", string(x), func(s string) (any, error) { return strconv.ParseInt(s, 10, 64) })
+	case string:
+		return parseText("integer", x, func(s string) (any, error) { return strconv.ParseInt(s, 10, 64) })
+	}
+	return nil, unexpected("integer", v)
+}
+
+// decodeFloat keeps the float64 lib/pq parses float text into (NaN and the
+// infinities included), and parses text the same way.
+func decodeFloat(v driver.Value) (any, error) {
+	switch x := v.(type) {
+	case nil, float64:
+		return x, nil
+	case []byte:
+		return parseText("float", string(x), func(s string) (any, error) { return strconv.ParseFloat(s, 64) })
+	case string:
+		return parseText("float", x, func(s string) (any, error) { return strconv.ParseFloat(s, 64) })
+	}
+	return nil, unexpected("float", v)
+}
+
+// decodeBool keeps lib/pq's bool, and reads the server's text "t" / "f".
+func decodeBool(v driver.Value) (any, error) {
+	switch x := v.(type) {
+	case nil, bool:
+		return x, nil
+	case []byte:
+		return parseText("boolean", string(x), parseBoolText)
+	case string:
+		return parseText("boolean", x, parseBoolText)
+	}
+	return nil, unexpected("boolean", v)
+}
+
+func parseBoolText(s string) (any, error) {
+	switch s {
+	case "t", "true":
+		return true, nil
+	case "f", "false":
+		return false, nil
+	}
+	return nil, fmt.Errorf("not a boolean")
+}
+
+// parseText parses the text of a value, naming the type and the text on
+// failure.
+func parseText(kind, s string, parse func(string) (any, error)) (any, error) {
+	v, err := parse(s)
+	if err != nil {
+		return nil, unexpected(kind, s)
 	}
 	return v, nil
 }
@@ -74,10 +138,52 @@ func decodeString(v driver.Value) (any, error) {
 		return x, nil
 	case []byte:
 		return string(x), nil
-	case time.Time:
-		return x.Format("15:04:05.999999"), nil
 	}
 	return fmt.Sprint(v), nil
+}
+
+// decodeTime keeps a time of day as the server's text. The row path selects
+// it as text already (see selectExpr); a time.Time arrives only from a query
+// that does not, such as the max() of a high-water mark. lib/pq parses such a
+// value into year 0, January 1, and 24:00:00 into January 2, 00:00:00, which
+// must not read as midnight: a high-water mark of "00:00:00" would hide every
+// row of the table.
+func decodeTime(v driver.Value) (any, error) {
+	if t, ok := v.(time.Time); ok {
+		return clockText(t), nil
+	}
+	return decodeString(v)
+}
+
+// decodeTimeTZ is decodeTime for time with time zone: a time.Time keeps its
+// offset, printed the server's way ("+02", "+05:30", "-08:01:01").
+func decodeTimeTZ(v driver.Value) (any, error) {
+	if t, ok := v.(time.Time); ok {
+		_, off := t.Zone()
+		sign := byte('+')
+		if off < 0 {
+			sign, off = '-', -off
+		}
+		s := clockText(t) + string(sign) + fmt.Sprintf("%02d", off/3600)
+		if off%3600 != 0 {
+			s += fmt.Sprintf(":%02d", off%3600/60)
+			if off%60 != 0 {
+				s += fmt.Sprintf(":%02d", off%60)
+			}
+		}
+		return s, nil
+	}
+	return decodeString(v)
+}
+
+// clockText prints the time of day of a time.Time that lib/pq parsed from a
+// time or timetz value, with 24:00:00 (the day after lib/pq's year-0 date)
+// kept.
+func clockText(t time.Time) string {
+	if t.Day() != 1 && t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+		return "24:00:00"
+	}
+	return t.Format("15:04:05.999999")
 }
 
 func decodeBytes(v driver.Value) (any, error) {
@@ -85,9 +191,11 @@ func decodeBytes(v driver.Value) (any, error) {
 	case nil:
 		return nil, nil
 	case []byte:
-		return append([]byte(nil), x...), nil
+		// Never nil: an empty value is not SQL NULL, and a nil slice
+		// would marshal as JSON null.
+		return append(make([]byte, 0, len(x)), x...), nil
 	case string:
-		return []byte(x), nil
+		return append(make([]byte, 0, len(x)), x...), nil
 	}
 	return nil, fmt.Errorf("binary: unexpected %T", v)
 }
@@ -105,8 +213,8 @@ func decodeHexBytes(v driver.Value) (any, error) {
 		return nil, fmt.Errorf("varbyte: unexpected %T", v)
 	}
 	s = strings.TrimPrefix(s, `\x`)
-	b, err := hex.DecodeString(s)
-	if err != nil {
+	b := make([]byte, hex.DecodedLen(len(s))) // never nil, as in decodeBytes
+	if _, err := hex.Decode(b, []byte(s)); err != nil {
 		return nil, fmt.Errorf("varbyte: not hex text: %w", err)
 	}
 	return b, nil
@@ -125,7 +233,9 @@ func decodeJSON(v driver.Value) (any, error) {
 }
 
 // infinity returns "infinity" or "-infinity" for lib/pq's text of an
-// infinite date or timestamp.
+// infinite date or timestamp (lib/pq hands over []byte("infinity") unless the
+// program called pq.EnableInfinityTs). Any other text is not a value the
+// type can hold.
 func infinity(v driver.Value) (any, bool) {
 	var s string
 	switch x := v.(type) {
@@ -134,6 +244,9 @@ func infinity(v driver.Value) (any, bool) {
 	case string:
 		s = x
 	default:
+		return nil, false
+	}
+	if s != "infinity" && s != "-infinity" {
 		return nil, false
 	}
 	return s, true
@@ -149,7 +262,7 @@ func decodeDate(v driver.Value) (any, error) {
 	if s, ok := infinity(v); ok {
 		return s, nil
 	}
-	return nil, fmt.Errorf("date: unexpected %T", v)
+	return nil, unexpected("date", v)
 }
 
 // decodeNaiveTimestamp keeps the wall clock as the server printed it, moved
@@ -164,7 +277,7 @@ func decodeNaiveTimestamp(v driver.Value) (any, error) {
 	if s, ok := infinity(v); ok {
 		return s, nil
 	}
-	return nil, fmt.Errorf("timestamp: unexpected %T", v)
+	return nil, unexpected("timestamp", v)
 }
 
 func decodeUTCTimestamp(v driver.Value) (any, error) {
@@ -177,7 +290,23 @@ func decodeUTCTimestamp(v driver.Value) (any, error) {
 	if s, ok := infinity(v); ok {
 		return s, nil
 	}
-	return nil, fmt.Errorf("timestamptz: unexpected %T", v)
+	return nil, unexpected("timestamptz", v)
+}
+
+// unexpected describes a driver value a decoder cannot take, quoting short
+// text so that the error says what the server sent.
+func unexpected(kind string, v driver.Value) error {
+	switch x := v.(type) {
+	case []byte:
+		if len(x) <= 64 {
+			return fmt.Errorf("%s: unexpected text %q", kind, x)
+		}
+	case string:
+		if len(x) <= 64 {
+			return fmt.Errorf("%s: unexpected text %q", kind, x)
+		}
+	}
+	return fmt.Errorf("%s: unexpected %T", kind, v)
 }
 
 // keyText returns the exact text form of a decoded key value, which the
@@ -187,11 +316,11 @@ func keyText(v any, lt LogicalType) (string, error) {
 	case int64:
 		return strconv.FormatInt(x, 10), nil
 	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64), nil
+		return floatKeyText(x), nil
 	case bool:
 		return strconv.FormatBool(x), nil
 	case Decimal:
-		return string(x), nil
+		return decimalKeyText(x), nil
 	case string:
 		return x, nil
 	case []byte:
@@ -200,6 +329,47 @@ func keyText(v any, lt LogicalType) (string, error) {
 		return timeText(x, lt), nil
 	}
 	return "", fmt.Errorf("cannot use a %T value as a key", v)
+}
+
+// Key texts are canonical: two values that the server holds equal have the
+// same text. Pages compare the texts of ordering tuples to find a tie group,
+// and a tie group told apart by its texts alone would be cut in two, losing
+// the rows between the halves.
+
+// floatKeyText prints f exactly, in a form PostgreSQL and Redshift both
+// read: -0 as 0 (they are equal), infinities as "Infinity" and "-Infinity"
+// (Go's "+Inf" is not Redshift's input form).
+func floatKeyText(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case math.IsNaN(f):
+		return "NaN"
+	case f == 0:
+		return "0"
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// decimalKeyText drops the trailing fractional zeros of a decimal's text, so
+// that 1.0 and 1.00 (equal in a numeric column without a scale) and -0.00 and
+// 0 print the same. The value is unchanged: the text is read back as the
+// column's type.
+func decimalKeyText(d Decimal) string {
+	s := string(d)
+	if strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' && r != '-' && r != '+' }) >= 0 {
+		return s // NaN, Infinity: no digits to trim
+	}
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(s, "0")
+		s = strings.TrimSuffix(s, ".")
+	}
+	if strings.Trim(s, "+-0") == "" {
+		return "0"
+	}
+	return s
 }
 
 // timeText prints t in PostgreSQL's ISO input form, with BC years written
