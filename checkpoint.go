@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -129,12 +130,29 @@ type StateStore interface {
 	Save(ctx context.Context, doc []byte) error
 }
 
-// decodeState parses a saved document and checks that it belongs to source.
+// decodeState parses a saved document and checks that it belongs to source
+// ("" skips that check). Every error wraps ErrStateCorrupt, ErrStateVersion
+// or ErrStateMismatch.
 func decodeState(doc []byte, source string) (*State, error) {
+	// The version first: a newer library may have changed the rest of the
+	// shape, and that must read as "upgrade", not as corruption.
+	var head struct {
+		Version json.RawMessage `json:"version"`
+	}
+	if json.Unmarshal(doc, &head) == nil {
+		var v int64
+		if json.Unmarshal(head.Version, &v) == nil && v > StateVersion {
+			return nil, fmt.Errorf("%w: version %d, this library reads up to %d; upgrade redshiftsync", ErrStateVersion, v, StateVersion)
+		}
+	}
 	var st State
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	if err := dec.Decode(&st); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrStateCorrupt, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		// Two documents, or one followed by debris: not written by Save.
+		return nil, fmt.Errorf("%w: data after the JSON document", ErrStateCorrupt)
 	}
 	switch {
 	case st.Version <= 0:
@@ -150,6 +168,11 @@ func decodeState(doc []byte, source string) (*State, error) {
 	for name, ts := range st.Tables {
 		if ts == nil {
 			return nil, fmt.Errorf("%w: table %q has no state", ErrStateCorrupt, name)
+		}
+		// A phase this library does not know would read nothing and then
+		// mark the sync finished: rows would be skipped, not re-read.
+		if p := ts.InProgress; p != nil && p.Phase != phaseRows && p.Phase != phaseNullKeys {
+			return nil, fmt.Errorf("%w: table %q: unknown phase %q", ErrStateCorrupt, name, p.Phase)
 		}
 	}
 	return &st, nil

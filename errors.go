@@ -5,6 +5,7 @@ package redshiftsync
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/lib/pq"
 )
@@ -42,10 +43,13 @@ type TableError struct {
 	Err   error
 }
 
+// Error reads "redshiftsync: table schema.t: step: cause (SQLSTATE code)",
+// the SQLSTATE part when the cause came from the server.
 func (e *TableError) Error() string {
 	msg := fmt.Sprintf("redshiftsync: table %s: %s: %v", e.Table, e.Step, e.Err)
 	if code := SQLState(e.Err); code != "" {
-		msg += " (SQLSTATE " + code + ")"
+		// lib/pq ends its message with "(code)": label it, do not repeat it.
+		msg = strings.TrimSuffix(msg, " ("+code+")") + " (SQLSTATE " + code + ")"
 	}
 	return msg
 }

@@ -8,16 +8,81 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/lib/pq"
 	"golang.org/x/sync/semaphore"
 )
 
-// sessionSQL makes values stable whatever the server's defaults: instants in
-// UTC, ISO dates, floats with every digit (2 is Redshift's maximum, and on
+// baseSessionSQL makes values stable whatever the server's defaults: instants
+// in UTC, ISO dates, floats with every digit (2 is Redshift's maximum, and on
 // PostgreSQL 12+ any positive value prints the shortest exact form).
-const sessionSQL = `SET TIME ZONE 'UTC'; SET DATESTYLE TO 'ISO, MDY'; SET extra_float_digits TO 2`
+const baseSessionSQL = `SET TIME ZONE 'UTC'; SET DATESTYLE TO 'ISO, MDY'; SET extra_float_digits TO 2`
+
+// idleInTransactionTimeout is the idle-in-transaction guard of the pool's own
+// connections on PostgreSQL. The extractor never leaves a transaction open
+// (every read is one autocommit statement, and a streaming read in progress
+// is "active", not idle), so the guard only ends a session that something
+// went wrong with, before it holds locks and a snapshot for long.
+const idleInTransactionTimeout = 5 * time.Minute
+
+// session is the setup a source connection gets before its first query.
+type session struct {
+	// sql is one batch that Redshift and PostgreSQL both accept: the
+	// settings of baseSessionSQL, and statement_timeout when
+	// Config.StatementTimeout is set. A failure fails the connection.
+	sql string
+	// guard sets idle_in_transaction_session_timeout; "" when not applied.
+	// It runs alone, after sql, and an error the server answers it with is
+	// ignored: Redshift has no such setting, and with Dialect auto the pool
+	// does not know yet which server it talks to. (Run as part of sql, its
+	// error would undo the other settings of the batch.)
+	guard string
+	// reset undoes what sql set that would outlive the extractor's use of
+	// a caller's connection (statement_timeout); "" when nothing needs it.
+	reset string
+}
+
+// newSession returns the session setup for cfg. own is true for the pool's
+// own connections, false for a caller's *sql.DB, whose connections are
+// returned to the caller: they get no idle guard, and their
+// statement_timeout is reset when the extractor releases them.
+func newSession(cfg Config, own bool) session {
+	s := session{sql: baseSessionSQL}
+	if cfg.StatementTimeout > 0 {
+		s.sql += fmt.Sprintf("; SET statement_timeout TO %d", ceilMillis(cfg.StatementTimeout))
+		if !own {
+			s.reset = "RESET statement_timeout"
+		}
+	}
+	if own && cfg.Dialect != DialectRedshift {
+		s.guard = fmt.Sprintf("SET idle_in_transaction_session_timeout TO %d", ceilMillis(idleInTransactionTimeout))
+	}
+	return s
+}
+
+// ceilMillis returns d in whole milliseconds, rounded up: the unit of
+// PostgreSQL's and Redshift's timeouts.
+func ceilMillis(d time.Duration) int64 {
+	return int64((d + time.Millisecond - 1) / time.Millisecond)
+}
+
+// apply runs the setup on a new or newly acquired connection through exec.
+func (s session) apply(ctx context.Context, exec func(context.Context, string) error) error {
+	if err := exec(ctx, s.sql); err != nil {
+		return err
+	}
+	if s.guard != "" {
+		if err := exec(ctx, s.guard); err != nil && SQLState(err) == "" {
+			// Not the server's answer to the SET: the connection broke.
+			return err
+		}
+	}
+	return nil
+}
 
 // pool hands out source connections, at most workers at once.
 type pool struct {
@@ -25,21 +90,26 @@ type pool struct {
 	// sem is the worker budget: a connection is held, and a query runs, only
 	// while a unit of it is acquired.
 	sem *semaphore.Weighted
-	// setupOnConnect is true when the pool's own connector applies
-	// sessionSQL once per new connection; an adopted *sql.DB gets it on each
-	// acquire instead.
+	// setupOnConnect is true when the pool's own connector applies the
+	// session setup once per new connection; an adopted *sql.DB gets it on
+	// each acquire instead.
 	setupOnConnect bool
+	session        session
 }
 
-// sessionConnector applies sessionSQL once to every new connection.
-type sessionConnector struct{ driver.Connector }
+// sessionConnector applies the session setup once to every new connection.
+type sessionConnector struct {
+	driver.Connector
+	session session
+}
 
 func (c sessionConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.Connector.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := execDriver(ctx, conn, sessionSQL); err != nil {
+	err = c.session.apply(ctx, func(ctx context.Context, q string) error { return execDriver(ctx, conn, q) })
+	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("redshiftsync: set up session: %w", err)
 	}
@@ -60,17 +130,31 @@ func execDriver(ctx context.Context, conn driver.Conn, query string) error {
 func openPool(cfg Config) (*pool, error) {
 	connector, err := pq.NewConnector(cfg.connString())
 	if err != nil {
+		// lib/pq's parse errors quote bits of the connection string, which
+		// holds the password.
+		if cfg.Password != "" && strings.Contains(err.Error(), string(cfg.Password)) {
+			return nil, errors.New("redshiftsync: connection settings: lib/pq cannot parse them (its message is withheld: it quotes the password)")
+		}
 		return nil, fmt.Errorf("redshiftsync: connection settings: %w", err)
 	}
-	db := sql.OpenDB(sessionConnector{connector})
+	s := newSession(cfg, true)
+	db := sql.OpenDB(sessionConnector{Connector: connector, session: s})
 	db.SetMaxOpenConns(cfg.MaxParallelWorkers + 1)
 	db.SetMaxIdleConns(cfg.MaxParallelWorkers + 1)
-	return &pool{db: db, sem: semaphore.NewWeighted(int64(cfg.MaxParallelWorkers)), setupOnConnect: true}, nil
+	return &pool{db: db, sem: semaphore.NewWeighted(int64(cfg.MaxParallelWorkers)), setupOnConnect: true, session: s}, nil
 }
 
-// adoptPool wraps a caller's *sql.DB; the caller keeps ownership of it.
+// adoptPool wraps a caller's *sql.DB; the caller keeps ownership of it. Its
+// connections get the base session settings only: prefer adoptPoolConfig,
+// which applies Config.StatementTimeout too.
 func adoptPool(db *sql.DB, workers int) *pool {
-	return &pool{db: db, sem: semaphore.NewWeighted(int64(workers))}
+	return &pool{db: db, sem: semaphore.NewWeighted(int64(workers)), session: session{sql: baseSessionSQL}}
+}
+
+// adoptPoolConfig wraps a caller's *sql.DB with the session setup of cfg
+// (see newSession); the caller keeps ownership of it.
+func adoptPoolConfig(db *sql.DB, cfg Config) *pool {
+	return &pool{db: db, sem: semaphore.NewWeighted(int64(cfg.MaxParallelWorkers)), session: newSession(cfg, false)}
 }
 
 // acquire takes a unit of the worker budget and a connection set up for
@@ -85,9 +169,13 @@ func (p *pool) acquire(ctx context.Context) (*sql.Conn, error) {
 		return nil, err
 	}
 	if !p.setupOnConnect {
-		if _, err := conn.ExecContext(ctx, sessionSQL); err != nil {
+		err := p.session.apply(ctx, func(ctx context.Context, q string) error {
+			_, err := conn.ExecContext(ctx, q)
+			return err
+		})
+		if err != nil {
 			p.release(conn, true)
-			return nil, fmt.Errorf("set up session: %w", err)
+			return nil, fmt.Errorf("redshiftsync: set up session: %w", err)
 		}
 	}
 	return conn, nil
@@ -97,6 +185,13 @@ func (p *pool) acquire(ctx context.Context) (*sql.Conn, error) {
 // connection that saw an error may be mid-transaction or mid-result, and is
 // never handed out again.
 func (p *pool) release(conn *sql.Conn, broken bool) {
+	if !broken && !p.setupOnConnect && p.session.reset != "" {
+		// A caller's connection goes back to the caller as it came.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := conn.ExecContext(ctx, p.session.reset)
+		cancel()
+		broken = err != nil
+	}
 	if broken {
 		// Returning driver.ErrBadConn from Raw makes database/sql close
 		// the driver connection instead of pooling it.

@@ -16,21 +16,31 @@ import (
 )
 
 // transientSQLStates are the SQLSTATE codes (or classes, ending in "*") after
-// which a retry can succeed.
+// which a retry can succeed: the connection or the server went away, the
+// server is short of something for a while, or the statement lost a race.
+// Every other code the server sends is permanent: syntax (42601), permission
+// (42501), a missing table or column (42P01, 42703), a type or data error
+// (class 22, 42804), authentication (class 28), an unknown database (3D000)
+// fail the table at once; so does 53400 (configuration_limit_exceeded, such
+// as temp_file_limit), which the same query would hit again.
 var transientSQLStates = []string{
 	"08*",   // connection exception
-	"57P01", // admin_shutdown: backend terminated
+	"57P01", // admin_shutdown: backend terminated (pg_terminate_backend, restart)
 	"57P02", // crash_shutdown
-	"57P03", // cannot_connect_now: the server is starting
+	"57P03", // cannot_connect_now: the server is starting or stopping
+	"57P05", // idle_session_timeout (PostgreSQL 14+): the server closed the session
+	"25P03", // idle_in_transaction_session_timeout: the server closed the session
+	"53000", // insufficient_resources
+	"53100", // disk_full (temporary files of a sort)
+	"53200", // out_of_memory
 	"53300", // too_many_connections
-	"53*",   // insufficient resources
 	"40001", // serialization_failure
 	"40P01", // deadlock_detected
 	"57014", // query_canceled: a Redshift WLM timeout or statement timeout, when the run was not canceled
 }
 
 // isTransient reports whether err is worth retrying. An error after the
-// run's own context is done never is.
+// run's own context is done never is: a canceled run stops.
 func isTransient(ctx context.Context, err error) bool {
 	if err == nil || ctx.Err() != nil {
 		return false
@@ -43,10 +53,19 @@ func isTransient(ctx context.Context, err error) bool {
 		}
 		return false
 	}
+	// A host name that does not resolve is a typo, not an outage.
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+		return false
+	}
+	// lib/pq reports a FATAL server error on an open connection (57P01
+	// after pg_terminate_backend, a restart) and a dropped socket as
+	// driver.ErrBadConn, io.EOF or a *net.OpError.
 	var netErr net.Error
 	return errors.Is(err, driver.ErrBadConn) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNABORTED) ||
 		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) ||
 		errors.As(err, &netErr)
 }

@@ -4,11 +4,26 @@
 //
 //	go run ./examples/basic -source postgres://user@localhost:5432/db -schema public -out ./out
 //
+// With -dest, it loads the tables into a PostgreSQL database instead (see
+// package pgsink), exactly once: the state is kept in that database, in the
+// table public.redshiftsync_state under the name "<source database>/<schema>",
+// committed with the rows it covers, unless -state names a state file (then
+// the load is at-least-once: a row may be applied twice after a crash).
+//
+//	go run ./examples/basic -source postgres://user@redshift:5439/db -schema public \
+//		-dest postgres://loader@warehouse:5432/analytics
+//
 // With no -source, the connection comes from -config (default
 // ./configuration.json when it exists, the example connector's keys), else
 // from the standard PG* environment variables. -describe prints the plan as
 // JSON and reads no rows. SIGINT or SIGTERM stop the run after saving the
 // last checkpoint; run it again to resume.
+//
+// While it runs, it shows the progress of each running table (rows, percent
+// of the catalog's estimate, rows per second, time left) on standard error:
+// redrawn in place twice a second on a terminal, one line per table every 5
+// seconds otherwise (-progress changes that). At the end it prints a summary
+// table on standard output.
 package main
 
 import (
@@ -30,6 +45,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/jsonlsink"
+	"github.com/seed2085993a/redshiftsync/pgsink"
 )
 
 func main() {
@@ -44,6 +60,7 @@ func main() {
 
 type flags struct {
 	config, source, schema, tables, out, state string
+	dest, progress                             string
 	batchSize, workers, checkpointEvery        int
 	describe, verbose                          bool
 }
@@ -57,7 +74,9 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.StringVar(&f.schema, "schema", "", "schema to sync (default: the configuration's redshift_schema, else public)")
 	fs.StringVar(&f.tables, "tables", "", "comma-separated table names or glob patterns to sync (default: all)")
 	fs.StringVar(&f.out, "out", "./out", "directory of the JSONL files")
-	fs.StringVar(&f.state, "state", "", "state file (default <out>/state.json)")
+	fs.StringVar(&f.state, "state", "", "state file (default <out>/state.json; with -dest, the destination's state table)")
+	fs.StringVar(&f.dest, "dest", "", "postgres:// URL of a destination database: load the tables there instead of into JSONL files")
+	fs.StringVar(&f.progress, "progress", "auto", "progress display on stderr: auto (live on a terminal, else a line every 5s), live, plain or off")
 	fs.IntVar(&f.batchSize, "batch-size", 0, "rows per page and batch (default: the configuration's, else 10000)")
 	fs.IntVar(&f.workers, "workers", 0, "parallel workers (default: the configuration's, else 4)")
 	fs.IntVar(&f.checkpointEvery, "checkpoint-every", 0, "rows between checkpoints (default 50000)")
@@ -68,6 +87,11 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	}
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected argument %q (flags go before arguments; see -h)", fs.Arg(0))
+	}
+	switch f.progress {
+	case "auto", "live", "plain", "off":
+	default:
+		return f, fmt.Errorf("-progress %q: want auto, live, plain or off", f.progress)
 	}
 	return f, nil
 }
@@ -154,24 +178,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if f.verbose {
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
-	if f.state == "" {
-		f.state = filepath.Join(f.out, "state.json")
-	}
-	if err := os.MkdirAll(f.out, 0o755); err != nil {
-		return err
-	}
-	sink, err := jsonlsink.New(f.out)
-	if err != nil {
-		return err
-	}
-	defer sink.Close()
-	ex, err := redshiftsync.New(cfg, sink, redshiftsync.NewFileStore(f.state), redshiftsync.WithLogger(logger))
-	if err != nil {
-		return err
-	}
-	defer ex.Close()
 
 	if f.describe {
+		// The plan needs no destination: write nowhere, save nothing.
+		nowhere := redshiftsync.SinkFuncs{WriteFunc: func(context.Context, redshiftsync.Batch) error { return nil }}
+		ex, err := redshiftsync.New(cfg, nowhere, &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(logger))
+		if err != nil {
+			return err
+		}
+		defer ex.Close()
 		d, err := ex.Discover(ctx)
 		if err != nil {
 			return err
@@ -180,12 +195,75 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(d)
 	}
+
+	sink, store, where, closeSink, err := openDestination(f, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeSink()
+	ex, err := redshiftsync.New(cfg, sink, store, redshiftsync.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	defer ex.Close()
+
+	stopProgress := startProgress(progressMode(f, stderr), stderr, ex.Stats)
 	rep, err := ex.Run(ctx)
+	stopProgress()
 	printReport(stdout, rep)
 	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("stopped; the last checkpoint is saved in %s, run again to resume: %w", f.state, err)
+		return fmt.Errorf("stopped; the last checkpoint is saved in %s, run again to resume: %w", where, err)
 	}
 	return err
+}
+
+// openDestination returns the sink and state store the flags ask for, a
+// description of where the state is kept, and what closes the sink.
+func openDestination(f flags, cfg redshiftsync.Config) (redshiftsync.Sink, redshiftsync.StateStore, string, func(), error) {
+	if f.dest != "" {
+		// The state is named after the source, so that syncs of several
+		// sources can share one destination database.
+		name := cfg.Database + "/" + cfg.Schema
+		ps, err := pgsink.Open(f.dest, pgsink.WithStateName(name))
+		if err != nil {
+			return nil, nil, "", nil, err
+		}
+		closeSink := func() { ps.Close() }
+		if f.state != "" {
+			// The state in a file cannot be committed with the rows: hide
+			// FlushState, so the extractor flushes and saves separately.
+			return atLeastOnce{ps}, redshiftsync.NewFileStore(f.state), f.state, closeSink, nil
+		}
+		schema, table := ps.StateStore().Table()
+		return ps, ps.StateStore(), fmt.Sprintf("the destination's table %s.%s (name %q)", schema, table, name), closeSink, nil
+	}
+	if f.state == "" {
+		f.state = filepath.Join(f.out, "state.json")
+	}
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return nil, nil, "", nil, err
+	}
+	js, err := jsonlsink.New(f.out)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	return js, redshiftsync.NewFileStore(f.state), f.state, func() { js.Close() }, nil
+}
+
+// atLeastOnce is a pgsink.Sink without FlushState: the extractor then calls
+// Flush and saves the state in its own StateStore.
+type atLeastOnce struct{ s *pgsink.Sink }
+
+func (a atLeastOnce) Open(ctx context.Context, t *redshiftsync.Table) error { return a.s.Open(ctx, t) }
+func (a atLeastOnce) Write(ctx context.Context, b redshiftsync.Batch) error { return a.s.Write(ctx, b) }
+func (a atLeastOnce) Flush(ctx context.Context, t *redshiftsync.Table) error {
+	return a.s.Flush(ctx, t)
+}
+func (a atLeastOnce) BeginResync(ctx context.Context, t *redshiftsync.Table) error {
+	return a.s.BeginResync(ctx, t)
+}
+func (a atLeastOnce) EndResync(ctx context.Context, t *redshiftsync.Table) error {
+	return a.s.EndResync(ctx, t)
 }
 
 func printReport(w io.Writer, rep *redshiftsync.Report) {

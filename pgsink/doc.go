@@ -1,0 +1,160 @@
+// Package pgsink is a [redshiftsync.Sink] that loads tables into a PostgreSQL
+// database, exactly once: the rows of each checkpoint are committed in the
+// same transaction as the state document that claims them. It also provides
+// the matching [redshiftsync.StateStore], [StateStore], which keeps that
+// document in a table of the destination database.
+//
+// It uses database/sql with the lib/pq driver only.
+//
+//	sink, err := pgsink.Open("postgres://loader@warehouse:5432/analytics",
+//		pgsink.WithStateName("prod/public"))
+//	...
+//	defer sink.Close()
+//	ex, err := redshiftsync.New(cfg, sink, sink.StateStore())
+//
+// # Tables
+//
+// Each source table is loaded into the table of the same schema name and table
+// name in the destination ([WithSchema] changes the schema), every identifier
+// double-quoted with embedded quotes doubled, so any name works. [Sink.Open]
+// creates the schema and the table when they do not exist, with the columns of
+// the source in source order, each of the type below, and the source's primary
+// key as the table's primary key. A column that appears at the source later is
+// added (ALTER TABLE ... ADD COLUMN) on the next run. A column dropped at the
+// source stays in the destination; rows loaded after the drop have NULL in it
+// (or keep the value they had, when updated). Columns other than the primary
+// key are created nullable, whatever the source says, so that a column added
+// later or a constraint relaxed at the source never fails a load. A column
+// whose destination type was changed by hand keeps its type: rows are staged
+// in the destination's own column types, so any type that accepts the text
+// form below works.
+//
+// The primary key of an existing destination table must be the source's (the
+// same columns, or none for both); otherwise Open fails with an error saying
+// so, as upserts by another key would be wrong.
+//
+// # Types
+//
+//	LogicalType       PostgreSQL type           value written
+//	BOOLEAN           boolean
+//	SHORT             smallint
+//	INT               integer
+//	LONG              bigint
+//	DECIMAL           numeric(p,s), or numeric  the exact decimal text
+//	                  when the source has no
+//	                  precision
+//	FLOAT             real                      the shortest text of the value
+//	DOUBLE            double precision          (NaN, Infinity, -Infinity, -0 kept)
+//	NAIVE_DATE        date                      BC and years past 9999 kept;
+//	                                            'infinity' and '-infinity' kept
+//	NAIVE_TIME        time                      the source text
+//	TIME_TZ           timetz                    the source text, with its offset
+//	NAIVE_DATETIME    timestamp                 the wall clock, microseconds
+//	UTC_DATETIME      timestamptz               the instant, microseconds
+//	INTERVAL          text (interval with       the source text
+//	                  WithNativeIntervals)
+//	BINARY            bytea                     the bytes
+//	STRING            text                      the string (char padding kept)
+//	JSON              jsonb                     the JSON text
+//
+// INTERVAL is text by default because the interval text of a Redshift source
+// is not known to parse as a PostgreSQL interval; from a PostgreSQL source it
+// does, and [WithNativeIntervals] makes the column an interval. STRING is text
+// whatever the source's length, including the source types delivered as text
+// (uuid, arrays, geometry, ...). JSON becomes jsonb, which PostgreSQL
+// normalizes: key order and white space are its own, and of duplicate keys
+// only the last is kept; a JSON string holding \u0000 cannot be stored in
+// jsonb and fails the load.
+//
+// # Loading and merging
+//
+// [Sink.Write] stages rows with COPY into a temporary table, in a transaction
+// of the table's own that stays open until the rows are flushed. Flushing
+// ([Sink.FlushState], or [Sink.Flush]) merges the staged rows into the table
+// and commits:
+//
+//   - A table with a primary key is upserted:
+//     INSERT ... SELECT ... ON CONFLICT (key) DO UPDATE SET every column. When
+//     one flush holds the same key more than once (a Redshift primary key is
+//     not enforced, so the source may hold duplicates), the row written last
+//     wins. While no key has conflicted in a run, a flush is first tried as
+//     a plain INSERT, about twice as fast (first loads, resync copies,
+//     append-only tables); the first conflict rolls it back to a savepoint
+//     and the table is upserted from then on.
+//   - A table without a primary key is appended to. A full sync of such a
+//     table (the usual plan for a table without a key) is a resync, so the
+//     table is replaced whole on every run (see below); an incremental sync
+//     of a keyless table (one with a replication key, say updated_at) can
+//     only append: a row updated at the source, a row whose key is NULL
+//     (read again by every incremental sync) and a row at the bookmark (read
+//     again by the next sync) are then in the table more than once. Give such
+//     tables a primary key, or sync them in full.
+//
+// A crash, a kill or a failed statement never leaves part of a flush visible:
+// each flush is one transaction. After any error in Write or a flush, the
+// rows staged since the last successful flush are discarded and every later
+// Write or flush of that table fails until the next [Sink.Open], so a state
+// can never be saved for rows that were lost.
+//
+// # Exactly once
+//
+// Sink is a [redshiftsync.StateSink]: the extractor calls FlushState at each
+// checkpoint, which merges the staged rows AND upserts the state document
+// into the state table (see [StateStore]) in one transaction. After a crash
+// the destination holds exactly the rows the saved state claims, so the
+// resumed run neither misses a row nor applies one twice. The StateStore
+// given to the extractor must read that document: pass [Sink.StateStore], or
+// a [NewStateStore] with the same database, table and name.
+//
+// (A row the source itself delivers twice is applied twice, as any
+// destination would: a row at the bookmark of an incremental sync, read again
+// by the next sync; a row updated during a sync. Applying it again writes the
+// same values.)
+//
+// # Full resyncs
+//
+// Sink is a [redshiftsync.ResyncSink]. [Sink.BeginResync] creates a fresh
+// copy of the table, named <table>__rs_resync in the same schema (a name that
+// would exceed 63 bytes is cut and given a hash), with
+// CREATE TABLE ... (LIKE table INCLUDING ALL); the rows of the resync are
+// merged into that copy, while the table itself stays as it was. The
+// flush that ends the resync swaps the copy in, in the same transaction as
+// the last rows and the state: the table is dropped and the copy renamed to
+// its name, its primary key constraint renamed back, and the table's
+// privileges (GRANTs) and comment carried over. Readers never see a half
+// loaded table, and rows the resync did not see are gone. The copy and the
+// state are always committed together, so a crash anywhere resumes the
+// resync where its last checkpoint left it, and a crash just before the swap
+// loses nothing and applies nothing twice.
+//
+// A full resync replaces the table: what CREATE TABLE ... LIKE does not copy
+// is not carried over: triggers, row security policies, publications and
+// ownership changes. A view that depends on the table makes the swap fail
+// (DROP TABLE without CASCADE); drop the view, or sync the table
+// incrementally. Every swap takes an ACCESS EXCLUSIVE lock on the table for
+// a moment, which waits for running queries on it.
+//
+// # Without FlushState
+//
+// Used as a plain [redshiftsync.Sink] (wrapped so that the extractor does not
+// see FlushState, with the state kept elsewhere), the sink is at-least-once:
+// Flush merges and commits the staged rows, and EndResync, which then follows
+// a Flush, swaps the resync copy in at once. A row may then be applied twice
+// after a crash, with the same values.
+//
+// # Connections and concurrency
+//
+// Calls for different tables may run concurrently, as the Sink contract
+// allows; each table with staged rows holds one connection of the pool (its
+// open transaction) from its first Write after a flush until the next flush,
+// and Open uses one more for a moment. Allow the pool at least
+// MaxParallelWorkers+1 connections. Only one sync at a time may load a given
+// destination table.
+//
+// That transaction is idle while the extractor reads the source, for up to a
+// checkpoint interval: it switches idle_in_transaction_session_timeout off
+// for itself, and, like any open transaction, it holds back VACUUM's horizon
+// on the destination meanwhile. Until the flush it writes only to temporary
+// tables (and creates a resync copy); the table itself is written, and its
+// rows locked, only by the flush, which commits at once.
+package pgsink

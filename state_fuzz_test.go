@@ -1,0 +1,109 @@
+package redshiftsync
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+)
+
+// FuzzDecodeState checks, for any bytes, that decodeState does not panic;
+// that a failure wraps one of the state sentinels; and that a document it
+// accepts is one the library can resume from: a known version, tables with
+// a state each, a known phase, and a document that round-trips through the
+// library's own encoding to the same State. The seed corpus, in
+// testdata/fuzz/FuzzDecodeState, runs as a plain test.
+func FuzzDecodeState(f *testing.F) {
+	f.Add([]byte(`{"version":1,"source":"db/public","tables":{}}`), "db/public")
+	f.Add([]byte(`{"version":1,"source":"db/public","tables":{"public.t":{"mode":"incremental","replication_key":"updated_at","replication_key_type":"timestamp without time zone","bookmark":"2024-05-01 12:00:00.123456","in_progress":{"phase":"rows","from":"2024-05-01 12:00:00.123456","high_water":"2024-06-01 00:00:00","after":["2024-05-03 00:00:00","42"],"rows":2000}}}}`), "db/public")
+	f.Add([]byte(`{"version":2,"tables":[]}`), "")
+	f.Add([]byte(`{"version":1,"tables":{"public.t":null}}`), "")
+	f.Add([]byte(`{"version":1}{"version":1}`), "")
+	f.Add([]byte(`not json`), "db/s")
+
+	f.Fuzz(func(t *testing.T, doc []byte, source string) {
+		st, err := decodeState(doc, source)
+		if err != nil {
+			if st != nil {
+				t.Fatalf("a state and an error: %v", err)
+			}
+			if !errors.Is(err, ErrStateCorrupt) && !errors.Is(err, ErrStateVersion) && !errors.Is(err, ErrStateMismatch) {
+				t.Fatalf("error wraps no state sentinel: %v", err)
+			}
+			return
+		}
+		checkDecodedState(t, st, source)
+
+		// What the checkpointer writes back must read back the same.
+		again, err := json.MarshalIndent(st, "", "  ")
+		if err != nil {
+			t.Fatalf("marshal an accepted state: %v", err)
+		}
+		st2, err := decodeState(again, source)
+		if err != nil {
+			t.Fatalf("the library's encoding of an accepted state is refused: %v\n%s", err, again)
+		}
+		if !reflect.DeepEqual(st, st2) {
+			t.Fatalf("round trip changed the state:\n%#v\n%#v", st, st2)
+		}
+	})
+}
+
+func checkDecodedState(t *testing.T, st *State, source string) {
+	t.Helper()
+	if st.Version < 1 || st.Version > StateVersion {
+		t.Fatalf("accepted version %d", st.Version)
+	}
+	if source != "" && st.Source != "" && st.Source != source {
+		t.Fatalf("accepted a state of %q for %q", st.Source, source)
+	}
+	if st.Tables == nil {
+		t.Fatal("accepted state has nil Tables")
+	}
+	for name, ts := range st.Tables {
+		if ts == nil {
+			t.Fatalf("accepted a nil state for %q", name)
+		}
+		if p := ts.InProgress; p != nil && p.Phase != phaseRows && p.Phase != phaseNullKeys {
+			t.Fatalf("accepted unknown phase %q", p.Phase)
+		}
+	}
+}
+
+// TestDecodeStateErrors pins the error of each kind of bad document.
+func TestDecodeStateErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, doc, source string
+		want              error
+	}{
+		{"empty", ``, "", ErrStateCorrupt},
+		{"not JSON", `{"version":1,`, "", ErrStateCorrupt},
+		{"JSON null", `null`, "", ErrStateCorrupt},
+		{"no version", `{"tables":{}}`, "", ErrStateCorrupt},
+		{"version zero", `{"version":0}`, "", ErrStateCorrupt},
+		{"version as string", `{"version":"1"}`, "", ErrStateCorrupt},
+		{"trailing debris", `{"version":1,"tables":{}} x`, "", ErrStateCorrupt},
+		{"two documents", `{"version":1}{"version":1}`, "", ErrStateCorrupt},
+		{"nil table", `{"version":1,"tables":{"s.t":null}}`, "", ErrStateCorrupt},
+		{"unknown phase", `{"version":1,"tables":{"s.t":{"mode":"full","in_progress":{"phase":"done","rows":5}}}}`, "", ErrStateCorrupt},
+		{"newer version", `{"version":2,"tables":{}}`, "", ErrStateVersion},
+		{"newer version, other shape", `{"version":7,"tables":[{"name":"s.t"}]}`, "", ErrStateVersion},
+		{"other source", `{"version":1,"source":"db/a","tables":{}}`, "db/b", ErrStateMismatch},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := decodeState([]byte(tc.doc), tc.source)
+			if !errors.Is(err, tc.want) || st != nil {
+				t.Fatalf("decodeState(%s) = %v, %v; want an error wrapping %v", tc.doc, st, err, tc.want)
+			}
+		})
+	}
+	for _, ok := range []string{
+		`{"version":1}`,
+		`{"version":1,"source":"db/a","tables":{}}` + "\n",
+		`{"version":1,"source":"","tables":{"s.t":{"mode":"incremental","in_progress":{"phase":"null_keys","rows":0}}}}`,
+	} {
+		if _, err := decodeState([]byte(ok), "db/a"); err != nil {
+			t.Errorf("decodeState(%s): %v", ok, err)
+		}
+	}
+}
