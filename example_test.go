@@ -2,6 +2,7 @@ package redshiftsync_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
@@ -49,4 +50,54 @@ func ExampleSinkFuncs() {
 	_ = sink.Write(context.Background(), redshiftsync.Batch{Table: t, Rows: [][]any{{int64(1)}, {int64(2)}}})
 	fmt.Println(counts)
 	// Output: map[public.orders:2]
+}
+
+// kvStateStore is a custom StateStore: here it keeps the document in a
+// map, as a key-value service would.
+type kvStateStore struct{ kv map[string][]byte }
+
+func (s *kvStateStore) Load(context.Context) ([]byte, error) {
+	doc, ok := s.kv["redshiftsync/state"]
+	if !ok {
+		return nil, redshiftsync.ErrNoCheckpoint
+	}
+	return doc, nil
+}
+
+func (s *kvStateStore) Save(_ context.Context, doc []byte) error {
+	s.kv["redshiftsync/state"] = append([]byte(nil), doc...)
+	return nil
+}
+
+// A custom state store: Load returns ErrNoCheckpoint until the first Save.
+func ExampleStateStore() {
+	var store redshiftsync.StateStore = &kvStateStore{kv: map[string][]byte{}}
+	_, err := store.Load(context.Background())
+	fmt.Println(errors.Is(err, redshiftsync.ErrNoCheckpoint))
+	_ = store.Save(context.Background(), []byte(`{"version":1}`))
+	doc, _ := store.Load(context.Background())
+	fmt.Println(string(doc))
+	// Output:
+	// true
+	// {"version":1}
+}
+
+// Discover the plan without reading rows: each table's mode, key and why.
+func ExampleExtractor_Discover() {
+	cfg, err := redshiftsync.ConfigFromURL("postgres://reader@localhost:5432/dev")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ex, err := redshiftsync.New(cfg, redshiftsync.SinkFuncs{WriteFunc: func(context.Context, redshiftsync.Batch) error { return nil }}, &redshiftsync.MemoryStore{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ex.Close()
+	d, err := ex.Discover(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, p := range d.Plans {
+		fmt.Println(p.Table.QualifiedName(), p.Mode, p.ReplicationKey, p.Reason)
+	}
 }
