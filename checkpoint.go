@@ -75,6 +75,11 @@ type Progress struct {
 	Resync bool `json:"resync,omitempty"`
 	// Rows counts the rows delivered so far in this sync.
 	Rows int64 `json:"rows"`
+	// Order is the ordering this position belongs to, as the sync began:
+	// "name type" of the replication key (if any) and of each primary key
+	// column. A rerun resumes at After only while the table's ordering is
+	// the same; otherwise it starts this sync again.
+	Order []string `json:"order,omitempty"`
 	// Partitions, when set, split the "rows" phase into key ranges read
 	// concurrently; each resumes after its own After. The phase ends when
 	// every partition is done.

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"github.com/seed2085993a/redshiftsync/internal/pgtest"
 )
 
 // This file tests the state stores and the checkpointer (checkpoint.go), and
@@ -444,5 +446,45 @@ func TestSessionSetup(t *testing.T) {
 	}
 	if err := guarded.apply(ctx, execFails(guarded.sql, pqErr("57P01", "FATAL"))); SQLState(err) != "57P01" {
 		t.Errorf("main batch failed: %v", err)
+	}
+}
+
+// TestSessionSetupOnServer: the server accepts the session setup, and the
+// settings it reads back are the ones meant.
+func TestSessionSetupOnServer(t *testing.T) {
+	db := pgtest.Open(t)
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s := newSession(Config{Dialect: DialectAuto, StatementTimeout: 90 * time.Second}, true)
+	for _, q := range []string{s.sql, s.guard} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for setting, want := range map[string]string{
+		"statement_timeout":                   "90s",
+		"idle_in_transaction_session_timeout": "5min",
+		"TimeZone":                            "UTC",
+		"DateStyle":                           "ISO, MDY",
+		"extra_float_digits":                  "2",
+	} {
+		var got string
+		if err := conn.QueryRowContext(ctx, "SHOW "+setting).Scan(&got); err != nil || got != want {
+			t.Errorf("SHOW %s = %q, %v; want %q", setting, got, err, want)
+		}
+	}
+	// What a server without the setting answers is an error the session
+	// survives: apply goes on, and the connection still works.
+	bogus := session{sql: baseSessionSQL, guard: "SET redshiftsync_no_such_setting TO 1"}
+	if err := bogus.apply(ctx, func(ctx context.Context, q string) error { _, err := conn.ExecContext(ctx, q); return err }); err != nil {
+		t.Fatalf("apply with a setting the server lacks: %v", err)
+	}
+	var one int
+	if err := conn.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		t.Fatalf("the connection after the refused SET: %v", err)
 	}
 }

@@ -146,8 +146,8 @@ func loadStateDoc(t *testing.T, store redshiftsync.StateStore) *redshiftsync.Sta
 }
 
 // TestFaultTerminatedBackends: while three 100,000-row tables sync, a
-// goroutine terminates one of the extractor's backends every 100-300ms
-// (pg_terminate_backend, the server's answer is 57P01 and a closed socket).
+// goroutine terminates one of the extractor's backends every 100-300ms, 30
+// times (pg_terminate_backend: the server sends 57P01 and closes the socket).
 // Every failure is retried on a fresh connection, and the sink ends equal to
 // the source.
 func TestFaultTerminatedBackends(t *testing.T) {
@@ -190,6 +190,7 @@ INSERT INTO public.%[1]s SELECT i, md5(i::text), timestamp '2024-01-01' + (i / 7
 	defer cancel()
 	stop := make(chan struct{})
 	var terminated atomic.Int64
+	const maxKills = 30
 	var killer sync.WaitGroup
 	killer.Add(1)
 	go func() {
@@ -199,7 +200,10 @@ INSERT INTO public.%[1]s SELECT i, md5(i::text), timestamp '2024-01-01' + (i / 7
 		case <-stop:
 			return
 		}
-		for i := 0; ; i++ {
+		// Every 100-300ms, up to maxKills times: enough to hit every
+		// step of a page many times, bounded so that a slow machine does
+		// not turn the run into mostly backoff.
+		for i := 0; terminated.Load() < maxKills; i++ {
 			select {
 			case <-stop:
 				return
@@ -819,5 +823,37 @@ INSERT INTO %[1]s.t SELECT i, md5(i::text), 'v' || i FROM generate_series(1, 500
 				t.Errorf("after the key changed mid-sync: %s", d)
 			}
 		})
+	}
+}
+
+// TestFaultStatementTimeout: Config.StatementTimeout reaches the session
+// (statement_timeout), a statement that outlives it fails with 57014, which
+// is retried like a WLM timeout, MaxRetries times, then fails the table
+// naming the SQLSTATE.
+func TestFaultStatementTimeout(t *testing.T) {
+	db := pgtest.Open(t)
+	s := pgtest.NewSchema(t, db)
+	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.streamed (id bigint NOT NULL, v text NOT NULL);
+INSERT INTO %[1]s.streamed SELECT i, repeat('y', 4000) FROM generate_series(1, 20000) i;`, s))
+	cfg := testConfig(t, s)
+	cfg.BatchSize = 500
+	cfg.MaxRetries = 1
+	cfg.StatementTimeout = time.Second
+	// One streaming statement of 80MB, more than socket buffers hold, and
+	// a sink that takes 2s over its 40 batches: the statement outlives 1s.
+	sink := newCountSink(20_000)
+	sink.delay = 50 * time.Millisecond
+	ex, err := redshiftsync.New(cfg, sink, &redshiftsync.MemoryStore{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
+	_, err = ex.Run(t.Context())
+	var te *redshiftsync.TableError
+	if !errors.As(err, &te) || redshiftsync.SQLState(err) != "57014" || !strings.Contains(err.Error(), "(SQLSTATE 57014)") {
+		t.Fatalf("err = %v, want a TableError with SQLSTATE 57014 (statement timeout)", err)
+	}
+	if n := totalRetries(ex); n != 1 {
+		t.Errorf("%d retries of the timed-out statement, want MaxRetries = 1", n)
 	}
 }

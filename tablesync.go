@@ -105,14 +105,36 @@ func (s *tableSync) loadState() {
 		s.state = fresh
 	default:
 		s.state = *saved
+		if p := saved.InProgress; p != nil && !slices.Equal(p.Order, s.order()) {
+			// After is a tuple of the old ordering: bound to the new one it
+			// cannot be bound, or skips the rows sorting below it.
+			s.log.Info("the table's ordering changed since its sync was interrupted: starting that sync again",
+				"old_order", p.Order, "order", s.order())
+			s.state.InProgress = nil
+		}
 	}
+}
+
+// order returns "name type" of the columns that order the table's pages:
+// the replication key, if any, and the primary key.
+func (s *tableSync) order() []string {
+	var out []string
+	if s.plan.ReplicationKey != "" {
+		k := s.plan.keyColumn()
+		out = append(out, k.Name+" "+k.SourceType)
+	}
+	for _, name := range s.plan.Table.PrimaryKey {
+		c, _ := s.plan.Table.Column(name)
+		out = append(out, c.Name+" "+c.SourceType)
+	}
+	return out
 }
 
 // begin starts a new sync of the table: it fixes the high-water mark, splits
 // a large table into partitions, and tells a ResyncSink that a full resync
 // begins.
 func (s *tableSync) begin(ctx context.Context) error {
-	prog := &Progress{Phase: phaseRows, From: s.state.Bookmark}
+	prog := &Progress{Phase: phaseRows, From: s.state.Bookmark, Order: s.order()}
 	u := s.newUnit(nil, nil)
 	defer u.releaseConn(false)
 	if s.plan.Mode == ModeIncremental {
@@ -726,6 +748,10 @@ func (u *unit) query(ctx context.Context, q string, args []any, each func(row []
 	for i, a := range args {
 		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
 	}
+	// A read given up half-way (the sink or a decoder failed) is canceled,
+	// not drained: lib/pq's rows.Close reads every remaining row.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	return u.conn.Raw(func(dc any) error {
 		qc, ok := dc.(driver.QueryerContext)
 		if !ok {
@@ -749,6 +775,7 @@ func (u *unit) query(ctx context.Context, q string, args []any, each func(row []
 				return err
 			}
 			if err := each(dest); err != nil {
+				cancel()
 				rows.Close()
 				return err
 			}
