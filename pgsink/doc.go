@@ -68,31 +68,33 @@
 //
 // # Loading and merging
 //
-// [Sink.Write] stages rows with COPY into a temporary table, in a transaction
-// of the table's own that stays open until the rows are flushed. Flushing
-// ([Sink.FlushState], or [Sink.Flush]) merges the staged rows into the table
-// and commits:
+// [Sink.Write] loads rows with COPY, in a transaction of the table's own that
+// stays open until the rows are flushed ([Sink.FlushState], or [Sink.Flush]),
+// which commits it. Nothing a Write loads is visible before that commit.
 //
-//   - A table with a primary key is upserted:
-//     INSERT ... SELECT ... ON CONFLICT (key) DO UPDATE SET every column. When
-//     one flush holds the same key more than once (a Redshift primary key is
-//     not enforced, so the source may hold duplicates), the row written last
-//     wins. While no key has conflicted in a run, a flush is first tried as
-//     a plain INSERT, about twice as fast (first loads, resync copies,
-//     append-only tables); the first conflict rolls it back to a savepoint
-//     and the table is upserted from then on.
-//   - A table without a primary key is appended to. A full sync of such a
-//     table (the usual plan for a table without a key) is a resync, so the
-//     table is replaced whole on every run (see below); an incremental sync
-//     of a keyless table (one with a replication key, say updated_at) can
-//     only append: a row updated at the source, a row whose key is NULL
-//     (read again by every incremental sync) and a row at the bookmark (read
-//     again by the next sync) are then in the table more than once. Give such
-//     tables a primary key, or sync them in full.
+//   - A table without a primary key is appended to: rows are COPYed straight
+//     into it. A full sync of such a table (the usual plan for a table
+//     without a key) is a resync, so the table is replaced whole on every
+//     run (see below); an incremental sync of a keyless table (one with a
+//     replication key, say updated_at) can only append: a row updated at the
+//     source, a row whose key is NULL (read again by every incremental sync)
+//     and a row at the bookmark (read again by the next sync) are then in
+//     the table more than once. Give such tables a primary key, or sync them
+//     in full.
+//   - A table with a primary key is upserted. Rows are first COPYed straight
+//     into the table, under a savepoint, which is the fastest load (a first
+//     load, a resync copy, an append-only table). At the first key that
+//     conflicts (with a row of the table, or of the load) that COPY is
+//     rolled back to its savepoint, and from then on, for the rest of the
+//     run, rows are COPYed into a temporary staging table, which the flush
+//     merges with INSERT ... SELECT ... ON CONFLICT (key) DO UPDATE SET every
+//     column. When the rows of one flush hold a key more than once (a
+//     Redshift primary key is not enforced, so the source may hold
+//     duplicates), the row written last wins.
 //
 // A crash, a kill or a failed statement never leaves part of a flush visible:
 // each flush is one transaction. After any error in Write or a flush, the
-// rows staged since the last successful flush are discarded and every later
+// rows written since the last successful flush are discarded and every later
 // Write or flush of that table fails until the next [Sink.Open], so a state
 // can never be saved for rows that were lost.
 //
@@ -116,8 +118,8 @@
 // Sink is a [redshiftsync.ResyncSink]. [Sink.BeginResync] creates a fresh
 // copy of the table, named <table>__rs_resync in the same schema (a name that
 // would exceed 63 bytes is cut and given a hash), with
-// CREATE TABLE ... (LIKE table INCLUDING ALL); the rows of the resync are
-// merged into that copy, while the table itself stays as it was. The
+// CREATE TABLE ... (LIKE table INCLUDING ALL); the rows of the resync go
+// into that copy, while the table itself stays as it was. The
 // flush that ends the resync swaps the copy in, in the same transaction as
 // the last rows and the state: the table is dropped and the copy renamed to
 // its name, its primary key constraint renamed back, and the table's
@@ -125,7 +127,9 @@
 // loaded table, and rows the resync did not see are gone. The copy and the
 // state are always committed together, so a crash anywhere resumes the
 // resync where its last checkpoint left it, and a crash just before the swap
-// loses nothing and applies nothing twice.
+// loses nothing and applies nothing twice. A resync resumed from a state
+// that records no position (a keyless table, read in one stream) starts its
+// copy over; so does a BeginResync called again.
 //
 // A full resync replaces the table: what CREATE TABLE ... LIKE does not copy
 // is not carried over: triggers, row security policies, publications and
@@ -138,9 +142,13 @@
 //
 // Used as a plain [redshiftsync.Sink] (wrapped so that the extractor does not
 // see FlushState, with the state kept elsewhere), the sink is at-least-once:
-// Flush merges and commits the staged rows, and EndResync, which then follows
-// a Flush, swaps the resync copy in at once. A row may then be applied twice
-// after a crash, with the same values.
+// Flush commits the rows written since the last flush, and EndResync, which
+// then follows a Flush, swaps the resync copy in at once. A row may then be
+// applied twice after a crash, with the same values. Without the state in
+// the destination, the sink cannot tell a resync copy left by an earlier run
+// that is being resumed from one that was abandoned (the next run's plan is
+// no longer a full sync): until a resync begins or ends, it merges the rows
+// into both the copy and the table.
 //
 // # Connections and concurrency
 //
@@ -154,7 +162,8 @@
 // That transaction is idle while the extractor reads the source, for up to a
 // checkpoint interval: it switches idle_in_transaction_session_timeout off
 // for itself, and, like any open transaction, it holds back VACUUM's horizon
-// on the destination meanwhile. Until the flush it writes only to temporary
-// tables (and creates a resync copy); the table itself is written, and its
-// rows locked, only by the flush, which commits at once.
+// on the destination meanwhile. The rows it has loaded into the table but
+// not committed hold their keys: another writer inserting one of those keys
+// waits for the flush. It updates existing rows of the table, and so locks
+// them, only in the flush, which commits at once.
 package pgsink

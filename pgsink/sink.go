@@ -291,7 +291,7 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 		// A resync whose saved progress has no position starts over from
 		// the first row (a table read in one stream, without an order, has
 		// no position): what its copy holds will all be delivered again.
-		if entry != nil && entry.InProgress != nil && entry.InProgress.Resync && entry.InProgress.After == nil {
+		if entry != nil && entry.InProgress != nil && entry.InProgress.Resync && !hasPosition(entry.InProgress) {
 			if _, err := tx.ExecContext(ctx, "TRUNCATE "+ts.qResync); err != nil {
 				return nil, err
 			}
@@ -375,6 +375,20 @@ func mergeSQL(cols, pk []string, seqCol string) func(dest string, kind mergeKind
 	}
 }
 
+// hasPosition reports whether p records where its read stands: a resumed
+// read starts there, not from the first row.
+func hasPosition(p *redshiftsync.Progress) bool {
+	if p.After != nil {
+		return true
+	}
+	for _, part := range p.Partitions {
+		if part.After != nil || part.Done {
+			return true
+		}
+	}
+	return false
+}
+
 // tableEntry returns the state of table name in the state document doc, nil
 // when doc does not have it or cannot be read.
 func tableEntry(doc []byte, name string) *redshiftsync.TableState {
@@ -444,12 +458,15 @@ func (ts *tableSink) begin(ctx context.Context) error {
 	return nil
 }
 
-// Write stages the rows of batch with COPY, in the table's transaction,
-// which stays open until the next flush. A value of a Go type that the
-// column's logical type does not use fails the Write with an error naming
-// the column; so does any error of the database. After an error, the rows
-// staged since the last flush are discarded, and the table's Writes and
-// flushes fail until it is opened again.
+// Write loads the rows of batch with COPY, in the table's transaction, which
+// stays open until the next flush: straight into the table they belong in
+// (the table, or the copy of a resync begun in this run) while that is
+// known and no key has conflicted in this run, else into the staging table
+// that the flush merges. A value of a Go type that the column's logical type
+// does not use fails the Write with an error naming the column; so does any
+// error of the database. After an error, the rows written since the last
+// flush are discarded, and the table's Writes and flushes fail until it is
+// opened again.
 func (s *Sink) Write(ctx context.Context, batch redshiftsync.Batch) error {
 	ts, err := s.table(batch.Table, "Write")
 	if err != nil {
@@ -464,33 +481,91 @@ func (s *Sink) Write(ctx context.Context, batch redshiftsync.Batch) error {
 	if err := ts.begin(ctx); err != nil {
 		return ts.fail("begin", err)
 	}
+	if dest, known := ts.writeDest(); known && (len(ts.pk) == 0 || ts.tryInsert) {
+		loaded, err := ts.copyDirect(ctx, dest, batch.Rows)
+		if err != nil {
+			return ts.fail("copy", err)
+		}
+		if loaded {
+			return nil
+		}
+	}
 	if !ts.staged {
 		if _, err := ts.tx.ExecContext(ctx, ts.stageSQL); err != nil {
 			return ts.fail("create staging table", err)
 		}
 		ts.staged = true
 	}
-	stmt, err := ts.tx.PrepareContext(ctx, ts.copySQL)
-	if err != nil {
-		return ts.fail("copy", err)
-	}
-	step, err := ts.copyRows(ctx, stmt, batch.Rows)
-	// The COPY must end before the transaction can be rolled back.
-	if cerr := stmt.Close(); err == nil && cerr != nil {
-		step, err = "copy", cerr
-	}
-	if err != nil {
+	if step, err := ts.copy(ctx, ts.copySQL, batch.Rows, true); err != nil {
 		return ts.fail(step, err)
 	}
 	ts.rows += int64(len(batch.Rows))
 	return nil
 }
 
+// writeDest returns where the rows of a Write belong when that is known
+// before the flush: the resync copy once BeginResync was called, the table
+// when there is no copy. With a copy left by an earlier run, the flush's
+// state document decides (see FlushState), so rows are staged.
+func (ts *tableSink) writeDest() (dest string, known bool) {
+	switch {
+	case ts.resyncBegun:
+		return ts.qResync, true
+	case !ts.resyncExists:
+		return ts.qTarget, true
+	}
+	return "", false
+}
+
+// copyDirect COPYs rows straight into dest. For a table with a primary key
+// it does so under a savepoint: when a key conflicts (with a row of dest, or
+// of this COPY), the COPY is undone, loaded is false, and the table's rows
+// are staged and upserted from then on.
+func (ts *tableSink) copyDirect(ctx context.Context, dest string, rows [][]any) (loaded bool, err error) {
+	q := "COPY " + dest + " (" + sqlident.List(ts.cols) + ") FROM STDIN"
+	if len(ts.pk) == 0 {
+		_, err := ts.copy(ctx, q, rows, false)
+		return err == nil, err
+	}
+	if _, err := ts.tx.ExecContext(ctx, "SAVEPOINT redshiftsync_copy"); err != nil {
+		return false, err
+	}
+	if _, err := ts.copy(ctx, q, rows, false); err != nil {
+		if !isCode(err, "23505") { // unique_violation
+			return false, err
+		}
+		ts.tryInsert = false
+		_, err := ts.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT redshiftsync_copy")
+		return false, err
+	}
+	return true, nil
+}
+
+// copy runs the COPY statement q with rows, adding the staging table's
+// sequence number to each when seq is set. On error, it also returns the
+// step that failed.
+func (ts *tableSink) copy(ctx context.Context, q string, rows [][]any, seq bool) (string, error) {
+	stmt, err := ts.tx.PrepareContext(ctx, q)
+	if err != nil {
+		return "copy", err
+	}
+	step, err := ts.copyRows(ctx, stmt, rows, seq)
+	// The COPY must end before anything else can run in the transaction.
+	if cerr := stmt.Close(); err == nil && cerr != nil {
+		step, err = "copy", cerr
+	}
+	return step, err
+}
+
 // copyRows sends rows to the COPY statement stmt and ends it. On error, it
 // also returns the step that failed.
-func (ts *tableSink) copyRows(ctx context.Context, stmt *sql.Stmt, rows [][]any) (string, error) {
+func (ts *tableSink) copyRows(ctx context.Context, stmt *sql.Stmt, rows [][]any, seq bool) (string, error) {
 	defer clear(ts.args)
 	n := len(ts.cols)
+	args := ts.args[:n]
+	if seq {
+		args = ts.args[:n+1]
+	}
 	for _, row := range rows {
 		if len(row) != n {
 			return "write", fmt.Errorf("a row has %d values, the table %d columns", len(row), n)
@@ -500,11 +575,13 @@ func (ts *tableSink) copyRows(ctx context.Context, stmt *sql.Stmt, rows [][]any)
 			if err != nil {
 				return "write", fmt.Errorf("column %q: %w", ts.cols[i], err)
 			}
-			ts.args[i] = a
+			args[i] = a
 		}
-		ts.seq++
-		ts.args[n] = ts.seq
-		if _, err := stmt.ExecContext(ctx, ts.args...); err != nil {
+		if seq {
+			ts.seq++
+			args[n] = ts.seq
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
 			return "copy", err
 		}
 	}
@@ -514,10 +591,12 @@ func (ts *tableSink) copyRows(ctx context.Context, stmt *sql.Stmt, rows [][]any)
 	return "", nil
 }
 
-// Flush merges the staged rows into the table (or into the resync copy, in
-// a resync) and commits, without a state: for use as a plain Sink, when the
-// state is kept elsewhere (at-least-once). After EndResync it also swaps the
-// resync copy in.
+// Flush commits the rows written since the last flush, merging those
+// staged into the table (or into the resync copy, in a resync; or into both,
+// for a copy left by an earlier run, see the package documentation),
+// without a state: for use as a plain Sink, when the state is kept
+// elsewhere (at-least-once). After EndResync it also swaps the resync copy
+// in.
 func (s *Sink) Flush(ctx context.Context, table *redshiftsync.Table) error {
 	ts, err := s.table(table, "Flush")
 	if err != nil {
@@ -527,21 +606,31 @@ func (s *Sink) Flush(ctx context.Context, table *redshiftsync.Table) error {
 	if ts.tx == nil && !ts.endCalled {
 		return nil
 	}
-	dest := ts.qTarget
-	if ts.resyncExists {
-		dest = ts.qResync
+	dests := []string{ts.qTarget}
+	switch {
+	case ts.resyncBegun || ts.resyncExists && ts.endCalled:
+		dests = []string{ts.qResync}
+	case ts.resyncExists:
+		// A copy left by an earlier run, and no state to say whether its
+		// resync is being resumed or was abandoned: the rows go into both,
+		// so they are right either way (a resumed resync swaps the copy in
+		// at its end; an abandoned copy is replaced by the next resync).
+		dests = []string{ts.qResync, ts.qTarget}
 	}
-	return ts.commit(ctx, dest, ts.endCalled && ts.resyncExists, false, nil)
+	return ts.commit(ctx, dests, ts.endCalled && ts.resyncExists, false, nil)
 }
 
-// FlushState merges the staged rows into the table, saves doc in the state
-// table, and commits both in one transaction.
+// FlushState commits the rows written since the last flush together with
+// doc, which it saves in the state table: one transaction, so either both
+// are committed or neither is. Staged rows are merged first.
 //
-// What the merge goes into follows doc's entry for table: while it records
-// a resync in progress, the resync copy; when it records the table's sync
-// finished after EndResync, the resync copy, which is then swapped in, in
-// the same transaction; otherwise the table itself, and a resync copy left
-// by an abandoned resync is dropped.
+// Where staged rows go follows doc's entry for table: while it records a
+// resync in progress, into the resync copy; when it records the table's
+// sync finished after EndResync, into the resync copy, which is then swapped
+// in, in the same transaction; otherwise into the table itself, and a resync
+// copy left by an abandoned resync is dropped. A doc that contradicts the
+// calls (a resync in progress without a copy, BeginResync or EndResync
+// without the state to match) fails the flush.
 func (s *Sink) FlushState(ctx context.Context, table *redshiftsync.Table, doc []byte) error {
 	ts, err := s.table(table, "FlushState")
 	if err != nil {
@@ -577,16 +666,19 @@ func (s *Sink) FlushState(ctx context.Context, table *redshiftsync.Table, doc []
 	default:
 		drop = ts.resyncExists
 	}
-	return ts.commit(ctx, dest, swap, drop, doc)
+	return ts.commit(ctx, []string{dest}, swap, drop, doc)
 }
 
-// commit merges the staged rows into dest, swaps the resync copy in (swap)
-// or drops it (drop), saves doc when it is not nil, and commits.
-func (ts *tableSink) commit(ctx context.Context, dest string, swap, drop bool, doc []byte) error {
+// commit merges the staged rows into each of dests, swaps the resync copy in
+// (swap) or drops it (drop), saves doc when it is not nil, and commits.
+func (ts *tableSink) commit(ctx context.Context, dests []string, swap, drop bool, doc []byte) error {
 	if err := ts.begin(ctx); err != nil {
 		return ts.fail("begin", err)
 	}
-	if ts.rows > 0 {
+	for _, dest := range dests {
+		if ts.rows == 0 {
+			break
+		}
 		if err := ts.merge(ctx, dest); err != nil {
 			return ts.fail("merge", err)
 		}
@@ -663,7 +755,8 @@ func isCode(err error, code string) bool {
 // transaction (replacing a copy left by an abandoned resync): it is
 // committed with the first flush of the resync, together with the state
 // that records the resync. The table itself is left as it is until the
-// resync ends.
+// resync ends. Called again, it starts the copy over: the rows written
+// since the last flush are discarded, and the copy is empty again.
 func (s *Sink) BeginResync(ctx context.Context, table *redshiftsync.Table) error {
 	ts, err := s.table(table, "BeginResync")
 	if err != nil {
@@ -672,14 +765,19 @@ func (s *Sink) BeginResync(ctx context.Context, table *redshiftsync.Table) error
 	if err := ts.begin(ctx); err != nil {
 		return ts.fail("begin", err)
 	}
-	for _, stmt := range []string{
+	stmts := []string{
 		"DROP TABLE IF EXISTS " + ts.qResync,
 		"CREATE TABLE " + ts.qResync + " (LIKE " + ts.qTarget + " INCLUDING ALL)",
-	} {
+	}
+	if ts.staged {
+		stmts = append(stmts, "TRUNCATE "+qStage)
+	}
+	for _, stmt := range stmts {
 		if _, err := ts.tx.ExecContext(ctx, stmt); err != nil {
 			return ts.fail("begin resync", err)
 		}
 	}
+	ts.rows = 0
 	ts.resyncExists, ts.resyncBegun, ts.endCalled = true, true, false
 	ts.tryInsert = true
 	return nil
@@ -709,7 +807,7 @@ func (s *Sink) EndResync(ctx context.Context, table *redshiftsync.Table) error {
 		return nil
 	}
 	ts.endCalled = true
-	return ts.commit(ctx, ts.qResync, true, false, nil)
+	return ts.commit(ctx, []string{ts.qResync}, true, false, nil)
 }
 
 // swap replaces the table with its resync copy in the table's transaction,

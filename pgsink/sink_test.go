@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -361,6 +363,37 @@ func TestAbandonedResync(t *testing.T) {
 	if got := queryInt(t, e.dst, `SELECT count(*) FROM s.t`); got != 2 {
 		t.Errorf("table has %d rows, want 2", got)
 	}
+
+	// Without FlushState (no state to tell), the rows of a run that does
+	// not resume the resync go into the table as well as into the copy.
+	p := atLeastOnce{e.newSink(t)}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(p.Open(ctx, tbl))
+	must(p.BeginResync(ctx, tbl))
+	must(p.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 10, "c")}))
+	must(p.Flush(ctx, tbl))
+	p.s.Close()
+	p = atLeastOnce{e.newSink(t)}
+	must(p.Open(ctx, tbl))
+	must(p.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(5, 6, "d")}))
+	must(p.Flush(ctx, tbl))
+	if got := queryInt(t, e.dst, `SELECT count(*) FROM s.t WHERE v LIKE 'd%'`); got != 2 {
+		t.Errorf("plain sink, abandoned copy: table has %d of the 2 new rows", got)
+	}
+	// A resumed resync still ends with the copy's rows.
+	must(p.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(7, 10, "e")}))
+	must(p.Flush(ctx, tbl))
+	must(p.EndResync(ctx, tbl))
+	var got string
+	if err := e.dst.QueryRow(`SELECT string_agg(v, ',' ORDER BY id) FROM s.t`).Scan(&got); err != nil ||
+		got != "c 1,c 2,c 3,c 4,d 5,d 6,e 7,e 8,e 9,e 10" {
+		t.Errorf("plain sink, resumed resync: table = %q, %v", got, err)
+	}
 }
 
 // TestFailureDiscardsAndSticks: after a failed flush, the staged rows are
@@ -551,4 +584,103 @@ INSERT INTO %[1]s.big SELECT i, md5(i::text) FROM generate_series(1, 60000) i;`,
 	e.sync(t, cfg, sink, sink.StateStore())
 	e.compareAll(t, cfg, "resumed", false)
 	t.Logf("resumed in %v", time.Since(start))
+}
+
+// cancelingSink cancels the run once it has been given after rows.
+type cancelingSink struct {
+	*pgsink.Sink
+	after  int
+	rows   int
+	cancel func()
+}
+
+func (c *cancelingSink) Write(ctx context.Context, b redshiftsync.Batch) error {
+	err := c.Sink.Write(ctx, b)
+	if c.rows += len(b.Rows); c.rows >= c.after {
+		c.cancel()
+	}
+	return err
+}
+
+// TestCancelMidStream: a keyless table is read in one stream, which has no
+// position to resume from: the resumed resync reads it from the start again
+// without a new BeginResync. The rows a stopped run committed to the copy
+// must not stay there twice.
+func TestCancelMidStream(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	mustExec(t, e.src, `CREATE TABLE %[1]s.keyless (n int, v text);
+INSERT INTO %[1]s.keyless SELECT i, md5(i::text) FROM generate_series(1, 30000) i;`, e.schema)
+	cfg := e.config(t)
+	sink := e.newSink(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cs := &cancelingSink{Sink: sink, after: 10000, cancel: cancel}
+	ex, err := redshiftsync.New(cfg, cs, sink.StateStore(), redshiftsync.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
+	if _, err := ex.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled run: %v", err)
+	} else {
+		t.Logf("stopped: %v", err)
+	}
+	if exists(t, e.dst, e.schema, "keyless__rs_resync") {
+		t.Logf("the stopped run committed %d rows of the stream to the copy",
+			queryInt(t, e.dst, `SELECT count(*) FROM `+sqlident.Qualified(e.schema, "keyless__rs_resync")))
+	}
+	e.sync(t, cfg, sink, sink.StateStore())
+	e.compareAll(t, cfg, "resumed", false)
+}
+
+// TestBeginResyncAgain: BeginResync called again in a resync starts the
+// copy over, whether the rows so far went straight into the copy or were
+// staged (a resumed resync).
+func TestBeginResyncAgain(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, keyed := range []bool{true, false} {
+		tbl := &redshiftsync.Table{Schema: "s", Name: fmt.Sprintf("t%v", keyed), Columns: []redshiftsync.Column{
+			{Name: "id", Type: redshiftsync.TypeLong}, {Name: "v", Type: redshiftsync.TypeString}}}
+		if keyed {
+			tbl.PrimaryKey = []string{"id"}
+		}
+		name := "s." + tbl.Name
+		s := e.newSink(t)
+		if err := s.Open(ctx, tbl); err != nil {
+			t.Fatal(err)
+		}
+		// A resync with a checkpoint, then a crash: the next run resumes
+		// it with a copy it did not begin (rows are staged).
+		s.BeginResync(ctx, tbl)
+		s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 5, "a")})
+		if err := s.FlushState(ctx, tbl, resyncDoc(name, "5", 5, false)); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		s = e.newSink(t)
+		if err := s.Open(ctx, tbl); err != nil {
+			t.Fatal(err)
+		}
+		steps := []error{
+			s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(6, 8, "b")}), // staged
+			s.BeginResync(ctx, tbl),
+			s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 3, "c")}), // straight into the copy
+			s.BeginResync(ctx, tbl),
+			s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(2, 4, "d")}),
+			s.EndResync(ctx, tbl),
+			s.FlushState(ctx, tbl, resyncDoc(name, "", 3, true)),
+		}
+		for i, err := range steps {
+			if err != nil {
+				t.Fatalf("keyed %v: step %d: %v", keyed, i, err)
+			}
+		}
+		var got string
+		if err := e.dst.QueryRow(`SELECT string_agg(id || '=' || v, ',' ORDER BY id) FROM ` + sqlident.Qualified("s", tbl.Name)).Scan(&got); err != nil || got != "2=d 2,3=d 3,4=d 4" {
+			t.Errorf("keyed %v: table = %q, %v; want 2=d 2,3=d 3,4=d 4", keyed, got, err)
+		}
+	}
 }
