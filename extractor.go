@@ -104,7 +104,7 @@ func NewFromDB(db *sql.DB, cfg Config, sink Sink, store StateStore, opts ...Opti
 		return nil, err
 	}
 	c.Host, c.Database, c.User = cfg.Host, cfg.Database, cfg.User
-	return newExtractor(c, adoptPool(db, c.MaxParallelWorkers), sink, store, opts)
+	return newExtractor(c, adoptPoolConfig(db, c), sink, store, opts)
 }
 
 // NewFromSQLX is NewFromDB for a *sqlx.DB.
@@ -214,13 +214,14 @@ type TableReport struct {
 
 // Run syncs every planned table, at most MaxParallelWorkers queries at once,
 // and returns what it did. The first table that fails cancels the others
-// (each keeps the checkpoint it last saved); the error joins every table's
+// (each keeps the checkpoint it last saved; a table dropped since discovery
+// is only reported, and the others finish); the error joins every table's
 // TableError. A canceled ctx stops Run promptly with an error wrapping
 // context.Canceled, after saving the last checkpoint of each table.
 func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 	start := time.Now()
 	rep := &Report{Started: start}
-	d, err := e.Discover(ctx)
+	d, err := e.discover(ctx)
 	if err != nil {
 		return rep, err
 	}
@@ -250,8 +251,11 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 			ts := &tableSync{e: e, ck: ck, plan: p, dialect: d.Dialect, stats: e.stats.table(p.Table.QualifiedName())}
 			rows, err := ts.run(runCtx)
 			rep.Tables[i] = TableReport{Table: p.Table.QualifiedName(), Mode: p.Mode, Key: p.ReplicationKey, Rows: rows, Duration: time.Since(t0), Err: err}
-			if err != nil && !errors.Is(err, context.Canceled) {
-				cancel() // fail fast: the others stop at their next page
+			// Fail fast: the others stop at their next page. A table
+			// dropped since discovery is only reported: the others are
+			// not at fault and finish.
+			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrTableGone) {
+				cancel()
 			}
 		}()
 	}
@@ -268,6 +272,22 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 		errs = append(errs, ctx.Err())
 	}
 	return rep, errors.Join(errs...)
+}
+
+// discover runs Discover for Run, retrying a transient failure (a dropped
+// connection, a restarting server) the way table reads are retried.
+func (e *Extractor) discover(ctx context.Context) (*Discovery, error) {
+	for attempt := 0; ; attempt++ {
+		d, err := e.Discover(ctx)
+		if err == nil || !isTransient(ctx, err) || attempt >= e.cfg.MaxRetries {
+			return d, err
+		}
+		wait := backoff(attempt + 1)
+		e.log.Warn("transient source error: retrying", "step", "discover", "attempt", attempt+1, "wait", wait, "sqlstate", SQLState(err), "error", err)
+		if err := sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // reportProgress calls the progress hook every progressEvery until the

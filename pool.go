@@ -144,13 +144,6 @@ func openPool(cfg Config) (*pool, error) {
 	return &pool{db: db, sem: semaphore.NewWeighted(int64(cfg.MaxParallelWorkers)), setupOnConnect: true, session: s}, nil
 }
 
-// adoptPool wraps a caller's *sql.DB; the caller keeps ownership of it. Its
-// connections get the base session settings only: prefer adoptPoolConfig,
-// which applies Config.StatementTimeout too.
-func adoptPool(db *sql.DB, workers int) *pool {
-	return &pool{db: db, sem: semaphore.NewWeighted(int64(workers)), session: session{sql: baseSessionSQL}}
-}
-
 // adoptPoolConfig wraps a caller's *sql.DB with the session setup of cfg
 // (see newSession); the caller keeps ownership of it.
 func adoptPoolConfig(db *sql.DB, cfg Config) *pool {

@@ -229,7 +229,8 @@ func (s *readShape) tieSQL(tuple []string) (string, []any) {
 }
 
 // tupleAfter builds "(c1, c2, ...) > (v1, v2, ...)" without row-value
-// comparison, which Redshift lacks: c1 > v1 OR (c1 = v1 AND (c2 > v2 OR ...)).
+// comparison, which Redshift lacks: c1 >= v1 AND (c1 > v1 OR (c1 = v1 AND
+// (c2 > v2 OR ...))).
 func tupleAfter(cols []Column, vals []string, firstParam int) (string, []any) {
 	var b strings.Builder
 	args := make([]any, 0, len(cols))
@@ -244,7 +245,10 @@ func tupleAfter(cols []Column, vals []string, firstParam int) (string, []any) {
 		}
 	}
 	b.WriteString(strings.Repeat("))", len(cols)-1))
-	return "(" + b.String() + ")", args
+	// The leading "c1 >= v1" is implied by the rest, but lets the planner
+	// start an index range scan at v1 instead of filtering from the start
+	// of the index on every page.
+	return "(" + sqlident.Quote(cols[0].Name) + " >= " + castParam(firstParam, cols[0]) + " AND (" + b.String() + "))", args
 }
 
 // shapes returns the read shapes of a plan's phase.

@@ -62,12 +62,12 @@ func TestMakePlanSpecWins(t *testing.T) {
 func TestTupleAfter(t *testing.T) {
 	cols := []Column{col("k", "timestamp without time zone", false), col("a", "integer", false), col("b", "text", false)}
 	got, args := tupleAfter(cols, []string{"x", "1", "y"}, 3)
-	want := `(("k" > $3::timestamp without time zone OR ("k" = $3::timestamp without time zone AND ("a" > $4::integer OR ("a" = $4::integer AND "b" > $5::text)))))`
+	want := `("k" >= $3::timestamp without time zone AND (("k" > $3::timestamp without time zone OR ("k" = $3::timestamp without time zone AND ("a" > $4::integer OR ("a" = $4::integer AND "b" > $5::text))))))`
 	if got != want || len(args) != 3 {
 		t.Errorf("tupleAfter =\n%s\nwant\n%s", got, want)
 	}
 	one, _ := tupleAfter(cols[:1], []string{"x"}, 1)
-	if one != `("k" > $1::timestamp without time zone)` { // one column: no nesting
+	if one != `("k" >= $1::timestamp without time zone AND ("k" > $1::timestamp without time zone))` { // one column: no nesting
 		t.Errorf("one column: %s", one)
 	}
 }

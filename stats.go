@@ -40,6 +40,7 @@ type tableStats struct {
 	bytes     atomic.Int64
 	batches   atomic.Int64
 	retries   atomic.Int64
+	base      atomic.Int64 // rows delivered by earlier runs of a resumed sync
 	startedNs atomic.Int64
 	doneNs    atomic.Int64
 }
@@ -77,6 +78,13 @@ func (t *tableStats) start() {
 	t.state.Store("running")
 }
 
+// resume counts the rows an interrupted sync delivered before this run, so
+// Rows and the ETA describe the whole sync while RowsPerSecond is this run's.
+func (t *tableStats) resume(rows int64) {
+	t.base.Store(rows)
+	t.rows.Add(rows)
+}
+
 func (t *tableStats) finish(err error) {
 	t.doneNs.Store(time.Now().UnixNano())
 	if err != nil {
@@ -109,7 +117,7 @@ func (e *Extractor) Stats() Stats {
 			ts.Elapsed = end.Sub(ts.Started)
 		}
 		if sec := ts.Elapsed.Seconds(); sec > 0 {
-			ts.RowsPerSecond = float64(ts.Rows) / sec
+			ts.RowsPerSecond = float64(ts.Rows-t.base.Load()) / sec
 			if ts.EstimatedRows > ts.Rows && ts.RowsPerSecond > 0 && ts.State == "running" {
 				ts.ETA = time.Duration(float64(ts.EstimatedRows-ts.Rows) / ts.RowsPerSecond * float64(time.Second))
 			}

@@ -38,10 +38,11 @@ type tableSync struct {
 	state TableState
 	prog  *Progress
 
-	sinkMu    sync.Mutex // serializes sink calls for the table
-	ckMu      sync.Mutex // serializes checkpoints
-	sinceCkpt atomic.Int64
-	lastCkpt  atomic.Int64 // unix nanoseconds
+	sinkMu     sync.Mutex  // serializes sink calls for the table; held from a StateSink's snapshot to its FlushState
+	sinkFailed atomic.Bool // a sink call failed: nothing more is flushed or saved in this run
+	ckMu       sync.Mutex  // serializes checkpoints
+	sinceCkpt  atomic.Int64
+	lastCkpt   atomic.Int64 // unix nanoseconds
 }
 
 // run syncs the table and returns the rows delivered.
@@ -69,6 +70,7 @@ func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 	}
 	s.prog = s.state.InProgress
 	startRows := s.prog.Rows
+	s.stats.resume(startRows)
 	s.log.Info("table started", "mode", s.plan.Mode, "replication_key", s.plan.ReplicationKey, "partitions", len(s.prog.Partitions))
 	s.lastCkpt.Store(time.Now().UnixNano())
 
@@ -247,7 +249,9 @@ func (s *tableSync) finish(ctx context.Context) error {
 // is stopped or fails, so a rerun does not read it again. It runs on a
 // context of its own: the run's may already be canceled.
 func (s *tableSync) saveOnStop(ctx context.Context) {
-	if s.sinceCkpt.Load() == 0 {
+	// After a failed sink call the sink may have dropped rows it had not
+	// flushed: a flush now could succeed and let the state claim them.
+	if s.sinceCkpt.Load() == 0 || s.sinkFailed.Load() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -257,12 +261,12 @@ func (s *tableSync) saveOnStop(ctx context.Context) {
 	}
 }
 
-// write hands a batch to the sink, serialized with the table's other sink
-// calls.
-func (s *tableSync) write(ctx context.Context, rows [][]any) error {
-	s.sinkMu.Lock()
-	defer s.sinkMu.Unlock()
+// writeLocked hands a batch to the sink. The caller holds sinkMu, so the
+// write and the advance of the position it belongs to are one step for a
+// checkpoint's snapshot.
+func (s *tableSync) writeLocked(ctx context.Context, rows [][]any) error {
 	if err := s.e.sink.Write(ctx, Batch{Table: s.plan.Table, Rows: rows}); err != nil {
+		s.sinkFailed.Store(true)
 		return &TableError{Table: s.name, Step: "write to sink", Err: err}
 	}
 	return nil
@@ -300,6 +304,13 @@ func (s *tableSync) maybeCheckpoint(ctx context.Context) error {
 func (s *tableSync) checkpoint(ctx context.Context) error {
 	s.ckMu.Lock()
 	defer s.ckMu.Unlock()
+	if _, ok := s.e.sink.(StateSink); ok {
+		// FlushState commits every row written so far: no write may slip
+		// in between the snapshot and it, or the commit would hold rows
+		// the saved state does not claim.
+		s.sinkMu.Lock()
+		defer s.sinkMu.Unlock()
+	}
 	s.mu.Lock()
 	snap := s.prog.clone()
 	pending := s.sinceCkpt.Swap(0)
@@ -312,6 +323,9 @@ func (s *tableSync) checkpoint(ctx context.Context) error {
 	st.InProgress = snap
 	if err := s.ck.save(ctx, s.name, st, snap.Rows, false, s.commitFunc()); err != nil {
 		s.sinceCkpt.Add(pending)
+		if _, ok := s.e.sink.(StateSink); ok {
+			s.sinkFailed.Store(true)
+		}
 		return &TableError{Table: s.name, Step: "save checkpoint", Err: err}
 	}
 	s.lastCkpt.Store(time.Now().UnixNano())
@@ -327,6 +341,7 @@ func (s *tableSync) flush(ctx context.Context) error {
 	s.sinkMu.Lock()
 	defer s.sinkMu.Unlock()
 	if err := s.e.sink.Flush(ctx, s.plan.Table); err != nil {
+		s.sinkFailed.Store(true)
 		return &TableError{Table: s.name, Step: "flush sink", Err: err}
 	}
 	return nil
@@ -339,9 +354,9 @@ func (s *tableSync) commitFunc() func(context.Context, []byte) error {
 	if !ok {
 		return nil
 	}
+	// The caller holds sinkMu (checkpoint), or no unit is left running
+	// (finish).
 	return func(ctx context.Context, doc []byte) error {
-		s.sinkMu.Lock()
-		defer s.sinkMu.Unlock()
 		return ss.FlushState(ctx, s.plan.Table, doc)
 	}
 }
@@ -378,7 +393,14 @@ func (s *tableSync) newUnit(shape *readShape, after *[]string) *unit {
 func (u *unit) read(ctx context.Context) (err error) {
 	defer func() { u.releaseConn(err != nil) }()
 	if len(u.shape.orderBy) == 0 {
+		started := false
 		return u.withRetry(ctx, "read", func() error {
+			if started {
+				if err := u.restartResync(ctx); err != nil {
+					return err
+				}
+			}
+			started = true
 			q, args := u.shape.pageSQL(nil, 0)
 			return u.stream(ctx, q, args)
 		})
@@ -412,20 +434,11 @@ func (u *unit) read(ctx context.Context) (err error) {
 			// The whole page is one tie group (a non-unique tuple): read
 			// the group whole, unordered, then move past it.
 			tq, targs := u.shape.tieSQL(last)
-			var delivered int64
-			if err := u.withRetry(ctx, "read tie group", func() error {
-				var err error
-				delivered, err = u.streamCount(ctx, tq, targs)
-				return err
-			}); err != nil {
+			if err := u.withRetry(ctx, "read tie group", func() error { return u.streamTo(ctx, tq, targs, last) }); err != nil {
 				return err
 			}
-			t.advance(u, delivered, last)
-		} else {
-			if err := u.deliver(ctx, u.page[:deliver]); err != nil {
-				return err
-			}
-			t.advance(u, int64(deliver), last)
+		} else if err := u.deliverPage(ctx, u.page[:deliver], last); err != nil {
+			return err
 		}
 		if err := t.maybeCheckpoint(ctx); err != nil {
 			return err
@@ -479,19 +492,38 @@ func (u *unit) tuple(row []any) ([]string, error) {
 	return out, nil
 }
 
+// restartResync tells a ResyncSink that a streamed resync starts over: a
+// retry reads the table from its first row again, and the rows of the
+// failed attempt must not count twice.
+func (u *unit) restartResync(ctx context.Context) error {
+	t := u.t
+	rs, ok := t.e.sink.(ResyncSink)
+	if !ok || !t.prog.Resync {
+		return nil // at-least-once: the rows of the failed attempt are duplicates
+	}
+	t.sinkMu.Lock()
+	defer t.sinkMu.Unlock()
+	if err := rs.BeginResync(ctx, t.plan.Table); err != nil {
+		t.sinkFailed.Store(true)
+		return &TableError{Table: t.name, Step: "begin resync", Err: err}
+	}
+	return nil
+}
+
 // stream reads q whole, delivering batches as they fill: for a read with no
 // order to page by. Its rows count as delivered only when it ends, so a
 // crash reads it again from the start.
 func (u *unit) stream(ctx context.Context, q string, args []any) error {
-	n, err := u.streamCount(ctx, q, args)
-	if err != nil {
-		return err
-	}
-	u.t.advance(u, n, nil)
-	return nil
+	return u.streamTo(ctx, q, args, nil)
 }
 
-func (u *unit) streamCount(ctx context.Context, q string, args []any) (int64, error) {
+// streamTo streams q to the sink, then moves the unit's position to after
+// (nil: no position) and counts the rows. It holds the table's sink for the
+// whole stream, so no checkpoint of another unit can commit part of it: its
+// rows are claimed only when it ends.
+func (u *unit) streamTo(ctx context.Context, q string, args []any, after []string) error {
+	u.t.sinkMu.Lock()
+	defer u.t.sinkMu.Unlock()
 	limit := u.t.e.cfg.BatchSize
 	u.ensurePage(limit)
 	n := 0
@@ -509,13 +541,16 @@ func (u *unit) streamCount(ctx context.Context, q string, args []any) (int64, er
 		return nil
 	})
 	if err != nil {
-		return total, err
+		return err
 	}
 	if n > 0 {
 		total += int64(n)
-		return total, u.deliver(ctx, u.page[:n])
+		if err := u.deliver(ctx, u.page[:n]); err != nil {
+			return err
+		}
 	}
-	return total, nil
+	u.t.advance(u, total, after)
+	return nil
 }
 
 // ensurePage sizes the page buffer for limit rows.
@@ -544,8 +579,20 @@ func (u *unit) decodeInto(dst []any, row []driver.Value, added func()) error {
 	return nil
 }
 
+// deliverPage delivers a page's rows and moves the unit's position past
+// them, as one step under the table's sink lock.
+func (u *unit) deliverPage(ctx context.Context, rows [][]any, last []string) error {
+	u.t.sinkMu.Lock()
+	defer u.t.sinkMu.Unlock()
+	if err := u.deliver(ctx, rows); err != nil {
+		return err
+	}
+	u.t.advance(u, int64(len(rows)), last)
+	return nil
+}
+
 // deliver hands rows to the sink, in batches of at most BatchSize rows and
-// BatchBytes bytes.
+// BatchBytes bytes. The caller holds the table's sink lock.
 func (u *unit) deliver(ctx context.Context, rows [][]any) error {
 	cfg, st := u.t.e.cfg, u.t.stats
 	for len(rows) > 0 {
@@ -558,7 +605,7 @@ func (u *unit) deliver(ctx context.Context, rows [][]any) error {
 				break
 			}
 		}
-		if err := u.t.write(ctx, rows[:n]); err != nil {
+		if err := u.t.writeLocked(ctx, rows[:n]); err != nil {
 			return err
 		}
 		st.rows.Add(int64(n))

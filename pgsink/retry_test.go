@@ -2,24 +2,12 @@ package pgsink_test
 
 import (
 	"context"
-	"os"
 	"sync"
 	"testing"
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/pgsink"
 )
-
-// envCoreBugs names the variable that runs the tests of known extractor
-// bugs, which fail until the extractor is fixed.
-const envCoreBugs = "REDSHIFTSYNC_CORE_BUGS"
-
-func skipCoreBug(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv(envCoreBugs) == "" {
-		t.Skip("known extractor bug: " + bug + "; set " + envCoreBugs + "=1 to run")
-	}
-}
 
 // sessionKiller ends the source's session that reads the keyless table once
 // it has been given 3000 rows: a dropped connection in the middle of the
@@ -55,7 +43,6 @@ WHERE query LIKE '%keyless%' AND pid <> pg_backend_pid() AND state = 'active'`).
 // begins the resync again), or call BeginResync again before the retry
 // (this sink then starts the copy over).
 func TestStreamRetryKeyless(t *testing.T) {
-	skipCoreBug(t, "a retried stream delivers its first rows again")
 	t.Parallel()
 	e := newEnv(t)
 	mustExec(t, e.src, `CREATE TABLE %[1]s.keyless (n int, v text);
