@@ -405,6 +405,9 @@ func (u *unit) read(ctx context.Context) (err error) {
 			return u.stream(ctx, q, args)
 		})
 	}
+	if u.shape.unique {
+		return u.readUnique(ctx)
+	}
 	t := u.t
 	limit := t.e.cfg.BatchSize
 	for {
@@ -447,6 +450,61 @@ func (u *unit) read(ctx context.Context) (err error) {
 			return nil
 		}
 		limit = u.nextLimit(limit)
+	}
+}
+
+// uniquePageBatches is how many batches a page holds when the ordering is
+// known unique: such a page is streamed batch by batch, never held whole, so
+// its size costs no memory, and fewer, longer queries cost less.
+const uniquePageBatches = 10
+
+// readUnique reads keyset pages over a tuple known to be unique (an enforced
+// primary key). Each page streams: every batch is delivered as it fills and
+// the position moves past its last row, so the position is exact at every
+// batch and a checkpoint can fall anywhere; a retry resumes after the last
+// delivered batch.
+func (u *unit) readUnique(ctx context.Context) error {
+	t := u.t
+	limit := t.e.cfg.BatchSize * uniquePageBatches
+	batch := t.e.cfg.BatchSize
+	u.ensurePage(batch)
+	for {
+		var total int
+		err := u.withRetry(ctx, "read page", func() error {
+			total = 0
+			t.mu.Lock()
+			after := *u.after
+			t.mu.Unlock()
+			q, args := u.shape.pageSQL(after, limit)
+			n := 0
+			deliver := func() error {
+				last, err := u.tuple(u.page[n-1])
+				if err != nil {
+					return err
+				}
+				if err := u.deliverPage(ctx, u.page[:n], last); err != nil {
+					return err
+				}
+				n = 0
+				return t.maybeCheckpoint(ctx)
+			}
+			err := u.query(ctx, q, args, func(row []driver.Value) error {
+				if err := u.decodeInto(u.page[n], row, func() { n++; total++ }); err != nil {
+					return err
+				}
+				if n == batch || u.overBudget(n) {
+					return deliver()
+				}
+				return nil
+			})
+			if err == nil && n > 0 {
+				err = deliver()
+			}
+			return err
+		})
+		if err != nil || total < limit {
+			return err
+		}
 	}
 }
 

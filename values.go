@@ -135,7 +135,7 @@ func decodeString(v driver.Value) (any, error) {
 	case nil:
 		return nil, nil
 	case string:
-		return x, nil
+		return v, nil // already boxed: no copy
 	case []byte:
 		return string(x), nil
 	}
@@ -257,6 +257,9 @@ func decodeDate(v driver.Value) (any, error) {
 	case nil:
 		return nil, nil
 	case time.Time:
+		if _, off := x.Zone(); off == 0 && x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
+			return x.UTC(), nil // lib/pq's midnight at offset 0: same date, cheaper
+		}
 		return time.Date(x.Year(), x.Month(), x.Day(), 0, 0, 0, 0, time.UTC), nil
 	}
 	if s, ok := infinity(v); ok {
@@ -272,6 +275,9 @@ func decodeNaiveTimestamp(v driver.Value) (any, error) {
 	case nil:
 		return nil, nil
 	case time.Time:
+		if _, off := x.Zone(); off == 0 {
+			return x.UTC(), nil // offset 0: the same wall clock, cheaper than rebuilding it
+		}
 		return time.Date(x.Year(), x.Month(), x.Day(), x.Hour(), x.Minute(), x.Second(), x.Nanosecond(), time.UTC), nil
 	}
 	if s, ok := infinity(v); ok {
@@ -285,6 +291,9 @@ func decodeUTCTimestamp(v driver.Value) (any, error) {
 	case nil:
 		return nil, nil
 	case time.Time:
+		if x.Location() == time.UTC {
+			return v, nil // already boxed: no copy
+		}
 		return x.UTC(), nil
 	}
 	if s, ok := infinity(v); ok {

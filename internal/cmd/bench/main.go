@@ -38,6 +38,7 @@ import (
 	"time"
 
 	_ "github.com/lib/pq"
+	"github.com/seed2085993a/redshiftsync"
 )
 
 // envDSN is the variable that holds the server's URL (scripts/lib/pg.sh sets it).
@@ -48,6 +49,9 @@ const childFlag = "-bench-child"
 
 // rows1M is the size of the table of the memory comparison.
 const rows1M = 1_000_000
+
+// probeDeadline bounds the probe of a first incremental sync in one range.
+const probeDeadline = 30 * time.Second
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == childFlag {
@@ -135,7 +139,11 @@ func parentMain() error {
 	}
 	for _, name := range []string{tableWide, tableInc, table1M} {
 		t := tables[name]
-		fmt.Printf("table bench.%s: %d rows, %s of row text, pg_table_size %s\n", t.Name, t.Rows, mb(t.TextBytes), mb(t.TableBytes))
+		text := ""
+		if t.TextBytes > 0 {
+			text = ", " + mb(t.TextBytes) + " of row text"
+		}
+		fmt.Printf("table bench.%s: %s rows%s, pg_table_size %s\n", t.Name, thousands(t.Rows), text, mb(t.TableBytes))
 	}
 
 	cases := allCases(o.rows)
@@ -165,20 +173,31 @@ func parentMain() error {
 	r := &runner{exe: exe, psql: psql, dsn: o.dsn, tmp: tmp, tables: tables}
 
 	// (f) starts from the state of a finished full sync of bench.wide_inc.
-	for _, c := range cases {
-		if c.StateFrom {
-			fmt.Printf("preparing (f): a full sync of bench.%s (not timed)...\n", tableInc)
-			t0 := time.Now()
-			res, _, err := r.child(ctx, childArgs{Kind: kindExtract, Table: tableInc, Sink: "discard", SaveState: filepath.Join(tmp, "inc-state.json")})
-			if err != nil {
-				return fmt.Errorf("prepare (f): %w", err)
-			}
-			if res.Rows != tables[tableInc].Rows || res.Mode != "incremental" {
-				return fmt.Errorf("prepare (f): the full sync of bench.%s delivered %d rows in mode %q; want %d rows, incremental", tableInc, res.Rows, res.Mode, tables[tableInc].Rows)
-			}
-			fmt.Printf("  done in %.1fs (replication key %s)\n", time.Since(t0).Seconds(), res.Key)
-			break
+	// That sync is split into as many key ranges as the library allows: in
+	// one range, a first incremental sync re-reads the index from the start
+	// of the range for every page (see the probe below), which would take
+	// the better part of an hour at 5M rows.
+	var probe *probeResult
+	if hasCase(cases, "f") {
+		fmt.Printf("preparing (f): a full sync of bench.%s in %d key ranges (not timed)...\n", tableInc, redshiftsync.MaxParallelWorkersMax)
+		t0 := time.Now()
+		res, _, err := r.child(ctx, childArgs{Kind: kindExtract, Table: tableInc, Sink: "discard",
+			Partitions: redshiftsync.MaxParallelWorkersMax, Workers: 1, SaveState: filepath.Join(tmp, "inc-state.json")})
+		if err != nil {
+			return fmt.Errorf("prepare (f): %w", err)
 		}
+		if res.Rows != tables[tableInc].Rows || res.Mode != "incremental" {
+			return fmt.Errorf("prepare (f): the full sync of bench.%s delivered %d rows in mode %q; want %d rows, incremental", tableInc, res.Rows, res.Mode, tables[tableInc].Rows)
+		}
+		fmt.Printf("  done in %.1fs (replication key %s, %d key ranges)\n", time.Since(t0).Seconds(), res.Key, res.Partitions)
+
+		fmt.Printf("probe: a first incremental sync of bench.%s in one key range, stopped after %v...\n", tableInc, probeDeadline)
+		res, _, err = r.child(ctx, childArgs{Kind: kindExtract, Table: tableInc, Sink: "discard", Deadline: probeDeadline})
+		if err != nil {
+			return fmt.Errorf("probe: %w", err)
+		}
+		probe = &probeResult{Rows: res.Rows, Seconds: res.Seconds, Stopped: res.Stopped, Timeline: res.Timeline, TableRows: tables[tableInc].Rows}
+		fmt.Println("  " + probe.summary())
 	}
 
 	if err := warmUp(ctx, db, cases); err != nil {
@@ -208,6 +227,7 @@ func parentMain() error {
 
 	m.LoadEnd = loadAvg()
 	rep := buildReport(m, tables, cases, o, time.Since(start), prof)
+	rep.Probe = probe
 	fmt.Println()
 	fmt.Print(rep.text())
 	if o.out != "" {

@@ -94,6 +94,59 @@ type report struct {
 	Opts    options
 	Elapsed time.Duration
 	Profile *profileResult
+	Probe   *probeResult
+	Notes   []string
+}
+
+// probeResult is the probe of a first incremental sync of bench.wide_inc in
+// one key range, stopped after probeDeadline.
+type probeResult struct {
+	Rows      int64
+	Seconds   float64
+	Stopped   bool
+	Timeline  []int64 // rows read by the end of each second
+	TableRows int64
+}
+
+// rate returns the rows per second read in seconds from+1 .. to of the
+// timeline (1-based, inclusive), and false when the timeline is too short.
+func rate(timeline []int64, from, to int) (float64, bool) {
+	if from < 0 || to <= from || to > len(timeline) {
+		return 0, false
+	}
+	var before int64
+	if from > 0 {
+		before = timeline[from-1]
+	}
+	return float64(timeline[to-1]-before) / float64(to-from), true
+}
+
+// degraded reports whether the probe read much slower at its end than at
+// its start (a third of the rate, or less).
+func (p *probeResult) degraded() bool {
+	n := len(p.Timeline)
+	if n < 10 {
+		return false
+	}
+	first, _ := rate(p.Timeline, 0, 5)
+	last, _ := rate(p.Timeline, n-5, n)
+	return last < first/3
+}
+
+// summary says what the probe found, in one sentence.
+func (p *probeResult) summary() string {
+	var b strings.Builder
+	if p.Stopped {
+		fmt.Fprintf(&b, "stopped after %.0fs, having read %s of %s rows", p.Seconds, thousands(p.Rows), thousands(p.TableRows))
+	} else {
+		fmt.Fprintf(&b, "finished in %.1fs: %s rows, %s rows/s", p.Seconds, thousands(p.Rows), thousands(int64(p.Rows)*1000/max(int64(p.Seconds*1000), 1)))
+	}
+	n := len(p.Timeline)
+	if first, ok := rate(p.Timeline, 0, min(5, n)); ok && n >= 10 {
+		last, _ := rate(p.Timeline, n-5, n)
+		fmt.Fprintf(&b, "; %s rows/s in its first 5 s, %s rows/s in its last 5 s", thousands(int64(first)), thousands(int64(last)))
+	}
+	return b.String()
 }
 
 func buildReport(m machine, tables map[string]tableInfo, cases []*benchCase, o options, elapsed time.Duration, prof *profileResult) *report {
@@ -116,14 +169,53 @@ func buildReport(m machine, tables map[string]tableInfo, cases []*benchCase, o o
 			st.VsC = st.Best / c.Best
 		}
 	}
-	r.Targets = checkTargets(byID, cases)
+	r.Targets = checkTargets(byID, cases, tables[tableWide].Rows)
+	if prof != nil && prof.Top != "" {
+		// The profile says what checkpoints cost without the noise of
+		// comparing two timings.
+		share := 0.0
+		for _, l := range parsePprofTop(prof.Top) {
+			if strings.HasPrefix(l.Func, "github.com/seed2085993a/redshiftsync.") && strings.HasSuffix(l.Func, ".checkpoint") {
+				share = max(share, l.Cum)
+			}
+		}
+		for i := range r.Targets {
+			if r.Targets[i].Name == targetCheckpoint && r.Targets[i].Status != "N/A" {
+				r.Targets[i].Detail += fmt.Sprintf("; checkpoints take %.1f%% of the CPU profile of (d)", share)
+			}
+		}
+	}
+	r.Notes = notes(byID)
 	return r
+}
+
+// targetCheckpoint names the checkpoint target.
+const targetCheckpoint = "checkpoint every 50,000 rows costs < 3%"
+
+// notes reads the client CPU times, which interference from other work on
+// the machine disturbs much less than wall time: what the Extractor's own
+// work costs over bare lib/pq, and what reading in keyset pages costs.
+func notes(byID map[string]*caseStats) []string {
+	var out []string
+	a, b, bp, d := byID["a"], byID["b"], byID["b-pages"], byID["d"]
+	if a != nil && b != nil && d != nil && a.CPUMedian > 0 && b.CPUMedian > 0 {
+		out = append(out, fmt.Sprintf("Client CPU (medians, less disturbed by other work than wall time): (d) %.1f s, (a) %.1f s, (b) %.1f s: "+
+			"the Extractor spends %+.0f%% of (a)'s CPU and %+.0f%% of (b)'s on the same rows. "+
+			"When the client's CPU is the bottleneck (it is on a machine whose cores the server shares), that is how much slower (d) runs.",
+			d.CPUMedian, a.CPUMedian, b.CPUMedian, 100*(d.CPUMedian/a.CPUMedian-1), 100*(d.CPUMedian/b.CPUMedian-1)))
+	}
+	if b != nil && bp != nil && b.Best > 0 {
+		out = append(out, fmt.Sprintf("Keyset pages: (b-pages) takes %.1f s against (b)'s %.1f s (best; %+.0f%%) for %.1f s of client CPU against %.1f s: "+
+			"reading in pages of 10,000 (%d queries, each an index scan of the primary key under a LIMIT, no sort) costs the server and the round trips that much more than one sequential scan.",
+			bp.Best, b.Best, 100*(bp.Best/b.Best-1), bp.CPUMedian, b.CPUMedian, (bp.Rows+pageRows-1)/pageRows))
+	}
+	return out
 }
 
 // checkTargets checks the issue's targets. Throughput compares the best of
 // the repetitions (on a shared machine, interference only ever slows a run);
 // the median-based figure is given beside it.
-func checkTargets(byID map[string]*caseStats, cases []*benchCase) []target {
+func checkTargets(byID map[string]*caseStats, cases []*benchCase, wideRows int64) []target {
 	var ts []target
 	na := func(name string, need ...string) (target, bool) {
 		for _, id := range need {
@@ -176,7 +268,7 @@ func checkTargets(byID map[string]*caseStats, cases []*benchCase) []target {
 	}
 
 	d1 := byID["d-1M"]
-	name = "(d) peak RSS within 10% between the 1M- and " + shortCount(rowsOf(d)) + "-row tables"
+	name = "(d) peak RSS within 10% between the 1M- and " + shortCount(wideRows) + "-row tables"
 	if t, skip := na(name, "d", "d-1M"); skip {
 		ts = append(ts, t)
 	} else {
@@ -185,7 +277,7 @@ func checkTargets(byID map[string]*caseStats, cases []*benchCase) []target {
 	}
 
 	nc := byID["d-nockpt"]
-	name = "checkpoint every 50,000 rows costs < 3%"
+	name = targetCheckpoint
 	if t, skip := na(name, "d", "d-nockpt"); skip {
 		ts = append(ts, t)
 	} else {
@@ -201,13 +293,6 @@ func checkTargets(byID map[string]*caseStats, cases []*benchCase) []target {
 		ts = append(ts, target{name, pass(f.Worst < 1), fmt.Sprintf("slowest repetition %.3fs (best %.3fs, %d row(s) re-read at the bookmark)", f.Worst, f.Best, f.Rows)})
 	}
 	return ts
-}
-
-func rowsOf(st *caseStats) int64 {
-	if st == nil {
-		return 0
-	}
-	return st.Rows
 }
 
 // columns of the results table.
@@ -286,6 +371,12 @@ func (r *report) text() string {
 	for _, t := range r.Targets {
 		fmt.Fprintf(&b, "  %-4s  %s: %s\n", t.Status, t.Name, t.Detail)
 	}
+	for _, n := range r.Notes {
+		b.WriteString("\n" + n + "\n")
+	}
+	if r.Probe != nil {
+		fmt.Fprintf(&b, "\nprobe, first incremental sync of bench.%s in one key range: %s\n", tableInc, r.Probe.summary())
+	}
 	if r.Profile != nil && r.Profile.Top != "" {
 		b.WriteString("\nCPU profile of case (d), by kind of work (flat time):\n")
 		for _, c := range categorise(r.Profile.Top) {
@@ -325,7 +416,11 @@ func (r *report) markdown() string {
 		{table1M, "full sync by `id`: the memory comparison"},
 	} {
 		ti := r.Tables[t.name]
-		fmt.Fprintf(&b, "| bench.%s | %s | %.1f | %.1f | %s |\n", ti.Name, thousands(ti.Rows), float64(ti.TextBytes)/1e6, float64(ti.TableBytes)/1e6, t.how)
+		text := "—"
+		if ti.TextBytes > 0 {
+			text = fmt.Sprintf("%.1f", float64(ti.TextBytes)/1e6)
+		}
+		fmt.Fprintf(&b, "| bench.%s | %s | %s | %.1f | %s |\n", ti.Name, thousands(ti.Rows), text, float64(ti.TableBytes)/1e6, t.how)
 	}
 	b.WriteString("\nColumns: `id bigint` primary key, `i int`, `s varchar(32)`, `n numeric(18,4)`, `d double precision`, " +
 		"`t varchar(256)` (~100 characters, 1% with non-ASCII, quote, tab and backslash), `b boolean`, `dt date`, " +
@@ -355,13 +450,36 @@ func (r *report) markdown() string {
 	b.WriteString("- (b-pages) is a diagnostic beside the targets: the driver-level loop of (b) over the keyset pages the Extractor reads bench.wide by " +
 		"(`WHERE (id > $1::bigint) ORDER BY id LIMIT 10000`, one query per page), rows left as lib/pq returns them. " +
 		"(b) → (b-pages) is the cost of reading in pages; (b-pages) → (d) is the Extractor's own work on the rows.\n")
-	b.WriteString("- (f): one full sync of bench.wide_inc into a MemoryStore (not timed) before the repetitions; its state document is loaded into each (f) run's MemoryStore, and the second `Run` is timed. " +
+	b.WriteString("- (f): one full sync of bench.wide_inc into a MemoryStore (not timed) before the repetitions, split into 64 key ranges (Partitions = the library's maximum, MaxParallelWorkers 1: " +
+		"see \"A first incremental sync in one key range\" below); its state document is loaded into each (f) run's MemoryStore, and the second `Run` (Partitions 1) is timed. " +
 		"It re-reads the row(s) at the bookmark (the sync starts at the bookmark inclusive) and nothing else.\n")
 	b.WriteString("- (e) sets `Config.Partitions` to 2 or 4, `Config.PartitionThreshold` to 1 and MaxParallelWorkers to the partition count: " +
 		"the table is split into key ranges of equal width on `id`, read concurrently. Every other Extractor case sets Partitions to 1 (off).\n")
 	b.WriteString("\n## Targets\n\n| target | result | measured |\n|---|---|---|\n")
 	for _, t := range r.Targets {
 		fmt.Fprintf(&b, "| %s | **%s** | %s |\n", t.Name, t.Status, t.Detail)
+	}
+
+	if len(r.Notes) > 0 {
+		b.WriteString("\n## Reading the numbers\n\n")
+		for _, n := range r.Notes {
+			b.WriteString("- " + n + "\n")
+		}
+	}
+
+	if p := r.Probe; p != nil {
+		b.WriteString("\n## A first incremental sync in one key range\n\n")
+		fmt.Fprintf(&b, "Probe, run once: the Extractor with the settings of (f) (Partitions 1, MaxParallelWorkers 1) starts a first incremental sync of bench.wide_inc "+
+			"(no saved state), and is stopped after %v. It %s.\n\n", probeDeadline, p.summary())
+		if p.degraded() {
+			b.WriteString("The rate falls as the sync advances. Each keyset page of an incremental sync asks for `updated_at <= $hw AND (updated_at > $k OR (updated_at = $k AND id > $id)) ORDER BY updated_at, id LIMIT n`. " +
+				"PostgreSQL cannot start an index range at that OR, so the index scan on `(updated_at, id)` starts at the lowest key of the sync's range and filters out " +
+				"every row already read: the page at row r costs O(r), a first sync O(rows²). A full sync by `id` (one column: `id > $1`) does not have this problem, " +
+				"and neither does a later incremental sync whose range starts at its bookmark (`updated_at >= $bookmark`), nor one split into key ranges (`updated_at >= $lower`). " +
+				"That is why (f) is prepared with Partitions at its maximum. A redundant `updated_at >= $k` beside the OR would let the index scan start at the page's position.\n")
+		} else {
+			b.WriteString("The rate holds as the sync advances: the pages of a first incremental sync cost the same wherever they fall.\n")
+		}
 	}
 
 	if r.Profile != nil && r.Profile.Top != "" {

@@ -155,7 +155,7 @@ func TestCheckTargets(t *testing.T) {
 		cases = append(cases, byID[id].Case)
 	}
 	got := map[string]string{}
-	for _, tg := range checkTargets(byID, cases) {
+	for _, tg := range checkTargets(byID, cases, 1000) {
 		got[tg.Name] = tg.Status + " " + tg.Detail
 	}
 	want := map[string]string{
@@ -176,7 +176,7 @@ func TestCheckTargets(t *testing.T) {
 	delete(byID, "e2")
 	delete(byID, "e4")
 	got = map[string]string{}
-	for _, tg := range checkTargets(byID, cases) {
+	for _, tg := range checkTargets(byID, cases, 1000) {
 		got[tg.Name] = tg.Status
 	}
 	for name, status := range map[string]string{
@@ -188,5 +188,42 @@ func TestCheckTargets(t *testing.T) {
 		if got[name] != status {
 			t.Errorf("%s: got %s, want %s", name, got[name], status)
 		}
+	}
+}
+
+func TestRateAndProbe(t *testing.T) {
+	tl := []int64{100, 200, 300, 400, 500, 550, 560, 570, 580, 590}
+	if r, ok := rate(tl, 0, 5); !ok || r != 100 {
+		t.Errorf("rate(0,5) = %v, %v; want 100", r, ok)
+	}
+	if r, ok := rate(tl, 5, 10); !ok || r != 18 {
+		t.Errorf("rate(5,10) = %v, %v; want 18", r, ok)
+	}
+	if _, ok := rate(tl, 5, 11); ok {
+		t.Error("rate past the end: ok")
+	}
+	p := &probeResult{Rows: 590, Seconds: 10, Stopped: true, Timeline: tl, TableRows: 5000}
+	if !p.degraded() {
+		t.Error("a rate falling from 100 to 18 rows/s is not degraded")
+	}
+	if got := p.summary(); !strings.Contains(got, "100 rows/s in its first 5 s, 18 rows/s in its last 5 s") || !strings.Contains(got, "590 of 5,000") {
+		t.Errorf("summary = %q", got)
+	}
+	p.Timeline = []int64{100, 200, 300, 400, 500, 600, 700, 800, 900, 1000}
+	if p.degraded() {
+		t.Error("a steady rate is degraded")
+	}
+}
+
+func TestNotes(t *testing.T) {
+	if got := notes(map[string]*caseStats{}); len(got) != 0 {
+		t.Errorf("notes without cases = %q", got)
+	}
+	st := func(best, cpu float64, rows int64) *caseStats {
+		return &caseStats{Best: best, CPUMedian: cpu, Rows: rows}
+	}
+	got := notes(map[string]*caseStats{"a": st(10, 10, 100), "b": st(8, 8, 100), "b-pages": st(12, 8.5, 25_000), "d": st(15, 15, 100)})
+	if len(got) != 2 || !strings.Contains(got[0], "+50% of (a)'s CPU and +88% of (b)'s") || !strings.Contains(got[1], "+50%") || !strings.Contains(got[1], "(3 queries") {
+		t.Errorf("notes = %q", got)
 	}
 }
