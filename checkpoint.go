@@ -84,6 +84,10 @@ type Progress struct {
 	// concurrently; each resumes after its own After. The phase ends when
 	// every partition is done.
 	Partitions []*Partition `json:"partitions,omitempty"`
+	// Chunked is true when the partitions are chunks: each is streamed
+	// whole without ORDER BY and is the unit of resume (Redshift, where a
+	// per-page sort runs on the leader node).
+	Chunked bool `json:"chunked,omitempty"`
 }
 
 // Partition is one key range of a partitioned read: Lower <= key < Upper on

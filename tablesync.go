@@ -197,22 +197,36 @@ func (s *tableSync) readRows(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var wg sync.WaitGroup
+	todo := make(chan *Partition, len(s.prog.Partitions))
 	for _, part := range s.prog.Partitions {
-		if part.Done {
-			continue
+		if !part.Done {
+			todo <- part
 		}
-		shape := s.shape().within(part)
+	}
+	close(todo)
+	// As many readers as the worker budget allows; each takes the next
+	// range when it finishes one, in key order.
+	var wg sync.WaitGroup
+	for range min(s.e.cfg.MaxParallelWorkers, len(todo)) {
 		wg.Go(func() {
-			u := s.newUnit(shape, &part.After)
-			u.part = part
-			if err := u.read(ctx); err != nil {
-				cancel(err)
-				return
+			for part := range todo {
+				if ctx.Err() != nil {
+					return
+				}
+				shape := s.shape().within(part)
+				if s.prog.Chunked {
+					shape.orderBy, shape.orderIdx = nil, nil // streamed whole, unordered
+				}
+				u := s.newUnit(shape, &part.After)
+				u.part = part
+				if err := u.read(ctx); err != nil {
+					cancel(err)
+					return
+				}
+				s.mu.Lock()
+				part.Done = true
+				s.mu.Unlock()
 			}
-			s.mu.Lock()
-			part.Done = true
-			s.mu.Unlock()
 		})
 	}
 	wg.Wait()
@@ -282,6 +296,9 @@ func (s *tableSync) advance(u *unit, n int64, after []string) {
 	}
 	if after != nil {
 		*u.after = after
+	}
+	if u.part != nil && len(u.shape.orderBy) == 0 {
+		u.part.Done = true // a chunk is delivered whole
 	}
 	s.mu.Unlock()
 	s.sinceCkpt.Add(n)
@@ -392,6 +409,18 @@ func (s *tableSync) newUnit(shape *readShape, after *[]string) *unit {
 // read reads the unit to its end.
 func (u *unit) read(ctx context.Context) (err error) {
 	defer func() { u.releaseConn(err != nil) }()
+	if u.part != nil && len(u.shape.orderBy) == 0 {
+		// A chunk: streamed whole; it is done, and its rows claimed, in one
+		// step when it ends, so a crash re-reads at most the chunk.
+		err := u.withRetry(ctx, "read chunk", func() error {
+			q, args := u.shape.pageSQL(nil, 0)
+			return u.stream(ctx, q, args)
+		})
+		if err != nil {
+			return err
+		}
+		return u.t.maybeCheckpoint(ctx)
+	}
 	if len(u.shape.orderBy) == 0 {
 		started := false
 		return u.withRetry(ctx, "read", func() error {
@@ -452,6 +481,15 @@ func (u *unit) read(ctx context.Context) (err error) {
 		limit = u.nextLimit(limit)
 	}
 }
+
+// chunkRows is the size a Redshift table's key ranges aim at: large enough
+// that the leader node's cost per query stays small, small enough that a
+// crash re-reads little.
+const chunkRows = 1_000_000
+
+// maxChunks caps the chunks of one table (a stale or wrong estimate must not
+// make thousands of tiny queries); larger tables get larger chunks.
+const maxChunks = 256
 
 // uniquePageBatches is how many batches a page holds when the ordering is
 // known unique: such a page is streamed batch by batch, never held whole, so
@@ -744,14 +782,32 @@ func (u *unit) highWater(ctx context.Context) (*string, error) {
 // partitions splits the phase of prog into Config.Partitions key ranges of
 // equal width on the leading ordering column, from one min/max query, when
 // the table is large enough and that column is an integer or a timestamp.
+//
+// On Redshift the ranges are chunks instead (see Progress.Chunked): every
+// table whose leading column can be split is read in key ranges of about
+// chunkRows rows, each streamed without ORDER BY, since a per-page sort runs
+// on the leader node.
 func (u *unit) partitions(ctx context.Context, prog *Progress) ([]*Partition, error) {
 	t, cfg := u.t, u.t.e.cfg
-	if cfg.Partitions <= 1 || t.plan.Table.EstimatedRows < int64(cfg.PartitionThreshold) {
+	est := t.plan.Table.EstimatedRows
+	large := cfg.Partitions > 1 && est >= int64(cfg.PartitionThreshold)
+	chunked := t.dialect == DialectRedshift
+	if !large && !chunked {
 		return nil, nil
 	}
 	shape := t.plan.shape(phaseRows, prog, t.lookback(), t.dialect)
 	if len(shape.orderBy) == 0 || !splittable(shape.orderBy[0].Type) {
 		return nil, nil
+	}
+	n := 1
+	if large {
+		n = cfg.Partitions
+	}
+	switch {
+	case chunked && est > 0:
+		n = max(n, int(min((est+chunkRows-1)/chunkRows, maxChunks)))
+	case chunked:
+		n = max(n, cfg.Partitions) // size unknown (svv_table_info unreadable)
 	}
 	lead := shape.orderBy[0]
 	q, args := shape.minMaxSQL()
@@ -770,10 +826,11 @@ func (u *unit) partitions(ctx context.Context, prog *Progress) ([]*Partition, er
 	if err != nil || lo == nil || hi == nil {
 		return nil, err
 	}
-	bounds, err := splitRange(lo, hi, cfg.Partitions, lead.Type)
-	if err != nil || len(bounds) == 0 {
+	bounds, err := splitRange(lo, hi, n, lead.Type)
+	if err != nil || (len(bounds) == 0 && !chunked) {
 		return nil, err
 	}
+	prog.Chunked = chunked
 	parts := make([]*Partition, len(bounds)+1)
 	for i := range parts {
 		parts[i] = &Partition{}
@@ -784,7 +841,7 @@ func (u *unit) partitions(ctx context.Context, prog *Progress) ([]*Partition, er
 			parts[i].Upper = &bounds[i]
 		}
 	}
-	t.log.Debug("table split into partitions", "partitions", len(parts), "column", lead.Name)
+	t.log.Debug("table split into key ranges", "ranges", len(parts), "chunked", chunked, "column", lead.Name)
 	return parts, nil
 }
 
