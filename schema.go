@@ -27,6 +27,7 @@ type catalogSQL struct {
 	columns     string // relname, attnum, attname, format_type, notnull, default expression, identity
 	primaryKeys string // relname, conkey (int2[] text)
 	tableInfo   string // relname, tbl_rows, sortkey1, diststyle; "" when the dialect has none
+	indexes     string // relname, leading column of each valid btree index; "" when the dialect has none
 }
 
 var postgresCatalog = catalogSQL{
@@ -63,6 +64,14 @@ FROM pg_catalog.pg_constraint con
 JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND con.contype = 'p'`,
+	indexes: `SELECT DISTINCT c.relname AS table_name, a.attname AS column_name
+FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_catalog.pg_am am ON am.oid = ic.relam
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+WHERE n.nspname = $1 AND i.indisvalid AND i.indpred IS NULL AND am.amname = 'btree'`,
 }
 
 // redshiftCatalog mirrors postgresCatalog with what Redshift's leader node
@@ -192,6 +201,23 @@ func discoverTables(ctx context.Context, db *sqlx.DB, dialect Dialect, schema st
 				return nil, fmt.Errorf("redshiftsync: table %s: unreadable primary key %q", tbl.QualifiedName(), pk.ConKey)
 			}
 			tbl.PrimaryKey = append(tbl.PrimaryKey, attnames[pk.Table][num])
+		}
+	}
+
+	if q.indexes != "" {
+		var idx []struct {
+			Table  string `db:"table_name"`
+			Column string `db:"column_name"`
+		}
+		if err := db.SelectContext(ctx, &idx, q.indexes, schema); err != nil {
+			return nil, fmt.Errorf("redshiftsync: read indexes of schema %q: %w", schema, err)
+		}
+		for _, ix := range idx {
+			if tbl := byName[ix.Table]; tbl != nil {
+				if i := tbl.ColumnIndex(ix.Column); i >= 0 {
+					tbl.Columns[i].Indexed = true
+				}
+			}
 		}
 	}
 

@@ -791,12 +791,26 @@ func (u *unit) partitions(ctx context.Context, prog *Progress) ([]*Partition, er
 	t, cfg := u.t, u.t.e.cfg
 	est := t.plan.Table.EstimatedRows
 	large := cfg.Partitions > 1 && est >= int64(cfg.PartitionThreshold)
-	chunked := t.dialect == DialectRedshift
+	shape := t.plan.shape(phaseRows, prog, t.lookback(), t.dialect)
+	if len(shape.orderBy) == 0 {
+		return nil, nil
+	}
+	lead := shape.orderBy[0]
+	// Without an index on the leading column, every keyset page would scan
+	// the table: read it in one streaming pass (a single chunk), or one per
+	// partition when it is large.
+	unindexed := t.dialect != DialectRedshift && !lead.Indexed
+	chunked := t.dialect == DialectRedshift || unindexed
 	if !large && !chunked {
 		return nil, nil
 	}
-	shape := t.plan.shape(phaseRows, prog, t.lookback(), t.dialect)
-	if len(shape.orderBy) == 0 || !splittable(shape.orderBy[0].Type) {
+	if !splittable(lead.Type) {
+		if unindexed {
+			// One streaming pass over the phase, resumed as a whole.
+			prog.Chunked = true
+			t.log.Debug("table split into key ranges", "ranges", 1, "chunked", true, "column", lead.Name)
+			return []*Partition{{}}, nil
+		}
 		return nil, nil
 	}
 	n := 1
@@ -804,12 +818,17 @@ func (u *unit) partitions(ctx context.Context, prog *Progress) ([]*Partition, er
 		n = cfg.Partitions
 	}
 	switch {
+	case unindexed:
 	case chunked && est > 0:
 		n = max(n, int(min((est+chunkRows-1)/chunkRows, maxChunks)))
 	case chunked:
 		n = max(n, cfg.Partitions) // size unknown (svv_table_info unreadable)
 	}
-	lead := shape.orderBy[0]
+	if n == 1 {
+		prog.Chunked = true // one range: no bounds to find
+		t.log.Debug("table split into key ranges", "ranges", 1, "chunked", true, "column", lead.Name)
+		return []*Partition{{}}, nil
+	}
 	q, args := shape.minMaxSQL()
 	var lo, hi any
 	err := u.withRetry(ctx, "read partition bounds", func() error {

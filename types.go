@@ -114,6 +114,11 @@ type Column struct {
 	// (an IDENTITY column on Redshift, GENERATED ... AS IDENTITY on
 	// PostgreSQL).
 	Identity bool `json:"identity,omitempty"`
+	// Indexed is true for the leading column of a valid B-tree index
+	// (PostgreSQL; Redshift has no indexes). Keyset pages on a column
+	// without one would each scan the table, so such a table is read in
+	// one streaming pass instead.
+	Indexed bool `json:"indexed,omitempty"`
 }
 
 // Table describes one source table as discovered in the catalog.
