@@ -36,7 +36,13 @@ ANALYZE %[1]s.inc; ANALYZE %[1]s.full;`, s))
 				t.Fatal("the simulated crash did not fail the run")
 			}
 			sink.failAfter, sink.written = 0, 0
-			mustRun(t, cfg, sink, store)
+			var last redshiftsync.Stats
+			mustRun(t, cfg, sink, store, redshiftsync.WithProgressHook(time.Hour, func(st redshiftsync.Stats) { last = st }))
+			for _, ts := range last.Tables {
+				if want := map[int]int{1: 0, 4: 4}[parts]; ts.Table == s+".full" && (ts.Partitions != want || ts.PartitionsDone != want) {
+					t.Errorf("%s: stats show %d/%d partitions done, want %d/%d", ts.Table, ts.PartitionsDone, ts.Partitions, want, want)
+				}
+			}
 			for _, table := range []string{"inc", "full"} {
 				if d := diffMaps(sourceMap(t, db, `SELECT id::text, v::text FROM `+s+`.`+table), sink.column(s+"."+table, "v")); d != "" {
 					t.Errorf("%s: %s", table, d)

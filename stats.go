@@ -23,8 +23,13 @@ type TableStats struct {
 	Batches       int64
 	Retries       int64
 	EstimatedRows int64 // the catalog's estimate, -1 when unknown
-	Started       time.Time
-	Elapsed       time.Duration
+	// Partitions is the number of key ranges (partitions, or chunks on
+	// Redshift) the table's read is split into, 0 when it is not split;
+	// PartitionsDone how many of them are finished.
+	Partitions     int
+	PartitionsDone int
+	Started        time.Time
+	Elapsed        time.Duration
 	// RowsPerSecond is Rows over Elapsed; ETA is the time left at that rate
 	// to reach EstimatedRows, 0 when unknown.
 	RowsPerSecond float64
@@ -40,6 +45,8 @@ type tableStats struct {
 	bytes     atomic.Int64
 	batches   atomic.Int64
 	retries   atomic.Int64
+	parts     atomic.Int64
+	partsDone atomic.Int64
 	base      atomic.Int64 // rows delivered by earlier runs of a resumed sync
 	startedNs atomic.Int64
 	doneNs    atomic.Int64
@@ -106,6 +113,7 @@ func (e *Extractor) Stats() Stats {
 		ts := TableStats{
 			Table: t.name, Rows: t.rows.Load(), Bytes: t.bytes.Load(), Batches: t.batches.Load(),
 			Retries: t.retries.Load(), EstimatedRows: t.estimate,
+			Partitions: int(t.parts.Load()), PartitionsDone: int(t.partsDone.Load()),
 		}
 		ts.State, _ = t.state.Load().(string)
 		if ns := t.startedNs.Load(); ns != 0 {

@@ -198,8 +198,11 @@ func (s *tableSync) readRows(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	todo := make(chan *Partition, len(s.prog.Partitions))
+	s.stats.parts.Store(int64(len(s.prog.Partitions)))
 	for _, part := range s.prog.Partitions {
-		if !part.Done {
+		if part.Done {
+			s.stats.partsDone.Add(1)
+		} else {
 			todo <- part
 		}
 	}
@@ -226,6 +229,7 @@ func (s *tableSync) readRows(ctx context.Context) error {
 				s.mu.Lock()
 				part.Done = true
 				s.mu.Unlock()
+				s.stats.partsDone.Add(1)
 			}
 		})
 	}
