@@ -28,7 +28,7 @@ func TestKillAndResume(t *testing.T) {
 	}
 	db := pgtest.Open(t)
 	s := pgtest.NewSchema(t, db)
-	const rows = 300_000
+	const rows = 500_000
 	pgtest.Exec(t, db, fmt.Sprintf(`
 CREATE TABLE %[1]s.big (id bigint PRIMARY KEY, v text, updated_at timestamp NOT NULL);
 INSERT INTO %[1]s.big SELECT i, md5(i::text), timestamp '2024-01-01' + (i / 5) * interval '1 second' FROM generate_series(1, %[2]d) i;

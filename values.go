@@ -262,6 +262,9 @@ func decodeDate(v driver.Value) (any, error) {
 		}
 		return time.Date(x.Year(), x.Month(), x.Day(), 0, 0, 0, 0, time.UTC), nil
 	}
+	if t, ok := parseDateTimeText(v); ok {
+		return t, nil
+	}
 	if s, ok := infinity(v); ok {
 		return s, nil
 	}
@@ -280,6 +283,9 @@ func decodeNaiveTimestamp(v driver.Value) (any, error) {
 		}
 		return time.Date(x.Year(), x.Month(), x.Day(), x.Hour(), x.Minute(), x.Second(), x.Nanosecond(), time.UTC), nil
 	}
+	if t, ok := parseDateTimeText(v); ok {
+		return t, nil
+	}
 	if s, ok := infinity(v); ok {
 		return s, nil
 	}
@@ -295,6 +301,9 @@ func decodeUTCTimestamp(v driver.Value) (any, error) {
 			return v, nil // already boxed: no copy
 		}
 		return x.UTC(), nil
+	}
+	if t, ok := parseDateTimeText(v); ok {
+		return t, nil
 	}
 	if s, ok := infinity(v); ok {
 		return s, nil
@@ -399,4 +408,115 @@ func timeText(t time.Time, lt LogicalType) string {
 		}
 	}
 	return s + bc
+}
+
+// parseDateTimeText parses the server's ISO text of a date, timestamp or
+// timestamptz (the session runs in UTC with ISO dates): "2024-01-31",
+// "2024-01-31 13:45:01.123456", "2024-01-31 13:45:01+00", with years of
+// any length and a " BC" suffix. The instant is returned in UTC; a naive
+// timestamp's wall clock is kept as is. ok is false for any other text
+// ("infinity", say), which the caller handles.
+func parseDateTimeText(v any) (time.Time, bool) {
+	switch x := v.(type) {
+	case []byte:
+		return parseDateTime(x)
+	case string:
+		return parseDateTime(x)
+	}
+	return time.Time{}, false
+}
+
+func parseDateTime[T string | []byte](b T) (time.Time, bool) {
+	bc := false
+	if n := len(b); n > 3 && string(b[n-3:]) == " BC" {
+		bc, b = true, b[:n-3]
+	}
+	i := 0
+	num := func(min, max int) (int, bool) {
+		start, n := i, 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' && i-start < max {
+			n = n*10 + int(b[i]-'0')
+			i++
+		}
+		return n, i-start >= min
+	}
+	sep := func(c byte) bool {
+		if i < len(b) && b[i] == c {
+			i++
+			return true
+		}
+		return false
+	}
+	year, ok := num(4, 9)
+	if !ok || !sep('-') {
+		return time.Time{}, false
+	}
+	month, ok1 := num(2, 2)
+	ok2 := sep('-')
+	day, ok3 := num(2, 2)
+	if !ok1 || !ok2 || !ok3 || month < 1 || month > 12 || day < 1 || day > 31 {
+		return time.Time{}, false
+	}
+	var hour, minute, sec, nsec, offset int
+	if sep(' ') {
+		var okh, okm, oks bool
+		hour, okh = num(2, 2)
+		if !okh || !sep(':') {
+			return time.Time{}, false
+		}
+		minute, okm = num(2, 2)
+		if !okm || !sep(':') {
+			return time.Time{}, false
+		}
+		sec, oks = num(2, 2)
+		if !oks {
+			return time.Time{}, false
+		}
+		if sep('.') {
+			start := i
+			frac, okf := num(1, 9)
+			if !okf {
+				return time.Time{}, false
+			}
+			for d := i - start; d < 9; d++ {
+				frac *= 10
+			}
+			nsec = frac
+		}
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			sign := 1
+			if b[i] == '-' {
+				sign = -1
+			}
+			i++
+			oh, okoh := num(2, 2)
+			if !okoh {
+				return time.Time{}, false
+			}
+			offset = oh * 3600
+			if sep(':') {
+				om, _ := num(2, 2)
+				offset += om * 60
+				if sep(':') {
+					os, _ := num(2, 2)
+					offset += os
+				}
+			}
+			offset *= sign
+		}
+	}
+	if i != len(b) {
+		return time.Time{}, false
+	}
+	if bc {
+		year = 1 - year
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	if t.Day() != day { // 2024-02-30 and the like: not what the server sends
+		return time.Time{}, false
+	}
+	if offset != 0 {
+		t = t.Add(-time.Duration(offset) * time.Second)
+	}
+	return t, true
 }

@@ -87,7 +87,7 @@ func TestResyncName(t *testing.T) {
 
 func TestMergeSQL(t *testing.T) {
 	m := mergeSQL([]string{"id", "v", `a"b`}, []string{"id"}, "seq")
-	if got, want := m(`"s"."t"`, mergeUpsert), `INSERT INTO "s"."t" ("id", "v", "a""b") SELECT "id", "v", "a""b" FROM pg_temp.redshiftsync_stage ON CONFLICT ("id") DO UPDATE SET "v" = EXCLUDED."v", "a""b" = EXCLUDED."a""b"`; got != want {
+	if got, want := m(`"s"."t"`, mergeUpsert), `INSERT INTO "s"."t" AS d ("id", "v", "a""b") SELECT "id", "v", "a""b" FROM pg_temp.redshiftsync_stage ON CONFLICT ("id") DO UPDATE SET "v" = EXCLUDED."v", "a""b" = EXCLUDED."a""b" WHERE ROW(d."v", d."a""b") IS DISTINCT FROM ROW(EXCLUDED."v", EXCLUDED."a""b")`; got != want {
 		t.Errorf("upsert:\n got %s\nwant %s", got, want)
 	}
 	if got := m(`"s"."t"`, mergeDedupe); !strings.Contains(got, `SELECT DISTINCT ON ("id")`) || !strings.Contains(got, `ORDER BY "id", "seq" DESC`) {

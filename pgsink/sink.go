@@ -353,25 +353,30 @@ func mergeSQL(cols, pk []string, seqCol string) func(dest string, kind mergeKind
 		return func(dest string, _ mergeKind) string { return appendSQL(dest) }
 	}
 	keys := sqlident.List(pk)
-	var sets []string
+	var sets, mine, theirs []string
 	for _, c := range cols {
 		if !containsString(pk, c) {
-			sets = append(sets, sqlident.Quote(c)+" = EXCLUDED."+sqlident.Quote(c))
+			q := sqlident.Quote(c)
+			sets = append(sets, q+" = EXCLUDED."+q)
+			mine, theirs = append(mine, "d."+q), append(theirs, "EXCLUDED."+q)
 		}
 	}
 	conflict := " ON CONFLICT (" + keys + ") DO NOTHING"
 	if len(sets) > 0 {
-		conflict = " ON CONFLICT (" + keys + ") DO UPDATE SET " + strings.Join(sets, ", ")
+		// A row delivered again unchanged (the tie group at a bookmark is
+		// read again by design) is not written again: it stays applied once.
+		conflict = " ON CONFLICT (" + keys + ") DO UPDATE SET " + strings.Join(sets, ", ") +
+			" WHERE ROW(" + strings.Join(mine, ", ") + ") IS DISTINCT FROM ROW(" + strings.Join(theirs, ", ") + ")"
 	}
 	return func(dest string, kind mergeKind) string {
 		switch kind {
 		case mergeAppend:
 			return appendSQL(dest)
 		case mergeDedupe:
-			return "INSERT INTO " + dest + " (" + list + ") SELECT DISTINCT ON (" + keys + ") " + list +
+			return "INSERT INTO " + dest + " AS d (" + list + ") SELECT DISTINCT ON (" + keys + ") " + list +
 				" FROM " + qStage + " ORDER BY " + keys + ", " + sqlident.Quote(seqCol) + " DESC" + conflict
 		}
-		return "INSERT INTO " + dest + " (" + list + ") SELECT " + list + " FROM " + qStage + conflict
+		return "INSERT INTO " + dest + " AS d (" + list + ") SELECT " + list + " FROM " + qStage + conflict
 	}
 }
 
