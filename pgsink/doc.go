@@ -108,10 +108,12 @@
 // given to the extractor must read that document: pass [Sink.StateStore], or
 // a [NewStateStore] with the same database, table and name.
 //
-// (A row the source itself delivers twice is applied twice, as any
-// destination would: a row at the bookmark of an incremental sync, read again
-// by the next sync; a row updated during a sync. Applying it again writes the
-// same values.)
+// A row the extractor delivers again by design (the tie group at the bookmark
+// of an incremental sync, read again by the next sync) is merged with
+// ON CONFLICT ... DO UPDATE ... WHERE the row IS DISTINCT FROM the stored one,
+// so an unchanged row is not written again; a row that changed at the source
+// in between is written once more, with its new values. On a table without a
+// primary key, rows are appended, and a re-delivered row appears again.
 //
 // # Full resyncs
 //
