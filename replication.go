@@ -191,6 +191,9 @@ func selectExpr(c Column) string {
 	return q
 }
 
+// sourceAlias is the alias of the source table in a page query.
+const sourceAlias = "src"
+
 // castParam returns "$n::type", binding a text value exactly to c's type.
 func castParam(n int, c Column) string {
 	return "$" + strconv.Itoa(n) + "::" + c.SourceType
@@ -206,14 +209,17 @@ func (s *readShape) pageSQL(after []string, limit int) (string, []any) {
 		where = append(where, pred)
 		args = append(args, a...)
 	}
-	q := "SELECT " + s.selectList + " FROM " + s.from
+	// The table is aliased so that ORDER BY names its columns, not the
+	// select list's text casts of the same name: an order by text would
+	// disagree with the key comparisons (and use no index).
+	q := "SELECT " + s.selectList + " FROM " + s.from + " " + sourceAlias
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	if len(s.orderBy) > 0 {
 		names := make([]string, len(s.orderBy))
 		for i, c := range s.orderBy {
-			names[i] = sqlident.Quote(c.Name)
+			names[i] = sourceAlias + "." + sqlident.Quote(c.Name)
 		}
 		q += " ORDER BY " + strings.Join(names, ", ") + " LIMIT " + strconv.Itoa(limit)
 	}

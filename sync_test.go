@@ -254,3 +254,26 @@ INSERT INTO %[1]s.u SELECT i, 0, CASE WHEN i %% 9 = 0 THEN NULL ELSE timestamptz
 		t.Errorf("unexpected plan:\n%s", logs.String())
 	}
 }
+
+// TestPageOrderIsTheColumnsOrder: dates and timestamps are selected as text,
+// but pages must be ordered by the columns themselves. Ordered by the text,
+// years of five digits and BC dates sort wrongly, and a page's last row is no
+// longer its largest, and the rows between it and the true largest would be
+// skipped.
+func TestPageOrderIsTheColumnsOrder(t *testing.T) {
+	db := pgtest.Open(t)
+	s := pgtest.NewSchema(t, db)
+	pgtest.Exec(t, db, fmt.Sprintf(`
+CREATE TABLE %[1]s.o (id int PRIMARY KEY, updated_at timestamp NOT NULL);
+CREATE INDEX ON %[1]s.o (updated_at, id);
+INSERT INTO %[1]s.o SELECT i, CASE i %% 3 WHEN 0 THEN make_timestamp(10000 + i, 1, 1, 0, 0, 0)
+	WHEN 1 THEN make_timestamp(1900 + i, 1, 1, 0, 0, 0.5) ELSE make_timestamp(-(100 + i), 3, 15, 0, 0, 0) END
+FROM generate_series(1, 90) i;`, s))
+	cfg := testConfig(t, s)
+	cfg.BatchSize = 1
+	sink := newMemSink()
+	mustRun(t, cfg, sink, &redshiftsync.MemoryStore{})
+	if d := diffMaps(sourceMap(t, db, `SELECT id::text, id::text FROM `+s+`.o`), sink.column(s+".o", "id")); d != "" {
+		t.Errorf("%s", d)
+	}
+}
