@@ -200,9 +200,10 @@ type Config struct {
 	// [statement_timeout]; 0 (the default) leaves the server's setting. At
 	// most 2147483647ms (about 24 days), PostgreSQL's limit.
 	StatementTimeout time.Duration
-	// MaxRetries is how many times a failed query or connection is retried
-	// before the table fails [max_retries], 0 to MaxRetriesMax; 0 means no
-	// retry. ParseConfig defaults it to MaxRetriesDefault; a Config built in
+	// MaxRetries is how many times in a row a failed query or connection is
+	// retried before the table fails [max_retries], 0 to MaxRetriesMax; 0
+	// means no retry. An attempt that moved the read's position forward
+	// before it failed starts the count again. ParseConfig defaults it to MaxRetriesDefault; a Config built in
 	// Go must set it.
 	MaxRetries int
 	// Partitions splits a table whose estimated rows reach

@@ -157,7 +157,8 @@ func TestFaultTerminatedBackends(t *testing.T) {
 	tables := []string{"t1", "t2", "t3"}
 	for _, tb := range tables {
 		pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE public.%[1]s (id bigint PRIMARY KEY, v text NOT NULL, updated_at timestamp NOT NULL);
-INSERT INTO public.%[1]s SELECT i, md5(i::text), timestamp '2024-01-01' + (i / 7) * interval '1 second' FROM generate_series(1, %d) i;`, tb, rowsPerTable))
+INSERT INTO public.%[1]s SELECT i, md5(i::text), timestamp '2024-01-01' + (i / 7) * interval '1 second' FROM generate_series(1, %d) i;
+CREATE INDEX ON public.%[1]s (updated_at, id);`, tb, rowsPerTable))
 	}
 	var dbname string
 	if err := db.QueryRow(`SELECT current_database()`).Scan(&dbname); err != nil {

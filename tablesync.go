@@ -235,6 +235,10 @@ func (s *tableSync) readRows(ctx context.Context) error {
 	}
 	wg.Wait()
 	if err := context.Cause(ctx); err != nil {
+		var te *TableError
+		if !errors.As(err, &te) {
+			err = &TableError{Table: s.name, Step: "read", Err: err} // the run was canceled
+		}
 		return err
 	}
 	return nil
@@ -300,6 +304,7 @@ func (s *tableSync) advance(u *unit, n int64, after []string) {
 	}
 	if after != nil {
 		*u.after = after
+		u.advanced++
 	}
 	if u.part != nil && len(u.shape.orderBy) == 0 {
 		u.part.Done = true // a chunk is delivered whole
@@ -398,6 +403,8 @@ type unit struct {
 	after *[]string  // where the unit's position is kept in the progress
 	part  *Partition // nil unless the unit reads a partition
 	conn  *sql.Conn
+
+	advanced int64 // times the unit's position moved forward
 
 	// page holds the decoded rows of the current page or batch; its rows
 	// share one backing array, reused from page to page.
@@ -874,6 +881,7 @@ func (u *unit) partitions(ctx context.Context, prog *Progress) ([]*Partition, er
 func (u *unit) withRetry(ctx context.Context, step string, fn func() error) error {
 	t := u.t
 	for attempt := 0; ; attempt++ {
+		before := u.advanced
 		err := u.ensureConn(ctx)
 		if err == nil {
 			err = fn()
@@ -888,6 +896,12 @@ func (u *unit) withRetry(ctx context.Context, step string, fn func() error) erro
 		u.releaseConn(true)
 		if ctx.Err() != nil {
 			return &TableError{Table: t.name, Step: step, Err: context.Cause(ctx)}
+		}
+		if u.advanced > before {
+			// The attempt moved the position before it failed: the budget
+			// bounds failures without progress, not a long read's whole
+			// life. (A stream that starts over makes no progress.)
+			attempt = 0
 		}
 		if !isTransient(ctx, err) || attempt >= t.e.cfg.MaxRetries {
 			if SQLState(err) == "42P01" {
