@@ -625,12 +625,25 @@ func (u *unit) stream(ctx context.Context, q string, args []any) error {
 }
 
 // streamTo streams q to the sink, then moves the unit's position to after
-// (nil: no position) and counts the rows. It holds the table's sink for the
-// whole stream, so no checkpoint of another unit can commit part of it: its
-// rows are claimed only when it ends.
+// (nil: no position) and counts the rows: its rows are claimed only when it
+// ends.
 func (u *unit) streamTo(ctx context.Context, q string, args []any, after []string) error {
-	u.t.sinkMu.Lock()
-	defer u.t.sinkMu.Unlock()
+	// For a StateSink the whole stream holds the sink, so no checkpoint
+	// of another unit commits part of it (exactly-once). Other sinks are
+	// locked per batch, so the chunks of one table stream concurrently; a
+	// chunk's rows written before a crash are read again (at-least-once).
+	_, whole := u.t.e.sink.(StateSink)
+	if whole {
+		u.t.sinkMu.Lock()
+		defer u.t.sinkMu.Unlock()
+	}
+	deliver := func(rows [][]any) error {
+		if !whole {
+			u.t.sinkMu.Lock()
+			defer u.t.sinkMu.Unlock()
+		}
+		return u.deliver(ctx, rows)
+	}
 	limit := u.t.e.cfg.BatchSize
 	u.ensurePage(limit)
 	n := 0
@@ -640,7 +653,7 @@ func (u *unit) streamTo(ctx context.Context, q string, args []any, after []strin
 			return err
 		}
 		if n == limit || u.overBudget(n) {
-			err := u.deliver(ctx, u.page[:n])
+			err := deliver(u.page[:n])
 			total += int64(n)
 			n = 0
 			return err
@@ -652,7 +665,7 @@ func (u *unit) streamTo(ctx context.Context, q string, args []any, after []strin
 	}
 	if n > 0 {
 		total += int64(n)
-		if err := u.deliver(ctx, u.page[:n]); err != nil {
+		if err := deliver(u.page[:n]); err != nil {
 			return err
 		}
 	}
