@@ -3,9 +3,7 @@ package redshiftsync_test
 import (
 	"bytes"
 	"fmt"
-	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/seed2085993a/redshiftsync"
@@ -29,9 +27,8 @@ INSERT INTO %[1]s.full SELECT i, i FROM generate_series(1, 20000) i;`, s))
 	cfg := testConfig(t, s)
 	cfg.Dialect = redshiftsync.DialectRedshift
 	cfg.Partitions, cfg.MaxParallelWorkers, cfg.CheckpointEveryRows = 4, 2, 1000
-	var mu sync.Mutex
-	var logs bytes.Buffer
-	logger := slog.New(slog.NewTextHandler(&syncWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logs := &logBuffer{}
+	logger := newLogger(logs)
 
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
 	sink.failAfter = 30000
@@ -54,9 +51,7 @@ INSERT INTO %[1]s.full SELECT i, i FROM generate_series(1, 20000) i;`, s))
 	if sink.written > 20000+30000-7000 {
 		t.Errorf("the resume delivered %d rows: chunks did not resume", sink.written)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !strings.Contains(logs.String(), "chunked=true") {
+	if !strings.Contains(logs.String(), `"chunked":true`) {
 		t.Errorf("no table was read in chunks:\n%s", logs.String())
 	}
 }

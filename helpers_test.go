@@ -1,10 +1,13 @@
 package redshiftsync_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"sort"
 	"strings"
@@ -186,21 +189,73 @@ func diffMaps(want, got map[string]string) string {
 	return fmt.Sprintf("%d missing %v, %d wrong %v, %d extra %v", len(missing), cut(missing), len(wrong), cut(wrong), len(extra), cut(extra))
 }
 
-// testConfig returns a valid configuration for the test server and schema.
+// testConfig returns a valid configuration for the test server and schema,
+// with two workers.
 func testConfig(t *testing.T, schema string) redshiftsync.Config {
 	t.Helper()
-	cfg, err := redshiftsync.ConfigFromURL(pgtest.DSN(t))
+	cfg := configFor(t, pgtest.DSN(t), schema)
+	cfg.MaxParallelWorkers = 2
+	return cfg
+}
+
+// configFor returns a valid configuration for dsn and schema.
+func configFor(t *testing.T, dsn, schema string) redshiftsync.Config {
+	t.Helper()
+	cfg, err := redshiftsync.ConfigFromURL(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Schema = schema
 	cfg.AutoSchemaDetection = true
 	cfg.BatchSize = 1000
-	cfg.MaxParallelWorkers = 2
+	cfg.MaxParallelWorkers = 4
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// logBuffer collects JSON log lines from several goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// records returns the log lines, decoded.
+func (b *logBuffer) records(t *testing.T) []map[string]any {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []map[string]any
+	for _, line := range bytes.Split(bytes.TrimSpace(b.buf.Bytes()), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatalf("log line %s: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// String returns everything logged so far.
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// newLogger logs JSON lines at debug level into b.
+func newLogger(b *logBuffer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // runOnce runs one sync with a fresh extractor.

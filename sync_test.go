@@ -1,11 +1,8 @@
 package redshiftsync_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -196,9 +193,8 @@ INSERT INTO %[1]s.p SELECT i, timestamp '2024-01-01' + i * interval '1 s' FROM g
 	cfg := testConfig(t, s)
 	var mu sync.Mutex
 	var last redshiftsync.Stats
-	var logs bytes.Buffer
-	logger := slog.New(slog.NewJSONHandler(&syncWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	mustRun(t, cfg, newMemSink(), &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(logger),
+	logs := &logBuffer{}
+	mustRun(t, cfg, newMemSink(), &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(newLogger(logs)),
 		redshiftsync.WithProgressHook(time.Millisecond, func(st redshiftsync.Stats) { mu.Lock(); last = st; mu.Unlock() }))
 	mu.Lock()
 	defer mu.Unlock()
@@ -212,17 +208,6 @@ INSERT INTO %[1]s.p SELECT i, timestamp '2024-01-01' + i * interval '1 s' FROM g
 	}
 }
 
-type syncWriter struct {
-	w  io.Writer
-	mu *sync.Mutex
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
 // TestUnindexedKeyOnePass: a replication key without an index would make
 // every keyset page scan the table; such a table is read in one streaming
 // pass bounded by the high-water mark, with the same rows.
@@ -233,9 +218,8 @@ func TestUnindexedKeyOnePass(t *testing.T) {
 CREATE TABLE %[1]s.u (id bigint PRIMARY KEY, v int, updated_at timestamptz);
 INSERT INTO %[1]s.u SELECT i, 0, CASE WHEN i %% 9 = 0 THEN NULL ELSE timestamptz '2024-01-01 00:00:00+00' + (i / 4) * interval '1 s' END FROM generate_series(1, 12000) i;`, s))
 	cfg := testConfig(t, s)
-	var mu sync.Mutex
-	var logs bytes.Buffer
-	logger := slog.New(slog.NewTextHandler(&syncWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logs := &logBuffer{}
+	logger := newLogger(logs)
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
 	mustRun(t, cfg, sink, store, redshiftsync.WithLogger(logger))
 	pgtest.Exec(t, db, fmt.Sprintf(`UPDATE %[1]s.u SET v = 1, updated_at = timestamptz '2025-01-01 00:00:00+00' WHERE id %% 5 = 0`, s))
@@ -248,9 +232,7 @@ INSERT INTO %[1]s.u SELECT i, 0, CASE WHEN i %% 9 = 0 THEN NULL ELSE timestamptz
 	if rep.Rows > 12000/5+4+12000/9+1 {
 		t.Errorf("incremental sync read %d rows", rep.Rows)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !strings.Contains(logs.String(), "ranges=1 chunked=true column=updated_at") {
+	if !strings.Contains(logs.String(), `"ranges":1,"chunked":true,"column":"updated_at"`) {
 		t.Errorf("unexpected plan:\n%s", logs.String())
 	}
 }

@@ -425,7 +425,7 @@ func (u *unit) read(ctx context.Context) (err error) {
 		// step when it ends, so a crash re-reads at most the chunk.
 		err := u.withRetry(ctx, "read chunk", func() error {
 			q, args := u.shape.pageSQL(nil, 0)
-			return u.stream(ctx, q, args)
+			return u.streamTo(ctx, q, args, nil)
 		})
 		if err != nil {
 			return err
@@ -442,7 +442,7 @@ func (u *unit) read(ctx context.Context) (err error) {
 			}
 			started = true
 			q, args := u.shape.pageSQL(nil, 0)
-			return u.stream(ctx, q, args)
+			return u.streamTo(ctx, q, args, nil)
 		})
 	}
 	if u.shape.unique {
@@ -617,16 +617,10 @@ func (u *unit) restartResync(ctx context.Context) error {
 	return nil
 }
 
-// stream reads q whole, delivering batches as they fill: for a read with no
-// order to page by. Its rows count as delivered only when it ends, so a
-// crash reads it again from the start.
-func (u *unit) stream(ctx context.Context, q string, args []any) error {
-	return u.streamTo(ctx, q, args, nil)
-}
-
-// streamTo streams q to the sink, then moves the unit's position to after
-// (nil: no position) and counts the rows: its rows are claimed only when it
-// ends.
+// streamTo streams q to the sink, delivering batches as they fill, then
+// moves the unit's position to after (nil: no position) and counts the rows:
+// its rows are claimed only when it ends, so a crash reads it again from the
+// start. It serves reads with no order to page by, chunks and tie groups.
 func (u *unit) streamTo(ctx context.Context, q string, args []any, after []string) error {
 	// For a StateSink the whole stream holds the sink, so no checkpoint
 	// of another unit commits part of it (exactly-once). Other sinks are

@@ -9,18 +9,15 @@ package redshiftsync_test
 // library's session settings must make them irrelevant.
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"math"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -454,58 +451,6 @@ func hostileDatabase(t *testing.T) (dsn string, check *sql.DB) {
 		t.Fatalf("the test database's time zone is %q and extra_float_digits %q (%v): the test would not test what it says", tz, digits, err)
 	}
 	return dsn, check
-}
-
-// configFor returns a valid configuration for dsn and schema.
-func configFor(t *testing.T, dsn, schema string) redshiftsync.Config {
-	t.Helper()
-	cfg, err := redshiftsync.ConfigFromURL(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Schema = schema
-	cfg.AutoSchemaDetection = true
-	cfg.BatchSize = 1000
-	cfg.MaxParallelWorkers = 4
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
-
-// logBuffer collects JSON log lines from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// records returns the log lines, decoded.
-func (b *logBuffer) records(t *testing.T) []map[string]any {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, line := range bytes.Split(bytes.TrimSpace(b.buf.Bytes()), []byte("\n")) {
-		if len(line) == 0 {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal(line, &m); err != nil {
-			t.Fatalf("log line %s: %v", line, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-func newLogger(b *logBuffer) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // compareTypes checks every typeColumn of schema against sink.
