@@ -215,39 +215,53 @@ func pqScan(ctx context.Context, dsn, table string) (childResult, error) {
 // pqDriver is case (b): lib/pq below database/sql, Rows.Next into a reused
 // []driver.Value.
 func pqDriver(ctx context.Context, dsn, table string) (childResult, error) {
+	var n int64
+	err := withDriverConn(ctx, dsn, func(qc driver.QueryerContext) error {
+		return driverRows(ctx, qc, "SELECT * FROM bench."+table, nil, func([]driver.Value) { n++ })
+	})
+	return childResult{Rows: n}, err
+}
+
+// withDriverConn opens one lib/pq connection to dsn and runs fn on it at the
+// driver level.
+func withDriverConn(ctx context.Context, dsn string, fn func(driver.QueryerContext) error) error {
 	db, err := sql.Open("postgres", dsn)
 	if err != nil {
-		return childResult{}, err
+		return err
 	}
 	defer db.Close()
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return childResult{}, err
+		return err
 	}
 	defer conn.Close()
-	var n int64
-	err = conn.Raw(func(dc any) error {
+	return conn.Raw(func(dc any) error {
 		qc, ok := dc.(driver.QueryerContext)
 		if !ok {
 			return fmt.Errorf("driver connection %T is no QueryerContext", dc)
 		}
-		rows, err := qc.QueryContext(ctx, "SELECT * FROM bench."+table, nil)
-		if err != nil {
+		return fn(qc)
+	})
+}
+
+// driverRows runs q and calls each for every row, the values reused from row
+// to row, as a bare driver-level loop does.
+func driverRows(ctx context.Context, qc driver.QueryerContext, q string, args []driver.NamedValue, each func([]driver.Value)) error {
+	rows, err := qc.QueryContext(ctx, q, args)
+	if err != nil {
+		return err
+	}
+	dest := make([]driver.Value, len(rows.Columns()))
+	for {
+		if err := rows.Next(dest); err != nil {
+			if errors.Is(err, io.EOF) {
+				return rows.Close()
+			}
+			rows.Close()
 			return err
 		}
-		dest := make([]driver.Value, len(rows.Columns()))
-		for {
-			if err := rows.Next(dest); err != nil {
-				if errors.Is(err, io.EOF) {
-					return rows.Close()
-				}
-				rows.Close()
-				return err
-			}
-			n++
-		}
-	})
-	return childResult{Rows: n}, err
+		each(dest)
+	}
 }
 
 // pageRows is the Extractor's BatchSize in these cases: its page size.
@@ -260,23 +274,8 @@ const pageRows = 10_000
 // it separates the cost of reading in pages from the cost of the Extractor's
 // own work on the rows.
 func pqPages(ctx context.Context, dsn, table string, limit int) (childResult, error) {
-	db, err := sql.Open("postgres", dsn)
-	if err != nil {
-		return childResult{}, err
-	}
-	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return childResult{}, err
-	}
-	defer conn.Close()
 	var n int64
-	err = conn.Raw(func(dc any) error {
-		qc, ok := dc.(driver.QueryerContext)
-		if !ok {
-			return fmt.Errorf("driver connection %T is no QueryerContext", dc)
-		}
-		var dest []driver.Value
+	err := withDriverConn(ctx, dsn, func(qc driver.QueryerContext) error {
 		after := ""
 		for {
 			q := "SELECT * FROM bench." + table + " ORDER BY id LIMIT " + strconv.Itoa(limit)
@@ -285,28 +284,14 @@ func pqPages(ctx context.Context, dsn, table string, limit int) (childResult, er
 				q = "SELECT * FROM bench." + table + " WHERE (id > $1::bigint) ORDER BY id LIMIT " + strconv.Itoa(limit)
 				args = []driver.NamedValue{{Ordinal: 1, Value: after}}
 			}
-			rows, err := qc.QueryContext(ctx, q, args)
-			if err != nil {
-				return err
-			}
-			if dest == nil {
-				dest = make([]driver.Value, len(rows.Columns()))
-			}
 			got := 0
-			for {
-				if err := rows.Next(dest); err != nil {
-					if errors.Is(err, io.EOF) {
-						break
-					}
-					rows.Close()
-					return err
-				}
+			err := driverRows(ctx, qc, q, args, func(row []driver.Value) {
 				got++
-				if id, ok := dest[0].(int64); ok {
+				if id, ok := row[0].(int64); ok {
 					after = strconv.FormatInt(id, 10)
 				}
-			}
-			if err := rows.Close(); err != nil {
+			})
+			if err != nil {
 				return err
 			}
 			n += int64(got)
