@@ -95,6 +95,9 @@ type pool struct {
 	// each acquire instead.
 	setupOnConnect bool
 	session        session
+	// exporters caps the sessions that hold a pass's snapshot open, outside
+	// the worker budget (see exportSlots); nil when none may.
+	exporters *semaphore.Weighted
 }
 
 // sessionConnector applies the session setup once to every new connection.
@@ -125,8 +128,9 @@ func execDriver(ctx context.Context, conn driver.Conn, query string) error {
 	return err
 }
 
-// openPool opens lib/pq connections from cfg, at most workers+1 of them (one
-// for catalog queries beside the workers).
+// openPool opens lib/pq connections from cfg, at most 2*workers+1 of them:
+// the workers', one for catalog queries, and up to workers sessions that
+// each hold the snapshot of a table's pass (see snapshot.go).
 func openPool(cfg Config) (*pool, error) {
 	connector, err := pq.NewConnector(cfg.connString())
 	if err != nil {
@@ -139,15 +143,17 @@ func openPool(cfg Config) (*pool, error) {
 	}
 	s := newSession(cfg, true)
 	db := sql.OpenDB(sessionConnector{Connector: connector, session: s})
-	db.SetMaxOpenConns(cfg.MaxParallelWorkers + 1)
+	db.SetMaxOpenConns(2*cfg.MaxParallelWorkers + 1)
 	db.SetMaxIdleConns(cfg.MaxParallelWorkers + 1)
-	return &pool{db: db, sem: semaphore.NewWeighted(int64(cfg.MaxParallelWorkers)), setupOnConnect: true, session: s}, nil
+	return &pool{db: db, sem: semaphore.NewWeighted(int64(cfg.MaxParallelWorkers)), setupOnConnect: true, session: s,
+		exporters: newExportSem(exportSlots(cfg.MaxParallelWorkers, 0))}, nil
 }
 
 // adoptPoolConfig wraps a caller's *sql.DB with the session setup of cfg
 // (see newSession); the caller keeps ownership of it.
 func adoptPoolConfig(db *sql.DB, cfg Config) *pool {
-	return &pool{db: db, sem: semaphore.NewWeighted(int64(cfg.MaxParallelWorkers)), session: newSession(cfg, false)}
+	return &pool{db: db, sem: semaphore.NewWeighted(int64(cfg.MaxParallelWorkers)), session: newSession(cfg, false),
+		exporters: newExportSem(exportSlots(cfg.MaxParallelWorkers, db.Stats().MaxOpenConnections))}
 }
 
 // acquire takes a unit of the worker budget and a connection set up for

@@ -38,6 +38,10 @@ type tableSync struct {
 	state TableState
 	prog  *Progress
 
+	// snap is the snapshot the pass in progress reads in, nil when it reads
+	// each page in a snapshot of its own (see snapshot.go).
+	snap *snapshot
+
 	sinkMu     sync.Mutex  // serializes sink calls for the table; held from a StateSink's snapshot to its FlushState
 	sinkFailed atomic.Bool // a sink call failed: nothing more is flushed or saved in this run
 	ckMu       sync.Mutex  // serializes checkpoints
@@ -169,7 +173,7 @@ func (s *tableSync) begin(ctx context.Context) error {
 // phases reads the phases left of the sync in progress.
 func (s *tableSync) phases(ctx context.Context) error {
 	if s.prog.Phase == phaseRows {
-		if err := s.readRows(ctx); err != nil {
+		if err := s.readPass(ctx); err != nil {
 			return err
 		}
 		if s.plan.Mode == ModeFull || !s.plan.keyColumn().Nullable {
@@ -216,11 +220,7 @@ func (s *tableSync) readRows(ctx context.Context) error {
 				if ctx.Err() != nil {
 					return
 				}
-				shape := s.shape().within(part)
-				if s.prog.Chunked {
-					shape.orderBy, shape.orderIdx = nil, nil // streamed whole, unordered
-				}
-				u := s.newUnit(shape, &part.After)
+				u := s.newUnit(s.partShape(part), &part.After)
 				u.part = part
 				if err := u.read(ctx); err != nil {
 					cancel(err)
@@ -403,6 +403,7 @@ type unit struct {
 	after *[]string  // where the unit's position is kept in the progress
 	part  *Partition // nil unless the unit reads a partition
 	conn  *sql.Conn
+	snap  *snapshot // the snapshot every read of the unit imports; nil for none
 
 	advanced int64 // times the unit's position moved forward
 
@@ -414,7 +415,7 @@ type unit struct {
 }
 
 func (s *tableSync) newUnit(shape *readShape, after *[]string) *unit {
-	return &unit{t: s, shape: shape, after: after}
+	return &unit{t: s, shape: shape, after: after, snap: s.snap}
 }
 
 // read reads the unit to its end.
@@ -810,6 +811,13 @@ func (u *unit) partitions(ctx context.Context, prog *Progress) ([]*Partition, er
 	est := t.plan.Table.EstimatedRows
 	large := cfg.Partitions > 1 && est >= int64(cfg.PartitionThreshold)
 	shape := t.plan.shape(phaseRows, prog, t.lookback(), t.dialect)
+	if t.dialect != DialectRedshift && (len(shape.orderBy) == 0 || !shape.orderBy[0].Indexed) {
+		// No index to page by: block ranges, resumable, when the server
+		// can read them (see blockrange.go).
+		if parts, ok, err := u.blockRanges(ctx, prog); err != nil || ok {
+			return parts, err
+		}
+	}
 	if len(shape.orderBy) == 0 {
 		return nil, nil
 	}
@@ -950,6 +958,14 @@ func (u *unit) releaseConn(broken bool) {
 // for every row. The row's values are only valid during the call. Reading
 // below database/sql skips its per-row conversions and copies.
 func (u *unit) query(ctx context.Context, q string, args []any, each func(row []driver.Value) error) error {
+	if u.snap != nil {
+		return u.inSnapshot(ctx, func() error { return u.rawQuery(ctx, q, args, each) })
+	}
+	return u.rawQuery(ctx, q, args, each)
+}
+
+// rawQuery is query, in the connection's own transaction.
+func (u *unit) rawQuery(ctx context.Context, q string, args []any, each func(row []driver.Value) error) error {
 	named := make([]driver.NamedValue, len(args))
 	for i, a := range args {
 		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
