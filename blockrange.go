@@ -144,7 +144,10 @@ func (s *tableSync) partShape(part *Partition) *readShape {
 	if s.prog.Blocks != nil {
 		return s.shape().withinBlocks(part)
 	}
-	shape := s.shape().within(part)
+	shape := s.shape()
+	if part.Lower != nil || part.Upper != nil {
+		shape = shape.within(part)
+	}
 	if s.prog.Chunked {
 		shape.orderBy, shape.orderIdx = nil, nil // streamed whole, unordered
 	}

@@ -23,10 +23,13 @@ import (
 const baseSessionSQL = `SET TIME ZONE 'UTC'; SET DATESTYLE TO 'ISO, MDY'; SET extra_float_digits TO 2`
 
 // idleInTransactionTimeout is the idle-in-transaction guard of the pool's own
-// connections on PostgreSQL. The extractor never leaves a transaction open
-// (every read is one autocommit statement, and a streaming read in progress
-// is "active", not idle), so the guard only ends a session that something
-// went wrong with, before it holds locks and a snapshot for long.
+// connections on PostgreSQL. A reader never leaves a transaction open (a
+// read is one autocommit statement, or, in a pass that shares a snapshot,
+// one short transaction around it; a streaming read in progress is
+// "active", not idle), so the guard only ends a session that something went
+// wrong with, before it holds locks and a snapshot for long. The session
+// that exports a pass's snapshot is idle in its transaction by design and
+// turns the guard off for that transaction (see snapshot.go).
 const idleInTransactionTimeout = 5 * time.Minute
 
 // session is the setup a source connection gets before its first query.
