@@ -806,6 +806,10 @@ func (u *unit) highWater(ctx context.Context) (*string, error) {
 // table whose leading column can be split is read in key ranges of about
 // chunkRows rows, each streamed without ORDER BY, since a per-page sort runs
 // on the leader node.
+//
+// On PostgreSQL a table with no index to page by (keyless, or its leading
+// ordering column unindexed) is read in ranges of its blocks instead, when
+// the server can (see blockRanges).
 func (u *unit) partitions(ctx context.Context, prog *Progress) ([]*Partition, error) {
 	t, cfg := u.t, u.t.e.cfg
 	est := t.plan.Table.EstimatedRows
