@@ -189,7 +189,8 @@ func TestProgressAndLogs(t *testing.T) {
 	db := pgtest.Open(t)
 	s := pgtest.NewSchema(t, db)
 	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.p (id int PRIMARY KEY, updated_at timestamp NOT NULL);
-INSERT INTO %[1]s.p SELECT i, timestamp '2024-01-01' + i * interval '1 s' FROM generate_series(1, 20000) i; ANALYZE %[1]s.p;`, s))
+INSERT INTO %[1]s.p SELECT i, timestamp '2024-01-01' + i * interval '1 s' FROM generate_series(1, 20000) i; ANALYZE %[1]s.p;
+CREATE INDEX ON %[1]s.p (updated_at, id); -- keyset pages: batches of exactly 1,000 rows`, s))
 	cfg := testConfig(t, s)
 	var mu sync.Mutex
 	var last redshiftsync.Stats
