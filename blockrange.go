@@ -62,9 +62,9 @@ func (u *unit) blockRanges(ctx context.Context, prog *Progress) ([]*Partition, b
 FROM pg_catalog.pg_class c WHERE c.oid = $1::regclass`
 	err := u.withRetry(ctx, "read table size", func() error {
 		return u.query(ctx, q, []any{t.regclass()}, func(row []driver.Value) error {
-			var ok bool
-			if kind, ok = asString(row[0]); !ok {
-				return fmt.Errorf("relkind %T", row[0])
+			k, err := decodeString(row[0])
+			if kind, _ = k.(string); err != nil || kind == "" {
+				return fmt.Errorf("relkind %v: %v", row[0], err)
 			}
 			node, _ = row[1].(int64)
 			blocks, _ = row[2].(int64)
@@ -109,16 +109,6 @@ func rangeBlocks(blocks int64, workers int) int64 {
 
 // tidText returns the tid of the first tuple slot of block b.
 func tidText(b int64) string { return "(" + strconv.FormatInt(b, 10) + ",0)" }
-
-func asString(v driver.Value) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case []byte:
-		return string(x), true
-	}
-	return "", false
-}
 
 // withinBlocks returns the shape narrowed to one block range, Lower <= ctid
 // < Upper, streamed without order.
