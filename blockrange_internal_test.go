@@ -9,18 +9,26 @@ import (
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 )
 
-// TestBlockRangeIsTidRangeScan: the read of a block range is planned as a
-// TID Range Scan, which reads only the range's blocks (before PostgreSQL 14
-// the same predicate scanned the whole table, for every range).
-func TestBlockRangeIsTidRangeScan(t *testing.T) {
+// TestBlockOrderPlans: the first read of a pass in block order is a plain
+// sequential scan (which reads a large table through a small ring of
+// buffers), and the resume after a position, and the catch-up of the blocks
+// already read, are TID Range Scans, which read only those blocks (before
+// PostgreSQL 14 the same predicate scanned the whole table).
+func TestBlockOrderPlans(t *testing.T) {
 	db := pgtest.Open(t)
 	s := pgtest.NewSchema(t, db)
 	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.u (n int, label text);
 INSERT INTO %[1]s.u SELECT i, 'l' || i FROM generate_series(1, 50000) i; ANALYZE %[1]s.u;`, s))
-	base := &readShape{selectList: "n, label", from: sqlident.Qualified(s, "u"), filters: []string{"n IS NOT NULL"}}
-	lo, hi := tidText(16), tidText(32)
-	for _, p := range []*Partition{{Upper: &hi}, {Lower: &lo, Upper: &hi}, {Lower: &lo}} {
-		q, args := base.withinBlocks(p).pageSQL(nil, 0)
+	base := (&readShape{selectList: "n, label", from: sqlident.Qualified(s, "u"), filters: []string{"n IS NOT NULL"}}).blockShape()
+	for _, c := range []struct {
+		shape *readShape
+		plan  string
+	}{
+		{base, "Seq Scan"},
+		{base.tidPredicate(">", "(16,3)"), "Tid Range Scan"},
+		{base.tidPredicate("<=", "(16,3)"), "Tid Range Scan"},
+	} {
+		q, args := c.shape.pageSQL(nil, 0)
 		rows, err := db.Query("EXPLAIN "+q, args...)
 		if err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -34,28 +42,20 @@ INSERT INTO %[1]s.u SELECT i, 'l' || i FROM generate_series(1, 50000) i; ANALYZE
 			plan = append(plan, line)
 		}
 		rows.Close()
-		if !strings.Contains(plan[0], "Tid Range Scan") {
-			t.Errorf("%s\nis planned as\n%s", q, strings.Join(plan, "\n"))
+		if !strings.Contains(plan[0], c.plan) {
+			t.Errorf("%s\nis planned as\n%s\nwant a %s", q, strings.Join(plan, "\n"), c.plan)
 		}
 	}
 }
 
-// TestRangeBlocks: ranges aim at rangesPerWorker per worker, within their
-// bounds in blocks and in number.
-func TestRangeBlocks(t *testing.T) {
-	for _, c := range []struct {
-		blocks  int64
-		workers int
-		want    int64
-	}{
-		{0, 4, minRangeBlocks},
-		{1000, 2, minRangeBlocks},
-		{1 << 17, 4, 1 << 10},                    // 1 GiB, 4 workers: 128 ranges of 8 MiB
-		{1 << 22, 4, maxRangeBlocks},             // 32 GiB: 64 MiB ranges
-		{1 << 24, 4, (1 << 24) / maxBlockRanges}, // 128 GiB: the cap on ranges wins
-	} {
-		if got := rangeBlocks(c.blocks, c.workers); got != c.want {
-			t.Errorf("rangeBlocks(%d, %d) = %d, want %d", c.blocks, c.workers, got, c.want)
+// TestParseTID: positions are read back exactly.
+func TestParseTID(t *testing.T) {
+	if got, err := parseTID("(4294967295,291)"); err != nil || got != [2]int64{4294967295, 291} {
+		t.Errorf("parseTID = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "(1)", "(a,1)", "1,2,3"} {
+		if _, err := parseTID(bad); err == nil {
+			t.Errorf("parseTID(%q) accepted it", bad)
 		}
 	}
 }

@@ -184,10 +184,10 @@ INSERT INTO %[1]s.blocks SELECT i, repeat('z', 40) FROM generate_series(1, %[3]d
 
 			if tc.resumes {
 				st := loadStateDoc(t, store).Tables[s+"."+tc.table]
-				done := 0
+				done := 0 // partitions done or under way
 				if st != nil && st.InProgress != nil {
 					for _, p := range st.InProgress.Partitions {
-						if p.Done {
+						if p.Done || p.After != nil {
 							done++
 						}
 					}

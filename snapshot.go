@@ -144,7 +144,11 @@ func (sn *snapshot) release(broken bool) {
 // discards the connection after an error, which ends the transaction.
 func (u *unit) inSnapshot(ctx context.Context, read func() error) error {
 	t := u.t
-	_, err := u.conn.ExecContext(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT "+quoteLiteral(u.snap.id))
+	begin := "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT " + quoteLiteral(u.snap.id)
+	if t.prog.Blocks != nil {
+		begin += blockOrderSQL
+	}
+	_, err := u.conn.ExecContext(ctx, begin)
 	if err != nil {
 		switch SQLState(err) {
 		case "22023", "55000", "0A000":
@@ -350,9 +354,10 @@ func (s *tableSync) restartPass(ctx context.Context, why error) error {
 // does not read it. Every such row version was written by a transaction
 // that had not ended when the pass's first snapshot was taken: its xmin is
 // at or above that snapshot's xmin. So the catch-up reads the rows with
-// such an xmin: of the block ranges already done, or (for a pass by key) of
-// the whole table, where the rows it reads again in the ranges still to do
-// are duplicates an upsert by primary key absorbs.
+// such an xmin: of the blocks already read (up to the position of a pass
+// in block order), or (for a pass by key) of the whole table, where the rows
+// it reads again in the part still to read are duplicates an upsert by
+// primary key absorbs.
 func (s *tableSync) catchUp(ctx context.Context, since *string, sn *snapshot) error {
 	pred, args, err := xminSince(since, sn.xmax)
 	if err != nil {
@@ -363,8 +368,11 @@ func (s *tableSync) catchUp(ctx context.Context, since *string, sn *snapshot) er
 	var shapes []*readShape
 	if s.prog.Blocks != nil {
 		for _, part := range s.prog.Partitions {
-			if part.Done {
-				shapes = append(shapes, base.withinBlocks(part))
+			switch {
+			case part.Done:
+				shapes = append(shapes, base.blockShape())
+			case part.After != nil:
+				shapes = append(shapes, base.blockShape().tidPredicate("<=", part.After[0]))
 			}
 		}
 	} else {

@@ -222,7 +222,7 @@ func (s *tableSync) readRows(ctx context.Context) error {
 				}
 				u := s.newUnit(s.partShape(part), &part.After)
 				u.part = part
-				if err := u.read(ctx); err != nil {
+				if err := u.readPart(ctx); err != nil {
 					cancel(err)
 					return
 				}
