@@ -34,7 +34,7 @@
 //     next sync starts at that mark again (>=), optionally less a Lookback
 //     for rows that commit late. Rows whose key is NULL are read again on
 //     every incremental sync, after the others.
-//     On PostgreSQL a full sync, and a pass over a table in block ranges,
+//     On PostgreSQL a full sync, and a pass over a table in block order,
 //     reads every page and range in one exported snapshot, so a resync is
 //     the table at one instant; a pass resumed after a crash in a new
 //     snapshot first reads the rows written since its first one (see the

@@ -23,7 +23,7 @@ import (
 // page a statement of its own, sees every page at a different instant: a row
 // whose key is updated from ahead of the cursor to behind it is in neither
 // place when the cursor passes, and a ResyncSink's swap then drops it. A
-// pass in block ranges is worse off: any non-HOT update moves a row to
+// pass in block order is worse off: any non-HOT update moves a row to
 // another block. So every read of such a pass runs in a REPEATABLE READ
 // transaction that imports one snapshot, exported by a session that holds
 // it open for the pass: the pass reflects the instant it began.
@@ -44,7 +44,7 @@ const snapshotAppName = "redshiftsync snapshot"
 // connection lost, canceled by a recovery conflict on a standby).
 var errSnapshotLost = errors.New("the snapshot of the pass is gone: its exporting session ended")
 
-// errRelationRewritten is wrapped by the error of a block-range read that
+// errRelationRewritten is wrapped by the error of a block-order read that
 // found the table's file node changed: TRUNCATE, VACUUM FULL, CLUSTER or a
 // rewriting ALTER TABLE renumbered (or emptied) its blocks during the pass.
 var errRelationRewritten = errors.New("the table was rewritten during the pass (TRUNCATE, VACUUM FULL, CLUSTER or a rewriting ALTER TABLE): its block numbers changed")
@@ -139,7 +139,7 @@ func (sn *snapshot) release(broken bool) {
 }
 
 // inSnapshot runs read, a query on the unit's connection, in a transaction
-// that imports the pass's snapshot, then (for a pass in block ranges) checks
+// that imports the pass's snapshot, then (for a pass in block order) checks
 // that the table's blocks are still the ones the pass numbered. The caller
 // discards the connection after an error, which ends the transaction.
 func (u *unit) inSnapshot(ctx context.Context, read func() error) error {
@@ -191,7 +191,7 @@ func (s *tableSync) regclass() string {
 
 // snapshotPass reports whether the "rows" phase in progress reads in a
 // shared snapshot: on PostgreSQL, a full sync (so a resync is one instant)
-// or any pass in block ranges (whose rows move between blocks when they are
+// or any pass in block order (whose rows move between blocks when they are
 // updated). Other incremental syncs read each page in a snapshot of its
 // own: a row whose key moves is read again by a later sync, from its new
 // key.
@@ -202,7 +202,7 @@ func (s *tableSync) snapshotPass() bool {
 
 // readPass reads the "rows" phase, in one shared snapshot when it needs
 // one. A pass whose snapshot is lost, or whose table is rewritten under a
-// block-range read, starts again from its first row in a new snapshot (a
+// block-order read, starts again from its first row in a new snapshot (a
 // ResyncSink is told the resync begins again), at most MaxRetries times in
 // a run.
 func (s *tableSync) readPass(ctx context.Context) error {
@@ -232,7 +232,7 @@ func (s *tableSync) readInSnapshot(ctx context.Context) error {
 	if errors.Is(err, errNoExport) {
 		s.log.Warn("the source cannot export a snapshot: the table is read without one, so rows moved while it is read may be missed or read twice", "error", err)
 		if s.prog.Blocks != nil {
-			// Block ranges without one snapshot lose rows that move
+			// Block order without one snapshot loses rows that move
 			// between blocks: read the table in one pass instead.
 			if err := s.restartPass(ctx, err); err != nil {
 				return err
@@ -250,7 +250,7 @@ func (s *tableSync) readInSnapshot(ctx context.Context) error {
 			return &TableError{Table: s.name, Step: "export snapshot", Err: err}
 		}
 		if node != bp.FileNode {
-			s.log.Info("the table was rewritten since its block ranges were numbered (VACUUM FULL, CLUSTER, TRUNCATE): its pass starts again", "file_node", bp.FileNode, "new_file_node", node)
+			s.log.Info("the table was rewritten since its pass in block order began (VACUUM FULL, CLUSTER, TRUNCATE): its pass starts again", "file_node", bp.FileNode, "new_file_node", node)
 			return errRelationRewritten
 		}
 	}
@@ -304,7 +304,7 @@ func hasPosition(p *Progress) bool {
 }
 
 // restartPass puts the phase back at its first row: every position and
-// partition reset (block ranges numbered again), the snapshot forgotten, a
+// partition reset (a pass in block order begun again), the snapshot forgotten, a
 // ResyncSink told that the resync begins again, and the reset state saved,
 // so that a crash now does not resume from positions of the old snapshot.
 func (s *tableSync) restartPass(ctx context.Context, why error) error {
@@ -350,7 +350,7 @@ func (s *tableSync) restartPass(ctx context.Context, why error) error {
 // after a crash would otherwise miss. The units finished before the crash
 // were read in an older snapshot; a row inserted or updated since then may
 // have landed where they were (a key updated to one already passed; a new
-// row version in a block range already read), and the rest of the pass
+// row version in a block already read), and the rest of the pass
 // does not read it. Every such row version was written by a transaction
 // that had not ended when the pass's first snapshot was taken: its xmin is
 // at or above that snapshot's xmin. So the catch-up reads the rows with
@@ -378,7 +378,7 @@ func (s *tableSync) catchUp(ctx context.Context, since *string, sn *snapshot) er
 	} else {
 		shapes = append(shapes, base)
 	}
-	s.log.Info("resuming in a new snapshot: reading first the rows written since the pass began", "ranges", len(shapes))
+	s.log.Info("resuming in a new snapshot: reading first the rows written since the pass began", "reads", len(shapes))
 	for _, sh := range shapes {
 		sh = sh.withFilter(pred, args)
 		u := s.newUnit(sh, nil)

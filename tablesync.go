@@ -808,15 +808,15 @@ func (u *unit) highWater(ctx context.Context) (*string, error) {
 // on the leader node.
 //
 // On PostgreSQL a table with no index to page by (keyless, or its leading
-// ordering column unindexed) is read in ranges of its blocks instead, when
-// the server can (see blockRanges).
+// ordering column unindexed) is read in block order instead, when the
+// server can (see blockRanges).
 func (u *unit) partitions(ctx context.Context, prog *Progress) ([]*Partition, error) {
 	t, cfg := u.t, u.t.e.cfg
 	est := t.plan.Table.EstimatedRows
 	large := cfg.Partitions > 1 && est >= int64(cfg.PartitionThreshold)
 	shape := t.plan.shape(phaseRows, prog, t.lookback(), t.dialect)
 	if t.dialect != DialectRedshift && (len(shape.orderBy) == 0 || !shape.orderBy[0].Indexed) {
-		// No index to page by: block ranges, resumable, when the server
+		// No index to page by: block order, resumable, when the server
 		// can read them (see blockrange.go).
 		if parts, ok, err := u.blockRanges(ctx, prog); err != nil || ok {
 			return parts, err
