@@ -319,11 +319,14 @@ func (s *tableSync) restartPass(ctx context.Context, why error) error {
 		u := s.newUnit(nil, nil)
 		var parts []*Partition
 		var err error
-		if errors.Is(why, errNoExport) {
+		ok := false
+		if !errors.Is(why, errNoExport) {
+			parts, ok, err = u.blockRanges(ctx, s.prog)
+		}
+		if !ok {
+			// One streaming pass, resumed as a whole.
 			s.prog.Blocks, s.prog.Chunked = nil, true
 			parts = []*Partition{{}}
-		} else {
-			parts, _, err = u.blockRanges(ctx, s.prog)
 		}
 		u.releaseConn(err != nil)
 		if err != nil {
