@@ -99,7 +99,7 @@ FROM pg_catalog.pg_class c WHERE c.oid = $1::regclass`
 func (s *readShape) blockShape() *readShape {
 	c := *s
 	c.orderBy, c.orderIdx = nil, nil
-	c.selectList = s.selectList + ", " + sourceAlias + "." + sqlident.Quote("ctid") + "::text"
+	c.selectList = s.selectList + ", " + sourceAlias + "." + sqlident.Quote("ctid")
 	return &c
 }
 
@@ -158,22 +158,22 @@ func (u *unit) readBlocks(ctx context.Context) (err error) {
 		}
 		q, args := shape.pageSQL(nil, 0)
 		n := 0
-		var last string
 		deliver := func() error {
-			if err := u.deliverPage(ctx, u.page[:n], []string{last}); err != nil {
+			if err := u.deliverPage(ctx, u.page[:n], []string{tidString(prev)}); err != nil {
 				return err
 			}
 			n = 0
 			return t.maybeCheckpoint(ctx)
 		}
 		err := u.query(ctx, q, args, func(row []driver.Value) error {
-			tid, _ := decodeString(row[cols])
-			last, _ = tid.(string)
-			cur, err := parseTID(last)
-			if err != nil || cur[0] < prev[0] || cur[0] == prev[0] && cur[1] <= prev[1] {
+			// The ctid is parsed in place, for every row: its text
+			// would be an allocation per row.
+			raw, _ := row[cols].([]byte)
+			cur, ok := parseTIDBytes(raw)
+			if !ok || cur[0] < prev[0] || cur[0] == prev[0] && cur[1] <= prev[1] {
 				// Never resume from a position the scan did not pass
 				// in order: rows between would be skipped.
-				return &TableError{Table: t.name, Step: "read in block order", Err: fmt.Errorf("row %s arrived after row (%d,%d): the scan is not in block order", last, prev[0], prev[1])}
+				return &TableError{Table: t.name, Step: "read in block order", Err: fmt.Errorf("row %q arrived after row %s: the scan is not in block order", raw, tidString(prev))}
 			}
 			prev = cur
 			if err := u.decodeInto(u.page[n], row, func() { n++ }); err != nil {
@@ -189,6 +189,32 @@ func (u *unit) readBlocks(ctx context.Context) (err error) {
 		}
 		return err
 	})
+}
+
+// tidString formats a tid as PostgreSQL does.
+func tidString(t [2]int64) string {
+	return "(" + strconv.FormatInt(t[0], 10) + "," + strconv.FormatInt(t[1], 10) + ")"
+}
+
+// parseTIDBytes parses "(block,offset)" without allocating.
+func parseTIDBytes(b []byte) ([2]int64, bool) {
+	var out [2]int64
+	if len(b) < 5 || b[0] != '(' || b[len(b)-1] != ')' {
+		return out, false
+	}
+	i, digits := 0, 0
+	for _, c := range b[1 : len(b)-1] {
+		switch {
+		case c >= '0' && c <= '9':
+			out[i] = out[i]*10 + int64(c-'0')
+			digits++
+		case c == ',' && i == 0 && digits > 0:
+			i, digits = 1, 0
+		default:
+			return out, false
+		}
+	}
+	return out, i == 1 && digits > 0
 }
 
 // parseTID parses "(block,offset)".
