@@ -33,6 +33,11 @@ var (
 	// ErrTableGone is returned when a table disappears between discovery
 	// and its read.
 	ErrTableGone = errors.New("redshiftsync: table no longer exists")
+	// ErrLocked is returned when another run holds the lock of the state
+	// (or of the destination) that this run needs: two runs at once would
+	// corrupt the output. The error is a *LockError naming the lock and,
+	// when known, the process that holds it.
+	ErrLocked = errors.New("redshiftsync: another sync is running")
 )
 
 // TableError is the error of one table's sync: it names the table and the

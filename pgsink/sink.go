@@ -94,11 +94,8 @@ func New(db *sql.DB, opts ...Option) (*Sink, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	switch {
-	case o.stateName == "":
-		return nil, errors.New("pgsink: empty state name")
-	case o.stateSchema == "" || o.stateTable == "":
-		return nil, errors.New("pgsink: empty state table schema or name")
+	if err := o.validateState(); err != nil {
+		return nil, err
 	}
 	return &Sink{db: db, opts: o, state: newStateStore(db, o), tables: map[tableKey]*tableSink{}}, nil
 }
