@@ -52,4 +52,12 @@
 // Run syncs tables in parallel; Sink calls for one table come from one
 // goroutine at a time, calls for different tables may be concurrent. Stats
 // may be called at any time.
+//
+// One state has one writer: a StateStore that other processes can reach is a
+// Locker, whose lock Run holds from its start to its end, so a second run on
+// the same state (an overlapping cron job, say) fails at once with
+// ErrLocked, naming the holder's pid and host, or waits with WithLockWait.
+// FileStore takes an flock on a file beside the state, pgsink's store a
+// session advisory lock; both die with their process, so a killed run never
+// blocks the next. The jsonlsink sink locks its directory the same way.
 package redshiftsync

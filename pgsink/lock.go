@@ -59,10 +59,11 @@ const appNamePrefix = "redshiftsync lock pid="
 // The lock lives as long as its session: a killed run's lock goes with its
 // connection (at once when the process dies, or when the server notices the
 // connection is gone), and pg_terminate_backend of that session releases it.
-// While it is held, every Save and FlushState of this store checks, in its
-// own transaction, that the lock is still held by that session, and fails
-// otherwise, so a run that lost its lock (its connection ended) can never
-// overwrite the state of a run that took it since.
+// While it is held, every Save of this store, and every FlushState of the
+// Sink whose [Sink.StateStore] it is, checks in its own transaction that the
+// lock is still held by that session, and fails otherwise, so a run that
+// lost its lock (its connection ended) can never overwrite the state of a
+// run that took it since.
 //
 // Session advisory locks need one server session per client session: a
 // pooler in transaction mode (PgBouncer's pool_mode=transaction) hands the

@@ -17,7 +17,10 @@
 // ./configuration.json when it exists, the example connector's keys), else
 // from the standard PG* environment variables. -describe prints the plan as
 // JSON and reads no rows. SIGINT or SIGTERM stop the run after saving the
-// last checkpoint; run it again to resume.
+// last checkpoint; run it again to resume. A run started while another sync
+// of the same -out (or the same state) is running exits at once with one
+// line naming the other's pid and host; -wait DURATION waits for it instead
+// (-v logs the wait for a state lock).
 //
 // While it runs, it shows the progress of each running table (rows, percent
 // of the catalog's estimate, rows per second, time left) on standard error:

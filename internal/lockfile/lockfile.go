@@ -14,7 +14,6 @@ package lockfile
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -133,7 +132,7 @@ func Wait(ctx context.Context, wait time.Duration, try func() error, busy func(e
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return errors.Join(ctx.Err(), err)
+			return fmt.Errorf("%w: stopped waiting: %w", ctx.Err(), err)
 		case <-t.C:
 		}
 		pause = min(2*pause, time.Second)
