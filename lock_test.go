@@ -109,4 +109,27 @@ INSERT INTO %[1]s.t SELECT i, timestamp '2024-01-01' + i * interval '1 s' FROM g
 		t.Errorf("first run: %d rows, want 500", n)
 	}
 	mustRun(t, cfg, newMemSink(), redshiftsync.NewFileStore(path))
+
+	// A run that fails, or is canceled, releases the lock too.
+	failing := newMemSink()
+	failing.failAfter = 1
+	pgtest.Exec(t, db, `UPDATE `+s+`.t SET updated_at = updated_at + interval '1 day'`)
+	if _, err := runOnce(t, cfg, failing, redshiftsync.NewFileStore(path)); !errors.Is(err, errCrash) {
+		t.Fatalf("failing run: %v", err)
+	}
+	canceled, stop := context.WithCancel(ctx)
+	stop()
+	exD, err := redshiftsync.New(cfg, newMemSink(), redshiftsync.NewFileStore(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exD.Close()
+	if _, err := exD.Run(canceled); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled run: %v", err)
+	}
+	unlock, err := redshiftsync.NewFileStore(path).Lock(ctx)
+	if err != nil {
+		t.Fatalf("lock after a failed and a canceled run: %v", err)
+	}
+	unlock()
 }
