@@ -55,7 +55,8 @@ func defaultOptions() options {
 	return options{stateSchema: DefaultStateSchema, stateTable: DefaultStateTable, stateName: DefaultStateName}
 }
 
-// An Option configures a Sink (and, for WithStateTable, a StateStore).
+// An Option configures a Sink (and, for WithStateName and WithStateTable, a
+// StateStore).
 type Option func(*options)
 
 // WithSchema loads every table into the destination schema name, instead of
