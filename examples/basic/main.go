@@ -204,7 +204,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	sink, store, where, closeSink, err := openDestination(f, cfg, stderr)
 	if err != nil {
-		return lockHint(err)
+		return lockHint(err, f.wait)
 	}
 	defer closeSink()
 	ex, err := redshiftsync.New(cfg, sink, store, redshiftsync.WithLogger(logger), redshiftsync.WithLockWait(f.wait))
@@ -220,12 +220,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("stopped; the last checkpoint is saved in %s, run again to resume: %w", where, err)
 	}
-	return lockHint(err)
+	return lockHint(err, f.wait)
 }
 
 // lockHint adds to the error of a lock held by another sync what to do.
-func lockHint(err error) error {
-	if errors.Is(err, redshiftsync.ErrLocked) {
+func lockHint(err error, wait time.Duration) error {
+	if errors.Is(err, redshiftsync.ErrLocked) && wait == 0 {
 		return fmt.Errorf("%w; wait for it to end, or pass -wait DURATION to wait for it", err)
 	}
 	return err
