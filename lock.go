@@ -64,7 +64,8 @@ func (e *LockError) Is(target error) bool { return target == ErrLocked }
 
 // WithLockWait makes Run wait up to d for a lock that another run holds
 // (see Locker), instead of failing at once with ErrLocked. While it waits
-// it logs one info line naming the holder, and reads nothing.
+// it logs one info line naming the holder, and reads nothing. It has no
+// effect when the StateStore is not a Locker.
 func WithLockWait(d time.Duration) Option {
 	return func(e *Extractor) error {
 		if d < 0 {
