@@ -171,6 +171,8 @@ type readShape struct {
 	orderBy    []Column // the keyset tuple; empty for a streaming read
 	orderIdx   []int    // position of each orderBy column in the select list
 	unique     bool     // the tuple is known unique (an enforced primary key)
+	columns    []string // quoted names of the select list's columns, in order
+	rankAlias  []string // quoted aliases of the ordering columns in a ranked page, unlike any column's name
 }
 
 // selectExpr returns the select-list expression of c.
@@ -202,6 +204,41 @@ func castParam(n int, c Column) string {
 // pageSQL returns the query of the next page: the rows of the shape strictly
 // after the tuple after (nil: from the start), in tuple order, at most limit.
 func (s *readShape) pageSQL(after []string, limit int) (string, []any) {
+	return s.pageQuery(s.selectList, after, limit)
+}
+
+// rankedPageSQL returns pageSQL's page with one more column after the
+// table's: the dense_rank of the row's ordering tuple within the page. Rows
+// of equal rank are equal by the server's own comparison of every ordering
+// column (the operators and collations its ORDER BY, "=" and ">" use), so
+// the rows that share the last row's tuple are those of the last rank,
+// whatever their texts: citext "x@y" and "X@Y", "Straße" and "STRASSE" in
+// a nondeterministic collation. Comparing the texts in Go would end a page
+// inside such a group, and "k > last" would then skip the rest of it.
+//
+// The rank is computed over the LIMITed page only (a subquery), so it costs
+// a pass over the page's rows, not over the table; PostgreSQL's window reads
+// the subquery's rows in the order they already have, and Redshift (which
+// has dense_rank but no row-value comparison, none used here) ranks the rows
+// its leader node already merged for the page's ORDER BY.
+func (s *readShape) rankedPageSQL(after []string, limit int) (string, []any) {
+	order := make([]string, len(s.orderBy))
+	inner := s.selectList
+	for i, c := range s.orderBy {
+		inner += ", " + sourceAlias + "." + sqlident.Quote(c.Name) + " AS " + s.rankAlias[i]
+		order[i] = "p." + s.rankAlias[i]
+	}
+	q, args := s.pageQuery(inner, after, limit)
+	outer := make([]string, len(s.columns))
+	for i, c := range s.columns {
+		outer[i] = "p." + c
+	}
+	by := strings.Join(order, ", ")
+	return "SELECT " + strings.Join(outer, ", ") + ", dense_rank() OVER (ORDER BY " + by + ") FROM (" + q + ") p ORDER BY " + by, args
+}
+
+// pageQuery is pageSQL with the given select list.
+func (s *readShape) pageQuery(selectList string, after []string, limit int) (string, []any) {
 	args := append([]any(nil), s.args...)
 	where := append([]string(nil), s.filters...)
 	if after != nil {
@@ -212,7 +249,7 @@ func (s *readShape) pageSQL(after []string, limit int) (string, []any) {
 	// The table is aliased so that ORDER BY names its columns, not the
 	// select list's text casts of the same name: an order by text would
 	// disagree with the key comparisons (and use no index).
-	q := "SELECT " + s.selectList + " FROM " + s.from + " " + sourceAlias
+	q := "SELECT " + selectList + " FROM " + s.from + " " + sourceAlias
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -302,6 +339,17 @@ func (p *Plan) shape(phase string, prog *Progress, lookback string, dialect Dial
 	}
 	for _, c := range s.orderBy {
 		s.orderIdx = append(s.orderIdx, t.ColumnIndex(c.Name))
+	}
+	s.columns = make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		s.columns[i] = sqlident.Quote(c.Name)
+	}
+	for i := range s.orderBy {
+		alias := "rs_order_" + strconv.Itoa(i+1)
+		for t.ColumnIndex(alias) >= 0 {
+			alias += "_"
+		}
+		s.rankAlias = append(s.rankAlias, sqlident.Quote(alias))
 	}
 	return s
 }

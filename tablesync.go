@@ -411,6 +411,7 @@ type unit struct {
 	page    [][]any
 	backing []any
 	dest    []driver.Value
+	ranks   []int64 // the server's rank of each row of a ranked page
 }
 
 func (s *tableSync) newUnit(shape *readShape, after *[]string) *unit {
@@ -454,12 +455,18 @@ func (u *unit) read(ctx context.Context) (err error) {
 		t.mu.Lock()
 		after := *u.after
 		t.mu.Unlock()
-		q, args := u.shape.pageSQL(after, limit)
+		q, args := u.shape.rankedPageSQL(after, limit)
+		rankCol := len(t.plan.Table.Columns)
 		var n int
 		err := u.withRetry(ctx, "read page", func() error {
 			n = 0
 			u.ensurePage(limit)
 			return u.query(ctx, q, args, func(row []driver.Value) error {
+				rank, ok := row[rankCol].(int64)
+				if !ok {
+					return &TableError{Table: t.name, Step: "read page", Err: fmt.Errorf("the page's rank column is %T, not an integer", row[rankCol])}
+				}
+				u.ranks[n] = rank
 				return u.decodeInto(u.page[n], row, func() { n++ })
 			})
 		})
@@ -557,29 +564,29 @@ func (u *unit) readUnique(ctx context.Context) error {
 	}
 }
 
-// cut decides how much of a page of n rows to deliver. With a unique tuple,
-// all of it. Otherwise, when the page is full, the rows that share the last
-// row's tuple may continue on the next page, so they are held back and read
-// again from there: a tie group is never split between pages. It returns
-// the rows to deliver and the tuple to resume after.
+// cut decides how much of a ranked page (see rankedPageSQL) of n rows to
+// deliver. When the page is full, the rows that share the last row's tuple
+// may continue on the next page, so they are held back and read again from
+// there: a tie group is never split between pages. Which rows share it is
+// the server's word (their rank), never a comparison of texts in Go: the
+// next page resumes strictly after a tuple, which skips every row the server
+// calls equal to it. It returns the rows to deliver and the tuple to resume
+// after; 0 rows when the whole page is one tie group.
 func (u *unit) cut(n, limit int) (int, []string, error) {
-	last, err := u.tuple(u.page[n-1])
-	if err != nil {
-		return 0, nil, err
+	if n < limit {
+		last, err := u.tuple(u.page[n-1])
+		return n, last, err
 	}
-	if u.shape.unique || n < limit {
-		return n, last, nil
+	k := n - 1
+	for k > 0 && u.ranks[k-1] == u.ranks[n-1] {
+		k--
 	}
-	for k := n - 1; k > 0; k-- {
-		t, err := u.tuple(u.page[k-1])
-		if err != nil {
-			return 0, nil, err
-		}
-		if !slices.Equal(t, last) {
-			return k, t, nil
-		}
+	if k == 0 {
+		last, err := u.tuple(u.page[n-1])
+		return 0, last, err
 	}
-	return 0, last, nil
+	t, err := u.tuple(u.page[k-1])
+	return k, t, err
 }
 
 // tuple returns the text of row's ordering tuple.
@@ -673,6 +680,7 @@ func (u *unit) ensurePage(limit int) {
 		return
 	}
 	cols := len(u.t.plan.Table.Columns)
+	u.ranks = make([]int64, limit)
 	u.backing = make([]any, limit*cols)
 	u.page = make([][]any, limit)
 	for i := range u.page {
