@@ -136,7 +136,7 @@ func inferKey(t *Table) (key string, appendOnly bool, reason string) {
 func makePlan(t *Table, spec *TableSpec, forceFull bool) *Plan {
 	p := &Plan{Table: t}
 	if !t.PrimaryKeyEnforced && len(t.PrimaryKey) > 0 {
-		p.Warnings = append(p.Warnings, "the primary key is not enforced by the source: uniqueness is assumed, and pages are read so that duplicates cannot make rows be skipped")
+		p.Warnings = append(p.Warnings, "the primary key is not enforced by the source: rows with equal keys may exist (a sink that upserts by the key keeps one of them); pages never end inside a group of rows the source compares equal, so none is skipped")
 	}
 	switch {
 	case forceFull:
