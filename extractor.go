@@ -237,9 +237,9 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	stopProgress := func() error { return nil }
 	if e.progress != nil && e.progressEvery > 0 {
-		stop := e.reportProgress()
-		defer stop()
+		stopProgress = e.reportProgress()
 	}
 	rep.Tables = make([]TableReport, len(d.Plans))
 	var wg sync.WaitGroup
@@ -261,6 +261,9 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 	}
 	wg.Wait()
 	var errs []error
+	if err := stopProgress(); err != nil {
+		errs = append(errs, err)
+	}
 	for _, t := range rep.Tables {
 		rep.Rows += t.Rows
 		if t.Err != nil {
@@ -291,9 +294,17 @@ func (e *Extractor) discover(ctx context.Context) (*Discovery, error) {
 }
 
 // reportProgress calls the progress hook every progressEvery until the
-// returned stop is called, which reports once more and waits for it.
-func (e *Extractor) reportProgress() (stop func()) {
+// returned stop is called, which reports once more, waits for it, and
+// returns the hook's panic, if it panicked: the hook is then not called
+// again in this run, and the tables go on.
+func (e *Extractor) reportProgress() (stop func() error) {
 	quit, done := make(chan struct{}), make(chan struct{})
+	var hookErr error
+	report := func() {
+		if hookErr == nil {
+			hookErr = e.recoverHook("progress hook", func() { e.progress(e.Stats()) })
+		}
+	}
 	go func() {
 		defer close(done)
 		tick := time.NewTicker(e.progressEvery)
@@ -301,14 +312,14 @@ func (e *Extractor) reportProgress() (stop func()) {
 		for {
 			select {
 			case <-tick.C:
-				e.progress(e.Stats())
+				report()
 			case <-quit:
-				e.progress(e.Stats())
+				report()
 				return
 			}
 		}
 	}()
-	return func() { close(quit); <-done }
+	return func() error { close(quit); <-done; return hookErr }
 }
 
 // sourceName identifies the source in the state: "database/schema".

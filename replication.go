@@ -396,16 +396,27 @@ func splittable(lt LogicalType) bool {
 
 // splitRange returns up to n-1 increasing inner bounds that cut [lo, hi] into
 // n ranges of equal width, as key text of type lt. Values arrive as the
-// decoders deliver them (int64 or time.Time).
+// decoders deliver them: int64, or time.Time, or the strings "infinity" and
+// "-infinity" for an infinite date or timestamp. A range with an infinite
+// end, or ends of two kinds, has no width to cut and is read unsplit (no
+// bounds); any input returns, none panics (FuzzSplitRange).
 func splitRange(lo, hi any, n int, lt LogicalType) ([]string, error) {
 	var a, b int64
 	switch x := lo.(type) {
 	case int64:
-		a, b = x, hi.(int64)
+		y, ok := hi.(int64)
+		if !ok {
+			return nil, nil
+		}
+		a, b = x, y
 	case time.Time:
-		a, b = x.UnixMicro(), hi.(time.Time).UnixMicro()
+		y, ok := hi.(time.Time)
+		if !ok {
+			return nil, nil // hi is 'infinity'
+		}
+		a, b = x.UnixMicro(), y.UnixMicro()
 	default:
-		return nil, nil // infinity and the like: read unsplit
+		return nil, nil // lo is '-infinity' (or 'infinity': a range of infinities)
 	}
 	if b <= a {
 		return nil, nil

@@ -52,12 +52,16 @@ func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 	s.log = s.e.log.With("table", s.name)
 	s.stats.start()
 	defer func() { s.stats.finish(err) }()
+	defer s.catch("sync", func(e error) { err = e })
 
 	s.decoders = make([]decoder, len(t.Columns))
 	for i, c := range t.Columns {
 		s.decoders[i] = decoderFor(c)
 	}
 	s.loadState()
+	if err := s.checkResume(); err != nil {
+		return 0, &TableError{Table: s.name, Step: "load state", Err: err}
+	}
 	if err := s.e.sink.Open(ctx, t); err != nil {
 		return 0, &TableError{Table: s.name, Step: "open sink", Err: err}
 	}
@@ -212,6 +216,7 @@ func (s *tableSync) readRows(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for range min(s.e.cfg.MaxParallelWorkers, len(todo)) {
 		wg.Go(func() {
+			defer s.catch("read", cancel)
 			for part := range todo {
 				if ctx.Err() != nil {
 					return
