@@ -60,9 +60,9 @@ ANALYZE %[1]s.hi; ANALYZE %[1]s.lo; ANALYZE %[1]s.d;`, s))
 // has seen writes rows of it.
 type panicSink struct {
 	*memSink
-	table  string
-	after  int
-	writes atomic.Int64
+	table            string
+	after            int
+	writes           atomic.Int64
 	inWrite, inFlush bool
 }
 
