@@ -46,14 +46,18 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithCheckpointHook calls fn after each checkpoint is saved, from the
-// goroutine that saved it: fn must return quickly.
+// goroutine that saved it: fn must return quickly. A panic in fn fails the
+// table whose checkpoint it was given (an error wrapping ErrPanic); that
+// checkpoint itself was saved.
 func WithCheckpointHook(fn func(Checkpoint)) Option {
 	return func(e *Extractor) { e.hook = fn }
 }
 
 // WithProgressHook calls fn with a Stats snapshot every interval while Run
 // goes, and once when it ends, from a goroutine of its own: a slow fn delays
-// the next report, never the sync.
+// the next report, never the sync. A panic in fn is recovered: fn is not
+// called again in that Run, the tables go on, and Run's error includes the
+// panic (wrapping ErrPanic).
 func WithProgressHook(interval time.Duration, fn func(Stats)) Option {
 	return func(e *Extractor) { e.progress, e.progressEvery = fn, interval }
 }
@@ -88,6 +92,13 @@ func New(cfg Config, sink Sink, store StateStore, opts ...Option) (*Extractor, e
 // never closes. The connection keys of cfg are not used and may be empty; its
 // other settings apply. Make sure db allows at least MaxParallelWorkers+1 open
 // connections.
+//
+// The extractor sets TimeZone, DateStyle, extra_float_digits (and
+// statement_timeout, when configured) on each connection it takes from db,
+// having read their values first; before the connection goes back to db it
+// sets exactly those values again, so a setting the caller made on the
+// connection, or in the connection string, is what the caller finds after
+// Run. A connection that cannot be set back is closed instead.
 func NewFromDB(db *sql.DB, cfg Config, sink Sink, store StateStore, opts ...Option) (*Extractor, error) {
 	if db == nil {
 		return nil, errors.New("redshiftsync: NewFromDB: db is nil")
