@@ -101,4 +101,12 @@ func TestRankedPageSQL(t *testing.T) {
 	if q != want || len(args) != 2 {
 		t.Errorf("rankedPageSQL =\n%s\nwant\n%s", q, want)
 	}
+	if !s.serverTies {
+		t.Error("a citext key: serverTies is false")
+	}
+	// Integers and timestamps have canonical key texts: no ranked pages.
+	p.ReplicationKey = "rs_order_2"
+	if s := p.shape(phaseRows, &Progress{Phase: phaseRows}, "", DialectRedshift); s.serverTies {
+		t.Error("an integer ordering: serverTies is true")
+	}
 }

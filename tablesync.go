@@ -460,18 +460,23 @@ func (u *unit) read(ctx context.Context) (err error) {
 		t.mu.Lock()
 		after := *u.after
 		t.mu.Unlock()
-		q, args := u.shape.rankedPageSQL(after, limit)
+		q, args := u.shape.pageSQL(after, limit)
+		if u.shape.serverTies {
+			q, args = u.shape.rankedPageSQL(after, limit)
+		}
 		rankCol := len(t.plan.Table.Columns)
 		var n int
 		err := u.withRetry(ctx, "read page", func() error {
 			n = 0
 			u.ensurePage(limit)
 			return u.query(ctx, q, args, func(row []driver.Value) error {
-				rank, ok := row[rankCol].(int64)
-				if !ok {
-					return &TableError{Table: t.name, Step: "read page", Err: fmt.Errorf("the page's rank column is %T, not an integer", row[rankCol])}
+				if u.shape.serverTies {
+					rank, ok := row[rankCol].(int64)
+					if !ok {
+						return &TableError{Table: t.name, Step: "read page", Err: fmt.Errorf("the page's rank column is %T, not an integer", row[rankCol])}
+					}
+					u.ranks[n] = rank
 				}
-				u.ranks[n] = rank
 				return u.decodeInto(u.page[n], row, func() { n++ })
 			})
 		})
@@ -569,29 +574,40 @@ func (u *unit) readUnique(ctx context.Context) error {
 	}
 }
 
-// cut decides how much of a ranked page (see rankedPageSQL) of n rows to
-// deliver. When the page is full, the rows that share the last row's tuple
-// may continue on the next page, so they are held back and read again from
-// there: a tie group is never split between pages. Which rows share it is
-// the server's word (their rank), never a comparison of texts in Go: the
-// next page resumes strictly after a tuple, which skips every row the server
-// calls equal to it. It returns the rows to deliver and the tuple to resume
-// after; 0 rows when the whole page is one tie group.
+// cut decides how much of a page of n rows to deliver. When the page is
+// full, the rows that share the last row's tuple may continue on the next
+// page, so they are held back and read again from there: a tie group is
+// never split between pages. Which rows share it is decided by the server's
+// equality: the next page resumes strictly after a tuple, which skips every
+// row the server calls equal to it. For an ordering with serverTies that is
+// the page's rank (see rankedPageSQL), never a comparison of texts in Go;
+// for the others equal key texts are equal values (textEqualsValue). It
+// returns the rows to deliver and the tuple to resume after; 0 rows when
+// the whole page is one tie group.
 func (u *unit) cut(n, limit int) (int, []string, error) {
-	if n < limit {
-		last, err := u.tuple(u.page[n-1])
+	last, err := u.tuple(u.page[n-1])
+	if err != nil || n < limit {
 		return n, last, err
 	}
-	k := n - 1
-	for k > 0 && u.ranks[k-1] == u.ranks[n-1] {
-		k--
+	for k := n - 1; k > 0; k-- {
+		var same bool
+		var t []string
+		if u.shape.serverTies {
+			same = u.ranks[k-1] == u.ranks[n-1]
+		} else if t, err = u.tuple(u.page[k-1]); err != nil {
+			return 0, nil, err
+		} else {
+			same = slices.Equal(t, last)
+		}
+		if same {
+			continue
+		}
+		if t == nil {
+			t, err = u.tuple(u.page[k-1])
+		}
+		return k, t, err
 	}
-	if k == 0 {
-		last, err := u.tuple(u.page[n-1])
-		return 0, last, err
-	}
-	t, err := u.tuple(u.page[k-1])
-	return k, t, err
+	return 0, last, nil
 }
 
 // tuple returns the text of row's ordering tuple.
