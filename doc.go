@@ -30,10 +30,12 @@
 //     key, or Redshift's unenforced one), a page never ends inside a tie
 //     group: the rows sharing the last tuple are held back and read again
 //     with the next page, and a page made of one tie group is read whole.
-//     Which rows share a tuple is the server's word (a dense_rank over the
-//     page), not a comparison of texts: citext "x@y" and "X@Y", or values
-//     of a nondeterministic collation, are one group as the server sees
-//     it. A table spec's primary_keys must name NOT NULL columns.
+//     Which rows share a tuple is the server's word, not a comparison of
+//     texts: for an ordering with a string column the page carries the
+//     server's dense_rank of each tuple, so citext "x@y" and "X@Y", or
+//     values of a nondeterministic collation, are one group as the server
+//     sees it; other key types have canonical texts. A table spec's
+//     primary_keys must name NOT NULL columns.
 //     A sync is bounded by a high-water mark taken when it starts, and the
 //     next sync starts at that mark again (>=), optionally less a Lookback
 //     for rows that commit late. Rows whose key is NULL are read again on
