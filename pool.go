@@ -49,9 +49,9 @@ type session struct {
 	restored []string
 }
 
-// sessionSettings are the settings of baseSessionSQL, by the names
+// baseSessionSettings are the settings of baseSessionSQL, by the names
 // current_setting and set_config know on both dialects.
-var sessionSettings = []string{"timezone", "datestyle", "extra_float_digits"}
+var baseSessionSettings = []string{"timezone", "datestyle", "extra_float_digits"}
 
 // newSession returns the session setup for cfg. own is true for the pool's
 // own connections, false for a caller's *sql.DB, whose connections are
@@ -60,7 +60,7 @@ var sessionSettings = []string{"timezone", "datestyle", "extra_float_digits"}
 func newSession(cfg Config, own bool) session {
 	s := session{sql: baseSessionSQL}
 	if !own {
-		s.restored = append([]string(nil), sessionSettings...)
+		s.restored = append([]string(nil), baseSessionSettings...)
 	}
 	if cfg.StatementTimeout > 0 {
 		s.sql += fmt.Sprintf("; SET statement_timeout TO %d", ceilMillis(cfg.StatementTimeout))
@@ -75,7 +75,9 @@ func newSession(cfg Config, own bool) session {
 }
 
 // captureSQL returns the query of the current values of the restored
-// settings, one column each.
+// settings, one column each. current_setting and set_config (restoreSQL)
+// exist on Redshift too, with the same meaning (r_CURRENT_SETTING and
+// r_SET_CONFIG in its developer guide).
 func (s session) captureSQL() string {
 	cols := make([]string, len(s.restored))
 	for i, name := range s.restored {
@@ -84,9 +86,6 @@ func (s session) captureSQL() string {
 	return "SELECT " + strings.Join(cols, ", ")
 }
 
-// Both functions exist on Redshift too (r_CURRENT_SETTING, r_SET_CONFIG in
-// its developer guide), with the same meaning.
-//
 // restoreSQL returns the statement that sets the restored settings back to
 // the values bound as $1, $2..., in captureSQL's order. set_config(..., false)
 // is what SET does: a session-level value, exactly the one captured, whether
