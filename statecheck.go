@@ -56,10 +56,12 @@ func checkTuple(table, what string, after []string, n int) error {
 
 // checkResume checks the progress about to be resumed against the plan:
 // position tuples as long as the ordering, partitions only where there is
-// an ordering column to range over, and every value the library parses or
-// writes in a known form (integers, dates and timestamps, the partition
-// bounds) in that form. Other values are the server's to refuse: they are
-// bound as parameters cast to the column's type.
+// an ordering column to range over (a partition is a key range: Lower and
+// Upper are values of the leading ordering column), and the position values
+// and bounds of integer, date and timestamp columns in the form keyText
+// writes. Other values (and the bookmark, From, HighWater) are the server's
+// to refuse: they are bound as parameters cast to the column's type, and a
+// refusal fails the table with an error naming it.
 func (s *tableSync) checkResume() error {
 	p := s.state.InProgress
 	if p == nil {
@@ -93,15 +95,6 @@ func (s *tableSync) checkResume() error {
 			}
 			if err := s.checkKeyTexts(what+"'s bound", order[:1], []string{*b}); err != nil {
 				return err
-			}
-		}
-	}
-	if key := s.plan.keyColumn(); s.plan.ReplicationKey != "" {
-		for i, v := range []*string{s.state.Bookmark, p.From, p.HighWater} {
-			if v != nil {
-				if err := s.checkKeyTexts([]string{"bookmark", "from", "high_water"}[i], []Column{key}, []string{*v}); err != nil {
-					return err
-				}
 			}
 		}
 	}
