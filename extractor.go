@@ -58,7 +58,9 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithCheckpointHook calls fn after each checkpoint is saved, from the
-// goroutine that saved it: fn must return quickly. A nil fn is an error.
+// goroutine that saved it: fn must return quickly. A panic in fn fails the
+// table whose checkpoint it was given (an error wrapping ErrPanic); that
+// checkpoint itself was saved. A nil fn is an error.
 func WithCheckpointHook(fn func(Checkpoint)) Option {
 	return func(e *Extractor) error {
 		if fn == nil {
@@ -71,8 +73,10 @@ func WithCheckpointHook(fn func(Checkpoint)) Option {
 
 // WithProgressHook calls fn with a Stats snapshot every interval while Run
 // goes, and once when it ends, from a goroutine of its own: a slow fn delays
-// the next report, never the sync. An interval that is not positive, or a
-// nil fn, is an error.
+// the next report, never the sync. A panic in fn is recovered: fn is not
+// called again in that Run, the tables go on, and Run's error includes the
+// panic (wrapping ErrPanic). An interval that is not positive, or a nil fn,
+// is an error.
 func WithProgressHook(interval time.Duration, fn func(Stats)) Option {
 	return func(e *Extractor) error {
 		switch {
@@ -122,6 +126,13 @@ func New(cfg Config, sink Sink, store StateStore, opts ...Option) (*Extractor, e
 // never closes. The connection keys of cfg are not used and may be empty; its
 // other settings apply. Make sure db allows at least MaxParallelWorkers+1 open
 // connections.
+//
+// The extractor sets TimeZone, DateStyle, extra_float_digits (and
+// statement_timeout, when configured) on each connection it takes from db,
+// having read their values first; before the connection goes back to db it
+// sets exactly those values again, so a setting the caller made on the
+// connection, or in the connection string, is what the caller finds after
+// Run. A connection that cannot be set back is closed instead.
 func NewFromDB(db *sql.DB, cfg Config, sink Sink, store StateStore, opts ...Option) (*Extractor, error) {
 	if db == nil {
 		return nil, errors.New("redshiftsync: NewFromDB: db is nil")
@@ -291,9 +302,9 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	stopProgress := func() error { return nil }
 	if e.progress != nil && e.progressEvery > 0 {
-		stop := e.reportProgress()
-		defer stop()
+		stopProgress = e.reportProgress()
 	}
 	rep.Tables = make([]TableReport, len(d.Plans))
 	var wg sync.WaitGroup
@@ -315,6 +326,9 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 	}
 	wg.Wait()
 	var errs []error
+	if err := stopProgress(); err != nil {
+		errs = append(errs, err)
+	}
 	for _, t := range rep.Tables {
 		rep.Rows += t.Rows
 		if t.Err != nil {
@@ -345,9 +359,17 @@ func (e *Extractor) discover(ctx context.Context) (*Discovery, error) {
 }
 
 // reportProgress calls the progress hook every progressEvery until the
-// returned stop is called, which reports once more and waits for it.
-func (e *Extractor) reportProgress() (stop func()) {
+// returned stop is called, which reports once more, waits for it, and
+// returns the hook's panic, if it panicked: the hook is then not called
+// again in this run, and the tables go on.
+func (e *Extractor) reportProgress() (stop func() error) {
 	quit, done := make(chan struct{}), make(chan struct{})
+	var hookErr error
+	report := func() {
+		if hookErr == nil {
+			hookErr = e.recoverHook("progress hook", func() { e.progress(e.Stats()) })
+		}
+	}
 	go func() {
 		defer close(done)
 		tick := time.NewTicker(e.progressEvery)
@@ -355,14 +377,14 @@ func (e *Extractor) reportProgress() (stop func()) {
 		for {
 			select {
 			case <-tick.C:
-				e.progress(e.Stats())
+				report()
 			case <-quit:
-				e.progress(e.Stats())
+				report()
 				return
 			}
 		}
 	}()
-	return func() { close(quit); <-done }
+	return func() error { close(quit); <-done; return hookErr }
 }
 
 // sourceName identifies the source in the state: "database/schema".
