@@ -28,6 +28,7 @@ type Extractor struct {
 	log   *slog.Logger
 	specs []TableSpec
 	hook  func(Checkpoint)
+	adopt bool // WithAdoptState
 
 	progress      func(Stats)
 	progressEvery time.Duration
@@ -225,11 +226,15 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	source, err := e.sourceName(ctx)
+	src, err := e.identify(ctx, d.Dialect)
 	if err != nil {
 		return rep, err
 	}
-	ck := &checkpointer{store: e.store, hook: e.hook}
+	if err := e.tellSink(ctx, src); err != nil {
+		return rep, err
+	}
+	source := e.sourceName(src.Database)
+	ck := &checkpointer{store: e.store, hook: e.hook, bind: serverBinding{server: src.Server, adopt: e.adopt, log: e.log}}
 	if err := ck.load(ctx, source); err != nil {
 		return rep, err
 	}
@@ -311,13 +316,13 @@ func (e *Extractor) reportProgress() (stop func()) {
 	return func() { close(quit); <-done }
 }
 
-// sourceName identifies the source in the state: "database/schema".
-func (e *Extractor) sourceName(ctx context.Context) (string, error) {
+// sourceName identifies the source in the state: "database/schema", the
+// database as configured (a pooler's alias stays the name states were saved
+// under), else current as the server reports it.
+func (e *Extractor) sourceName(current string) string {
 	db := e.cfg.Database
 	if db == "" {
-		if err := e.pool.db.QueryRowContext(ctx, `SELECT current_database()`).Scan(&db); err != nil {
-			return "", fmt.Errorf("redshiftsync: read database name: %w", err)
-		}
+		db = current
 	}
-	return db + "/" + e.cfg.Schema, nil
+	return db + "/" + e.cfg.Schema
 }
