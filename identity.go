@@ -61,7 +61,7 @@ func (e *Extractor) identify(ctx context.Context, dialect Dialect) (SourceInfo, 
 	if err != nil {
 		return SourceInfo{}, fmt.Errorf("redshiftsync: read the source server's identity: %w", err)
 	}
-	src := SourceInfo{Dialect: dialect, Server: id.Server(), Database: id.Database, Schema: e.cfg.Schema, Instance: id.Instance}
+	src := SourceInfo{Dialect: dialect, Server: id.Server, Database: id.Database, Schema: e.cfg.Schema, Instance: id.Instance}
 	if src.Server == "" {
 		e.log.Warn("the source server's identity is not readable: a state saved against another server with the same database and schema names cannot be told apart (on PostgreSQL, GRANT EXECUTE ON FUNCTION pg_catalog.pg_control_system() to the role)",
 			"database", id.Database, "dialect", dialect)

@@ -13,6 +13,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 
 	"github.com/lib/pq"
 )
@@ -21,41 +22,29 @@ import (
 type Identity struct {
 	// Redshift is true for an Amazon Redshift cluster.
 	Redshift bool
-	// System identifies the server across time: PostgreSQL's
-	// system_identifier (pg_control_system()), set by initdb and shared
-	// by a primary and its physical standbys, so a failover keeps it; on
-	// Redshift the cluster namespace (CURRENT_NAMESPACE, documented as
-	// "the unique ID of the Amazon Redshift cluster":
+	// Server identifies the server across time, as it is recorded in a
+	// state: "postgresql:<system_identifier>" (pg_control_system(), set by
+	// initdb and shared by a primary and its physical standbys, so a
+	// failover keeps it), or on Redshift "redshift:<cluster namespace>"
+	// (CURRENT_NAMESPACE, documented as "the unique ID of the Amazon
+	// Redshift cluster":
 	// https://docs.aws.amazon.com/redshift/latest/dg/r_CURRENT_NAMESPACE.html).
 	// Empty when the server does not let the role read it.
-	System string
+	Server string
 	// Database is current_database().
 	Database string
 	// Instance identifies the running PostgreSQL server process: the
 	// postmaster's start time, in microseconds since the epoch. It changes
 	// with every restart, so it only tells two connections made at the same
-	// time apart (when System is not readable); it is never saved.
+	// time apart (when Server is not readable); it is never saved.
 	Instance string
-}
-
-// Server returns the identity of the server, as it is recorded in a state:
-// "postgresql:<system_identifier>" or "redshift:<namespace>"; empty when
-// System is.
-func (id Identity) Server() string {
-	switch {
-	case id.System == "":
-		return ""
-	case id.Redshift:
-		return "redshift:" + id.System
-	}
-	return "postgresql:" + id.System
 }
 
 // String describes the identity for an error message: the server and the
 // database.
 func (id Identity) String() string {
-	s := id.Server()
-	if s == "" {
+	s := "server " + id.Server
+	if id.Server == "" {
 		s = "an unidentified server"
 		if id.Redshift {
 			s = "an unidentified Redshift cluster"
@@ -72,18 +61,22 @@ type Queryer interface {
 
 // Read asks the server q is connected to for its identity. redshift says
 // which dialect to ask in (the caller knows it from version()). A server
-// that does not let the role read its System (PostgreSQL's
+// that does not let the role read its Server (PostgreSQL's
 // pg_control_system() can be revoked; a Redshift without CURRENT_NAMESPACE)
-// gives an Identity with an empty System, not an error.
+// gives an Identity with an empty Server, not an error.
 func Read(ctx context.Context, q Queryer, redshift bool) (Identity, error) {
 	id := Identity{Redshift: redshift}
 	if redshift {
 		if err := q.QueryRowContext(ctx, `SELECT current_database()`).Scan(&id.Database); err != nil {
 			return id, err
 		}
-		err := q.QueryRowContext(ctx, `SELECT current_namespace`).Scan(&id.System)
+		var ns string
+		err := q.QueryRowContext(ctx, `SELECT current_namespace`).Scan(&ns)
 		if err != nil && !unreadable(err) {
 			return id, err
+		}
+		if ns = strings.TrimSpace(ns); ns != "" { // CHAR: padded
+			id.Server = "redshift:" + ns
 		}
 		return id, nil
 	}
@@ -93,9 +86,13 @@ func Read(ctx context.Context, q Queryer, redshift bool) (Identity, error) {
 	floor(extract(epoch FROM pg_catalog.pg_postmaster_start_time()) * 1000000)::bigint::text`).Scan(&id.Database, &id.Instance); err != nil {
 		return id, err
 	}
-	err := q.QueryRowContext(ctx, `SELECT system_identifier::text FROM pg_catalog.pg_control_system()`).Scan(&id.System)
+	var sysid string
+	err := q.QueryRowContext(ctx, `SELECT system_identifier::text FROM pg_catalog.pg_control_system()`).Scan(&sysid)
 	if err != nil && !unreadable(err) {
 		return id, err
+	}
+	if sysid != "" {
+		id.Server = "postgresql:" + sysid
 	}
 	return id, nil
 }
@@ -123,8 +120,8 @@ func Same(a, b Identity) (same, known bool) {
 		return false, true
 	}
 	switch {
-	case a.System != "" && b.System != "":
-		return a.System == b.System, true
+	case a.Server != "" && b.Server != "":
+		return a.Server == b.Server, true
 	case a.Instance != "" && b.Instance != "":
 		// Read at the same moment: one server has one start time.
 		return a.Instance == b.Instance, true
