@@ -28,7 +28,6 @@ const ddlLockKey int64 = 0x7273_7067_736e_6b00 // "rspgsnk"
 // maxIdentifier is PostgreSQL's limit on identifier length, in bytes.
 const maxIdentifier = 63
 
-
 // columnType returns the PostgreSQL type that holds column c (see the package
 // documentation).
 func columnType(c redshiftsync.Column, nativeIntervals bool) string {
