@@ -1,0 +1,174 @@
+package pgsink_test
+
+// This file tests that the sink never harms a table it did not create: a
+// destination that is the source is refused before any DDL, an existing
+// table is written only when the sink created it or the state names it, and
+// a resync copy cannot take the name of a real table.
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seed2085993a/redshiftsync"
+	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/sqlident"
+	"github.com/seed2085993a/redshiftsync/pgsink"
+)
+
+// runSync runs one sync into sink and returns its report and error.
+func runSync(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore) (*redshiftsync.Report, error) {
+	t.Helper()
+	ex, err := redshiftsync.New(cfg, sink, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return ex.Run(ctx)
+}
+
+// TestDestinationIsSource: a sink whose destination is the source database
+// refuses the run before any DDL: the source tables keep their oids, their
+// triggers and their rows, and nothing is created. Loading into another
+// schema of the same database is allowed.
+func TestDestinationIsSource(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	mustExec(t, e.src, `CREATE TABLE %[1]s.k (code text, n int); INSERT INTO %[1]s.k SELECT 'c' || i, i FROM generate_series(1, 50) i;
+CREATE TABLE %[1]s.p (id int PRIMARY KEY, v text); INSERT INTO %[1]s.p SELECT i, 'v' || i FROM generate_series(1, 50) i;
+CREATE FUNCTION %[1]s.f() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+CREATE TRIGGER keep_me BEFORE INSERT ON %[1]s.k FOR EACH ROW EXECUTE FUNCTION %[1]s.f();`, e.schema)
+	catalog := func() string {
+		t.Helper()
+		var s string
+		err := e.src.QueryRow(`SELECT string_agg(c.relname || ' oid ' || c.oid || ' triggers ' ||
+	(SELECT count(*) FROM pg_trigger g WHERE g.tgrelid = c.oid), ', ' ORDER BY c.relname)
+FROM pg_class c WHERE c.relnamespace = $1::regnamespace`, e.schema).Scan(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before := catalog()
+	stateName := "dest-is-source/" + e.schema
+	cfg := e.config(t)
+	cfg.EnableCompleteResync = true
+
+	sink, err := pgsink.Open(pgtest.DSN(t), pgsink.WithStateName(stateName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	rep, err := runSync(t, cfg, sink, sink.StateStore())
+	if !errors.Is(err, redshiftsync.ErrDestinationIsSource) {
+		t.Fatalf("dest = source: err = %v, report %+v", err, rep)
+	}
+	if !strings.Contains(err.Error(), e.schema) || !strings.Contains(err.Error(), "another database") {
+		t.Errorf("the error does not name the schema and what to do: %v", err)
+	}
+	if after := catalog(); after != before {
+		t.Errorf("the source schema changed:\n before %s\n  after %s", before, after)
+	}
+	if n := queryInt(t, e.src, `SELECT count(*) FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = 'keep_me'`, e.schema+".k"); n != 1 {
+		t.Error("the source table's trigger is gone")
+	}
+	if queryBool(t, e.src, `SELECT EXISTS (SELECT 1 FROM public.redshiftsync_state WHERE name = $1)`, stateName) {
+		t.Error("a state was saved into the source")
+	}
+
+	// Another schema of the same database: the source is not touched.
+	other := pgtest.NewSchema(t, e.src)
+	sink2, err := pgsink.Open(pgtest.DSN(t), pgsink.WithStateName(stateName+"/copy"), pgsink.WithSchema(other))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink2.Close()
+	if _, err := runSync(t, cfg, sink2, sink2.StateStore()); err != nil {
+		t.Fatalf("into schema %s of the source database: %v", other, err)
+	}
+	if n := queryInt(t, e.src, `SELECT count(*) FROM `+sqlident.Qualified(other, "k")); n != 50 {
+		t.Errorf("the copy holds %d rows, want 50", n)
+	}
+	if after := catalog(); after != before {
+		t.Errorf("the source schema changed:\n before %s\n  after %s", before, after)
+	}
+	pgtest.Exec(t, e.src, `DELETE FROM public.redshiftsync_state WHERE name = '`+stateName+`/copy'`)
+}
+
+// TestTableNotCreatedBySink: an existing destination table that the sink did
+// not create and the state does not name is refused, and left as it was;
+// tables that a state names (loaded by a version without the registry) are
+// adopted and registered, and a resync then replaces them as before.
+func TestTableNotCreatedBySink(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	mustExec(t, e.src, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text); INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 30) i;
+CREATE TABLE %[1]s.k (code text, n int); INSERT INTO %[1]s.k SELECT 'c' || i, i FROM generate_series(1, 30) i;`, e.schema)
+	mustExec(t, e.dst, `CREATE SCHEMA %[1]s; CREATE TABLE %[1]s.k (code text, n int, mine text); INSERT INTO %[1]s.k VALUES ('keep', 1, 'of the user');`, e.schema)
+	cfg := e.config(t)
+	cfg.MaxParallelWorkers = 1 // k fails, t is never reached or finishes: either way the refusal is k's
+
+	sink := e.newSink(t)
+	_, err := runSync(t, cfg, sink, sink.StateStore())
+	if !errors.Is(err, pgsink.ErrNotOwned) || !strings.Contains(err.Error(), sqlident.Qualified(e.schema, "k")) {
+		t.Fatalf("a table the sink did not create: err = %v, want ErrNotOwned naming it", err)
+	}
+	var rows string
+	if err := e.dst.QueryRow(`SELECT string_agg(code || n || mine, ',') FROM ` + sqlident.Qualified(e.schema, "k")).Scan(&rows); err != nil || rows != "keep1of the user" {
+		t.Errorf("the user's table changed: %q, %v", rows, err)
+	}
+
+	// A destination loaded before the registry existed: the state names
+	// its tables, the registry is empty.
+	mustExec(t, e.dst, `DROP TABLE %s.k`, e.schema)
+	e.sync(t, cfg, sink, sink.StateStore())
+	mustExec(t, e.dst, `DELETE FROM public.redshiftsync_tables`)
+	oldOID := queryInt(t, e.dst, `SELECT $1::regclass::oid`, e.schema+".k")
+	mustExec(t, e.src, `INSERT INTO %s.k VALUES ('new', 31)`, e.schema)
+	e.sync(t, cfg, e.newSink(t), sink.StateStore())
+	e.compareAll(t, cfg, "adopted", false)
+	for _, name := range []string{"t", "k"} {
+		if !queryBool(t, e.dst, `SELECT EXISTS (SELECT 1 FROM public.redshiftsync_tables WHERE relid = $1::regclass)`, e.schema+"."+name) {
+			t.Errorf("the adopted table %s is not registered", name)
+		}
+	}
+	if queryInt(t, e.dst, `SELECT $1::regclass::oid`, e.schema+".k") == oldOID {
+		t.Error("the keyless table was not resynced (replaced)")
+	}
+	if n := queryInt(t, e.dst, `SELECT count(*) FROM public.redshiftsync_tables`); n != 2 {
+		t.Errorf("the registry holds %d tables, want 2 (the replaced table's entry moved to its successor)", n)
+	}
+}
+
+// TestResyncCopyCannotClash: source tables t and t__rs_resync (the name
+// older versions gave t's resync copy), synced in full twice: both land,
+// equal to the source, and no copy is left.
+func TestResyncCopyCannotClash(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	mustExec(t, e.src, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text); INSERT INTO %[1]s.t SELECT i, 't' || i FROM generate_series(1, 40) i;
+CREATE TABLE %[1]s.t__rs_resync (id int PRIMARY KEY, w text); INSERT INTO %[1]s.t__rs_resync SELECT i, 'r' || i FROM generate_series(1, 25) i;
+CREATE TABLE %[1]s.k (code text); INSERT INTO %[1]s.k SELECT 'k' || i FROM generate_series(1, 10) i;
+CREATE TABLE %[1]s.k__rs_resync (code text); INSERT INTO %[1]s.k__rs_resync SELECT 'r' || i FROM generate_series(1, 5) i;`, e.schema)
+	cfg := e.config(t)
+	cfg.EnableCompleteResync = true
+	sink := e.newSink(t)
+	for run := range 2 {
+		rep, err := runSync(t, cfg, sink, sink.StateStore())
+		if err != nil {
+			t.Fatalf("run %d: %v", run+1, err)
+		}
+		if len(rep.Tables) != 4 {
+			t.Fatalf("run %d synced %d tables, want 4", run+1, len(rep.Tables))
+		}
+		e.compareAll(t, cfg, "run "+string(rune('1'+run)), false)
+		mustExec(t, e.src, `UPDATE %[1]s.t__rs_resync SET w = w || '+'; INSERT INTO %[1]s.k__rs_resync VALUES ('more')`, e.schema)
+	}
+	if n := queryInt(t, e.dst, `SELECT count(*) FROM pg_tables WHERE schemaname = $1`, pgsink.ResyncSchema); n != 0 {
+		t.Errorf("%d resync copies left", n)
+	}
+}
