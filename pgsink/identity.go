@@ -39,7 +39,7 @@ func (s *Sink) SetSource(ctx context.Context, src redshiftsync.SourceInfo) error
 	if s.opts.schema != "" && s.opts.schema != src.Schema {
 		return nil
 	}
-	return fmt.Errorf("%w: the destination is %s, which is where schema %q is read from; loading it there would replace the tables being read. "+
-		"Point the destination at another database (or load into another schema with pgsink.WithSchema)",
+	return fmt.Errorf("%w: %s is where schema %q is read from, and loading there would replace the tables being read; "+
+		"point the destination at another database (or load into another schema with pgsink.WithSchema)",
 		redshiftsync.ErrDestinationIsSource, dest, src.Schema)
 }

@@ -63,6 +63,7 @@ type flags struct {
 	dest, progress                             string
 	batchSize, workers, checkpointEvery        int
 	describe, verbose                          bool
+	adoptState                                 bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (flags, error) {
@@ -82,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.IntVar(&f.checkpointEvery, "checkpoint-every", 0, "rows between checkpoints (default 50000)")
 	fs.BoolVar(&f.describe, "describe", false, "print the discovered plan as JSON and exit")
 	fs.BoolVar(&f.verbose, "v", false, "log progress to stderr")
+	fs.BoolVar(&f.adoptState, "adopt-state", false, "use a saved state that belongs to another server, database or schema (a restored or migrated copy of the source) and bind it to this source")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -201,7 +203,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeSink()
-	ex, err := redshiftsync.New(cfg, sink, store, redshiftsync.WithLogger(logger))
+	opts := []redshiftsync.Option{redshiftsync.WithLogger(logger)}
+	if f.adoptState {
+		opts = append(opts, redshiftsync.WithAdoptState())
+	}
+	ex, err := redshiftsync.New(cfg, sink, store, opts...)
 	if err != nil {
 		return err
 	}
@@ -264,6 +270,9 @@ func (a atLeastOnce) BeginResync(ctx context.Context, t *redshiftsync.Table) err
 }
 func (a atLeastOnce) EndResync(ctx context.Context, t *redshiftsync.Table) error {
 	return a.s.EndResync(ctx, t)
+}
+func (a atLeastOnce) SetSource(ctx context.Context, src redshiftsync.SourceInfo) error {
+	return a.s.SetSource(ctx, src)
 }
 
 func printReport(w io.Writer, rep *redshiftsync.Report) {
