@@ -219,6 +219,11 @@ type TableReport struct {
 // is only reported, and the others finish); the error joins every table's
 // TableError. A canceled ctx stops Run promptly with an error wrapping
 // context.Canceled, after saving the last checkpoint of each table.
+//
+// Before any table is read, Run reads the source server's identity (see
+// SourceInfo), gives it to a SourceAware sink, which may refuse it, and
+// loads the state, refusing one saved for another source or server
+// (ErrStateMismatch) unless WithAdoptState.
 func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 	start := time.Now()
 	rep := &Report{Started: start}

@@ -19,6 +19,11 @@
 // JSON and reads no rows. SIGINT or SIGTERM stop the run after saving the
 // last checkpoint; run it again to resume.
 //
+// A -dest naming the source database, or a state saved against another
+// server (a state file copied between environments), fails the run before
+// it changes anything, with one line saying so. -adopt-state takes such a
+// state on purpose, for a source that holds the same data (a restore).
+//
 // While it runs, it shows the progress of each running table (rows, percent
 // of the catalog's estimate, rows per second, time left) on standard error:
 // redrawn in place twice a second on a terminal, one line per table every 5
