@@ -144,13 +144,18 @@
 // flush that ends the resync swaps the copy in, in the same transaction as
 // the last rows and the state: the table is dropped, the copy moved into
 // its schema and renamed to its name, its primary key constraint renamed
-// back, and the table's privileges (GRANTs) and comment carried over. Readers never see a half
-// loaded table, and rows the resync did not see are gone. The copy and the
-// state are always committed together, so a crash anywhere resumes the
+// back, and the table's privileges (GRANTs) and comment carried over.
+// Readers never see a half loaded table, and rows the resync did not see
+// are gone. The copy and the state are always committed together, so a crash anywhere resumes the
 // resync where its last checkpoint left it, and a crash just before the swap
 // loses nothing and applies nothing twice. A resync resumed from a state
 // that records no position (a keyless table, read in one stream) starts its
 // copy over; so does a BeginResync called again.
+//
+// Versions before the table registry staged the copy as <table>__rs_resync
+// in the table's own schema. A resync in progress when upgrading fails its
+// first flush with an error saying to remove the table's entry from the
+// state, which resyncs it from the start; drop the old copy by hand.
 //
 // A full resync replaces the table: what CREATE TABLE ... LIKE does not copy
 // is not carried over: triggers, row security policies, publications and

@@ -6,6 +6,7 @@ package pgsink
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 
@@ -44,14 +45,40 @@ func (s *Sink) qRegistry() string {
 
 // ensureRegistry creates the registry (and its schema) unless it exists,
 // and forgets the tables dropped since they were registered, whose oids may
-// be reused: once per Sink, in a short transaction of its own under the DDL
-// lock, committed even when the Open that calls it fails, so that an error
-// telling to register a table by hand names a table that exists.
+// be reused: once per Sink, committed even when the Open that calls it
+// fails, so that an error telling to register a table by hand names a
+// table that exists.
 func (s *Sink) ensureRegistry(ctx context.Context) error {
+	return s.onceDDL(ctx, &s.registryReady, func(tx *sql.Tx) error {
+		ok, err := tableExists(ctx, tx, s.opts.stateSchema, RegistryTable)
+		if err != nil {
+			return err
+		}
+		if ok {
+			_, err = tx.ExecContext(ctx, `DELETE FROM `+s.qRegistry()+` r WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = r.relid)`)
+			return err
+		}
+		if err := ensureSchema(ctx, tx, s.opts.stateSchema); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `CREATE TABLE `+s.qRegistry()+` (
+	relid oid PRIMARY KEY,
+	schema_name text,
+	table_name text,
+	state_name text,
+	registered_at timestamptz NOT NULL DEFAULT now()
+)`)
+		return err
+	})
+}
+
+// onceDDL runs fn in a short transaction of its own under the DDL lock and
+// commits it, unless *done (guarded by s.mu) says it did already.
+func (s *Sink) onceDDL(ctx context.Context, done *bool, fn func(tx *sql.Tx) error) error {
 	s.mu.Lock()
-	done := s.registryReady
+	ok := *done
 	s.mu.Unlock()
-	if done {
+	if ok {
 		return nil
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -62,29 +89,14 @@ func (s *Sink) ensureRegistry(ctx context.Context) error {
 	if err := lockDDL(ctx, tx); err != nil {
 		return err
 	}
-	ok, err := tableExists(ctx, tx, s.opts.stateSchema, RegistryTable)
-	if err != nil {
-		return err
-	}
-	if ok {
-		_, err = tx.ExecContext(ctx, `DELETE FROM `+s.qRegistry()+` r WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = r.relid)`)
-	} else if err = ensureSchema(ctx, tx, s.opts.stateSchema); err == nil {
-		_, err = tx.ExecContext(ctx, `CREATE TABLE `+s.qRegistry()+` (
-	relid oid PRIMARY KEY,
-	schema_name text,
-	table_name text,
-	state_name text,
-	registered_at timestamptz NOT NULL DEFAULT now()
-)`)
-	}
-	if err != nil {
+	if err := fn(tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.registryReady = true
+	*done = true
 	s.mu.Unlock()
 	return nil
 }
@@ -130,36 +142,12 @@ func (s *Sink) reregister(ctx context.Context, tx queryer, oldOID int64, schema,
 	return s.register(ctx, tx, schema, name)
 }
 
-// ensureResyncSchema creates ResyncSchema unless it exists, in a short
-// transaction of its own under the DDL lock.
+// ensureResyncSchema creates ResyncSchema unless it exists.
 func (s *Sink) ensureResyncSchema(ctx context.Context) error {
-	s.mu.Lock()
-	done := s.resyncSchemaReady
-	s.mu.Unlock()
-	if done {
-		return nil
-	}
-	if ok, err := schemaExists(ctx, s.db, ResyncSchema); err != nil || !ok {
-		if err != nil {
-			return err
-		}
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		if err := lockDDL(ctx, tx); err != nil {
-			return err
-		}
+	return s.onceDDL(ctx, &s.resyncSchemaReady, func(tx *sql.Tx) error {
 		if err := ensureSchema(ctx, tx, ResyncSchema); err != nil {
 			return fmt.Errorf("create schema %s for resync copies (or create it, owned by or writable for the loading role): %w", sqlident.Quote(ResyncSchema), err)
 		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
-	}
-	s.mu.Lock()
-	s.resyncSchemaReady = true
-	s.mu.Unlock()
-	return nil
+		return nil
+	})
 }
