@@ -52,7 +52,10 @@ type SourceAware interface {
 // differs are skipped. Without it such a state fails Run with
 // ErrStateMismatch.
 func WithAdoptState() Option {
-	return func(e *Extractor) { e.adopt = true }
+	return func(e *Extractor) error {
+		e.adopt = true
+		return nil
+	}
 }
 
 // identify reads the source's identity.
