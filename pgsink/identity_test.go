@@ -6,30 +6,15 @@ package pgsink_test
 // a resync copy cannot take the name of a real table.
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 	"github.com/seed2085993a/redshiftsync/pgsink"
 )
-
-// runSync runs one sync into sink and returns its report and error.
-func runSync(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore) (*redshiftsync.Report, error) {
-	t.Helper()
-	ex, err := redshiftsync.New(cfg, sink, store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	return ex.Run(ctx)
-}
 
 // TestDestinationIsSource: a sink whose destination is the source database
 // refuses the run before any DDL: the source tables keep their oids, their
