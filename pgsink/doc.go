@@ -33,6 +33,23 @@
 // same columns, or none for both); otherwise Open fails with an error saying
 // so, as upserts by another key would be wrong.
 //
+// # Tables it may write
+//
+// The sink writes into, replaces and drops only tables it created. Each table
+// it creates is listed by oid in [RegistryTable] (public.redshiftsync_tables,
+// in the schema of the state table), in the transaction that creates it; a
+// resynced table's entry moves to the copy that replaces it. An existing
+// table that the registry does not list is adopted (listed) when the saved
+// state names its source table (a destination loaded before the registry
+// existed), and otherwise refused: Open fails with [ErrNotOwned], naming
+// the table and the INSERT that registers it on purpose. A table dropped and
+// created again by someone else is a new oid, so it is refused too.
+//
+// The extractor tells the sink its source ([Sink.SetSource]) before any Open:
+// a destination that is the source database itself (the same server
+// identity and current_database(), loading into the source's schema) is
+// refused with [redshiftsync.ErrDestinationIsSource] before any DDL.
+//
 // # Types
 //
 //	LogicalType       PostgreSQL type           value written
@@ -118,20 +135,27 @@
 // # Full resyncs
 //
 // Sink is a [redshiftsync.ResyncSink]. [Sink.BeginResync] creates a fresh
-// copy of the table, named <table>__rs_resync in the same schema (a name that
-// would exceed 63 bytes is cut and given a hash), with
-// CREATE TABLE ... (LIKE table INCLUDING ALL); the rows of the resync go
-// into that copy, while the table itself stays as it was. The
+// copy of the table in the sink's own schema [ResyncSchema]
+// (redshiftsync_resync, created by the first resync; create it beforehand
+// if the loading role may not create schemas), named after the table and a
+// hash of its schema and name, so that it can never take the name of a
+// real table, with CREATE TABLE ... (LIKE table INCLUDING ALL); the rows of
+// the resync go into that copy, while the table itself stays as it was. The
 // flush that ends the resync swaps the copy in, in the same transaction as
-// the last rows and the state: the table is dropped and the copy renamed to
-// its name, its primary key constraint renamed back, and the table's
-// privileges (GRANTs) and comment carried over. Readers never see a half
-// loaded table, and rows the resync did not see are gone. The copy and the
-// state are always committed together, so a crash anywhere resumes the
+// the last rows and the state: the table is dropped, the copy moved into
+// its schema and renamed to its name, its primary key constraint renamed
+// back, and the table's privileges (GRANTs) and comment carried over.
+// Readers never see a half loaded table, and rows the resync did not see
+// are gone. The copy and the state are always committed together, so a crash anywhere resumes the
 // resync where its last checkpoint left it, and a crash just before the swap
 // loses nothing and applies nothing twice. A resync resumed from a state
 // that records no position (a keyless table, read in one stream) starts its
 // copy over; so does a BeginResync called again.
+//
+// Versions before the table registry staged the copy as <table>__rs_resync
+// in the table's own schema. A resync in progress when upgrading fails its
+// first flush with an error saying to remove the table's entry from the
+// state, which resyncs it from the start; drop the old copy by hand.
 //
 // A full resync replaces the table: what CREATE TABLE ... LIKE does not copy
 // is not carried over: triggers, row security policies, publications and

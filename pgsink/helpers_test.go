@@ -54,6 +54,16 @@ func (e *env) config(t *testing.T) redshiftsync.Config {
 // state in store.
 func (e *env) sync(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore) *redshiftsync.Report {
 	t.Helper()
+	rep, err := runSync(t, cfg, sink, store)
+	if err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	return rep
+}
+
+// runSync runs one sync into sink and returns its report and error.
+func runSync(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore) (*redshiftsync.Report, error) {
+	t.Helper()
 	ex, err := redshiftsync.New(cfg, sink, store)
 	if err != nil {
 		t.Fatal(err)
@@ -61,11 +71,7 @@ func (e *env) sync(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink
 	defer ex.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	rep, err := ex.Run(ctx)
-	if err != nil {
-		t.Fatalf("sync: %v", err)
-	}
-	return rep
+	return ex.Run(ctx)
 }
 
 // tables returns the source tables as the extractor discovers them.

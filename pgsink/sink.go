@@ -28,9 +28,11 @@ type Sink struct {
 	opts  options
 	state *StateStore
 
-	mu     sync.Mutex // guards tables and closed
-	tables map[tableKey]*tableSink
-	closed bool
+	mu                sync.Mutex // guards tables, closed and the flags below
+	tables            map[tableKey]*tableSink
+	closed            bool
+	resyncSchemaReady bool // ResyncSchema exists
+	registryReady     bool // the registry of tables exists
 }
 
 var (
@@ -158,7 +160,7 @@ type tableSink struct {
 
 	schema, table string // destination, unquoted
 	qTarget       string // destination, quoted
-	resync        string // name of the resync copy, unquoted
+	resync        string // name of the resync copy in ResyncSchema, unquoted
 	qResync       string
 	cols          []string
 	pk            []string
@@ -227,8 +229,11 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 		ts.schema = s.opts.schema
 	}
 	ts.qTarget = sqlident.Qualified(ts.schema, ts.table)
-	ts.resync = resyncName(ts.table)
-	ts.qResync = sqlident.Qualified(ts.schema, ts.resync)
+	if ts.schema == ResyncSchema {
+		return nil, fmt.Errorf("the destination schema %s holds pgsink's resync copies: load into another one (pgsink.WithSchema)", ResyncSchema)
+	}
+	ts.resync = resyncName(ts.schema, ts.table)
+	ts.qResync = sqlident.Qualified(ResyncSchema, ts.resync)
 	for _, c := range t.Columns {
 		ts.cols = append(ts.cols, c.Name)
 		ts.enc = append(ts.enc, encoderFor(c))
@@ -248,6 +253,9 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 		entry = tableEntry(doc, ts.name)
 	}
 
+	if err := s.ensureRegistry(ctx); err != nil {
+		return nil, fmt.Errorf("table registry %s: %w", s.qRegistry(), err)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -267,6 +275,11 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 		if _, err := tx.ExecContext(ctx, createTableSQL(ts.qTarget, t, s.opts.nativeIntervals)); err != nil {
 			return nil, fmt.Errorf("create table %s: %w", ts.qTarget, err)
 		}
+		if err := s.register(ctx, tx, ts.schema, ts.table); err != nil {
+			return nil, err
+		}
+	} else if err := s.claim(ctx, tx, ts.schema, ts.table, entry != nil); err != nil {
+		return nil, err
 	} else if err := addMissingColumns(ctx, tx, ts.schema, ts.table, t, s.opts.nativeIntervals); err != nil {
 		return nil, fmt.Errorf("table %s: %w", ts.qTarget, err)
 	}
@@ -279,11 +292,11 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 			"rows cannot be merged by another key; drop the destination table (it is created again) or give it the source's key",
 			ts.qTarget, strings.Join(destPK, ", "), strings.Join(t.PrimaryKey, ", "))
 	}
-	if ts.resyncExists, err = tableExists(ctx, tx, ts.schema, ts.resync); err != nil {
+	if ts.resyncExists, err = tableExists(ctx, tx, ResyncSchema, ts.resync); err != nil {
 		return nil, err
 	}
 	if ts.resyncExists {
-		if err := addMissingColumns(ctx, tx, ts.schema, ts.resync, t, s.opts.nativeIntervals); err != nil {
+		if err := addMissingColumns(ctx, tx, ResyncSchema, ts.resync, t, s.opts.nativeIntervals); err != nil {
 			return nil, fmt.Errorf("table %s: %w", ts.qResync, err)
 		}
 		// A resync whose saved progress has no position starts over from
@@ -765,6 +778,9 @@ func (s *Sink) BeginResync(ctx context.Context, table *redshiftsync.Table) error
 	if err != nil {
 		return err
 	}
+	if err := s.ensureResyncSchema(ctx); err != nil {
+		return ts.fail("begin resync", err)
+	}
 	if err := ts.begin(ctx); err != nil {
 		return ts.fail("begin", err)
 	}
@@ -824,7 +840,8 @@ func (ts *tableSink) swap(ctx context.Context) error {
 		return err
 	}
 	var comment sql.NullString
-	if err := tx.QueryRowContext(ctx, `SELECT pg_catalog.obj_description($1::regclass, 'pg_class')`, ts.qTarget).Scan(&comment); err != nil {
+	var oldOID int64
+	if err := tx.QueryRowContext(ctx, `SELECT pg_catalog.obj_description($1::regclass, 'pg_class'), $1::regclass::oid`, ts.qTarget).Scan(&comment, &oldOID); err != nil {
 		return err
 	}
 	rows, err := tx.QueryContext(ctx, `
@@ -854,9 +871,13 @@ WHERE c.oid = $1::regclass AND a.grantee <> c.relowner`, ts.qTarget)
 		return err
 	}
 
+	// The copy keeps its name (which ends in a hash of the table's schema
+	// and name) until it is renamed: a table of that very name in the
+	// table's schema fails the swap, it is never replaced.
 	stmts := []string{
 		"DROP TABLE " + ts.qTarget,
-		"ALTER TABLE " + ts.qResync + " RENAME TO " + sqlident.Quote(ts.table),
+		"ALTER TABLE " + ts.qResync + " SET SCHEMA " + sqlident.Quote(ts.schema),
+		"ALTER TABLE " + sqlident.Qualified(ts.schema, ts.resync) + " RENAME TO " + sqlident.Quote(ts.table),
 	}
 	for _, q := range stmts {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -866,6 +887,9 @@ WHERE c.oid = $1::regclass AND a.grantee <> c.relowner`, ts.qTarget)
 			}
 			return err
 		}
+	}
+	if err := ts.s.reregister(ctx, tx, oldOID, ts.schema, ts.table); err != nil {
+		return err
 	}
 	if pkName.Valid {
 		var newName string
