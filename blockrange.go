@@ -10,7 +10,6 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 )
@@ -151,9 +150,9 @@ func (u *unit) readBlocks(ctx context.Context) (err error) {
 		var prev [2]int64
 		if after != nil {
 			shape = shape.tidPredicate(">", after[0])
-			var err error
-			if prev, err = parseTID(after[0]); err != nil {
-				return &TableError{Table: t.name, Step: "read in block order", Err: fmt.Errorf("the saved position %q: %w", after[0], err)}
+			var ok bool
+			if prev, ok = parseTIDBytes([]byte(after[0])); !ok {
+				return &TableError{Table: t.name, Step: "read in block order", Err: fmt.Errorf("%w: the saved position %q is not a ctid", ErrStateCorrupt, after[0])}
 			}
 		}
 		q, args := shape.pageSQL(nil, 0)
@@ -217,16 +216,22 @@ func parseTIDBytes(b []byte) ([2]int64, bool) {
 	return out, i == 1 && digits > 0
 }
 
-// parseTID parses "(block,offset)".
-func parseTID(s string) ([2]int64, error) {
-	b, o, ok := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(s, "("), ")"), ",")
-	if !ok {
-		return [2]int64{}, fmt.Errorf("not a tid: %q", s)
+// checkBlockProgress checks the progress of a pass in block order as a
+// document holds it: one partition, without bounds, whose position is a
+// ctid.
+func checkBlockProgress(table string, p *Progress) error {
+	if p.Phase != phaseRows || len(p.Partitions) != 1 || p.Partitions[0].Lower != nil || p.Partitions[0].Upper != nil || p.After != nil {
+		return fmt.Errorf("%w: table %q: a pass in block order has one partition without bounds, in the rows phase; move the state away to sync the table from its start", ErrStateCorrupt, table)
 	}
-	bn, err1 := strconv.ParseInt(b, 10, 64)
-	on, err2 := strconv.ParseInt(o, 10, 64)
-	if err1 != nil || err2 != nil {
-		return [2]int64{}, fmt.Errorf("not a tid: %q", s)
+	switch after := p.Partitions[0].After; len(after) {
+	case 0:
+	case 1:
+		if _, ok := parseTIDBytes([]byte(after[0])); ok {
+			break
+		}
+		fallthrough
+	default:
+		return fmt.Errorf("%w: table %q: the position of a pass in block order is one ctid, not %q; move the state away to sync the table from its start", ErrStateCorrupt, table, after)
 	}
-	return [2]int64{bn, on}, nil
+	return nil
 }
