@@ -1,6 +1,7 @@
 package redshiftsync
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -73,6 +74,29 @@ func TestExportSlots(t *testing.T) {
 	} {
 		if got := exportSlots(c.workers, c.maxOpen); got != c.want {
 			t.Errorf("exportSlots(%d, %d) = %d, want %d", c.workers, c.maxOpen, got, c.want)
+		}
+	}
+}
+
+// TestCheckBlockProgress: the position of a pass in block order is one ctid
+// in one unbounded partition; anything else is refused as corrupt before it
+// is bound into a query.
+func TestCheckBlockProgress(t *testing.T) {
+	lo := "1"
+	for _, c := range []struct {
+		parts []*Partition
+		ok    bool
+	}{
+		{[]*Partition{{}}, true},
+		{[]*Partition{{After: []string{"(12,3)"}}}, true},
+		{[]*Partition{{After: []string{"12"}}}, false},
+		{[]*Partition{{After: []string{"(1,2)", "(3,4)"}}}, false},
+		{[]*Partition{{Lower: &lo}}, false},
+		{[]*Partition{{}, {}}, false},
+	} {
+		p := &Progress{Phase: phaseRows, Blocks: &BlockPass{FileNode: 1}, Partitions: c.parts}
+		if err := checkProgress("s.t", p); (err == nil) != c.ok || err != nil && !errors.Is(err, ErrStateCorrupt) {
+			t.Errorf("partitions %+v: err = %v", c.parts[0], err)
 		}
 	}
 }
