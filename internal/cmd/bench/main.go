@@ -338,7 +338,9 @@ func (r *runner) run(ctx context.Context, c *benchCase) (sample, error) {
 	}
 	a := childArgs{Kind: c.Kind, Table: c.Table, Sink: c.Sink, CkptRows: c.CkptRows, CkptInterval: c.CkptInterval, Partitions: c.Partitions, Workers: c.Workers}
 	if c.FailHalf {
-		a.FailAt = want / 2
+		// Past half the table and 45,000 rows past a checkpoint (every
+		// 50,000 by default): near the worst point for a crash.
+		a.FailAt = want/2 + 45_000
 	}
 	if c.StateFrom {
 		a.LoadState = filepath.Join(r.tmp, "inc-state.json")

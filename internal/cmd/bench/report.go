@@ -416,7 +416,7 @@ func (r *report) markdown() string {
 		{tableWide, "full sync, keyset pages by primary key `id` (no replication key)"},
 		{tableInc, "incremental sync by `updated_at` (NOT NULL, distinct per row, index on `(updated_at, id)`)"},
 		{table1M, "full sync by `id`: the memory comparison"},
-		{tableNoKey, "full sync in block ranges (no key, no index): cases (u)"},
+		{tableNoKey, "full sync in block order (no key, no index): cases (u)"},
 		{tableNoKeyPart, "the same rows, partitioned (one partition): one streaming pass, cases (u)"},
 	} {
 		ti, ok := r.Tables[t.name]
