@@ -86,7 +86,7 @@ func TestDecodeStateErrors(t *testing.T) {
 		{"two documents", `{"version":1}{"version":1}`, "", ErrStateCorrupt},
 		{"nil table", `{"version":1,"tables":{"s.t":null}}`, "", ErrStateCorrupt},
 		{"unknown phase", `{"version":1,"tables":{"s.t":{"mode":"full","in_progress":{"phase":"done","rows":5}}}}`, "", ErrStateCorrupt},
-		{"newer version", `{"version":2,"tables":{}}`, "", ErrStateVersion},
+		{"newer version", `{"version":3,"tables":{}}`, "", ErrStateVersion},
 		{"newer version, other shape", `{"version":7,"tables":[{"name":"s.t"}]}`, "", ErrStateVersion},
 		{"other source", `{"version":1,"source":"db/a","tables":{}}`, "db/b", ErrStateMismatch},
 	} {

@@ -16,8 +16,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 )
 
 // tableSync runs one table's sync within a Run. Its read units (one, or one
@@ -132,22 +130,23 @@ func (s *tableSync) order() []string {
 	return out
 }
 
-// begin starts a new sync of the table: it fixes the high-water mark, splits
-// a large table into partitions, and tells a ResyncSink that a full resync
-// begins.
+// begin starts a new sync of the table: it fixes the high-water mark and
+// the watermark (see Mark), splits a large table into partitions, and tells
+// a ResyncSink that a full resync begins.
 func (s *tableSync) begin(ctx context.Context) error {
 	prog := &Progress{Phase: phaseRows, From: s.state.Bookmark, Order: s.order()}
 	u := s.newUnit(nil, nil)
 	defer u.releaseConn(false)
 	if s.plan.Mode == ModeIncremental {
-		hw, err := u.highWater(ctx)
+		wm, err := u.watermark(ctx, &s.state)
 		if err != nil {
 			return err
 		}
-		prog.HighWater = hw
-		if hw == nil {
+		prog.HighWater, prog.Bookmark, prog.Marks, prog.Watermark = wm.high, wm.bookmark, wm.pending, true
+		if wm.high == nil {
 			prog.Phase = phaseNullKeys // no row has a key
 		}
+		s.warnFuture(wm.future)
 	}
 	if prog.Phase == phaseRows {
 		parts, err := u.partitions(ctx, prog)
@@ -254,8 +253,14 @@ func (s *tableSync) finish(ctx context.Context) error {
 			return &TableError{Table: s.name, Step: "end resync", Err: err}
 		}
 	}
-	if s.prog.HighWater != nil {
-		s.state.Bookmark = s.prog.HighWater
+	// The bookmark is the newest mark released when the sync began, never
+	// its own high-water mark as such (see Mark). A sync begun by a
+	// version-1 state has no marks: it keeps the bookmark it read from.
+	if s.prog.Watermark {
+		if s.prog.Bookmark != nil {
+			s.state.Bookmark = s.prog.Bookmark
+		}
+		s.state.Pending = s.prog.Marks
 	}
 	now := time.Now().UTC()
 	s.state.LastSyncedAt = &now
@@ -775,26 +780,6 @@ func rowBytes(row []any) int64 {
 		}
 	}
 	return n
-}
-
-// highWater returns the text of the key's current maximum, nil when no row
-// has a key.
-func (u *unit) highWater(ctx context.Context) (*string, error) {
-	key := u.t.plan.keyColumn()
-	q := "SELECT max(" + sqlident.Quote(key.Name) + ") FROM " + sqlident.Qualified(u.t.plan.Table.Schema, u.t.plan.Table.Name)
-	var hw *string
-	err := u.withRetry(ctx, "read high-water mark", func() error {
-		return u.query(ctx, q, nil, func(row []driver.Value) error {
-			v, err := decoderFor(key)(row[0])
-			if err != nil || v == nil {
-				return err
-			}
-			txt, err := keyText(v, key.Type)
-			hw = &txt
-			return err
-		})
-	})
-	return hw, err
 }
 
 // partitions splits the phase of prog into Config.Partitions key ranges of
