@@ -110,16 +110,17 @@ type Mark struct {
 	VXIDs []string `json:"vxids,omitempty"`
 }
 
+// clockMargin is kept between a timestamp mark and the server's time of the
+// mark. A transaction's now() is its first statement's start time, fixed a
+// few microseconds before its vxid lock is taken: a transaction starting in
+// that gap is not seen in pg_locks, yet its key is slightly older than the
+// mark's statement. One second covers that gap with a wide margin (a
+// descheduled backend, small clock slews); it costs re-reading one second
+// of rows. (A variable so that tests can show what the vxids alone do.)
+var clockMargin = time.Second
+
 // Watermark parameters.
 const (
-	// clockMargin is kept between a timestamp mark and the server's time
-	// of the mark. A transaction's now() is its first statement's start
-	// time, fixed a few microseconds before its vxid lock is taken: a
-	// transaction starting in that gap is not seen in pg_locks, yet its
-	// key is slightly older than the mark's statement. One second covers
-	// that gap with a wide margin (a descheduled backend, small clock
-	// slews); it costs re-reading one second of rows.
-	clockMargin = time.Second
 	// standbyFloor is how far below the server's time a timestamp mark
 	// stays on a hot standby, where the primary's transactions without an
 	// xid (and those not yet replayed) are invisible: it must cover a
