@@ -127,20 +127,20 @@ const (
 	// transaction's time from its start to its first write plus the
 	// replay lag.
 	standbyFloor = 5 * time.Minute
-	// redshiftFloor is how far below the server's time a timestamp mark
-	// stays on Redshift, which has no snapshot functions, and whose
-	// SVV_TRANSACTIONS shows other sessions' transactions only to a
-	// superuser (or SYSLOG ACCESS UNRESTRICTED), and then only those
-	// holding a table lock. Fifteen minutes covers typical ELT
-	// transactions (COPY and INSERT ... SELECT batches of a few minutes);
-	// longer ones need Config.Lookback. It costs re-reading fifteen
-	// minutes of changed rows on every sync.
-	redshiftFloor = 15 * time.Minute
 	// maxPendingMarks bounds the marks kept per table: beyond it the two
 	// oldest are merged into one that is released when both would be
 	// (the older value, the newer xmax, both vxid lists).
 	maxPendingMarks = 16
 )
+
+// redshiftFloor is how far below the server's time a timestamp mark stays
+// on Redshift, which has no snapshot functions, and whose SVV_TRANSACTIONS
+// shows other sessions' transactions only to a superuser (or SYSLOG ACCESS
+// UNRESTRICTED), and then only those holding a lock. Fifteen minutes covers
+// typical ELT transactions (COPY and INSERT ... SELECT batches of a few
+// minutes); longer ones need Config.Lookback. It costs re-reading fifteen
+// minutes of changed rows on every sync. (A variable for tests.)
+var redshiftFloor = 15 * time.Minute
 
 // releaseWait is how long a sync's start waits, polling, for the
 // transactions in progress at its own mark to end, so that in the common

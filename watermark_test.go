@@ -26,7 +26,7 @@ import (
 // the margin, a transaction begun less than a second before a mark would be
 // covered by the margin already.
 func noMargin(t *testing.T) {
-	t.Cleanup(redshiftsync.SetWatermarkTimings(0, 5*time.Minute))
+	t.Cleanup(redshiftsync.SetWatermarkTimings(0, 0, 5*time.Minute))
 }
 
 // openTx opens a transaction on a connection of its own; the test ends it.
@@ -204,7 +204,7 @@ func TestLateCommitPrepared(t *testing.T) {
 		}
 	}
 	logs := &logBuffer{}
-	redshiftsync.SetWatermarkTimings(0, 0) // restored by noMargin's cleanup
+	redshiftsync.SetWatermarkTimings(0, 0, 0) // restored by noMargin's cleanup
 	mustRun(t, cfg, sink, store, redshiftsync.WithLogger(newLogger(logs)))
 	held := false
 	for _, r := range logs.records(t) {
@@ -326,4 +326,34 @@ UPDATE %[1]s.naive SET v = 1, updated_at = now() AT TIME ZONE 'UTC' WHERE id BET
 	if !warned[s+".tz"] || !warned[s+".naive"] {
 		t.Errorf("WARN lines for %v, want both tables:\n%s", warned, logs.String())
 	}
+}
+
+// TestRedshiftLateCommit: on Redshift (here the dialect on PostgreSQL, with
+// GETDATE() and SVV_TRANSACTIONS mirrored, see redshiftClock) a timestamp
+// bookmark stays below the start of the oldest transaction in progress that
+// SVV_TRANSACTIONS shows. The lookback floor is set to 0 so that the test
+// shows what SVV_TRANSACTIONS does alone.
+func TestRedshiftLateCommit(t *testing.T) {
+	noMargin(t)
+	db := pgtest.Open(t)
+	s := pgtest.NewSchema(t, db)
+	watermarkTable(t, db, s)
+	sink := newMemSink()
+	ex := redshiftExtractor(t, s, s+",public", sink)
+	run := func() {
+		t.Helper()
+		if _, err := ex.Run(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	late := openTx(t, db)
+	txExec(t, late, `UPDATE `+s+`.t SET v = 1, updated_at = now() WHERE id = 1`)
+	pgtest.Exec(t, db, `UPDATE `+s+`.t SET v = 2, updated_at = now() WHERE id = 2`)
+	run()
+	if err := late.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	run()
+	checkV(t, db, sink, s, "t", "after the late commit")
 }
