@@ -537,14 +537,12 @@ func (s *tableSync) warnFuture(n int64) {
 	s.log.Warn("rows with a replication key above the server's clock", "replication_key", s.plan.ReplicationKey, "rows", n)
 }
 
-// checkMarks rejects marks that this library could not have written.
+// checkMarks rejects marks that this library could not have written. (An
+// empty value is a valid key text: the empty string.)
 func checkMarks(marks []*Mark) error {
 	for i, m := range marks {
 		if m == nil {
 			return fmt.Errorf("mark %d is null", i)
-		}
-		if m.Value == "" {
-			return fmt.Errorf("mark %d has no value", i)
 		}
 		if m.At.IsZero() {
 			return fmt.Errorf("mark %d has no time", i)
