@@ -304,10 +304,13 @@ func clockExpr(c Column, clock string) string {
 const (
 	pgDatabaseOID = `(SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())`
 	// pgHeldVXIDs lists the vxids held by other sessions, except those
-	// known to be in another database (they cannot write this table).
+	// known to be in another database (they cannot write this table) and
+	// this library's own (application_name redshiftsync, which only read
+	// the source: a table's long read must not hold another's bookmark).
 	pgHeldVXIDs = `(SELECT string_agg(l.virtualxid, ',') FROM pg_catalog.pg_locks l
 	WHERE l.locktype = 'virtualxid' AND l.pid <> pg_backend_pid()
-	AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid = l.pid AND a.datid IS DISTINCT FROM ` + pgDatabaseOID + `))`
+	AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid = l.pid
+		AND (a.datid IS DISTINCT FROM ` + pgDatabaseOID + ` OR a.application_name = 'redshiftsync')))`
 	pgPrepared       = `(SELECT count(*) FROM pg_catalog.pg_prepared_xacts WHERE database = current_database())`
 	pgOldestPrepared = `(SELECT min(prepared) FROM pg_catalog.pg_prepared_xacts WHERE database = current_database())`
 	pgOldestXact     = `(SELECT min(xact_start) FROM pg_catalog.pg_stat_activity WHERE pid <> pg_backend_pid() AND datid = ` + pgDatabaseOID + `)`

@@ -261,8 +261,13 @@ INSERT INTO %[1]s.t SELECT i, 0, now() - interval '1 hour' FROM generate_series(
 			}
 		})
 	}
+	ex, err := redshiftsync.New(cfg, sink, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
 	for range 25 {
-		if _, err := runOnce(t, cfg, sink, store); err != nil {
+		if _, err := ex.Run(t.Context()); err != nil {
 			stop()
 			wg.Wait()
 			t.Fatal(err)
@@ -356,4 +361,34 @@ func TestRedshiftLateCommit(t *testing.T) {
 	}
 	run()
 	checkV(t, db, sink, s, "t", "after the late commit")
+}
+
+// TestOwnSessionsNotWaitedFor: the library's own sessions (application_name
+// redshiftsync) only read the source, so one left in a transaction (another
+// table's long read, say) does not hold the bookmark; any other session
+// does.
+func TestOwnSessionsNotWaitedFor(t *testing.T) {
+	db := pgtest.Open(t)
+	s := pgtest.NewSchema(t, db)
+	watermarkTable(t, db, s)
+	cfg := testConfig(t, s)
+	for _, app := range []string{"redshiftsync", "some_app"} {
+		t.Run(app, func(t *testing.T) {
+			u, err := url.Parse(pgtest.DSN(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := u.Query()
+			q.Set("application_name", app)
+			u.RawQuery = q.Encode()
+			other := openTx(t, pgtest.OpenDSN(t, u.String()))
+			txExec(t, other, `SELECT 1`)
+			store := &redshiftsync.MemoryStore{}
+			mustRun(t, cfg, newMemSink(), store)
+			ts := loadStateDoc(t, store).Tables[s+".t"]
+			if held := len(ts.Pending) > 0; held != (app != "redshiftsync") {
+				t.Errorf("a session %s idle in transaction: bookmark %v, pending marks %d", app, ts.Bookmark, len(ts.Pending))
+			}
+		})
+	}
 }
