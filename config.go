@@ -189,8 +189,10 @@ type Config struct {
 	// is read [checkpoint_interval], default CheckpointIntervalDefault.
 	// JSON: a Go duration string ("90s") or a number of seconds.
 	CheckpointInterval time.Duration
-	// Lookback re-reads rows whose replication key is up to this much older
-	// than the bookmark, for rows that commit late [lookback]; 0 by default.
+	// Lookback re-reads rows whose timestamp replication key is up to this
+	// much older than the bookmark [lookback]; 0 by default. Rows committed
+	// late need none for the keys the watermark covers (see Mark); it is
+	// for keys set from a client's clock and the like.
 	Lookback time.Duration
 	// ConnectTimeout bounds each connection attempt [connect_timeout],
 	// default ConnectTimeoutDefault. It is sent to the driver in whole

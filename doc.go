@@ -30,10 +30,14 @@
 //     key, or Redshift's unenforced one), a page never ends inside a tie
 //     group: the rows sharing the last tuple are held back and read again
 //     with the next page, and a page made of one tie group is read whole.
-//     A sync is bounded by a high-water mark taken when it starts, and the
-//     next sync starts at that mark again (>=), optionally less a Lookback
-//     for rows that commit late. Rows whose key is NULL are read again on
-//     every incremental sync, after the others.
+//     A sync is bounded by a high-water mark taken when it starts; that
+//     mark becomes the bookmark (where the next sync starts, >=) only once
+//     every transaction in progress when it was taken has ended, so rows
+//     committed late below it are read by a later sync, and a timestamp
+//     bookmark never passes the server's clock (see Mark for the argument
+//     and the keys covered). A Lookback re-reads more on top. Rows whose
+//     key is NULL are read again on every incremental sync, after the
+//     others.
 //  2. At-least-once, idempotent by primary key. A row may be delivered twice
 //     (after a crash, or in the tie group at a bookmark); a sink that upserts
 //     by primary key ends equal to the source.
