@@ -34,22 +34,27 @@ import (
 // # The rule
 //
 // Every incremental sync N, before it reads a row, takes a mark M_N in one
-// statement (one snapshot, READ COMMITTED): the key's maximum and the
-// transactions in progress, then checks which pending marks are released
-// (release check R_N, after M_N). A mark M is released at R_N when every
-// transaction in progress at M has ended by R_N. When sync N finishes, the
-// bookmark becomes the value of the newest mark released at R_N (marks are
-// released oldest first, and a mark's value is never below an older one's,
-// so the bookmark never moves backward); unreleased marks stay pending in
-// the state.
+// statement S_N (one snapshot, READ COMMITTED): the key's maximum max_N and
+// the transactions in progress. It then decides which marks are released
+// (release check R_N: in S_N itself, then polled for up to releaseWait
+// while only M_N is held). A mark M is released at R_N when every
+// transaction in progress at M has ended by R_N. Marks are released oldest
+// first. Sync N reads [B_N, U_N], B_N being the bookmark and U_N the greater
+// of max_N and the newest mark's value; when it finishes, the bookmark
+// becomes the value of the newest mark released at R_N, and the marks not
+// released stay pending in the state. A mark's value is
+// greatest(least(max, clock), the previous mark's value): never above the
+// server's clock (less a margin, see clockMargin), and never below an
+// older mark's, so the bookmark never moves backward.
 //
 // What "in progress at M" means on PostgreSQL, without any privilege:
 //   - the virtual transaction ids held in pg_locks (locktype virtualxid),
 //     read in the same statement after its snapshot. Every transaction
 //     holds its own vxid lock from its START (before its first write, when
 //     it has no xid yet but now() is already fixed) to its end; pg_locks is
-//     readable by any role, and pg_stat_activity's pid and datid (used to
-//     skip other databases' sessions) too. Other roles' xact_start is hidden
+//     readable by any role, and pg_stat_activity's pid, datid and
+//     application_name too (used to skip other databases' sessions and this
+//     library's own, which only read). Other roles' xact_start is hidden
 //     without pg_read_all_stats, so it is not used;
 //   - prepared transactions (pg_prepared_xacts, readable by any role): a
 //     transaction gives up its vxid lock at PREPARE TRANSACTION but can
@@ -59,25 +64,30 @@ import (
 //     snapshot's xids: a mark records the snapshot's xmax, and is released
 //     only when a later snapshot's xmin reaches it. A transaction that had
 //     not written yet (no xid) or whose xid the standby had not replayed is
-//     invisible there: a standby relies on the lookback floor
-//     (standbyFloor) for timestamp keys.
+//     invisible there: a standby relies on a lookback floor (standbyFloor)
+//     for timestamp keys.
 //
 // # The argument
 //
 // Take a row version V, written by transaction T with key k and committed
-// at time c. Let N be the first sync whose release check R_N comes after c;
-// its reads all come after R_N, so they see V (or a later version of the
-// row, which the same argument covers). Sync N reads [B_N, max_N], where B_N
-// is the value of a mark M released at R_{N-1} < c. T had not ended at
-// R_{N-1}, so T was not in progress at M: T began after M was taken. For a
-// key taken from the server's clock (now(), clock_timestamp()) or from a
-// sequence, k is then at least M's value: M's value is at most the largest
-// key committed before M (each written by a transaction that began before
-// M), and at most the server's time of M less a margin (see clockMargin).
-// So k >= B_N. If k <= max_N, sync N reads V. Otherwise V was not visible
-// at M_N; the bookmark N leaves is the value of a mark taken no later than
-// M_N, at most max_N < k, and sync N+1, which takes its mark after c,
-// reads up to a maximum >= k: it reads V.
+// at time c. Let N be the first sync whose release check R_N comes after c.
+// Its reads all come after R_N, so they see V (or a later version of the
+// row, which the same argument covers).
+//
+// Lower end: B_N is the value of a mark M released at a release check
+// before c (or nil). T had not ended then, so T was not in progress at M:
+// T began after M was taken. For a key taken from the server's clock
+// (now(), clock_timestamp()) or from a sequence, k is then at least M's
+// value: M's value is at most the largest key committed before M (each
+// written by a transaction that began before M) or the server's time of M
+// less the margin, and at least an older mark's value, for which the same
+// holds. So k >= B_N.
+//
+// Upper end: if V was visible at S_N, k <= max_N <= U_N. Otherwise (T
+// committed between S_N and R_N) either k <= U_N, and sync N reads V, or k
+// is above U_N, hence above every mark value this sync can adopt as
+// B_{N+1}; sync N+1 takes its mark after c, so it reads up to at least k
+// from at most k: it reads V.
 //
 // Keys covered: timestamps written by now(), transaction_timestamp(),
 // statement_timestamp() or clock_timestamp() of the source server (with
@@ -193,7 +203,7 @@ func (v *txView) prune(m *Mark) *Mark {
 // watermark is the outcome of a sync's start: its read range's upper end
 // and what its finish records.
 type watermark struct {
-	high     *string // the key's maximum: the read range's upper end; nil when no row has a key
+	high     *string // the read range's upper end (see takeMark); nil when no row has a key
 	bookmark *string // the bookmark to adopt when the sync finishes; nil: keep the current one
 	pending  []*Mark // the marks left pending when the sync finishes
 	future   int64   // rows whose key is above the server's clock
@@ -324,7 +334,12 @@ const (
 // takeMark reads, in one statement, the key's maximum, the mark's value,
 // the rows above the server's clock, and what is in progress. prev is the
 // value of the newest pending mark (or the bookmark): the new mark's value
-// is never below it. It returns no mark when no row has a key.
+// is never below it, so marks' values never decrease and the bookmark never
+// moves backward. The read range's upper end is the greater of the maximum
+// and prev, so that it is never below the bookmark this sync may adopt
+// (the maximum drops when the rows holding it are deleted or their keys
+// lowered); see Mark for why that matters. It returns no mark when no row
+// has a key.
 func (u *unit) takeMark(ctx context.Context, prev *string) ([]*Mark, *txView, *watermark, error) {
 	key := u.t.plan.keyColumn()
 	q := sqlident.Quote(key.Name)
@@ -338,11 +353,13 @@ func (u *unit) takeMark(ctx context.Context, prev *string) ([]*Mark, *txView, *w
 		value = "least(m.hw, " + bound + ")"
 		future = "(SELECT count(*) FROM " + from + " WHERE " + q + " > " + clock + ")"
 	}
+	upper := "m.hw"
 	if prev != nil {
 		args = append(args, *prev)
 		value = "greatest(" + value + ", " + castParam(len(args), key) + ")"
+		upper = "greatest(m.hw, " + castParam(len(args), key) + ")"
 	}
-	sql := "SELECT m.hw, " + value + ", " + future + ", txid_snapshot_xmax(txid_current_snapshot()), " + pgView +
+	sql := "SELECT m.hw, " + upper + ", " + value + ", " + future + ", txid_snapshot_xmax(txid_current_snapshot()), " + pgView +
 		" FROM (SELECT max(" + q + ") AS hw FROM " + from + ") m"
 	var (
 		wm    watermark
@@ -364,17 +381,23 @@ func (u *unit) takeMark(ctx context.Context, prev *string) ([]*Mark, *txView, *w
 			if err != nil {
 				return err
 			}
-			val, err := xtext(row[1])
+			wm.high = nil
+			if hw != nil {
+				if wm.high, err = xtext(row[1]); err != nil {
+					return err
+				}
+			}
+			val, err := xtext(row[2])
 			if err != nil {
 				return err
 			}
-			wm.high, wm.future = hw, asInt(row[2])
-			if view, err = pgTxView(row[4:]); err != nil {
+			wm.future = asInt(row[3])
+			if view, err = pgTxView(row[5:]); err != nil {
 				return err
 			}
 			mark = nil
 			if hw != nil && val != nil {
-				m := &Mark{Value: *val, At: view.at, XMax: uint64(asInt(row[3]))}
+				m := &Mark{Value: *val, At: view.at, XMax: uint64(asInt(row[4]))}
 				for x := range view.held {
 					m.VXIDs = append(m.VXIDs, x)
 				}
@@ -468,16 +491,19 @@ func (u *unit) redshiftWatermark(ctx context.Context, st *TableState) (*watermar
 		value = "least(m.hw, " + cast(2) + ")"
 		future = "(SELECT count(*) FROM " + from + " WHERE " + q + " > " + cast(1) + ")"
 	}
+	upper := "m.hw"
 	if st.Bookmark != nil {
 		args = append(args, *st.Bookmark)
 		value = "greatest(" + value + ", " + castParam(len(args), key) + ")"
+		upper = "greatest(m.hw, " + castParam(len(args), key) + ")"
 	}
-	sql := "SELECT m.hw, " + value + ", " + future + " FROM (SELECT max(" + q + ") AS hw FROM " + from + ") m"
+	sql := "SELECT m.hw, " + upper + ", " + value + ", " + future + " FROM (SELECT max(" + q + ") AS hw FROM " + from + ") m"
 	wm := &watermark{}
 	dec := decoderFor(key)
 	err := u.withRetry(ctx, "read high-water mark", func() error {
 		return u.query(ctx, sql, args, func(row []driver.Value) error {
-			for i, dst := range []**string{&wm.high, &wm.bookmark} {
+			var hw *string
+			for i, dst := range []**string{&hw, &wm.high, &wm.bookmark} {
 				*dst = nil
 				d, err := dec(row[i])
 				if err != nil {
@@ -492,7 +518,10 @@ func (u *unit) redshiftWatermark(ctx context.Context, st *TableState) (*watermar
 				}
 				*dst = &txt
 			}
-			wm.future = asInt(row[2])
+			if hw == nil {
+				wm.high = nil // no row has a key
+			}
+			wm.future = asInt(row[3])
 			return nil
 		})
 	})
