@@ -313,23 +313,40 @@ func clockExpr(c Column, clock string) string {
 // PostgreSQL's expressions of a release check, all readable by any role.
 const (
 	pgDatabaseOID = `(SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())`
-	// pgHeldVXIDs lists the vxids held by other sessions, except those
-	// known to be in another database (they cannot write this table) and
-	// this library's own (application_name redshiftsync, which only read
-	// the source: a table's long read must not hold another's bookmark).
-	pgHeldVXIDs = `(SELECT string_agg(l.virtualxid, ',') FROM pg_catalog.pg_locks l
-	WHERE l.locktype = 'virtualxid' AND l.pid <> pg_backend_pid()
-	AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid = l.pid
-		AND (a.datid IS DISTINCT FROM ` + pgDatabaseOID + ` OR a.application_name = 'redshiftsync')))`
+	// pgOthers selects the sessions of pg_stat_activity (alias a) that may
+	// write the table: this database's, not this session, and not this
+	// library's own (application_name redshiftsync), which only read the
+	// source: a table's long read must not hold another's bookmark.
+	pgOthers = `a.pid <> pg_backend_pid() AND a.datid = ` + pgDatabaseOID + ` AND a.application_name IS DISTINCT FROM 'redshiftsync'`
+	// pgVisibleStart is the oldest start (now()) of a transaction in
+	// progress among those sessions whose xact_start this role may see
+	// (its own roles', or all with pg_read_all_stats).
+	pgVisibleStart   = `(SELECT min(a.xact_start) FROM pg_catalog.pg_stat_activity a WHERE ` + pgOthers + ` AND a.xact_start IS NOT NULL)`
 	pgPrepared       = `(SELECT count(*) FROM pg_catalog.pg_prepared_xacts WHERE database = current_database())`
 	pgOldestPrepared = `(SELECT min(prepared) FROM pg_catalog.pg_prepared_xacts WHERE database = current_database())`
-	pgOldestXact     = `(SELECT min(xact_start) FROM pg_catalog.pg_stat_activity WHERE pid <> pg_backend_pid() AND datid = ` + pgDatabaseOID + `)`
-	// pgView is the select list of a release check: txid_* functions
-	// exist from PostgreSQL 8.3 on (pg_current_snapshot is their 13+
-	// name).
-	pgView = `statement_timestamp(), pg_is_in_recovery(), txid_snapshot_xmin(txid_current_snapshot()), ` +
-		pgHeldVXIDs + `, ` + pgPrepared + `, ` + pgOldestPrepared + `, ` + pgOldestXact
 )
+
+// pgView is the select list of a release check: txid_* functions
+// exist from PostgreSQL 8.3 on (pg_current_snapshot is their 13+
+// name).
+var pgView = `statement_timestamp(), pg_is_in_recovery(), txid_snapshot_xmin(txid_current_snapshot()), ` +
+	heldVXIDs(false) + `, ` + pgPrepared + `, ` + pgOldestPrepared + `, ` + pgVisibleStart
+
+// heldVXIDs returns the expression of the vxids held by the sessions that
+// may write the table (pgOthers), as one comma-separated text. With
+// skipVisible, it leaves out the sessions whose transaction start this role
+// sees: a timestamp mark's value is bounded by that start instead (their
+// keys are at least their now()), so they need not be waited for. A
+// session that pg_stat_activity does not show in this database (another
+// database's, or gone) is left out: it cannot write the table.
+func heldVXIDs(skipVisible bool) string {
+	cond := pgOthers
+	if skipVisible {
+		cond += ` AND a.xact_start IS NULL`
+	}
+	return `(SELECT string_agg(l.virtualxid, ',') FROM pg_catalog.pg_locks l
+	WHERE l.locktype = 'virtualxid' AND EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid = l.pid AND ` + cond + `))`
+}
 
 // takeMark reads, in one statement, the key's maximum, the mark's value,
 // the rows above the server's clock, and what is in progress. prev is the
@@ -347,11 +364,13 @@ func (u *unit) takeMark(ctx context.Context, prev *string) ([]*Mark, *txView, *w
 	value := "m.hw"
 	args := []any{}
 	future := "0"
+	capture := heldVXIDs(false)
 	if clock := clockExpr(key, "statement_timestamp()"); clock != "" {
 		args = append(args, fmt.Sprintf("%d microseconds", standbyFloor.Microseconds()), fmt.Sprintf("%d microseconds", clockMargin.Microseconds()))
 		bound := clockExpr(key, "(statement_timestamp() - CASE WHEN pg_is_in_recovery() THEN $1::interval ELSE $2::interval END)")
-		value = "least(m.hw, " + bound + ")"
+		value = "least(m.hw, " + bound + ", " + clockExpr(key, pgVisibleStart) + ")"
 		future = "(SELECT count(*) FROM " + from + " WHERE " + q + " > " + clock + ")"
+		capture = heldVXIDs(true)
 	}
 	upper := "m.hw"
 	if prev != nil {
@@ -359,7 +378,7 @@ func (u *unit) takeMark(ctx context.Context, prev *string) ([]*Mark, *txView, *w
 		value = "greatest(" + value + ", " + castParam(len(args), key) + ")"
 		upper = "greatest(m.hw, " + castParam(len(args), key) + ")"
 	}
-	sql := "SELECT m.hw, " + upper + ", " + value + ", " + future + ", txid_snapshot_xmax(txid_current_snapshot()), " + pgView +
+	sql := "SELECT m.hw, " + upper + ", " + value + ", " + future + ", txid_snapshot_xmax(txid_current_snapshot()), " + capture + ", " + pgView +
 		" FROM (SELECT max(" + q + ") AS hw FROM " + from + ") m"
 	var (
 		wm    watermark
@@ -392,14 +411,14 @@ func (u *unit) takeMark(ctx context.Context, prev *string) ([]*Mark, *txView, *w
 				return err
 			}
 			wm.future = asInt(row[3])
-			if view, err = pgTxView(row[5:]); err != nil {
+			if view, err = pgTxView(row[6:]); err != nil {
 				return err
 			}
 			mark = nil
 			if hw != nil && val != nil {
 				m := &Mark{Value: *val, At: view.at, XMax: uint64(asInt(row[4]))}
-				for x := range view.held {
-					m.VXIDs = append(m.VXIDs, x)
+				if vx := asText(row[5]); vx != "" {
+					m.VXIDs = strings.Split(vx, ",")
 				}
 				slices.Sort(m.VXIDs)
 				mark = []*Mark{m}

@@ -29,6 +29,25 @@ func noMargin(t *testing.T) {
 	t.Cleanup(redshiftsync.SetWatermarkTimings(0, 0, 5*time.Minute))
 }
 
+// unprivileged returns the configuration of a role created for the test
+// that may only read the tables of schema s: it cannot see other roles'
+// transaction starts in pg_stat_activity, so the watermark tracks their
+// virtual transaction ids. The role is dropped when the test ends.
+func unprivileged(t *testing.T, db *sql.DB, s string) redshiftsync.Config {
+	t.Helper()
+	role := "wm_" + randomHex(t, 6)
+	pgtest.Exec(t, db, fmt.Sprintf(`CREATE ROLE %[1]s LOGIN; GRANT USAGE ON SCHEMA %[2]s TO %[1]s; GRANT SELECT ON ALL TABLES IN SCHEMA %[2]s TO %[1]s;`, role, s))
+	t.Cleanup(func() { db.Exec(fmt.Sprintf(`DROP OWNED BY %[1]s; DROP ROLE %[1]s`, role)) })
+	u, err := url.Parse(pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	cfg := configFor(t, u.String(), s)
+	cfg.MaxParallelWorkers = 2
+	return cfg
+}
+
 // openTx opens a transaction on a connection of its own; the test ends it.
 func openTx(t *testing.T, db *sql.DB) *sql.Tx {
 	t.Helper()
@@ -68,26 +87,35 @@ func checkV(t *testing.T, db *sql.DB, sink *memSink, s, table, stage string) {
 // now() (its start, and it has an xid), stays open while another session
 // commits a later updated_at and a sync takes that as its high-water mark,
 // then commits. With the default configuration the row's final version
-// arrives in the next sync. (Before the watermark the high-water mark
-// became the bookmark at once and the row was lost.)
+// arrives in the next sync: run by a role that sees the transaction's
+// start (the mark's value stays below it), and by one that does not (the
+// mark waits for the transaction to end). Before the watermark the
+// high-water mark became the bookmark at once and the row was lost.
 func TestLateCommitWithXid(t *testing.T) {
 	noMargin(t)
 	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	watermarkTable(t, db, s)
-	cfg := testConfig(t, s)
-	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
-	mustRun(t, cfg, sink, store)
+	for _, role := range []string{"sees the start", "unprivileged"} {
+		t.Run(role, func(t *testing.T) {
+			s := pgtest.NewSchema(t, db)
+			watermarkTable(t, db, s)
+			cfg := testConfig(t, s)
+			if role == "unprivileged" {
+				cfg = unprivileged(t, db, s)
+			}
+			sink, store := newMemSink(), &redshiftsync.MemoryStore{}
+			mustRun(t, cfg, sink, store)
 
-	late := openTx(t, db)
-	txExec(t, late, `UPDATE `+s+`.t SET v = 1, updated_at = now() WHERE id = 1`)
-	pgtest.Exec(t, db, `UPDATE `+s+`.t SET v = 2, updated_at = now() WHERE id = 2`)
-	mustRun(t, cfg, sink, store) // its high-water mark is row 2's, above row 1's key
-	if err := late.Commit(); err != nil {
-		t.Fatal(err)
+			late := openTx(t, db)
+			txExec(t, late, `UPDATE `+s+`.t SET v = 1, updated_at = now() WHERE id = 1`)
+			pgtest.Exec(t, db, `UPDATE `+s+`.t SET v = 2, updated_at = now() WHERE id = 2`)
+			mustRun(t, cfg, sink, store) // its high-water mark is row 2's, above row 1's key
+			if err := late.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			mustRun(t, cfg, sink, store)
+			checkV(t, db, sink, s, "t", "after the late commit")
+		})
 	}
-	mustRun(t, cfg, sink, store)
-	checkV(t, db, sink, s, "t", "after the late commit")
 }
 
 // TestLateCommitBeforeFirstWrite: the transaction has begun (now() is
@@ -100,19 +128,7 @@ func TestLateCommitBeforeFirstWrite(t *testing.T) {
 	db := pgtest.Open(t)
 	s := pgtest.NewSchema(t, db)
 	watermarkTable(t, db, s)
-	role := "wm_" + strings.TrimPrefix(s, "t_")
-	if len(role) > 60 {
-		role = role[:60]
-	}
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE ROLE %[1]s LOGIN; GRANT USAGE ON SCHEMA %[2]s TO %[1]s; GRANT SELECT ON %[2]s.t TO %[1]s;`, role, s))
-	t.Cleanup(func() { db.Exec(fmt.Sprintf(`DROP OWNED BY %[1]s; DROP ROLE %[1]s`, role)) })
-	u, err := url.Parse(pgtest.DSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.User = url.User(role)
-	cfg := configFor(t, u.String(), s)
-	cfg.MaxParallelWorkers = 2
+	cfg := unprivileged(t, db, s)
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
 	mustRun(t, cfg, sink, store)
 
@@ -123,13 +139,18 @@ func TestLateCommitBeforeFirstWrite(t *testing.T) {
 	}
 	// The premise: the extractor's role sees the transaction in
 	// pg_stat_activity, but not when it started.
+	u, err := url.Parse(pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(cfg.User)
 	low := pgtest.OpenDSN(t, u.String())
 	var start sql.NullTime
 	if err := low.QueryRow(`SELECT xact_start FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&start); err != nil {
 		t.Fatal(err)
 	}
 	if start.Valid {
-		t.Fatalf("role %s sees the other role's xact_start: the test does not test an unprivileged role", role)
+		t.Fatalf("role %s sees the other role's xact_start: the test does not test an unprivileged role", cfg.User)
 	}
 	pgtest.Exec(t, db, `UPDATE `+s+`.t SET v = 2, updated_at = now() WHERE id = 2`)
 	mustRun(t, cfg, sink, store)
@@ -174,13 +195,14 @@ INSERT INTO %[1]s.ev (v) SELECT 0 FROM generate_series(1, 100);`, s))
 // TestLateCommitPrepared: a transaction is in progress without an xid when
 // a sync takes its mark, then PREPAREs (which gives up its vxid lock) and
 // is committed only after the next sync. Prepared transactions hold the
-// bookmark, so the row arrives.
+// bookmark, so the row arrives. (Run by a role that cannot see the
+// transaction's start, which would otherwise bound the mark.)
 func TestLateCommitPrepared(t *testing.T) {
 	noMargin(t)
 	db := pgtest.Open(t)
 	s := pgtest.NewSchema(t, db)
 	watermarkTable(t, db, s)
-	cfg := testConfig(t, s)
+	cfg := unprivileged(t, db, s)
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
 	mustRun(t, cfg, sink, store)
 
@@ -221,8 +243,9 @@ func TestLateCommitPrepared(t *testing.T) {
 }
 
 // TestLateCommitStress: three writers run short transactions (0-40 ms)
-// that update rows with updated_at = now() while a sync runs every 100 ms;
-// after they stop and two more syncs, the sink equals the source.
+// that update rows with updated_at = now() while a sync runs every 100 ms,
+// as a role that cannot see the writers' transaction starts; after they
+// stop and two more syncs, the sink equals the source.
 func TestLateCommitStress(t *testing.T) {
 	noMargin(t)
 	db := pgtest.Open(t)
@@ -231,7 +254,7 @@ func TestLateCommitStress(t *testing.T) {
 CREATE TABLE %[1]s.t (id int PRIMARY KEY, v int NOT NULL, updated_at timestamptz NOT NULL);
 CREATE INDEX ON %[1]s.t (updated_at);
 INSERT INTO %[1]s.t SELECT i, 0, now() - interval '1 hour' FROM generate_series(1, 300) i;`, s))
-	cfg := testConfig(t, s)
+	cfg := unprivileged(t, db, s)
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
 	mustRun(t, cfg, sink, store)
 
@@ -371,7 +394,7 @@ func TestOwnSessionsNotWaitedFor(t *testing.T) {
 	db := pgtest.Open(t)
 	s := pgtest.NewSchema(t, db)
 	watermarkTable(t, db, s)
-	cfg := testConfig(t, s)
+	cfg := unprivileged(t, db, s) // a role that sees another's start would bound the mark by it instead
 	for _, app := range []string{"redshiftsync", "some_app"} {
 		t.Run(app, func(t *testing.T) {
 			u, err := url.Parse(pgtest.DSN(t))
