@@ -54,8 +54,13 @@ import (
 //     it has no xid yet but now() is already fixed) to its end; pg_locks is
 //     readable by any role, and pg_stat_activity's pid, datid and
 //     application_name too (used to skip other databases' sessions and this
-//     library's own, which only read). Other roles' xact_start is hidden
-//     without pg_read_all_stats, so it is not used;
+//     library's own, which only read);
+//   - for a timestamp (or date) key, a session whose xact_start this role
+//     may see (its own roles', or every one with pg_read_all_stats) is not
+//     waited for: its keys are at least its now(), which is xact_start, so
+//     the mark's value is kept at or below the oldest such start instead.
+//     Other roles' xact_start is hidden from an unprivileged role: their
+//     vxids are waited for;
 //   - prepared transactions (pg_prepared_xacts, readable by any role): a
 //     transaction gives up its vxid lock at PREPARE TRANSACTION but can
 //     still commit. While any prepared transaction of the database exists,
@@ -75,13 +80,14 @@ import (
 // row, which the same argument covers).
 //
 // Lower end: B_N is the value of a mark M released at a release check
-// before c (or nil). T had not ended then, so T was not in progress at M:
-// T began after M was taken. For a key taken from the server's clock
-// (now(), clock_timestamp()) or from a sequence, k is then at least M's
-// value: M's value is at most the largest key committed before M (each
-// written by a transaction that began before M) or the server's time of M
-// less the margin, and at least an older mark's value, for which the same
-// holds. So k >= B_N.
+// before c (or nil). T had not ended then, so T was not in progress at M
+// (T began after M was taken), or it was with its start visible and M's
+// value at most that start, which is at most k. For a key taken from the
+// server's clock (now(), clock_timestamp()) or from a sequence, a T that
+// began after M has k at least M's value: that value is at most the
+// largest key committed before M (each written by a transaction that began
+// before M) or the server's time of M less the margin, and at least an
+// older mark's value, for which the same holds. So k >= B_N.
 //
 // Upper end: if V was visible at S_N, k <= max_N <= U_N. Otherwise (T
 // committed between S_N and R_N) either k <= U_N, and sync N reads V, or k
