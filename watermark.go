@@ -273,20 +273,30 @@ func (u *unit) watermark(ctx context.Context, st *TableState) (*watermark, error
 		wm.pending = append(wm.pending, view.prune(m))
 	}
 	wm.pending = collapse(wm.pending)
-	u.t.logHold(wm.pending, view)
+	u.t.logHold(wm.pending, view, clockExpr(u.t.plan.keyColumn(), "x") != "")
 	return wm, nil
 }
 
 // logHold says that the bookmark is held, and by what: DEBUG at once, WARN
-// once it has been held for holdWarnAfter.
-func (s *tableSync) logHold(pending []*Mark, v *txView) {
-	if len(pending) == 0 {
+// once it has been held for holdWarnAfter. For a timestamp key (timed) the
+// bookmark is also held below the start of the oldest transaction in
+// progress whose start the role sees, which never leaves a mark pending.
+func (s *tableSync) logHold(pending []*Mark, v *txView, timed bool) {
+	since := time.Time{}
+	if len(pending) > 0 {
+		since = pending[0].At
+	}
+	if timed && v.oldestXact != nil && (since.IsZero() || v.oldestXact.Before(since)) {
+		since = *v.oldestXact
+	}
+	if since.IsZero() {
 		return
 	}
-	oldest := pending[0]
-	held := v.at.Sub(oldest.At).Round(time.Millisecond)
-	args := []any{"held_since", oldest.At, "held_for", held, "pending_marks", len(pending),
-		"transactions_in_progress", len(oldest.VXIDs), "prepared_transactions", v.prepared}
+	held := v.at.Sub(since).Round(time.Millisecond)
+	args := []any{"held_since", since, "held_for", held, "pending_marks", len(pending), "prepared_transactions", v.prepared}
+	if len(pending) > 0 {
+		args = append(args, "transactions_in_progress", len(pending[0].VXIDs))
+	}
 	if v.oldestPrepared != nil {
 		args = append(args, "oldest_prepared_at", *v.oldestPrepared)
 	}

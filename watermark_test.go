@@ -415,3 +415,35 @@ func TestOwnSessionsNotWaitedFor(t *testing.T) {
 		})
 	}
 }
+
+// TestHeldBookmarkWarns: a session idle in transaction holds the bookmark
+// of a timestamp-keyed table, whether the extractor's role sees its start
+// (the mark stays below it) or not (the mark waits for it); either way a
+// WARN names the hold once it is old enough (here: at once).
+func TestHeldBookmarkWarns(t *testing.T) {
+	db := pgtest.Open(t)
+	t.Cleanup(redshiftsync.SetWatermarkTimings(0, 0, 0))
+	for _, role := range []string{"sees the start", "unprivileged"} {
+		t.Run(role, func(t *testing.T) {
+			s := pgtest.NewSchema(t, db)
+			watermarkTable(t, db, s)
+			cfg := testConfig(t, s)
+			if role == "unprivileged" {
+				cfg = unprivileged(t, db, s)
+			}
+			idle := openTx(t, db)
+			txExec(t, idle, `SELECT 1`)
+			logs := &logBuffer{}
+			mustRun(t, cfg, newMemSink(), &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(newLogger(logs)))
+			warned := false
+			for _, r := range logs.records(t) {
+				if r["level"] == "WARN" && strings.HasPrefix(fmt.Sprint(r["msg"]), "bookmark held") && r["table"] == s+".t" {
+					warned = true
+				}
+			}
+			if !warned {
+				t.Errorf("no WARN that the bookmark is held:\n%s", logs.String())
+			}
+		})
+	}
+}
