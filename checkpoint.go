@@ -196,6 +196,9 @@ func decodeState(doc []byte, source string) (*State, error) {
 		if p := ts.InProgress; p != nil && p.Phase != phaseRows && p.Phase != phaseNullKeys {
 			return nil, fmt.Errorf("%w: table %q: unknown phase %q", ErrStateCorrupt, name, p.Phase)
 		}
+		if err := checkProgress(name, ts.InProgress); err != nil {
+			return nil, err
+		}
 		// A malformed mark could release a bookmark too early.
 		if err := checkMarks(ts.Pending); err != nil {
 			return nil, fmt.Errorf("%w: table %q: pending marks: %v", ErrStateCorrupt, name, err)
@@ -203,11 +206,6 @@ func decodeState(doc []byte, source string) (*State, error) {
 		if p := ts.InProgress; p != nil {
 			if err := checkMarks(p.Marks); err != nil {
 				return nil, fmt.Errorf("%w: table %q: marks of the sync in progress: %v", ErrStateCorrupt, name, err)
-			}
-			for i, part := range p.Partitions {
-				if part == nil {
-					return nil, fmt.Errorf("%w: table %q: partition %d is null", ErrStateCorrupt, name, i)
-				}
 			}
 		}
 	}
