@@ -41,7 +41,10 @@ INSERT INTO %[1]s.full SELECT i, i FROM generate_series(1, 20000) i;`, s))
 	}
 
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
-	sink.failAfter = 30000
+	// The crash comes after 40,000 of the 50,000 rows: whichever table the
+	// two workers start with, the incremental one has read 20,000 rows by
+	// then, so at least one of its chunks (about 7,500 rows each) is done.
+	sink.failAfter = 40000
 	if err := run(sink, store); err == nil {
 		t.Fatal("the simulated crash did not fail the run")
 	}
