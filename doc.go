@@ -45,8 +45,9 @@
 //     key is NULL are read again on every incremental sync, after the
 //     others.
 //  2. At-least-once, idempotent by primary key. A row may be delivered twice
-//     (after a crash, or in the tie group at a bookmark); a sink that upserts
-//     by primary key ends equal to the source.
+//     (after a crash, in the tie group at a bookmark, or below a bookmark
+//     held back for late commits); a sink that upserts by primary key ends
+//     equal to the source.
 //  3. A checkpoint never runs ahead of the data. The state is saved only
 //     after the sink's Flush returned nil for every row it claims.
 //  4. Bounded memory. Memory depends on BatchSize (and BatchBytes) and row

@@ -47,7 +47,9 @@ type Plan struct {
 	AppendOnly bool `json:"append_only,omitempty"`
 	// Reason says why the mode and key were chosen.
 	Reason string `json:"reason"`
-	// Warnings name what the user should know about the plan.
+	// Warnings name what the user should know about the plan. A Run adds
+	// what it finds while syncing (rows whose key is above the server's
+	// clock), reported in TableReport.Warnings.
 	Warnings []string `json:"warnings,omitempty"`
 }
 
