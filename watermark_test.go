@@ -38,14 +38,37 @@ func unprivileged(t *testing.T, db *sql.DB, s string) redshiftsync.Config {
 	role := "wm_" + randomHex(t, 6)
 	pgtest.Exec(t, db, fmt.Sprintf(`CREATE ROLE %[1]s LOGIN; GRANT USAGE ON SCHEMA %[2]s TO %[1]s; GRANT SELECT ON ALL TABLES IN SCHEMA %[2]s TO %[1]s;`, role, s))
 	t.Cleanup(func() { db.Exec(fmt.Sprintf(`DROP OWNED BY %[1]s; DROP ROLE %[1]s`, role)) })
+	cfg := configFor(t, dsnWith(t, func(u *url.URL) { u.User = url.User(role) }), s)
+	cfg.MaxParallelWorkers = 2
+	return cfg
+}
+
+// eachRole runs f for a fresh schema s, once with the test's role, which
+// sees the other sessions' transaction starts, and once with an
+// unprivileged one, which does not.
+func eachRole(t *testing.T, db *sql.DB, f func(t *testing.T, s string, cfg redshiftsync.Config)) {
+	for _, role := range []string{"sees the start", "unprivileged"} {
+		t.Run(role, func(t *testing.T) {
+			s := pgtest.NewSchema(t, db)
+			watermarkTable(t, db, s)
+			cfg := testConfig(t, s)
+			if role == "unprivileged" {
+				cfg = unprivileged(t, db, s)
+			}
+			f(t, s, cfg)
+		})
+	}
+}
+
+// dsnWith returns the test server's URL changed by edit.
+func dsnWith(t *testing.T, edit func(u *url.URL)) string {
+	t.Helper()
 	u, err := url.Parse(pgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.User = url.User(role)
-	cfg := configFor(t, u.String(), s)
-	cfg.MaxParallelWorkers = 2
-	return cfg
+	edit(u)
+	return u.String()
 }
 
 // openTx opens a transaction on a connection of its own; the test ends it.
@@ -83,6 +106,38 @@ func checkV(t *testing.T, db *sql.DB, sink *memSink, s, table, stage string) {
 	}
 }
 
+// lateCommit runs the scenario of the late-commit tests on s.t (see
+// watermarkTable) with sync, which syncs the schema into sink: after a first
+// sync, a transaction begins and runs before; another session commits row
+// 2 with a later now(); a sync takes that as its high-water mark (above
+// row 1's key, which is the transaction's start); the transaction runs
+// after, commits, and one more sync must deliver row 1's final version.
+// premise, when set, checks what the test relies on while the transaction
+// is open (given its backend pid).
+func lateCommit(t *testing.T, db *sql.DB, s string, sink *memSink, sync func(), before, after string, premise func(pid int)) {
+	t.Helper()
+	sync()
+	late := openTx(t, db)
+	var pid int
+	if err := late.QueryRow(`SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	txExec(t, late, before)
+	if premise != nil {
+		premise(pid)
+	}
+	pgtest.Exec(t, db, `UPDATE `+s+`.t SET v = 2, updated_at = now() WHERE id = 2`)
+	sync()
+	if after != "" {
+		txExec(t, late, after)
+	}
+	if err := late.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	sync()
+	checkV(t, db, sink, s, "t", "after the late commit")
+}
+
 // TestLateCommitWithXid: a transaction updates a row with updated_at =
 // now() (its start, and it has an xid), stays open while another session
 // commits a later updated_at and a sync takes that as its high-water mark,
@@ -94,28 +149,11 @@ func checkV(t *testing.T, db *sql.DB, sink *memSink, s, table, stage string) {
 func TestLateCommitWithXid(t *testing.T) {
 	noMargin(t)
 	db := pgtest.Open(t)
-	for _, role := range []string{"sees the start", "unprivileged"} {
-		t.Run(role, func(t *testing.T) {
-			s := pgtest.NewSchema(t, db)
-			watermarkTable(t, db, s)
-			cfg := testConfig(t, s)
-			if role == "unprivileged" {
-				cfg = unprivileged(t, db, s)
-			}
-			sink, store := newMemSink(), &redshiftsync.MemoryStore{}
-			mustRun(t, cfg, sink, store)
-
-			late := openTx(t, db)
-			txExec(t, late, `UPDATE `+s+`.t SET v = 1, updated_at = now() WHERE id = 1`)
-			pgtest.Exec(t, db, `UPDATE `+s+`.t SET v = 2, updated_at = now() WHERE id = 2`)
-			mustRun(t, cfg, sink, store) // its high-water mark is row 2's, above row 1's key
-			if err := late.Commit(); err != nil {
-				t.Fatal(err)
-			}
-			mustRun(t, cfg, sink, store)
-			checkV(t, db, sink, s, "t", "after the late commit")
-		})
-	}
+	eachRole(t, db, func(t *testing.T, s string, cfg redshiftsync.Config) {
+		sink, store := newMemSink(), &redshiftsync.MemoryStore{}
+		lateCommit(t, db, s, sink, func() { mustRun(t, cfg, sink, store) },
+			`UPDATE `+s+`.t SET v = 1, updated_at = now() WHERE id = 1`, "", nil)
+	})
 }
 
 // TestLateCommitBeforeFirstWrite: the transaction has begun (now() is
@@ -129,37 +167,21 @@ func TestLateCommitBeforeFirstWrite(t *testing.T) {
 	s := pgtest.NewSchema(t, db)
 	watermarkTable(t, db, s)
 	cfg := unprivileged(t, db, s)
-	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
-	mustRun(t, cfg, sink, store)
-
-	late := openTx(t, db)
-	var pid int
-	if err := late.QueryRow(`SELECT pg_backend_pid() FROM (SELECT now()) n`).Scan(&pid); err != nil {
-		t.Fatal(err)
-	}
+	low := pgtest.OpenDSN(t, dsnWith(t, func(u *url.URL) { u.User = url.User(cfg.User) }))
 	// The premise: the extractor's role sees the transaction in
 	// pg_stat_activity, but not when it started.
-	u, err := url.Parse(pgtest.DSN(t))
-	if err != nil {
-		t.Fatal(err)
+	premise := func(pid int) {
+		var start sql.NullTime
+		if err := low.QueryRow(`SELECT xact_start FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&start); err != nil {
+			t.Fatal(err)
+		}
+		if start.Valid {
+			t.Fatalf("role %s sees the other role's xact_start: the test does not test an unprivileged role", cfg.User)
+		}
 	}
-	u.User = url.User(cfg.User)
-	low := pgtest.OpenDSN(t, u.String())
-	var start sql.NullTime
-	if err := low.QueryRow(`SELECT xact_start FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&start); err != nil {
-		t.Fatal(err)
-	}
-	if start.Valid {
-		t.Fatalf("role %s sees the other role's xact_start: the test does not test an unprivileged role", cfg.User)
-	}
-	pgtest.Exec(t, db, `UPDATE `+s+`.t SET v = 2, updated_at = now() WHERE id = 2`)
-	mustRun(t, cfg, sink, store)
-	txExec(t, late, `UPDATE `+s+`.t SET v = 1, updated_at = now() WHERE id = 1`)
-	if err := late.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	mustRun(t, cfg, sink, store)
-	checkV(t, db, sink, s, "t", "after the late commit")
+	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
+	lateCommit(t, db, s, sink, func() { mustRun(t, cfg, sink, store) },
+		`SELECT now()`, `UPDATE `+s+`.t SET v = 1, updated_at = now() WHERE id = 1`, premise)
 }
 
 // TestLateCommitIdentityKey: id 101 is taken by a transaction that
@@ -368,22 +390,13 @@ func TestRedshiftLateCommit(t *testing.T) {
 	watermarkTable(t, db, s)
 	sink := newMemSink()
 	ex := redshiftExtractor(t, s, s+",public", sink)
-	run := func() {
+	sync := func() {
 		t.Helper()
 		if _, err := ex.Run(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	run()
-	late := openTx(t, db)
-	txExec(t, late, `UPDATE `+s+`.t SET v = 1, updated_at = now() WHERE id = 1`)
-	pgtest.Exec(t, db, `UPDATE `+s+`.t SET v = 2, updated_at = now() WHERE id = 2`)
-	run()
-	if err := late.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	run()
-	checkV(t, db, sink, s, "t", "after the late commit")
+	lateCommit(t, db, s, sink, sync, `UPDATE `+s+`.t SET v = 1, updated_at = now() WHERE id = 1`, "", nil)
 }
 
 // TestOwnSessionsNotWaitedFor: the library's own sessions (application_name
@@ -397,14 +410,11 @@ func TestOwnSessionsNotWaitedFor(t *testing.T) {
 	cfg := unprivileged(t, db, s) // a role that sees another's start would bound the mark by it instead
 	for _, app := range []string{"redshiftsync", "some_app"} {
 		t.Run(app, func(t *testing.T) {
-			u, err := url.Parse(pgtest.DSN(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			q := u.Query()
-			q.Set("application_name", app)
-			u.RawQuery = q.Encode()
-			other := openTx(t, pgtest.OpenDSN(t, u.String()))
+			other := openTx(t, pgtest.OpenDSN(t, dsnWith(t, func(u *url.URL) {
+				q := u.Query()
+				q.Set("application_name", app)
+				u.RawQuery = q.Encode()
+			})))
 			txExec(t, other, `SELECT 1`)
 			store := &redshiftsync.MemoryStore{}
 			mustRun(t, cfg, newMemSink(), store)
@@ -423,27 +433,19 @@ func TestOwnSessionsNotWaitedFor(t *testing.T) {
 func TestHeldBookmarkWarns(t *testing.T) {
 	db := pgtest.Open(t)
 	t.Cleanup(redshiftsync.SetWatermarkTimings(0, 0, 0))
-	for _, role := range []string{"sees the start", "unprivileged"} {
-		t.Run(role, func(t *testing.T) {
-			s := pgtest.NewSchema(t, db)
-			watermarkTable(t, db, s)
-			cfg := testConfig(t, s)
-			if role == "unprivileged" {
-				cfg = unprivileged(t, db, s)
+	eachRole(t, db, func(t *testing.T, s string, cfg redshiftsync.Config) {
+		idle := openTx(t, db)
+		txExec(t, idle, `SELECT 1`)
+		logs := &logBuffer{}
+		mustRun(t, cfg, newMemSink(), &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(newLogger(logs)))
+		warned := false
+		for _, r := range logs.records(t) {
+			if r["level"] == "WARN" && strings.HasPrefix(fmt.Sprint(r["msg"]), "bookmark held") && r["table"] == s+".t" {
+				warned = true
 			}
-			idle := openTx(t, db)
-			txExec(t, idle, `SELECT 1`)
-			logs := &logBuffer{}
-			mustRun(t, cfg, newMemSink(), &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(newLogger(logs)))
-			warned := false
-			for _, r := range logs.records(t) {
-				if r["level"] == "WARN" && strings.HasPrefix(fmt.Sprint(r["msg"]), "bookmark held") && r["table"] == s+".t" {
-					warned = true
-				}
-			}
-			if !warned {
-				t.Errorf("no WARN that the bookmark is held:\n%s", logs.String())
-			}
-		})
-	}
+		}
+		if !warned {
+			t.Errorf("no WARN that the bookmark is held:\n%s", logs.String())
+		}
+	})
 }
