@@ -83,11 +83,11 @@ type Progress struct {
 	// Rows counts the rows delivered so far in this sync.
 	Rows int64 `json:"rows"`
 	// Watermark is true when the sync began with a watermark (state
-	// version 2); Bookmark and Marks are then what its finish records: the
-	// bookmark to adopt (nil: keep it) and the marks left pending.
-	Watermark bool    `json:"watermark,omitempty"`
-	Bookmark  *string `json:"next_bookmark,omitempty"`
-	Marks     []*Mark `json:"marks,omitempty"`
+	// version 2); NextBookmark and Marks are then what its finish records:
+	// the bookmark to adopt (nil: keep it) and the marks left pending.
+	Watermark    bool    `json:"watermark,omitempty"`
+	NextBookmark *string `json:"next_bookmark,omitempty"`
+	Marks        []*Mark `json:"marks,omitempty"`
 	// Order is the ordering this position belongs to, as the sync began:
 	// "name type" of the replication key (if any) and of each primary key
 	// column. A rerun resumes at After only while the table's ordering is

@@ -146,7 +146,7 @@ func (s *tableSync) begin(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		prog.HighWater, prog.Bookmark, prog.Marks, prog.Watermark = wm.high, wm.bookmark, wm.pending, true
+		prog.HighWater, prog.NextBookmark, prog.Marks, prog.Watermark = wm.high, wm.bookmark, wm.pending, true
 		if wm.high == nil {
 			prog.Phase = phaseNullKeys // no row has a key
 		}
@@ -262,8 +262,8 @@ func (s *tableSync) finish(ctx context.Context) error {
 	// its own high-water mark as such (see Mark). A sync begun by a
 	// version-1 state has no marks: it keeps the bookmark it read from.
 	if s.prog.Watermark {
-		if s.prog.Bookmark != nil {
-			s.state.Bookmark = s.prog.Bookmark
+		if s.prog.NextBookmark != nil {
+			s.state.Bookmark = s.prog.NextBookmark
 		}
 		s.state.Pending = s.prog.Marks
 	}
