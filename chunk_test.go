@@ -32,7 +32,13 @@ INSERT INTO %[1]s.full SELECT i, i FROM generate_series(1, 20000) i;`, s))
 
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
 	sink.failAfter = 30000
-	if _, err := runOnce(t, cfg, sink, store, redshiftsync.WithLogger(logger)); err == nil {
+	// One worker for the crash, so each table's chunks are read one after
+	// the other: the 30,000 rows delivered before it (at least 10,000 of
+	// them inc's) then always include a finished chunk of inc. With two,
+	// inc's chunks could stream side by side and none finish (a flake).
+	crashCfg := cfg
+	crashCfg.MaxParallelWorkers = 1
+	if _, err := runOnce(t, crashCfg, sink, store, redshiftsync.WithLogger(logger)); err == nil {
 		t.Fatal("the simulated crash did not fail the run")
 	}
 	doc, _ := store.Load(t.Context())
