@@ -11,6 +11,7 @@ import (
 
 	"github.com/lib/pq"
 	"github.com/seed2085993a/redshiftsync"
+	"github.com/seed2085993a/redshiftsync/internal/redact"
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 )
 
@@ -105,8 +106,14 @@ func New(db *sql.DB, opts ...Option) (*Sink, error) {
 
 // Open connects to the database at dsn (a postgres:// URL or a libpq
 // key=value string) with lib/pq, checks the connection, and returns a Sink
-// that loads into it. Close closes the connections.
+// that loads into it. Close closes the connections. Its errors never hold
+// the password of dsn: a malformed URL is described, not quoted.
 func Open(dsn string, opts ...Option) (*Sink, error) {
+	s, err := open(dsn, opts...)
+	return s, redact.Error(err, dsn)
+}
+
+func open(dsn string, opts ...Option) (*Sink, error) {
 	db, err := sql.Open("postgres", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("pgsink: %w", err)
