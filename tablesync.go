@@ -621,15 +621,24 @@ func (u *unit) restartResync(ctx context.Context) error {
 // moves the unit's position to after (nil: no position) and counts the rows:
 // its rows are claimed only when it ends, so a crash reads it again from the
 // start. It serves reads with no order to page by, chunks and tie groups.
-func (u *unit) streamTo(ctx context.Context, q string, args []any, after []string) error {
+func (u *unit) streamTo(ctx context.Context, q string, args []any, after []string) (err error) {
 	// For a StateSink the whole stream holds the sink, so no checkpoint
-	// of another unit commits part of it (exactly-once). Other sinks are
-	// locked per batch, so the chunks of one table stream concurrently; a
-	// chunk's rows written before a crash are read again (at-least-once).
+	// of another unit commits part of it (exactly-once); for an
+	// AttemptSink too, so that an undo discards this stream's rows only.
+	// Other sinks are locked per batch, so the chunks of one table stream
+	// concurrently; a chunk's rows written before a crash are read again
+	// (at-least-once).
 	_, whole := u.t.e.sink.(StateSink)
-	if whole {
+	as, undoable := u.t.e.sink.(AttemptSink)
+	if whole || undoable {
 		u.t.sinkMu.Lock()
 		defer u.t.sinkMu.Unlock()
+	}
+	if undoable {
+		if err := u.beginAttempt(ctx, as); err != nil {
+			return err
+		}
+		defer func() { err = u.undoFailedAttempt(ctx, as, err) }()
 	}
 	deliver := func(rows [][]any) error {
 		if !whole {
@@ -642,7 +651,7 @@ func (u *unit) streamTo(ctx context.Context, q string, args []any, after []strin
 	u.ensurePage(limit)
 	n := 0
 	var total int64
-	err := u.query(ctx, q, args, func(row []driver.Value) error {
+	err = u.query(ctx, q, args, func(row []driver.Value) error {
 		if err := u.decodeInto(u.page[n], row, func() { n++ }); err != nil {
 			return err
 		}

@@ -115,6 +115,13 @@
 // in between is written once more, with its new values. On a table without a
 // primary key, rows are appended, and a re-delivered row appears again.
 //
+// Sink is a [redshiftsync.AttemptSink]: a streamed read (a table without a
+// primary key, a chunk, a tie group, the rows with a NULL replication key)
+// that fails part way on a transient source error is retried from its first
+// row, and [Sink.BeginAttempt] and [Sink.UndoAttempt] roll the table's
+// transaction back to a savepoint taken when the failed attempt began, so
+// its rows are not committed twice.
+//
 // # Full resyncs
 //
 // Sink is a [redshiftsync.ResyncSink]. [Sink.BeginResync] creates a fresh

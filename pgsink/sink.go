@@ -35,9 +35,10 @@ type Sink struct {
 }
 
 var (
-	_ redshiftsync.Sink       = (*Sink)(nil)
-	_ redshiftsync.ResyncSink = (*Sink)(nil)
-	_ redshiftsync.StateSink  = (*Sink)(nil)
+	_ redshiftsync.Sink        = (*Sink)(nil)
+	_ redshiftsync.ResyncSink  = (*Sink)(nil)
+	_ redshiftsync.StateSink   = (*Sink)(nil)
+	_ redshiftsync.AttemptSink = (*Sink)(nil)
 )
 
 // tableKey identifies a source table across the calls for it.
@@ -188,6 +189,7 @@ type tableSink struct {
 	endCalled    bool // EndResync was called since Open
 	plain        bool // the last flush was Flush, not FlushState
 	broken       error
+	attempt      attemptMark // where the last BeginAttempt left the transaction
 }
 
 // Open creates the destination schema and table of table when they do not

@@ -265,6 +265,12 @@ func (a atLeastOnce) BeginResync(ctx context.Context, t *redshiftsync.Table) err
 func (a atLeastOnce) EndResync(ctx context.Context, t *redshiftsync.Table) error {
 	return a.s.EndResync(ctx, t)
 }
+func (a atLeastOnce) BeginAttempt(ctx context.Context, t *redshiftsync.Table) error {
+	return a.s.BeginAttempt(ctx, t)
+}
+func (a atLeastOnce) UndoAttempt(ctx context.Context, t *redshiftsync.Table) error {
+	return a.s.UndoAttempt(ctx, t)
+}
 
 func printReport(w io.Writer, rep *redshiftsync.Report) {
 	if rep == nil || len(rep.Tables) == 0 {
