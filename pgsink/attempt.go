@@ -23,6 +23,8 @@ type attemptMark struct {
 // BeginAttempt sets a savepoint in the table's transaction (opening it when
 // needed): UndoAttempt rolls back to it. See [redshiftsync.AttemptSink].
 func (s *Sink) BeginAttempt(ctx context.Context, table *redshiftsync.Table) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	ts, err := s.table(table, "BeginAttempt")
 	if err != nil {
 		return err
@@ -42,6 +44,8 @@ func (s *Sink) BeginAttempt(ctx context.Context, table *redshiftsync.Table) erro
 // resync copy or the staging table) are discarded, and those written before
 // are kept, still to be committed by the next flush.
 func (s *Sink) UndoAttempt(ctx context.Context, table *redshiftsync.Table) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	ts, err := s.table(table, "UndoAttempt")
 	if err != nil {
 		return err

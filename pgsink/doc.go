@@ -92,6 +92,13 @@
 //     Redshift primary key is not enforced, so the source may hold
 //     duplicates), the row written last wins.
 //
+// A canceled context (a stopped run: SIGINT in examples/basic) does not
+// cancel the sink's statements at once: each call of the sink runs on, for
+// at most 10 seconds, so the batch being written and the flush that saves
+// the last position complete. (lib/pq cancels a statement whose context is
+// canceled, which aborts the transaction and with it every row written
+// since the last flush.)
+//
 // A crash, a kill or a failed statement never leaves part of a flush visible:
 // each flush is one transaction. After any error in Write or a flush, the
 // rows written since the last successful flush are discarded and every later

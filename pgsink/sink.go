@@ -482,15 +482,14 @@ func (ts *tableSink) begin(ctx context.Context) error {
 // flush are discarded, and the table's Writes and flushes fail until it is
 // opened again.
 func (s *Sink) Write(ctx context.Context, batch redshiftsync.Batch) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	ts, err := s.table(batch.Table, "Write")
 	if err != nil {
 		return err
 	}
 	if len(batch.Rows) == 0 {
 		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		return ts.fail("write", err)
 	}
 	if err := ts.begin(ctx); err != nil {
 		return ts.fail("begin", err)
@@ -612,6 +611,8 @@ func (ts *tableSink) copyRows(ctx context.Context, stmt *sql.Stmt, rows [][]any,
 // elsewhere (at-least-once). After EndResync it also swaps the resync copy
 // in.
 func (s *Sink) Flush(ctx context.Context, table *redshiftsync.Table) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	ts, err := s.table(table, "Flush")
 	if err != nil {
 		return err
@@ -646,6 +647,8 @@ func (s *Sink) Flush(ctx context.Context, table *redshiftsync.Table) error {
 // calls (a resync in progress without a copy, BeginResync or EndResync
 // without the state to match) fails the flush.
 func (s *Sink) FlushState(ctx context.Context, table *redshiftsync.Table, doc []byte) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	ts, err := s.table(table, "FlushState")
 	if err != nil {
 		return err
@@ -772,6 +775,8 @@ func isCode(err error, code string) bool {
 // resync ends. Called again, it starts the copy over: the rows written
 // since the last flush are discarded, and the copy is empty again.
 func (s *Sink) BeginResync(ctx context.Context, table *redshiftsync.Table) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	ts, err := s.table(table, "BeginResync")
 	if err != nil {
 		return err
@@ -803,6 +808,8 @@ func (s *Sink) BeginResync(ctx context.Context, table *redshiftsync.Table) error
 // recording the finished resync. When they are flushed with Flush (the last
 // flush of the table was Flush), it swaps the copy in at once.
 func (s *Sink) EndResync(ctx context.Context, table *redshiftsync.Table) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	ts, err := s.table(table, "EndResync")
 	if err != nil {
 		return err
