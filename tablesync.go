@@ -43,6 +43,8 @@ type tableSync struct {
 	ckMu       sync.Mutex  // serializes checkpoints
 	sinceCkpt  atomic.Int64
 	lastCkpt   atomic.Int64 // unix nanoseconds
+
+	forceResync bool // the sink's Open asked for a full resync (ErrResyncRequired)
 }
 
 // run syncs the table and returns the rows delivered.
@@ -58,7 +60,7 @@ func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 		s.decoders[i] = decoderFor(c)
 	}
 	s.loadState()
-	if err := s.e.sink.Open(ctx, t); err != nil {
+	if err := s.e.sink.Open(ctx, t); err != nil && !s.resyncRequested(err) {
 		return 0, &TableError{Table: s.name, Step: "open sink", Err: err}
 	}
 	if s.state.InProgress == nil {
@@ -156,7 +158,7 @@ func (s *tableSync) begin(ctx context.Context) error {
 		}
 		prog.Partitions = parts
 	}
-	if rs, ok := s.e.sink.(ResyncSink); ok && s.plan.Mode == ModeFull {
+	if rs, ok := s.e.sink.(ResyncSink); ok && (s.plan.Mode == ModeFull || s.forceResync) {
 		if err := rs.BeginResync(ctx, s.plan.Table); err != nil {
 			return &TableError{Table: s.name, Step: "begin resync", Err: err}
 		}

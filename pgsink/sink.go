@@ -189,7 +189,8 @@ type tableSink struct {
 	endCalled    bool // EndResync was called since Open
 	plain        bool // the last flush was Flush, not FlushState
 	broken       error
-	attempt      attemptMark // where the last BeginAttempt left the transaction
+	attempt      attemptMark       // where the last BeginAttempt left the transaction
+	reshape      map[string]string // column: the source's type, for the columns a resync must reshape (see followTypes)
 }
 
 // Open creates the destination schema and table of table when they do not
@@ -220,7 +221,7 @@ func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
 	s.mu.Unlock()
 
 	ts, err := s.openTable(ctx, table)
-	if err != nil {
+	if err != nil && ts == nil {
 		return fmt.Errorf("pgsink: table %s: %w", table.QualifiedName(), err)
 	}
 	s.mu.Lock()
@@ -229,6 +230,9 @@ func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
 		return errClosed
 	}
 	s.tables[key] = ts
+	if err != nil { // ErrResyncRequired: the table is open, for the resync
+		return fmt.Errorf("pgsink: table %s: %w", table.QualifiedName(), err)
+	}
 	return nil
 }
 
@@ -306,7 +310,16 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 			}
 		}
 	}
-	names, types, err := columnTypes(ctx, tx, ts.schema, ts.table)
+	inResync := ts.resyncExists && entry != nil && entry.InProgress != nil && entry.InProgress.Resync
+	reshape := ts.followTypes(ctx, tx, t, inResync)
+	if reshape != nil && !errors.Is(reshape, redshiftsync.ErrResyncRequired) {
+		return nil, reshape
+	}
+	stageFrom := ts.table // rows are staged in the types of the table they go into
+	if inResync {
+		stageFrom = ts.resync
+	}
+	names, types, err := columnTypes(ctx, tx, ts.schema, stageFrom)
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +336,7 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 		if i < 0 {
 			return nil, fmt.Errorf("column %q is missing from %s", c, ts.qTarget)
 		}
-		defs = append(defs, sqlident.Quote(c)+" "+types[i])
+		defs = append(defs, sqlident.Quote(c)+" "+ts.stageType(c, types[i]))
 	}
 	defs = append(defs, sqlident.Quote(seqCol)+" bigint")
 	ts.stageSQL = "CREATE TEMPORARY TABLE " + stageTable + " (" + strings.Join(defs, ", ") + ") ON COMMIT DROP"
@@ -331,7 +344,7 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 	ts.mergeSQL = mergeSQL(ts.cols, ts.pk, seqCol)
 	ts.args = make([]any, len(ts.cols)+1)
 	ts.tryInsert = true
-	return ts, nil
+	return ts, reshape // nil, or ErrResyncRequired
 }
 
 // The staging table, a temporary table of the transaction.
@@ -795,6 +808,9 @@ func (s *Sink) BeginResync(ctx context.Context, table *redshiftsync.Table) error
 		if _, err := ts.tx.ExecContext(ctx, stmt); err != nil {
 			return ts.fail("begin resync", err)
 		}
+	}
+	if err := ts.reshapeCopy(ctx); err != nil {
+		return ts.fail("begin resync", err)
 	}
 	ts.rows = 0
 	ts.resyncExists, ts.resyncBegun, ts.endCalled = true, true, false
