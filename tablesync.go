@@ -632,7 +632,8 @@ func (u *unit) streamTo(ctx context.Context, q string, args []any, after []strin
 	// (at-least-once).
 	_, whole := u.t.e.sink.(StateSink)
 	as, undoable := u.t.e.sink.(AttemptSink)
-	if whole || undoable {
+	whole = whole || undoable
+	if whole {
 		u.t.sinkMu.Lock()
 		defer u.t.sinkMu.Unlock()
 	}

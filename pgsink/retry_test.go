@@ -83,7 +83,7 @@ func (k *streamKiller) Write(ctx context.Context, b redshiftsync.Batch) error {
 	if kill {
 		var n int
 		if err := k.e.src.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-WHERE datname = current_database() AND query LIKE 'SELECT %' || $1 || '%' AND pid <> pg_backend_pid()`, name).Scan(&n); err != nil || n == 0 {
+WHERE datname = current_database() AND query LIKE 'SELECT %' || $1 || '%' AND pid <> pg_backend_pid()`, sqlident.Qualified(b.Table.Schema, name)).Scan(&n); err != nil || n == 0 {
 			k.t.Errorf("table %s: no source session ended: %d, %v", name, n, err)
 		}
 	}
@@ -101,24 +101,70 @@ WHERE datname = current_database() AND query LIKE 'SELECT %' || $1 || '%' AND pi
 // exactly the source's rows, each as many times as at the source.
 func TestStreamRetryIncrementalNoKey(t *testing.T) {
 	t.Parallel()
+	for _, plain := range []bool{false, true} {
+		t.Run(fmt.Sprintf("plain=%v", plain), func(t *testing.T) {
+			t.Parallel()
+			testStreamRetryIncrementalNoKey(t, plain)
+		})
+	}
+}
+
+// plainKiller is a streamKiller without FlushState: the sink used
+// at-least-once, with the state kept elsewhere (examples/basic -state), is
+// an AttemptSink still.
+type plainKiller struct{ k *streamKiller }
+
+func (p plainKiller) Open(ctx context.Context, t *redshiftsync.Table) error { return p.k.Open(ctx, t) }
+func (p plainKiller) Write(ctx context.Context, b redshiftsync.Batch) error { return p.k.Write(ctx, b) }
+func (p plainKiller) Flush(ctx context.Context, t *redshiftsync.Table) error {
+	return p.k.Flush(ctx, t)
+}
+func (p plainKiller) BeginResync(ctx context.Context, t *redshiftsync.Table) error {
+	return p.k.BeginResync(ctx, t)
+}
+func (p plainKiller) EndResync(ctx context.Context, t *redshiftsync.Table) error {
+	return p.k.EndResync(ctx, t)
+}
+func (p plainKiller) BeginAttempt(ctx context.Context, t *redshiftsync.Table) error {
+	return p.k.BeginAttempt(ctx, t)
+}
+func (p plainKiller) UndoAttempt(ctx context.Context, t *redshiftsync.Table) error {
+	return p.k.UndoAttempt(ctx, t)
+}
+
+func testStreamRetryIncrementalNoKey(t *testing.T, plain bool) {
 	e := newEnv(t)
 	const rows = 20000
 	// Rows of about 650 bytes: 13 MB per table, more than the socket
 	// buffers hold, so the server is still sending when the session ends.
-	mustExec(t, e.src, `
-CREATE TABLE %[1]s.chunk_nokey (n int, v text, updated_at timestamp);
-INSERT INTO %[1]s.chunk_nokey SELECT i %% 5000, repeat(md5(i::text), 20), timestamp '2024-01-01' + i * interval '1 second' FROM generate_series(1, %[2]d) i;
-CREATE TABLE %[1]s.tie_nokey (n int, v text, updated_at timestamp);
-INSERT INTO %[1]s.tie_nokey SELECT i %% 5000, repeat(md5(i::text), 20), timestamp '2024-01-01' FROM generate_series(1, %[2]d) i;
-CREATE INDEX ON %[1]s.tie_nokey (updated_at);
-CREATE TABLE %[1]s.null_nokey (n int, v text, updated_at timestamp);
-INSERT INTO %[1]s.null_nokey SELECT i %% 5000, repeat(md5(i::text), 20), NULL FROM generate_series(1, %[2]d) i;
-CREATE INDEX ON %[1]s.null_nokey (updated_at);
-ANALYZE %[1]s.chunk_nokey; ANALYZE %[1]s.tie_nokey; ANALYZE %[1]s.null_nokey;`, e.schema, rows)
+	// One table per kind of stream; the plain sink is given the chunk
+	// only (the undo is the same for every kind).
+	tables := map[string]string{
+		"chunk_nokey": `timestamp '2024-01-01' + i * interval '1 second'`, // no index: one chunk
+		"tie_nokey":   `timestamp '2024-01-01'`,                           // one tie group
+		"null_nokey":  `NULL`,                                             // the NULL-key phase
+	}
+	if plain {
+		tables = map[string]string{"chunk_nokey": tables["chunk_nokey"]}
+	}
+	for name, key := range tables {
+		tbl := sqlident.Qualified(e.schema, name)
+		mustExec(t, e.src, `CREATE TABLE %s (n int, v text, updated_at timestamp);
+INSERT INTO %[1]s SELECT i %% 5000, repeat(md5(i::text), 20), %s FROM generate_series(1, %d) i;
+ANALYZE %[1]s`, tbl, key, rows)
+		if name != "chunk_nokey" {
+			mustExec(t, e.src, `CREATE INDEX ON %s (updated_at)`, tbl)
+		}
+	}
 	cfg := e.config(t)
 	sink := e.newSink(t)
 	killer := &streamKiller{Sink: sink, t: t, e: e, killAfter: 3000, seen: map[string]int{}, killed: map[string]bool{}}
-	ex, err := redshiftsync.New(cfg, killer, sink.StateStore())
+	var target redshiftsync.Sink = killer
+	var store redshiftsync.StateStore = sink.StateStore()
+	if plain {
+		target, store = plainKiller{killer}, &redshiftsync.MemoryStore{}
+	}
+	ex, err := redshiftsync.New(cfg, target, store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +179,7 @@ ANALYZE %[1]s.chunk_nokey; ANALYZE %[1]s.tie_nokey; ANALYZE %[1]s.null_nokey;`, 
 			t.Errorf("table %s: no retry: the test tested nothing", ts.Table)
 		}
 	}
-	for _, name := range []string{"chunk_nokey", "tie_nokey", "null_nokey"} {
+	for name := range tables {
 		if n := queryInt(t, e.dst, fmt.Sprintf(`SELECT count(*) FROM %s`, sqlident.Qualified(e.schema, name))); n != rows {
 			t.Errorf("table %s: %d rows in the destination, %d at the source", name, n, rows)
 		}
