@@ -54,7 +54,15 @@ func (e *env) config(t *testing.T) redshiftsync.Config {
 // state in store.
 func (e *env) sync(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore) *redshiftsync.Report {
 	t.Helper()
-	ex, err := redshiftsync.New(cfg, sink, store)
+	_, rep := e.syncWith(t, cfg, sink, store)
+	return rep
+}
+
+// syncWith runs one sync like sync, with options, and also returns the
+// (closed) extractor, for its Stats.
+func (e *env) syncWith(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore, opts ...redshiftsync.Option) (*redshiftsync.Extractor, *redshiftsync.Report) {
+	t.Helper()
+	ex, err := redshiftsync.New(cfg, sink, store, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +73,7 @@ func (e *env) sync(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink
 	if err != nil {
 		t.Fatalf("sync: %v", err)
 	}
-	return rep
+	return ex, rep
 }
 
 // tables returns the source tables as the extractor discovers them.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
@@ -164,16 +163,7 @@ ANALYZE %[1]s`, tbl, key, rows)
 	if plain {
 		target, store = plainKiller{killer}, &redshiftsync.MemoryStore{}
 	}
-	ex, err := redshiftsync.New(cfg, target, store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if _, err := ex.Run(ctx); err != nil {
-		t.Fatalf("sync: %v", err)
-	}
+	ex, _ := e.syncWith(t, cfg, target, store)
 	for _, ts := range ex.Stats().Tables {
 		if ts.Retries == 0 {
 			t.Errorf("table %s: no retry: the test tested nothing", ts.Table)

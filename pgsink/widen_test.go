@@ -2,12 +2,10 @@ package pgsink_test
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
@@ -30,16 +28,7 @@ func (e *env) syncLogged(t *testing.T, cfg redshiftsync.Config) string {
 	t.Helper()
 	sink := e.newSink(t)
 	var buf syncBuffer
-	ex, err := redshiftsync.New(cfg, sink, sink.StateStore(), redshiftsync.WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if _, err := ex.Run(ctx); err != nil {
-		t.Fatalf("sync: %v\n%s", err, buf.String())
-	}
+	e.syncWith(t, cfg, sink, sink.StateStore(), redshiftsync.WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
 	return buf.String()
 }
 
