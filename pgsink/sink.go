@@ -493,7 +493,9 @@ func (ts *tableSink) begin(ctx context.Context) error {
 // does not use fails the Write with an error naming the column; so does any
 // error of the database. After an error, the rows written since the last
 // flush are discarded, and the table's Writes and flushes fail until it is
-// opened again.
+// opened again. A canceled ctx does not fail it: the batch is loaded (within
+// a grace period; see the package documentation), as is every call of the
+// sink, so that a stopped run can still save what was written.
 func (s *Sink) Write(ctx context.Context, batch redshiftsync.Batch) error {
 	ctx, cancel := detach(ctx)
 	defer cancel()
