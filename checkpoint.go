@@ -183,6 +183,9 @@ func decodeState(doc []byte, source string) (*State, error) {
 		if p := ts.InProgress; p != nil && p.Phase != phaseRows && p.Phase != phaseNullKeys {
 			return nil, fmt.Errorf("%w: table %q: unknown phase %q", ErrStateCorrupt, name, p.Phase)
 		}
+		if err := checkProgress(name, ts.InProgress); err != nil {
+			return nil, err
+		}
 	}
 	return &st, nil
 }

@@ -407,10 +407,10 @@ func TestBackoff(t *testing.T) {
 // TestSessionSetup: statement_timeout is set (in whole milliseconds, rounded
 // up) when configured; the idle-in-transaction guard is applied to the
 // pool's own connections unless the dialect is Redshift, which has no such
-// setting; a caller's connections get their statement_timeout reset.
+// setting; a caller's connections get every setting restored.
 func TestSessionSetup(t *testing.T) {
 	s := newSession(Config{Dialect: DialectAuto}, true)
-	if s.sql != baseSessionSQL || s.reset != "" {
+	if s.sql != baseSessionSQL || s.restored != nil {
 		t.Errorf("no statement timeout: %+v", s)
 	}
 	if s.guard != "SET idle_in_transaction_session_timeout TO 300000" {
@@ -421,8 +421,13 @@ func TestSessionSetup(t *testing.T) {
 		t.Errorf("redshift with a timeout: %+v", s)
 	}
 	s = newSession(Config{Dialect: DialectPostgres, StatementTimeout: time.Minute}, false)
-	if !strings.HasSuffix(s.sql, "; SET statement_timeout TO 60000") || s.guard != "" || s.reset != "RESET statement_timeout" {
+	if !strings.HasSuffix(s.sql, "; SET statement_timeout TO 60000") || s.guard != "" ||
+		s.captureSQL() != "SELECT current_setting('timezone'), current_setting('datestyle'), current_setting('extra_float_digits'), current_setting('statement_timeout')" ||
+		s.restoreSQL() != "SELECT set_config('timezone', $1, false), set_config('datestyle', $2, false), set_config('extra_float_digits', $3, false), set_config('statement_timeout', $4, false)" {
 		t.Errorf("adopted pool: %+v", s)
+	}
+	if s := newSession(Config{Dialect: DialectPostgres}, false); len(s.restored) != 3 {
+		t.Errorf("adopted pool without a statement timeout restores %v", s.restored)
 	}
 
 	// The guard's own failure is tolerated when the server answered it

@@ -30,6 +30,12 @@
 //     key, or Redshift's unenforced one), a page never ends inside a tie
 //     group: the rows sharing the last tuple are held back and read again
 //     with the next page, and a page made of one tie group is read whole.
+//     Which rows share a tuple is the server's word, not a comparison of
+//     texts: for an ordering with a string column the page carries the
+//     server's dense_rank of each tuple, so citext "x@y" and "X@Y", or
+//     values of a nondeterministic collation, are one group as the server
+//     sees it; other key types have canonical texts. A table spec's
+//     primary_keys must name NOT NULL columns.
 //     A sync is bounded by a high-water mark taken when it starts, and the
 //     next sync starts at that mark again (>=), optionally less a Lookback
 //     for rows that commit late. Rows whose key is NULL are read again on
@@ -52,4 +58,22 @@
 // Run syncs tables in parallel; Sink calls for one table come from one
 // goroutine at a time, calls for different tables may be concurrent. Stats
 // may be called at any time.
+//
+// One state has one writer: a StateStore that other processes can reach is a
+// Locker, whose lock Run holds from its start to its end, so a second run on
+// the same state (an overlapping cron job, say) fails at once with
+// ErrLocked, naming the holder's pid and host, or waits with WithLockWait.
+// FileStore takes an flock on a file beside the state, pgsink's store a
+// session advisory lock; both die with their process, so a killed run never
+// blocks the next. The jsonlsink sink locks its directory the same way.
+//
+// No goroutine Run starts can end the caller's process: a panic in one, in
+// the library or in the caller's Sink or hooks called from it, is recovered
+// and becomes an error wrapping ErrPanic (a *TableError of the table it
+// happened in), with the stack in a debug log line. A saved state that does
+// not fit a table's plan is refused with ErrStateCorrupt naming the table.
+//
+// NewFromDB leaves the caller's connections as it found them: every session
+// setting the extractor changes is set back to its previous value before a
+// connection returns to the caller's pool.
 package redshiftsync

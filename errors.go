@@ -33,6 +33,16 @@ var (
 	// ErrTableGone is returned when a table disappears between discovery
 	// and its read.
 	ErrTableGone = errors.New("redshiftsync: table no longer exists")
+	// ErrLocked is returned when another run holds the lock of the state
+	// (or of the destination) that this run needs: two runs at once would
+	// corrupt the output. The error is a *LockError naming the lock and,
+	// when known, the process that holds it.
+	ErrLocked = errors.New("redshiftsync: another sync is running")
+	// ErrPanic is wrapped by the error of a goroutine of Run that panicked,
+	// in the library or in code of the caller's it called (a Sink, a
+	// hook): the panic is recovered and becomes an error, with the value it
+	// panicked with in the message and the stack in a debug log line.
+	ErrPanic = errors.New("redshiftsync: panic")
 )
 
 // TableError is the error of one table's sync: it names the table and the

@@ -32,37 +32,75 @@ type Extractor struct {
 	progress      func(Stats)
 	progressEvery time.Duration
 
+	locker   Locker // the store's lock, when it has one
+	lockWait time.Duration
+
 	stats statsBoard
 }
 
-// Option configures an Extractor beyond its Config.
-type Option func(*Extractor)
+// Option configures an Extractor beyond its Config. An option checks its
+// own arguments: New, NewFromDB and NewFromSQLX return the error of the first
+// option that rejects them, naming it, and reject options that contradict
+// each other or the configuration.
+type Option func(*Extractor) error
 
 // WithLogger sends the extractor's structured logs to l: one info line per
 // table started and finished, a warning per retry, debug lines per page. The
-// default is silent.
+// default is silent; a nil l is an error.
 func WithLogger(l *slog.Logger) Option {
-	return func(e *Extractor) { e.log = l }
+	return func(e *Extractor) error {
+		if l == nil {
+			return errors.New("redshiftsync: WithLogger: the logger is nil (leave the option out for no logs)")
+		}
+		e.log = l
+		return nil
+	}
 }
 
 // WithCheckpointHook calls fn after each checkpoint is saved, from the
-// goroutine that saved it: fn must return quickly.
+// goroutine that saved it: fn must return quickly. A panic in fn fails the
+// table whose checkpoint it was given (an error wrapping ErrPanic); that
+// checkpoint itself was saved. A nil fn is an error.
 func WithCheckpointHook(fn func(Checkpoint)) Option {
-	return func(e *Extractor) { e.hook = fn }
+	return func(e *Extractor) error {
+		if fn == nil {
+			return errors.New("redshiftsync: WithCheckpointHook: the hook is nil")
+		}
+		e.hook = fn
+		return nil
+	}
 }
 
 // WithProgressHook calls fn with a Stats snapshot every interval while Run
 // goes, and once when it ends, from a goroutine of its own: a slow fn delays
-// the next report, never the sync.
+// the next report, never the sync. A panic in fn is recovered: fn is not
+// called again in that Run, the tables go on, and Run's error includes the
+// panic (wrapping ErrPanic). An interval that is not positive, or a nil fn,
+// is an error.
 func WithProgressHook(interval time.Duration, fn func(Stats)) Option {
-	return func(e *Extractor) { e.progress, e.progressEvery = fn, interval }
+	return func(e *Extractor) error {
+		switch {
+		case interval <= 0:
+			return fmt.Errorf("redshiftsync: WithProgressHook: interval %s is not positive", interval)
+		case fn == nil:
+			return errors.New("redshiftsync: WithProgressHook: the hook is nil")
+		}
+		e.progress, e.progressEvery = fn, interval
+		return nil
+	}
 }
 
-// WithTableSpecs lists the tables to sync when the configuration's
-// AutoSchemaDetection is false (the Go counterpart of table_spec_file, which
-// it replaces).
+// WithTableSpecs lists the tables to sync. It is the Go counterpart of
+// table_spec_file: the configuration must have AutoSchemaDetection false
+// and no TableSpecFile, and specs must not be empty.
 func WithTableSpecs(specs []TableSpec) Option {
-	return func(e *Extractor) { e.specs = specs }
+	return func(e *Extractor) error {
+		if len(specs) == 0 {
+			return fmt.Errorf("%w: WithTableSpecs: no table specs given", ErrTableSpec)
+		}
+		e.specs = specs
+		return nil
+	}
 }
 
 // New returns an Extractor that opens its own pooled lib/pq connections from
@@ -88,6 +126,13 @@ func New(cfg Config, sink Sink, store StateStore, opts ...Option) (*Extractor, e
 // never closes. The connection keys of cfg are not used and may be empty; its
 // other settings apply. Make sure db allows at least MaxParallelWorkers+1 open
 // connections.
+//
+// The extractor sets TimeZone, DateStyle, extra_float_digits (and
+// statement_timeout, when configured) on each connection it takes from db,
+// having read their values first; before the connection goes back to db it
+// sets exactly those values again, so a setting the caller made on the
+// connection, or in the connection string, is what the caller finds after
+// Run. A connection that cannot be set back is closed instead.
 func NewFromDB(db *sql.DB, cfg Config, sink Sink, store StateStore, opts ...Option) (*Extractor, error) {
 	if db == nil {
 		return nil, errors.New("redshiftsync: NewFromDB: db is nil")
@@ -124,7 +169,19 @@ func newExtractor(cfg Config, p *pool, sink Sink, store StateStore, opts []Optio
 	}
 	e := &Extractor{cfg: cfg, sink: sink, store: store, pool: p, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
-		o(e)
+		if o == nil {
+			return nil, errors.New("redshiftsync: an Option is nil")
+		}
+		if err := o(e); err != nil {
+			return nil, err
+		}
+	}
+	e.locker, _ = store.(Locker)
+	switch {
+	case e.specs != nil && cfg.AutoSchemaDetection:
+		return nil, fmt.Errorf("%w: WithTableSpecs lists the tables, but auto_schema_detection is true, which would ignore it; set it to false", ErrTableSpec)
+	case e.specs != nil && cfg.TableSpecFile != "":
+		return nil, fmt.Errorf("%w: both WithTableSpecs and table_spec_file (%s) list the tables; use one", ErrTableSpec, cfg.TableSpecFile)
 	}
 	if !cfg.AutoSchemaDetection && e.specs == nil {
 		if cfg.TableSpecFile == "" {
@@ -217,10 +274,18 @@ type TableReport struct {
 // (each keeps the checkpoint it last saved; a table dropped since discovery
 // is only reported, and the others finish); the error joins every table's
 // TableError. A canceled ctx stops Run promptly with an error wrapping
-// context.Canceled, after saving the last checkpoint of each table.
+// context.Canceled, after saving the last checkpoint of each table. When the
+// StateStore is a Locker, Run first takes its lock and holds it until it
+// returns: while another run holds it, Run fails at once with a *LockError
+// (ErrLocked), or waits as WithLockWait allows.
 func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 	start := time.Now()
 	rep := &Report{Started: start}
+	unlock, err := e.lock(ctx)
+	if err != nil {
+		return rep, err
+	}
+	defer unlock()
 	d, err := e.discover(ctx)
 	if err != nil {
 		return rep, err
@@ -237,9 +302,9 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	stopProgress := func() error { return nil }
 	if e.progress != nil && e.progressEvery > 0 {
-		stop := e.reportProgress()
-		defer stop()
+		stopProgress = e.reportProgress()
 	}
 	rep.Tables = make([]TableReport, len(d.Plans))
 	var wg sync.WaitGroup
@@ -261,6 +326,9 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 	}
 	wg.Wait()
 	var errs []error
+	if err := stopProgress(); err != nil {
+		errs = append(errs, err)
+	}
 	for _, t := range rep.Tables {
 		rep.Rows += t.Rows
 		if t.Err != nil {
@@ -291,9 +359,17 @@ func (e *Extractor) discover(ctx context.Context) (*Discovery, error) {
 }
 
 // reportProgress calls the progress hook every progressEvery until the
-// returned stop is called, which reports once more and waits for it.
-func (e *Extractor) reportProgress() (stop func()) {
+// returned stop is called, which reports once more, waits for it, and
+// returns the hook's panic, if it panicked: the hook is then not called
+// again in this run, and the tables go on.
+func (e *Extractor) reportProgress() (stop func() error) {
 	quit, done := make(chan struct{}), make(chan struct{})
+	var hookErr error
+	report := func() {
+		if hookErr == nil {
+			hookErr = e.recoverHook("progress hook", func() { e.progress(e.Stats()) })
+		}
+	}
 	go func() {
 		defer close(done)
 		tick := time.NewTicker(e.progressEvery)
@@ -301,14 +377,14 @@ func (e *Extractor) reportProgress() (stop func()) {
 		for {
 			select {
 			case <-tick.C:
-				e.progress(e.Stats())
+				report()
 			case <-quit:
-				e.progress(e.Stats())
+				report()
 				return
 			}
 		}
 	}()
-	return func() { close(quit); <-done }
+	return func() error { close(quit); <-done; return hookErr }
 }
 
 // sourceName identifies the source in the state: "database/schema".

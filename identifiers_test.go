@@ -36,7 +36,7 @@ var hostileTables = []hostileTable{
 		[]string{"bigint", "text", "int", "timestamp NOT NULL", "text", "text", "text"}, []int{0}},
 	{"select",
 		[]string{"from", "order", "WHERE", " lead and trail "},
-		[]string{"int", "text", "text", "text"}, nil},
+		[]string{"int NOT NULL", "text", "text", "text"}, nil},
 	{"Mixed.Case Table 表",
 		[]string{"Order", "--comment", "Group", "modified_at"},
 		[]string{"int", "text", "text", "timestamptz"}, []int{0, 2}},

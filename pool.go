@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lib/pq"
@@ -41,27 +42,61 @@ type session struct {
 	// does not know yet which server it talks to. (Run as part of sql, its
 	// error would undo the other settings of the batch.)
 	guard string
-	// reset undoes what sql set that would outlive the extractor's use of
-	// a caller's connection (statement_timeout); "" when nothing needs it.
-	reset string
+	// restored names every setting sql changes, on a caller's connection
+	// only: their values are read before sql runs and set back when the
+	// extractor releases the connection (see pool.acquire). Nil for the
+	// pool's own connections.
+	restored []string
 }
+
+// baseSessionSettings are the settings of baseSessionSQL, by the names
+// current_setting and set_config know on both dialects.
+var baseSessionSettings = []string{"timezone", "datestyle", "extra_float_digits"}
 
 // newSession returns the session setup for cfg. own is true for the pool's
 // own connections, false for a caller's *sql.DB, whose connections are
-// returned to the caller: they get no idle guard, and their
-// statement_timeout is reset when the extractor releases them.
+// returned to the caller: they get no idle guard, and every setting the
+// setup changes is restored when the extractor releases them.
 func newSession(cfg Config, own bool) session {
 	s := session{sql: baseSessionSQL}
+	if !own {
+		s.restored = append([]string(nil), baseSessionSettings...)
+	}
 	if cfg.StatementTimeout > 0 {
 		s.sql += fmt.Sprintf("; SET statement_timeout TO %d", ceilMillis(cfg.StatementTimeout))
 		if !own {
-			s.reset = "RESET statement_timeout"
+			s.restored = append(s.restored, "statement_timeout")
 		}
 	}
 	if own && cfg.Dialect != DialectRedshift {
 		s.guard = fmt.Sprintf("SET idle_in_transaction_session_timeout TO %d", ceilMillis(idleInTransactionTimeout))
 	}
 	return s
+}
+
+// captureSQL returns the query of the current values of the restored
+// settings, one column each. current_setting and set_config (restoreSQL)
+// exist on Redshift too, with the same meaning (r_CURRENT_SETTING and
+// r_SET_CONFIG in its developer guide).
+func (s session) captureSQL() string {
+	cols := make([]string, len(s.restored))
+	for i, name := range s.restored {
+		cols[i] = "current_setting('" + name + "')"
+	}
+	return "SELECT " + strings.Join(cols, ", ")
+}
+
+// restoreSQL returns the statement that sets the restored settings back to
+// the values bound as $1, $2..., in captureSQL's order. set_config(..., false)
+// is what SET does: a session-level value, exactly the one captured, whether
+// the caller had SET it on the connection or it came from the server's or the
+// connection's defaults (RESET would lose the former).
+func (s session) restoreSQL() string {
+	cols := make([]string, len(s.restored))
+	for i, name := range s.restored {
+		cols[i] = fmt.Sprintf("set_config('%s', $%d, false)", name, i+1)
+	}
+	return "SELECT " + strings.Join(cols, ", ")
 }
 
 // ceilMillis returns d in whole milliseconds, rounded up: the unit of
@@ -95,6 +130,9 @@ type pool struct {
 	// each acquire instead.
 	setupOnConnect bool
 	session        session
+
+	priorMu sync.Mutex
+	prior   map[*sql.Conn][]any // a caller's connection's settings before acquire, to restore on release
 }
 
 // sessionConnector applies the session setup once to every new connection.
@@ -162,10 +200,13 @@ func (p *pool) acquire(ctx context.Context) (*sql.Conn, error) {
 		return nil, err
 	}
 	if !p.setupOnConnect {
-		err := p.session.apply(ctx, func(ctx context.Context, q string) error {
-			_, err := conn.ExecContext(ctx, q)
-			return err
-		})
+		err := p.capture(ctx, conn)
+		if err == nil {
+			err = p.session.apply(ctx, func(ctx context.Context, q string) error {
+				_, err := conn.ExecContext(ctx, q)
+				return err
+			})
+		}
 		if err != nil {
 			p.release(conn, true)
 			return nil, fmt.Errorf("redshiftsync: set up session: %w", err)
@@ -174,14 +215,47 @@ func (p *pool) acquire(ctx context.Context) (*sql.Conn, error) {
 	return conn, nil
 }
 
+// capture reads the values of the settings the session setup is about to
+// change on a caller's connection, for release to restore. It is one more
+// round trip per acquire (one per read unit, not per page).
+func (p *pool) capture(ctx context.Context, conn *sql.Conn) error {
+	if len(p.session.restored) == 0 {
+		return nil
+	}
+	vals := make([]string, len(p.session.restored))
+	dest := make([]any, len(vals))
+	for i := range vals {
+		dest[i] = &vals[i]
+	}
+	if err := conn.QueryRowContext(ctx, p.session.captureSQL()).Scan(dest...); err != nil {
+		return err
+	}
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = v
+	}
+	p.priorMu.Lock()
+	defer p.priorMu.Unlock()
+	if p.prior == nil {
+		p.prior = map[*sql.Conn][]any{}
+	}
+	p.prior[conn] = args
+	return nil
+}
+
 // release returns conn to the pool, or discards it when broken is true: a
 // connection that saw an error may be mid-transaction or mid-result, and is
 // never handed out again.
 func (p *pool) release(conn *sql.Conn, broken bool) {
-	if !broken && !p.setupOnConnect && p.session.reset != "" {
-		// A caller's connection goes back to the caller as it came.
+	p.priorMu.Lock()
+	prior, captured := p.prior[conn]
+	delete(p.prior, conn)
+	p.priorMu.Unlock()
+	if !broken && captured {
+		// A caller's connection goes back to the caller as it came; one
+		// that cannot be restored is closed instead.
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := conn.ExecContext(ctx, p.session.reset)
+		_, err := conn.ExecContext(ctx, p.session.restoreSQL(), prior...)
 		cancel()
 		broken = err != nil
 	}

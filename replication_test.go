@@ -82,3 +82,31 @@ func TestDialectOf(t *testing.T) {
 		t.Errorf("PostgreSQL version: %s", d)
 	}
 }
+
+// TestRankedPageSQL: the ranked page selects the table's columns and the
+// rank, orders by the ordering columns under aliases that no column of the
+// table has (a column named like the alias must not capture the ORDER BY),
+// and compares tuples without row values.
+func TestRankedPageSQL(t *testing.T) {
+	tbl := &Table{Schema: "s", Name: "t", PrimaryKey: []string{"rs_order_2"}, Columns: []Column{
+		col("rs_order_1", "text", false), col("rs_order_2", "integer", false), col("k", "citext", false),
+	}}
+	p := &Plan{Table: tbl, Mode: ModeIncremental, ReplicationKey: "k"}
+	s := p.shape(phaseRows, &Progress{Phase: phaseRows}, "", DialectRedshift)
+	q, args := s.rankedPageSQL([]string{"x@y", "7"}, 50)
+	want := `SELECT p."rs_order_1", p."rs_order_2", p."k", dense_rank() OVER (ORDER BY p."rs_order_1_", p."rs_order_2_") FROM (` +
+		`SELECT "rs_order_1", "rs_order_2", "k", src."k" AS "rs_order_1_", src."rs_order_2" AS "rs_order_2_" FROM "s"."t" src WHERE "k" IS NOT NULL AND ` +
+		`("k" >= $1::citext AND (("k" > $1::citext OR ("k" = $1::citext AND "rs_order_2" > $2::integer)))) ORDER BY src."k", src."rs_order_2" LIMIT 50` +
+		`) p ORDER BY p."rs_order_1_", p."rs_order_2_"`
+	if q != want || len(args) != 2 {
+		t.Errorf("rankedPageSQL =\n%s\nwant\n%s", q, want)
+	}
+	if !s.serverTies {
+		t.Error("a citext key: serverTies is false")
+	}
+	// Integers and timestamps have canonical key texts: no ranked pages.
+	p.ReplicationKey = "rs_order_2"
+	if s := p.shape(phaseRows, &Progress{Phase: phaseRows}, "", DialectRedshift); s.serverTies {
+		t.Error("an integer ordering: serverTies is true")
+	}
+}

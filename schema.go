@@ -308,7 +308,11 @@ type TableSpec struct {
 	Schema string `json:"schema,omitempty"`
 	// Table is the table's name, exactly as in the catalog.
 	Table string `json:"table"`
-	// PrimaryKey overrides the catalog's primary key.
+	// PrimaryKey overrides the catalog's primary key. Its columns must be
+	// NOT NULL in the catalog: a spec naming a nullable one is refused with
+	// ErrTableSpec, since its NULL rows could not be placed in the page
+	// order. (A nullable ReplicationKey is fine: its NULL rows are read in a
+	// phase of their own.)
 	PrimaryKey []string `json:"primary_keys,omitempty"`
 	// Strategy is FULL, INCREMENTAL, or empty to let the library choose.
 	Strategy Strategy `json:"strategy,omitempty"`
@@ -415,6 +419,12 @@ func applySpecs(catalog []*Table, specs []TableSpec, schema string) ([]*Table, m
 				specErr("table %s: primary key column %q is excluded; include it or drop it from primary_keys", qn, k)
 			} else if c, _ := t.Column(k); !c.Type.orderable() {
 				specErr("table %s: primary key column %q has type %s, which cannot order rows", qn, k, c.SourceType)
+			} else if c.Nullable && len(s.PrimaryKey) > 0 {
+				// Pages resume after a (key..., pk...) tuple: a row whose
+				// pk column is NULL compares as NULL, neither before nor
+				// after it, and would be skipped. A catalog key is NOT
+				// NULL on both dialects; a spec's must be too.
+				specErr("table %s: primary key column %q is nullable, and rows whose %q is NULL could not be placed in the page order; name NOT NULL columns in primary_keys (a primary key holds no NULL), or leave primary_keys out", qn, k, k)
 			}
 		}
 		if _, inSource := src.Column(s.ReplicationKey); s.ReplicationKey != "" && inSource {

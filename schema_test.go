@@ -33,7 +33,7 @@ func specCatalog() []*Table {
 			col("span", "interval", true), col("blob", "bytea", true),
 		}},
 		{Schema: "app", Name: "lines", PrimaryKey: []string{"order_id", "n"}, PrimaryKeyEnforced: true, Columns: []Column{
-			col("order_id", "bigint", false), col("n", "integer", false), col("sku", "text", true),
+			col("order_id", "bigint", false), col("n", "integer", false), col("sku", "text", true), col("qty", "integer", false),
 		}},
 		{Schema: "app", Name: `a"b; DROP TABLE victim; --`, EstimatedRows: -1, Columns: []Column{
 			col(`x"; DROP TABLE victim; --`, "integer", false), col("select", "timestamp with time zone", true),
@@ -73,6 +73,7 @@ func TestApplySpecsErrors(t *testing.T) {
 		{"json replication key", TableSpec{Table: "orders", ReplicationKey: "doc"}, []string{`app.orders: replication key column "doc" has type jsonb, which cannot order rows`}},
 		{"interval replication key", TableSpec{Table: "orders", ReplicationKey: "span"}, []string{`app.orders: replication key column "span" has type interval, which cannot order rows`}},
 		{"json primary key", TableSpec{Table: "orders", PrimaryKey: []string{"doc"}}, []string{`app.orders: primary key column "doc" has type jsonb, which cannot order rows`}},
+		{"nullable primary key", TableSpec{Table: "lines", PrimaryKey: []string{"order_id", "sku"}}, []string{`app.lines: primary key column "sku" is nullable`}},
 		{"bytea primary key", TableSpec{Table: "orders", PrimaryKey: []string{"id", "blob"}}, []string{`app.orders: primary key column "blob" has type bytea, which cannot order rows`}},
 		{"bad strategy", TableSpec{Table: "orders", Strategy: "SOMETIMES"}, []string{`app.orders: strategy "SOMETIMES" must be FULL or INCREMENTAL`}},
 		{"other schema", TableSpec{Schema: "other", Table: "orders"}, []string{`other.orders: schema "other" differs from the configured schema "app"`}},
@@ -152,7 +153,7 @@ func TestApplySpecsResult(t *testing.T) {
 		t.Error("no warning that the spec's primary key is not enforced")
 	}
 	// A wider key holds the catalog's: still unique.
-	out2, _, err := applySpecs(catalog, []TableSpec{{Table: "lines", PrimaryKey: []string{"n", "sku", "order_id"}}}, "app")
+	out2, _, err := applySpecs(catalog, []TableSpec{{Table: "lines", PrimaryKey: []string{"n", "qty", "order_id"}}}, "app")
 	if err != nil || !out2[0].PrimaryKeyEnforced {
 		t.Errorf("a key holding the catalog's: enforced %v, %v", out2[0].PrimaryKeyEnforced, err)
 	}
@@ -336,4 +337,80 @@ INSERT INTO %[1]s.unlisted VALUES (1, now());`, s))
 	if !errors.Is(err, ErrTableSpec) || !strings.Contains(err.Error(), s+`.orders: column "nmae" does not exist`) {
 		t.Errorf("bad spec: %v", err)
 	}
+}
+
+// TestSpecNullablePrimaryKey: a spec's primary key with a nullable column is
+// refused before any row is read, naming the table and the column. Paging
+// by (a, b) skipped every row whose b is NULL: (a = $1 AND b > $2) is NULL
+// for them (50 of 60 rows were delivered). A nullable replication key stays
+// allowed: its NULL rows are read in the null_keys phase.
+func TestSpecNullablePrimaryKey(t *testing.T) {
+	db := pgtest.Open(t)
+	s := pgtest.NewSchema(t, db)
+	pgtest.Exec(t, db, fmt.Sprintf(`
+CREATE TABLE %[1]s.n (a int NOT NULL, b int, v text, updated_at timestamp);
+INSERT INTO %[1]s.n SELECT i / 10, CASE WHEN i %% 6 = 0 THEN NULL ELSE i END, 'v' || i,
+	CASE WHEN i %% 7 = 0 THEN NULL ELSE timestamp '2024-01-01' + i * interval '1 s' END FROM generate_series(0, 59) i;
+CREATE INDEX ON %[1]s.n (a, b); CREATE INDEX ON %[1]s.n (updated_at);`, s))
+	cfg, err := ConfigFromURL(pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Schema, cfg.MaxParallelWorkers = s, 2
+	cfg.AutoSchemaDetection = false
+	cfg.BatchSize = 4
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run := func(spec TableSpec) (*collectSink, error) {
+		sink := &collectSink{}
+		ex, err := New(cfg, sink, &MemoryStore{}, WithTableSpecs([]TableSpec{spec}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ex.Close()
+		_, err = ex.Run(ctx)
+		return sink, err
+	}
+	for _, spec := range []TableSpec{
+		{Table: "n", Strategy: StrategyFull, PrimaryKey: []string{"a", "b"}},
+		{Table: "n", Strategy: StrategyIncremental, ReplicationKey: "updated_at", PrimaryKey: []string{"a", "b"}},
+	} {
+		sink, err := run(spec)
+		if !errors.Is(err, ErrTableSpec) || !strings.Contains(err.Error(), s+`.n: primary key column "b" is nullable`) {
+			t.Errorf("spec %+v: err = %v (%d rows delivered), want ErrTableSpec naming %s.n and column b", spec, err, sink.rows(), s)
+		}
+		if sink.rows() != 0 {
+			t.Errorf("spec %+v: %d rows read before the spec was refused", spec, sink.rows())
+		}
+	}
+	// The NOT NULL column alone, and a nullable replication key: every row.
+	for _, spec := range []TableSpec{
+		{Table: "n", Strategy: StrategyFull, PrimaryKey: []string{"a"}},
+		{Table: "n", Strategy: StrategyIncremental, ReplicationKey: "updated_at", PrimaryKey: []string{"a"}},
+	} {
+		sink, err := run(spec)
+		if err != nil || sink.rows() != 60 {
+			t.Errorf("spec %+v: %d rows of 60, %v", spec, sink.rows(), err)
+		}
+	}
+}
+
+// collectSink counts the rows written to it.
+type collectSink struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *collectSink) Open(context.Context, *Table) error { return nil }
+func (c *collectSink) Write(_ context.Context, b Batch) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n += len(b.Rows)
+	return nil
+}
+func (c *collectSink) Flush(context.Context, *Table) error { return nil }
+func (c *collectSink) rows() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
 }

@@ -28,7 +28,10 @@ type Batch struct {
 //
 // Any error returned by a sink fails that table's sync; the state already saved
 // for the table is kept, so the next run resumes after the last successful
-// Flush.
+// Flush. A panic in a sink method is recovered, as net/http recovers a
+// handler's: the table fails with a *TableError wrapping ErrPanic, nothing
+// more is flushed or saved for it in this run (the sink may be half-way
+// through a batch), and the process goes on.
 type Sink interface {
 	// Open tells the sink the definition of table before any of its rows.
 	// It is called again on the next run, where the columns may differ

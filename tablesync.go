@@ -54,12 +54,16 @@ func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 	s.log = s.e.log.With("table", s.name)
 	s.stats.start()
 	defer func() { s.stats.finish(err) }()
+	defer s.catch("sync", func(e error) { err = e })
 
 	s.decoders = make([]decoder, len(t.Columns))
 	for i, c := range t.Columns {
 		s.decoders[i] = decoderFor(c)
 	}
 	s.loadState()
+	if err := s.checkResume(); err != nil {
+		return 0, &TableError{Table: s.name, Step: "load state", Err: err}
+	}
 	if err := s.e.sink.Open(ctx, t); err != nil && !s.resyncRequested(err) {
 		return 0, &TableError{Table: s.name, Step: "open sink", Err: err}
 	}
@@ -214,6 +218,7 @@ func (s *tableSync) readRows(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for range min(s.e.cfg.MaxParallelWorkers, len(todo)) {
 		wg.Go(func() {
+			defer s.catch("read", cancel)
 			for part := range todo {
 				if ctx.Err() != nil {
 					return
@@ -413,6 +418,7 @@ type unit struct {
 	page    [][]any
 	backing []any
 	dest    []driver.Value
+	ranks   []int64 // the server's rank of each row of a ranked page
 }
 
 func (s *tableSync) newUnit(shape *readShape, after *[]string) *unit {
@@ -457,11 +463,22 @@ func (u *unit) read(ctx context.Context) (err error) {
 		after := *u.after
 		t.mu.Unlock()
 		q, args := u.shape.pageSQL(after, limit)
+		if u.shape.serverTies {
+			q, args = u.shape.rankedPageSQL(after, limit)
+		}
+		rankCol := len(t.plan.Table.Columns)
 		var n int
 		err := u.withRetry(ctx, "read page", func() error {
 			n = 0
 			u.ensurePage(limit)
 			return u.query(ctx, q, args, func(row []driver.Value) error {
+				if u.shape.serverTies {
+					rank, ok := row[rankCol].(int64)
+					if !ok {
+						return &TableError{Table: t.name, Step: "read page", Err: fmt.Errorf("the page's rank column is %T, not an integer", row[rankCol])}
+					}
+					u.ranks[n] = rank
+				}
 				return u.decodeInto(u.page[n], row, func() { n++ })
 			})
 		})
@@ -559,27 +576,38 @@ func (u *unit) readUnique(ctx context.Context) error {
 	}
 }
 
-// cut decides how much of a page of n rows to deliver. With a unique tuple,
-// all of it. Otherwise, when the page is full, the rows that share the last
-// row's tuple may continue on the next page, so they are held back and read
-// again from there: a tie group is never split between pages. It returns
-// the rows to deliver and the tuple to resume after.
+// cut decides how much of a page of n rows to deliver. When the page is
+// full, the rows that share the last row's tuple may continue on the next
+// page, so they are held back and read again from there: a tie group is
+// never split between pages. Which rows share it is decided by the server's
+// equality: the next page resumes strictly after a tuple, which skips every
+// row the server calls equal to it. For an ordering with serverTies that is
+// the page's rank (see rankedPageSQL), never a comparison of texts in Go;
+// for the others equal key texts are equal values (textEqualsValue). It
+// returns the rows to deliver and the tuple to resume after; 0 rows when
+// the whole page is one tie group.
 func (u *unit) cut(n, limit int) (int, []string, error) {
 	last, err := u.tuple(u.page[n-1])
-	if err != nil {
-		return 0, nil, err
-	}
-	if u.shape.unique || n < limit {
-		return n, last, nil
+	if err != nil || n < limit {
+		return n, last, err
 	}
 	for k := n - 1; k > 0; k-- {
-		t, err := u.tuple(u.page[k-1])
-		if err != nil {
+		var same bool
+		var t []string
+		if u.shape.serverTies {
+			same = u.ranks[k-1] == u.ranks[n-1]
+		} else if t, err = u.tuple(u.page[k-1]); err != nil {
 			return 0, nil, err
+		} else {
+			same = slices.Equal(t, last)
 		}
-		if !slices.Equal(t, last) {
-			return k, t, nil
+		if same {
+			continue
 		}
+		if t == nil {
+			t, err = u.tuple(u.page[k-1])
+		}
+		return k, t, err
 	}
 	return 0, last, nil
 }
@@ -685,6 +713,7 @@ func (u *unit) ensurePage(limit int) {
 		return
 	}
 	cols := len(u.t.plan.Table.Columns)
+	u.ranks = make([]int64, limit)
 	u.backing = make([]any, limit*cols)
 	u.page = make([][]any, limit)
 	for i := range u.page {

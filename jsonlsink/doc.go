@@ -22,9 +22,27 @@
 // others either).
 //
 // Files are only ever appended to (O_APPEND), across runs and across
-// processes: the lines of a table are in the order the extractor delivered
-// them, and the last line holding a primary key is the current state of that
-// row. A full resync of a table (see redshiftsync.Mode) appends every row of
+// processes, one process at a time: the lines of a table are in the order
+// the extractor delivered them, and the last line holding a primary key is
+// the current state of that row.
+//
+// # One writer per directory
+//
+// [New] takes an exclusive lock on the directory (the file .jsonlsink.lock in
+// it, see [LockFile]) and [Sink.Close] releases it, so two Sinks never write
+// one directory at once: the second New, in this process or another, fails
+// with a [redshiftsync.LockError] naming the holder's pid and host
+// (errors.Is [redshiftsync.ErrLocked]), or waits for it with [WithLockWait].
+// Without the lock, two writers would interleave their lines and each Open's
+// torn-tail repair would cut the other's half-written line. The operating
+// system releases the lock when its process ends, even by SIGKILL, so a
+// crashed run never blocks the next. The lock is flock(2) on Unix and
+// LockFileEx on Windows, and works across the hosts that share a network
+// file system only as far as that file system's locks do; on systems with
+// neither (Plan 9, WebAssembly, Solaris, AIX) there is no lock, and running
+// two syncs into one directory at once is not safe there. Readers of the
+// files need no lock: they see whole lines, up to a torn last line while a
+// flush is under way. A full resync of a table (see redshiftsync.Mode) appends every row of
 // the table again; rows deleted at the source stay in the file as the older
 // lines they were. This sink does not implement [redshiftsync.ResyncSink], so
 // the files do not record where a resync begins or ends: a reader that must

@@ -13,8 +13,10 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/seed2085993a/redshiftsync"
+	"github.com/seed2085993a/redshiftsync/internal/lockfile"
 )
 
 // bufferSize is the size of each table's write buffer.
@@ -27,8 +29,10 @@ const bufferSize = 256 << 10
 // different tables may run concurrently, calls for one table come from one
 // goroutine at a time. Close must not run concurrently with the other methods.
 type Sink struct {
-	dir  string
-	mode fs.FileMode
+	dir      string
+	mode     fs.FileMode
+	lockWait time.Duration
+	lock     *lockfile.Lock // of the directory, from New to Close
 
 	mu     sync.Mutex // guards tables and closed
 	tables map[tableKey]*tableFile
@@ -59,7 +63,10 @@ func WithFileMode(mode fs.FileMode) Option {
 }
 
 // New returns a Sink that writes its files to dir, creating the directory
-// (mode 0o755) when it does not exist.
+// (mode 0o755) when it does not exist. It takes the lock of the directory
+// (the file .jsonlsink.lock in it) until Close: while another Sink, in this
+// process or another, holds it, New fails with a *redshiftsync.LockError
+// naming the holder (errors.Is ErrLocked), or waits as WithLockWait allows.
 func New(dir string, opts ...Option) (*Sink, error) {
 	if dir == "" {
 		return nil, errors.New("jsonlsink: empty directory")
@@ -83,6 +90,9 @@ func New(dir string, opts ...Option) (*Sink, error) {
 		}
 	default:
 		return nil, fmt.Errorf("jsonlsink: %w", err)
+	}
+	if err := s.lockDir(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -209,9 +219,9 @@ func (s *Sink) Flush(ctx context.Context, table *redshiftsync.Table) error {
 	return nil
 }
 
-// Close flushes and fsyncs every open file and closes it. It returns the
-// errors met, joined; the sink cannot be used afterwards. Calling Close again
-// does nothing.
+// Close flushes and fsyncs every open file, closes it, and releases the lock
+// of the directory. It returns the errors met, joined; the sink cannot be
+// used afterwards. Calling Close again does nothing.
 func (s *Sink) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -229,6 +239,9 @@ func (s *Sink) Close() error {
 		}
 	}
 	s.tables = nil
+	if err := s.lock.Release(); err != nil {
+		errs = append(errs, fmt.Errorf("jsonlsink: release the lock of %s: %w", s.dir, err))
+	}
 	return errors.Join(errs...)
 }
 

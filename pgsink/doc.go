@@ -191,9 +191,13 @@
 // Calls for different tables may run concurrently, as the Sink contract
 // allows; each table with staged rows holds one connection of the pool (its
 // open transaction) from its first Write after a flush until the next flush,
-// and Open uses one more for a moment. Allow the pool at least
-// MaxParallelWorkers+1 connections. Only one sync at a time may load a given
-// destination table.
+// and Open uses one more for a moment; the run lock of the [StateStore]
+// keeps one more for the whole run. Allow the pool at least
+// MaxParallelWorkers+2 connections. Only one sync at a time may load a given
+// destination table: two runs of one state (the same state table and name)
+// cannot run at once, as the second fails with [redshiftsync.ErrLocked]
+// (see [StateStore.Lock], which also says why a pooler in transaction mode
+// breaks that lock); two states loading the same tables are not detected.
 //
 // That transaction is idle while the extractor reads the source, for up to a
 // checkpoint interval: it switches idle_in_transaction_session_timeout off

@@ -43,7 +43,10 @@ func ExampleNewStateStore() {
 		log.Fatal(err)
 	}
 	defer db.Close()
-	store := pgsink.NewStateStore(db, "redshift/public", pgsink.WithStateTable("etl", "sync_state"))
+	store, err := pgsink.NewStateStore(db, pgsink.WithStateName("redshift/public"), pgsink.WithStateTable("etl", "sync_state"))
+	if err != nil {
+		log.Fatal(err)
+	}
 	cfg, err := redshiftsync.LoadConfig("configuration.json")
 	if err != nil {
 		log.Fatal(err)

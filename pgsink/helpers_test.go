@@ -245,3 +245,14 @@ func mustExec(t *testing.T, db *sql.DB, format string, args ...any) {
 	t.Helper()
 	pgtest.Exec(t, db, fmt.Sprintf(format, args...))
 }
+
+// newStateStore returns pgsink.NewStateStore(db, opts...), failing the test
+// on error.
+func newStateStore(t *testing.T, db *sql.DB, opts ...pgsink.Option) *pgsink.StateStore {
+	t.Helper()
+	s, err := pgsink.NewStateStore(db, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

@@ -57,7 +57,8 @@ func defaultOptions() options {
 	return options{stateSchema: DefaultStateSchema, stateTable: DefaultStateTable, stateName: DefaultStateName}
 }
 
-// An Option configures a Sink (and, for WithStateTable, a StateStore).
+// An Option configures a Sink (and, for WithStateName and WithStateTable, a
+// StateStore).
 type Option func(*options)
 
 // WithSchema loads every table into the destination schema name, instead of
@@ -96,11 +97,8 @@ func New(db *sql.DB, opts ...Option) (*Sink, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	switch {
-	case o.stateName == "":
-		return nil, errors.New("pgsink: empty state name")
-	case o.stateSchema == "" || o.stateTable == "":
-		return nil, errors.New("pgsink: empty state table schema or name")
+	if err := o.validateState(); err != nil {
+		return nil, err
 	}
 	return &Sink{db: db, opts: o, state: newStateStore(db, o), tables: map[tableKey]*tableSink{}}, nil
 }

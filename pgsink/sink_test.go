@@ -472,8 +472,8 @@ func TestStateStore(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	a := pgsink.NewStateStore(e.dst, "a", pgsink.WithStateTable("meta", "sync_state"))
-	b := pgsink.NewStateStore(e.dst, "b", pgsink.WithStateTable("meta", "sync_state"))
+	a := newStateStore(t, e.dst, pgsink.WithStateName("a"), pgsink.WithStateTable("meta", "sync_state"))
+	b := newStateStore(t, e.dst, pgsink.WithStateName("b"), pgsink.WithStateTable("meta", "sync_state"))
 	if _, err := a.Load(ctx); !errors.Is(err, redshiftsync.ErrNoCheckpoint) {
 		t.Fatalf("Load without a table: %v, want ErrNoCheckpoint", err)
 	}
@@ -501,7 +501,7 @@ func TestStateStore(t *testing.T) {
 	mustExec(t, e.src, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, updated_at timestamp NOT NULL); INSERT INTO %[1]s.t SELECT i, timestamp '2024-01-01' + i * interval '1 second' FROM generate_series(1, 10) i`, e.schema)
 	var n int
 	sink := redshiftsync.SinkFuncs{WriteFunc: func(_ context.Context, b redshiftsync.Batch) error { n += len(b.Rows); return nil }}
-	store := pgsink.NewStateStore(e.dst, "")
+	store := newStateStore(t, e.dst)
 	e.sync(t, e.config(t), sink, store)
 	e.sync(t, e.config(t), sink, store)
 	if n > 11 {

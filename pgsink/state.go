@@ -40,6 +40,9 @@ const (
 // It is the store that reads what [Sink.FlushState] writes (get it with
 // [Sink.StateStore]); it also works alone, as a plain state store in
 // PostgreSQL for any sink. It is safe for concurrent use.
+//
+// It is a [redshiftsync.Locker]: a run holds a session advisory lock on the
+// state (see [StateStore.Lock]), so two runs never write one state at once.
 type StateStore struct {
 	db          *sql.DB
 	schema      string
@@ -48,22 +51,41 @@ type StateStore struct {
 	qTable      string // quoted schema.table
 	mu          sync.Mutex
 	tableExists bool
+	lock        *runLock // the run's advisory lock, while held; guarded by mu
 }
 
 var _ redshiftsync.StateStore = (*StateStore)(nil)
 
-// NewStateStore returns the StateStore of the row name (DefaultStateName
-// when empty) in the state table of db. Of the options, only WithStateTable
-// applies (WithStateName is overridden by name).
-func NewStateStore(db *sql.DB, name string, opts ...Option) *StateStore {
+// NewStateStore returns the StateStore of the row named by WithStateName
+// (default DefaultStateName) in the state table of db (WithStateTable, default
+// public.redshiftsync_state). Those are the only options that apply to a
+// StateStore; the others are an error.
+func NewStateStore(db *sql.DB, opts ...Option) (*StateStore, error) {
+	if db == nil {
+		return nil, errors.New("pgsink: NewStateStore: db is nil")
+	}
 	o := defaultOptions()
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if name != "" {
-		o.stateName = name
+	if o.schema != "" || o.nativeIntervals {
+		return nil, errors.New("pgsink: NewStateStore: only WithStateName and WithStateTable apply to a StateStore (WithSchema and WithNativeIntervals are options of a Sink)")
 	}
-	return newStateStore(db, o)
+	if err := o.validateState(); err != nil {
+		return nil, err
+	}
+	return newStateStore(db, o), nil
+}
+
+// validateState checks the options that name the state.
+func (o options) validateState() error {
+	switch {
+	case o.stateName == "":
+		return errors.New("pgsink: WithStateName: empty state name")
+	case o.stateSchema == "" || o.stateTable == "":
+		return errors.New("pgsink: WithStateTable: empty state table schema or name")
+	}
+	return nil
 }
 
 func newStateStore(db *sql.DB, o options) *StateStore {
@@ -120,11 +142,19 @@ func (s *StateStore) Save(ctx context.Context, doc []byte) error {
 	return nil
 }
 
-// save upserts doc through q (the sink's transaction in FlushState).
+// save upserts doc through q (the sink's transaction in FlushState), only
+// while the store's run lock, when it has one, is still held.
 func (s *StateStore) save(ctx context.Context, q queryer, doc []byte) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO `+s.qTable+` (name, doc, updated_at) VALUES ($1, $2::jsonb, now())
-ON CONFLICT (name) DO UPDATE SET doc = EXCLUDED.doc, updated_at = EXCLUDED.updated_at`, s.name, string(doc))
-	return err
+	cond, args := s.fence(3)
+	res, err := q.ExecContext(ctx, `INSERT INTO `+s.qTable+` (name, doc, updated_at) SELECT $1, $2::jsonb, now() WHERE `+cond+`
+ON CONFLICT (name) DO UPDATE SET doc = EXCLUDED.doc, updated_at = EXCLUDED.updated_at`, append([]any{s.name, string(doc)}, args...)...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return errLockLost
+	}
+	return nil
 }
 
 // ensureTable creates the state table (and its schema) unless it exists.

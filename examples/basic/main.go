@@ -17,7 +17,10 @@
 // ./configuration.json when it exists, the example connector's keys), else
 // from the standard PG* environment variables. -describe prints the plan as
 // JSON and reads no rows. SIGINT or SIGTERM stop the run after saving the
-// last checkpoint; run it again to resume.
+// last checkpoint; run it again to resume. A run started while another sync
+// of the same -out (or the same state) is running exits at once with one
+// line naming the other's pid and host; -wait DURATION waits for it instead
+// (-v logs the wait for a state lock).
 //
 // While it runs, it shows the progress of each running table (rows, percent
 // of the catalog's estimate, rows per second, time left) on standard error:
@@ -42,6 +45,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/jsonlsink"
@@ -62,6 +66,7 @@ type flags struct {
 	config, source, schema, tables, out, state string
 	dest, progress                             string
 	batchSize, workers, checkpointEvery        int
+	wait                                       time.Duration
 	describe, verbose                          bool
 }
 
@@ -80,6 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.IntVar(&f.batchSize, "batch-size", 0, "rows per page and batch (default: the configuration's, else 10000)")
 	fs.IntVar(&f.workers, "workers", 0, "parallel workers (default: the configuration's, else 4)")
 	fs.IntVar(&f.checkpointEvery, "checkpoint-every", 0, "rows between checkpoints (default 50000)")
+	fs.DurationVar(&f.wait, "wait", 0, "when another sync of the same -out or state is running, wait up to this long for it (default: fail at once)")
 	fs.BoolVar(&f.describe, "describe", false, "print the discovered plan as JSON and exit")
 	fs.BoolVar(&f.verbose, "v", false, "log progress to stderr")
 	if err := fs.Parse(args); err != nil {
@@ -196,12 +202,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return enc.Encode(d)
 	}
 
-	sink, store, where, closeSink, err := openDestination(f, cfg)
+	sink, store, where, closeSink, err := openDestination(f, cfg, stderr)
 	if err != nil {
-		return err
+		return lockHint(err, f.wait)
 	}
 	defer closeSink()
-	ex, err := redshiftsync.New(cfg, sink, store, redshiftsync.WithLogger(logger))
+	ex, err := redshiftsync.New(cfg, sink, store, redshiftsync.WithLogger(logger), redshiftsync.WithLockWait(f.wait))
 	if err != nil {
 		return err
 	}
@@ -214,12 +220,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("stopped; the last checkpoint is saved in %s, run again to resume: %w", where, err)
 	}
+	return lockHint(err, f.wait)
+}
+
+// lockHint adds to the error of a lock held by another sync what to do.
+func lockHint(err error, wait time.Duration) error {
+	if errors.Is(err, redshiftsync.ErrLocked) && wait == 0 {
+		return fmt.Errorf("%w; wait for it to end, or pass -wait DURATION to wait for it", err)
+	}
 	return err
 }
 
 // openDestination returns the sink and state store the flags ask for, a
 // description of where the state is kept, and what closes the sink.
-func openDestination(f flags, cfg redshiftsync.Config) (redshiftsync.Sink, redshiftsync.StateStore, string, func(), error) {
+func openDestination(f flags, cfg redshiftsync.Config, stderr io.Writer) (redshiftsync.Sink, redshiftsync.StateStore, string, func(), error) {
 	if f.dest != "" {
 		// The state is named after the source, so that syncs of several
 		// sources can share one destination database.
@@ -244,6 +258,10 @@ func openDestination(f flags, cfg redshiftsync.Config) (redshiftsync.Sink, redsh
 		return nil, nil, "", nil, err
 	}
 	js, err := jsonlsink.New(f.out)
+	if errors.Is(err, redshiftsync.ErrLocked) && f.wait > 0 {
+		fmt.Fprintf(stderr, "basic: waiting up to %s: %v\n", f.wait, err)
+		js, err = jsonlsink.New(f.out, jsonlsink.WithLockWait(f.wait))
+	}
 	if err != nil {
 		return nil, nil, "", nil, err
 	}
