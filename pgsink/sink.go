@@ -326,11 +326,12 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 	if reshape != nil && !errors.Is(reshape, redshiftsync.ErrResyncRequired) {
 		return nil, reshape
 	}
-	stageFrom := ts.table // rows are staged in the types of the table they go into
+	// Rows are staged in the types of the table they go into.
+	stageSchema, stageFrom := ts.schema, ts.table
 	if inResync {
-		stageFrom = ts.resync
+		stageSchema, stageFrom = ResyncSchema, ts.resync
 	}
-	names, types, err := columnTypes(ctx, tx, ts.schema, stageFrom)
+	names, types, err := columnTypes(ctx, tx, stageSchema, stageFrom)
 	if err != nil {
 		return nil, err
 	}

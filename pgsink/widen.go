@@ -138,21 +138,22 @@ func numericType(t string) (p, s int, ok bool) {
 // resync in progress, the copy is what the rows go into: it is compared
 // instead of the table.
 func (ts *tableSink) followTypes(ctx context.Context, q queryer, t *redshiftsync.Table, inResync bool) error {
-	tables := []string{ts.table}
+	type rel struct{ schema, name string }
+	tables := []rel{{ts.schema, ts.table}}
 	if ts.resyncExists {
-		tables = append(tables, ts.resync)
+		tables = append(tables, rel{ResyncSchema, ts.resync}) // the copy lives in pgsink's own schema
 		if inResync {
 			tables = tables[1:]
 		}
 	}
 	ts.reshape = map[string]string{}
 	var reasons []string
-	for i, name := range tables {
-		names, types, err := columnTypes(ctx, q, ts.schema, name)
+	for i, r := range tables {
+		names, types, err := columnTypes(ctx, q, r.schema, r.name)
 		if err != nil {
 			return err
 		}
-		qname := sqlident.Qualified(ts.schema, name)
+		qname := sqlident.Qualified(r.schema, r.name)
 		for _, c := range t.Columns {
 			j := indexString(names, c.Name)
 			if j < 0 {
