@@ -30,6 +30,13 @@ type State struct {
 	Version int `json:"version"`
 	// Source identifies what the state belongs to: "database/schema".
 	Source string `json:"source"`
+	// Server identifies the server the state was saved against, as the
+	// server reports it (see SourceInfo.Server): "postgresql:<system
+	// identifier>" or "redshift:<cluster namespace>". A state saved against
+	// another server is refused unless adopted (WithAdoptState); a state
+	// without it (saved before it was recorded) is bound to the server of
+	// its next run.
+	Server string `json:"server,omitempty"`
 	// Tables maps "schema.table" to that table's progress.
 	Tables map[string]*TableState `json:"tables"`
 }
@@ -182,7 +189,7 @@ func decodeState(doc []byte, source string) (*State, error) {
 	case st.Version > StateVersion:
 		return nil, fmt.Errorf("%w: version %d, this library reads up to %d; upgrade redshiftsync", ErrStateVersion, st.Version, StateVersion)
 	case source != "" && st.Source != "" && st.Source != source:
-		return nil, fmt.Errorf("%w: it was saved for %q, this run reads %q; point the state at another location or remove it to start over", ErrStateMismatch, st.Source, source)
+		return nil, fmt.Errorf("%w: it was saved for %q, this run reads %q; point the state at another location or remove it to start over, or adopt it on purpose (WithAdoptState; examples/basic -adopt-state)", ErrStateMismatch, st.Source, source)
 	}
 	if st.Tables == nil {
 		st.Tables = map[string]*TableState{}
@@ -323,6 +330,7 @@ type Checkpoint struct {
 type checkpointer struct {
 	store StateStore
 	hook  func(Checkpoint)
+	bind  serverBinding // the server the state must belong to (see identity.go)
 
 	mu     sync.Mutex // guards state
 	state  *State
@@ -334,17 +342,36 @@ func (c *checkpointer) load(ctx context.Context, source string) error {
 	doc, err := c.store.Load(ctx)
 	switch {
 	case errors.Is(err, ErrNoCheckpoint):
-		c.state = &State{Version: StateVersion, Source: source, Tables: map[string]*TableState{}}
+		c.state = &State{Version: StateVersion, Source: source, Server: c.bind.server, Tables: map[string]*TableState{}}
 		return nil
 	case err != nil:
 		return err
 	}
-	st, err := decodeState(doc, source)
+	check := source
+	if c.bind.adopt {
+		check = "" // adopted on purpose: its source is rewritten below
+	}
+	st, err := decodeState(doc, check)
 	if err != nil {
 		return err
 	}
-	st.Version, st.Source = StateVersion, source
+	if err := c.bind.check(st, source); err != nil {
+		return err
+	}
+	rebound := st.Server != c.bind.server || st.Source != source
+	st.Version, st.Source, st.Server = StateVersion, source, c.bind.server
 	c.state = st
+	if rebound {
+		// Saved at once, so that the next run finds it bound to this
+		// source even when this one saves no checkpoint.
+		doc, err := json.MarshalIndent(st, "", "  ")
+		if err == nil {
+			err = c.store.Save(ctx, doc)
+		}
+		if err != nil {
+			return fmt.Errorf("redshiftsync: save the state bound to this source: %w", err)
+		}
+	}
 	return nil
 }
 

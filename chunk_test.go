@@ -31,7 +31,7 @@ INSERT INTO %[1]s.full SELECT i, i FROM generate_series(1, 20000) i;`, s))
 	logs := &logBuffer{}
 	logger := newLogger(logs)
 	rdb := redshiftDB(t, s, s+",public", cfg.MaxParallelWorkers+1)
-	run := func(sink redshiftsync.Sink, store redshiftsync.StateStore) error {
+	run := func(cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore) error {
 		ex, err := redshiftsync.NewFromDB(rdb, cfg, sink, store, redshiftsync.WithLogger(logger))
 		if err != nil {
 			t.Fatal(err)
@@ -41,11 +41,14 @@ INSERT INTO %[1]s.full SELECT i, i FROM generate_series(1, 20000) i;`, s))
 	}
 
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
-	// The crash comes after 40,000 of the 50,000 rows: whichever table the
-	// two workers start with, the incremental one has read 20,000 rows by
-	// then, so at least one of its chunks (about 7,500 rows each) is done.
-	sink.failAfter = 40000
-	if err := run(sink, store); err == nil {
+	sink.failAfter = 30000
+	// One worker for the crash, so each table's chunks are read one after
+	// the other: the 30,000 rows delivered before it (at least 10,000 of
+	// them inc's) then always include a finished chunk of inc. With two,
+	// inc's chunks could stream side by side and none finish (a flake).
+	crashCfg := cfg
+	crashCfg.MaxParallelWorkers = 1
+	if err := run(crashCfg, sink, store); err == nil {
 		t.Fatal("the simulated crash did not fail the run")
 	}
 	doc, _ := store.Load(t.Context())
@@ -53,7 +56,7 @@ INSERT INTO %[1]s.full SELECT i, i FROM generate_series(1, 20000) i;`, s))
 		t.Fatalf("the crash left no finished chunk in the state: %s", doc)
 	}
 	sink.failAfter, sink.written = 0, 0
-	if err := run(sink, store); err != nil {
+	if err := run(cfg, sink, store); err != nil {
 		t.Fatal(err)
 	}
 	for _, table := range []string{"inc", "full"} {

@@ -58,6 +58,18 @@
 //     the table, the step and the SQLSTATE. No password reaches a log line,
 //     an error or %v.
 //
+// # A state belongs to one source
+//
+// The state records the source's database and schema and the server's own
+// identity (SourceInfo.Server: PostgreSQL's system_identifier, which a
+// standby shares with its primary, or a Redshift cluster's namespace), never
+// the configured host name. Run refuses a state saved for another source
+// with ErrStateMismatch, before reading a row, unless WithAdoptState; a state
+// saved before the identity was recorded is bound to the server of its next
+// run, with a warning. A sink that implements SourceAware is told the
+// source before any Open and may refuse it (pgsink refuses its own database:
+// ErrDestinationIsSource).
+//
 // # Concurrency
 //
 // Run syncs tables in parallel; Sink calls for one table come from one

@@ -21,8 +21,14 @@ var (
 	// ErrStateVersion is returned for a state written by a newer version of
 	// the library.
 	ErrStateVersion = errors.New("redshiftsync: saved state is from a newer version")
-	// ErrStateMismatch is returned for a state saved for another schema.
+	// ErrStateMismatch is returned for a state saved for another database
+	// or schema, or against another server (see State.Server and
+	// WithAdoptState).
 	ErrStateMismatch = errors.New("redshiftsync: saved state belongs to another source")
+	// ErrDestinationIsSource is returned by a sink (through SourceAware)
+	// whose destination is the source database itself: loading there would
+	// replace the tables being read.
+	ErrDestinationIsSource = errors.New("redshiftsync: the destination is the source")
 	// ErrNoTables is returned when the configured schema or table specs
 	// select no table.
 	ErrNoTables = errors.New("redshiftsync: no tables to sync")

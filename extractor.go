@@ -28,6 +28,7 @@ type Extractor struct {
 	log   *slog.Logger
 	specs []TableSpec
 	hook  func(Checkpoint)
+	adopt bool // WithAdoptState
 
 	progress      func(Stats)
 	progressEvery time.Duration
@@ -281,6 +282,11 @@ type TableReport struct {
 // StateStore is a Locker, Run first takes its lock and holds it until it
 // returns: while another run holds it, Run fails at once with a *LockError
 // (ErrLocked), or waits as WithLockWait allows.
+//
+// Before any table is read, Run reads the source server's identity (see
+// SourceInfo), gives it to a SourceAware sink, which may refuse it, and
+// loads the state, refusing one saved for another source or server
+// (ErrStateMismatch) unless WithAdoptState.
 func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 	start := time.Now()
 	rep := &Report{Started: start}
@@ -293,11 +299,15 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	source, err := e.sourceName(ctx)
+	src, err := e.identify(ctx, d.Dialect)
 	if err != nil {
 		return rep, err
 	}
-	ck := &checkpointer{store: e.store, hook: e.hook}
+	if err := e.tellSink(ctx, src); err != nil {
+		return rep, err
+	}
+	source := e.sourceName(src.Database)
+	ck := &checkpointer{store: e.store, hook: e.hook, bind: serverBinding{server: src.Server, adopt: e.adopt, log: e.log}}
 	if err := ck.load(ctx, source); err != nil {
 		return rep, err
 	}
@@ -390,13 +400,13 @@ func (e *Extractor) reportProgress() (stop func() error) {
 	return func() error { close(quit); <-done; return hookErr }
 }
 
-// sourceName identifies the source in the state: "database/schema".
-func (e *Extractor) sourceName(ctx context.Context) (string, error) {
+// sourceName identifies the source in the state: "database/schema", the
+// database as configured (a pooler's alias stays the name states were saved
+// under), else current as the server reports it.
+func (e *Extractor) sourceName(current string) string {
 	db := e.cfg.Database
 	if db == "" {
-		if err := e.pool.db.QueryRowContext(ctx, `SELECT current_database()`).Scan(&db); err != nil {
-			return "", fmt.Errorf("redshiftsync: read database name: %w", err)
-		}
+		db = current
 	}
-	return db + "/" + e.cfg.Schema, nil
+	return db + "/" + e.cfg.Schema
 }

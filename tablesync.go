@@ -41,6 +41,8 @@ type tableSync struct {
 	ckMu       sync.Mutex  // serializes checkpoints
 	sinceCkpt  atomic.Int64
 	lastCkpt   atomic.Int64 // unix nanoseconds
+
+	forceResync bool // the sink's Open asked for a full resync (ErrResyncRequired)
 }
 
 // run syncs the table and returns the rows delivered.
@@ -60,7 +62,7 @@ func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 	if err := s.checkResume(); err != nil {
 		return 0, &TableError{Table: s.name, Step: "load state", Err: err}
 	}
-	if err := s.e.sink.Open(ctx, t); err != nil {
+	if err := s.e.sink.Open(ctx, t); err != nil && !s.resyncRequested(err) {
 		return 0, &TableError{Table: s.name, Step: "open sink", Err: err}
 	}
 	if s.state.InProgress == nil {
@@ -159,7 +161,7 @@ func (s *tableSync) begin(ctx context.Context) error {
 		}
 		prog.Partitions = parts
 	}
-	if rs, ok := s.e.sink.(ResyncSink); ok && s.plan.Mode == ModeFull {
+	if rs, ok := s.e.sink.(ResyncSink); ok && (s.plan.Mode == ModeFull || s.forceResync) {
 		if err := rs.BeginResync(ctx, s.plan.Table); err != nil {
 			return &TableError{Table: s.name, Step: "begin resync", Err: err}
 		}
@@ -654,15 +656,25 @@ func (u *unit) restartResync(ctx context.Context) error {
 // moves the unit's position to after (nil: no position) and counts the rows:
 // its rows are claimed only when it ends, so a crash reads it again from the
 // start. It serves reads with no order to page by, chunks and tie groups.
-func (u *unit) streamTo(ctx context.Context, q string, args []any, after []string) error {
+func (u *unit) streamTo(ctx context.Context, q string, args []any, after []string) (err error) {
 	// For a StateSink the whole stream holds the sink, so no checkpoint
-	// of another unit commits part of it (exactly-once). Other sinks are
-	// locked per batch, so the chunks of one table stream concurrently; a
-	// chunk's rows written before a crash are read again (at-least-once).
+	// of another unit commits part of it (exactly-once); for an
+	// AttemptSink too, so that an undo discards this stream's rows only.
+	// Other sinks are locked per batch, so the chunks of one table stream
+	// concurrently; a chunk's rows written before a crash are read again
+	// (at-least-once).
 	_, whole := u.t.e.sink.(StateSink)
+	as, undoable := u.t.e.sink.(AttemptSink)
+	whole = whole || undoable
 	if whole {
 		u.t.sinkMu.Lock()
 		defer u.t.sinkMu.Unlock()
+	}
+	if undoable {
+		if err := u.beginAttempt(ctx, as); err != nil {
+			return err
+		}
+		defer func() { err = u.undoFailedAttempt(ctx, as, err) }()
 	}
 	deliver := func(rows [][]any) error {
 		if !whole {
@@ -675,7 +687,7 @@ func (u *unit) streamTo(ctx context.Context, q string, args []any, after []strin
 	u.ensurePage(limit)
 	n := 0
 	var total int64
-	err := u.query(ctx, q, args, func(row []driver.Value) error {
+	err = u.query(ctx, q, args, func(row []driver.Value) error {
 		if err := u.decodeInto(u.page[n], row, func() { n++ }); err != nil {
 			return err
 		}

@@ -28,9 +28,6 @@ const ddlLockKey int64 = 0x7273_7067_736e_6b00 // "rspgsnk"
 // maxIdentifier is PostgreSQL's limit on identifier length, in bytes.
 const maxIdentifier = 63
 
-// resyncSuffix ends the name of the copy that a resync loads into.
-const resyncSuffix = "__rs_resync"
-
 // columnType returns the PostgreSQL type that holds column c (see the package
 // documentation).
 func columnType(c redshiftsync.Column, nativeIntervals bool) string {
@@ -72,25 +69,28 @@ func columnType(c redshiftsync.Column, nativeIntervals bool) string {
 	case redshiftsync.TypeJSON:
 		return "jsonb"
 	}
+	if c.SourceType == "uuid" {
+		return "uuid"
+	}
 	return "text"
 }
 
-// resyncName returns the name of the copy of table name that a resync loads
-// into: name + "__rs_resync", or, when that exceeds 63 bytes, name cut at a
-// character boundary followed by "_", 8 hex digits of the SHA-256 of name,
-// and the suffix.
-func resyncName(name string) string {
-	if len(name)+len(resyncSuffix) <= maxIdentifier {
-		return name + resyncSuffix
+// resyncName returns the name, in ResyncSchema, of the copy of the
+// destination table schema.name that a resync loads into: name, cut at a
+// character boundary when needed, "_", and 12 hex digits of the SHA-256 of
+// schema and name, at most 63 bytes. The hash keeps apart the copies of
+// tables of the same name in different schemas.
+func resyncName(schema, name string) string {
+	sum := sha256.Sum256([]byte(schema + "\x00" + name))
+	tag := "_" + hex.EncodeToString(sum[:6])
+	cut := name
+	if len(cut) > maxIdentifier-len(tag) {
+		cut = cut[:maxIdentifier-len(tag)]
+		for !utf8.ValidString(cut) && len(cut) > 0 {
+			cut = cut[:len(cut)-1]
+		}
 	}
-	sum := sha256.Sum256([]byte(name))
-	tag := "_" + hex.EncodeToString(sum[:4])
-	room := maxIdentifier - len(resyncSuffix) - len(tag)
-	cut := name[:room]
-	for !utf8.ValidString(cut) && len(cut) > 0 {
-		cut = cut[:len(cut)-1]
-	}
-	return cut + tag + resyncSuffix
+	return cut + tag
 }
 
 // uniqueColumn returns base, or base followed by underscores, so that it is

@@ -70,18 +70,25 @@ func TestEncodeValue(t *testing.T) {
 }
 
 func TestResyncName(t *testing.T) {
-	if got := resyncName("orders"); got != "orders__rs_resync" {
-		t.Errorf("resyncName(orders) = %q", got)
+	if got := resyncName("s", "orders"); !strings.HasPrefix(got, "orders_") || len(got) != len("orders_")+12 {
+		t.Errorf("resyncName(s, orders) = %q", got)
 	}
 	for _, name := range []string{strings.Repeat("x", 63), strings.Repeat("ü", 31) + "x", strings.Repeat("y", 52)} {
-		got := resyncName(name)
-		if len(got) > 63 || !utf8.ValidString(got) || !strings.HasSuffix(got, "__rs_resync") {
-			t.Errorf("resyncName(%q) = %q (%d bytes)", name, got, len(got))
+		got := resyncName("s", name)
+		if len(got) > 63 || !utf8.ValidString(got) {
+			t.Errorf("resyncName(s, %q) = %q (%d bytes)", name, got, len(got))
 		}
 	}
-	a, b := resyncName(strings.Repeat("x", 60)+"a"), resyncName(strings.Repeat("x", 60)+"b")
-	if a == b {
-		t.Errorf("two long names share the copy name %q", a)
+	// Tables of the same name in other schemas, long names that differ at
+	// their end, and a dot moved between schema and name all get copies of
+	// their own.
+	names := map[string]bool{}
+	for _, sn := range [][2]string{{"s", "t"}, {"u", "t"}, {"a.b", "c"}, {"a", "b.c"}, {"s", strings.Repeat("x", 60) + "a"}, {"s", strings.Repeat("x", 60) + "b"}} {
+		got := resyncName(sn[0], sn[1])
+		if names[got] {
+			t.Errorf("resyncName(%q, %q) = %q, taken by another table", sn[0], sn[1], got)
+		}
+		names[got] = true
 	}
 }
 

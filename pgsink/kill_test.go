@@ -18,6 +18,7 @@ import (
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
+	"github.com/seed2085993a/redshiftsync/pgsink"
 )
 
 // Sizes of the kill test's tables.
@@ -28,8 +29,8 @@ const (
 
 // countingTrigger makes the destination count, per table (by oid) and id,
 // every row inserted or updated: an event trigger puts statement triggers
-// with transition tables on each table created in the synced schema (the
-// tables and the resync copies). The counts are written in the loading
+// with transition tables on each table created in the synced schema and
+// in pgsink.ResyncSchema (the tables and the resync copies). The counts are written in the loading
 // transaction, so a rolled-back load counts nothing.
 const countingTrigger = `
 CREATE TABLE public.applied (relid oid, id bigint, n int NOT NULL, PRIMARY KEY (relid, id));
@@ -42,7 +43,7 @@ END $$;
 CREATE FUNCTION public.attach_counter() RETURNS event_trigger LANGUAGE plpgsql AS $$
 DECLARE r record;
 BEGIN
-	FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() WHERE command_tag = 'CREATE TABLE' AND schema_name = %s LOOP
+	FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() WHERE command_tag = 'CREATE TABLE' AND schema_name IN (%s, 'redshiftsync_resync') LOOP
 		EXECUTE format('CREATE TRIGGER count_inserts AFTER INSERT ON %%s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.count_applied()', r.object_identity);
 		EXECUTE format('CREATE TRIGGER count_updates AFTER UPDATE ON %%s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.count_applied()', r.object_identity);
 	END LOOP;
@@ -158,7 +159,7 @@ ANALYZE %[1]s.big; ANALYZE %[1]s.full;`, s, killBigRows, killFullRows)
 			t.Errorf("%s: %d keys applied to the final table, each between %d and %d times; want %d keys, each exactly once", table, rows, least, most, want)
 		}
 	}
-	if n := queryInt(t, e.dst, `SELECT count(*) FROM pg_tables WHERE tablename LIKE '%__rs_resync'`); n != 0 {
+	if n := queryInt(t, e.dst, `SELECT count(*) FROM pg_tables WHERE schemaname = $1`, pgsink.ResyncSchema); n != 0 {
 		t.Errorf("%d resync copies left", n)
 	}
 	t.Logf("%d kills; %d + %d×runs rows in %v", kills, killBigRows, killFullRows, elapsed.Round(time.Millisecond))
@@ -227,12 +228,12 @@ func claimProblems(t *testing.T, db *sql.DB, schema string) []string {
 		}
 	}
 	full := tables[schema+".full"]
-	copyExists := exists(t, db, schema, "full__rs_resync")
+	copyExists := exists(t, db, pgsink.ResyncSchema, pgsink.ResyncName(schema, "full"))
 	switch {
 	case full != nil && full.InProgress != nil && full.InProgress.Resync:
 		if !copyExists {
 			out = append(out, "the state records a resync of full, but there is no copy")
-		} else if got, err := countRows(db, schema, "full__rs_resync"); err != nil || got != full.InProgress.Rows {
+		} else if got, err := countRows(db, pgsink.ResyncSchema, pgsink.ResyncName(schema, "full")); err != nil || got != full.InProgress.Rows {
 			out = append(out, fmt.Sprintf("the copy of full holds %d rows (%v), the state claims %d", got, err, full.InProgress.Rows))
 		}
 	case copyExists:

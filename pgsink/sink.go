@@ -11,6 +11,7 @@ import (
 
 	"github.com/lib/pq"
 	"github.com/seed2085993a/redshiftsync"
+	"github.com/seed2085993a/redshiftsync/internal/redact"
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 )
 
@@ -28,15 +29,18 @@ type Sink struct {
 	opts  options
 	state *StateStore
 
-	mu     sync.Mutex // guards tables and closed
-	tables map[tableKey]*tableSink
-	closed bool
+	mu                sync.Mutex // guards tables, closed and the flags below
+	tables            map[tableKey]*tableSink
+	closed            bool
+	resyncSchemaReady bool // ResyncSchema exists
+	registryReady     bool // the registry of tables exists
 }
 
 var (
-	_ redshiftsync.Sink       = (*Sink)(nil)
-	_ redshiftsync.ResyncSink = (*Sink)(nil)
-	_ redshiftsync.StateSink  = (*Sink)(nil)
+	_ redshiftsync.Sink        = (*Sink)(nil)
+	_ redshiftsync.ResyncSink  = (*Sink)(nil)
+	_ redshiftsync.StateSink   = (*Sink)(nil)
+	_ redshiftsync.AttemptSink = (*Sink)(nil)
 )
 
 // tableKey identifies a source table across the calls for it.
@@ -103,8 +107,14 @@ func New(db *sql.DB, opts ...Option) (*Sink, error) {
 
 // Open connects to the database at dsn (a postgres:// URL or a libpq
 // key=value string) with lib/pq, checks the connection, and returns a Sink
-// that loads into it. Close closes the connections.
+// that loads into it. Close closes the connections. Its errors never hold
+// the password of dsn: a malformed URL is described, not quoted.
 func Open(dsn string, opts ...Option) (*Sink, error) {
+	s, err := open(dsn, opts...)
+	return s, redact.Error(err, dsn)
+}
+
+func open(dsn string, opts ...Option) (*Sink, error) {
 	db, err := sql.Open("postgres", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("pgsink: %w", err)
@@ -158,7 +168,7 @@ type tableSink struct {
 
 	schema, table string // destination, unquoted
 	qTarget       string // destination, quoted
-	resync        string // name of the resync copy, unquoted
+	resync        string // name of the resync copy in ResyncSchema, unquoted
 	qResync       string
 	cols          []string
 	pk            []string
@@ -179,6 +189,8 @@ type tableSink struct {
 	endCalled    bool // EndResync was called since Open
 	plain        bool // the last flush was Flush, not FlushState
 	broken       error
+	attempt      attemptMark       // where the last BeginAttempt left the transaction
+	reshape      map[string]string // column: the source's type, for the columns a resync must reshape (see followTypes)
 }
 
 // Open creates the destination schema and table of table when they do not
@@ -209,7 +221,7 @@ func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
 	s.mu.Unlock()
 
 	ts, err := s.openTable(ctx, table)
-	if err != nil {
+	if err != nil && ts == nil {
 		return fmt.Errorf("pgsink: table %s: %w", table.QualifiedName(), err)
 	}
 	s.mu.Lock()
@@ -218,6 +230,9 @@ func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
 		return errClosed
 	}
 	s.tables[key] = ts
+	if err != nil { // ErrResyncRequired: the table is open, for the resync
+		return fmt.Errorf("pgsink: table %s: %w", table.QualifiedName(), err)
+	}
 	return nil
 }
 
@@ -227,8 +242,11 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 		ts.schema = s.opts.schema
 	}
 	ts.qTarget = sqlident.Qualified(ts.schema, ts.table)
-	ts.resync = resyncName(ts.table)
-	ts.qResync = sqlident.Qualified(ts.schema, ts.resync)
+	if ts.schema == ResyncSchema {
+		return nil, fmt.Errorf("the destination schema %s holds pgsink's resync copies: load into another one (pgsink.WithSchema)", ResyncSchema)
+	}
+	ts.resync = resyncName(ts.schema, ts.table)
+	ts.qResync = sqlident.Qualified(ResyncSchema, ts.resync)
 	for _, c := range t.Columns {
 		ts.cols = append(ts.cols, c.Name)
 		ts.enc = append(ts.enc, encoderFor(c))
@@ -248,6 +266,9 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 		entry = tableEntry(doc, ts.name)
 	}
 
+	if err := s.ensureRegistry(ctx); err != nil {
+		return nil, fmt.Errorf("table registry %s: %w", s.qRegistry(), err)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -267,6 +288,11 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 		if _, err := tx.ExecContext(ctx, createTableSQL(ts.qTarget, t, s.opts.nativeIntervals)); err != nil {
 			return nil, fmt.Errorf("create table %s: %w", ts.qTarget, err)
 		}
+		if err := s.register(ctx, tx, ts.schema, ts.table); err != nil {
+			return nil, err
+		}
+	} else if err := s.claim(ctx, tx, ts.schema, ts.table, entry != nil); err != nil {
+		return nil, err
 	} else if err := addMissingColumns(ctx, tx, ts.schema, ts.table, t, s.opts.nativeIntervals); err != nil {
 		return nil, fmt.Errorf("table %s: %w", ts.qTarget, err)
 	}
@@ -279,11 +305,11 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 			"rows cannot be merged by another key; drop the destination table (it is created again) or give it the source's key",
 			ts.qTarget, strings.Join(destPK, ", "), strings.Join(t.PrimaryKey, ", "))
 	}
-	if ts.resyncExists, err = tableExists(ctx, tx, ts.schema, ts.resync); err != nil {
+	if ts.resyncExists, err = tableExists(ctx, tx, ResyncSchema, ts.resync); err != nil {
 		return nil, err
 	}
 	if ts.resyncExists {
-		if err := addMissingColumns(ctx, tx, ts.schema, ts.resync, t, s.opts.nativeIntervals); err != nil {
+		if err := addMissingColumns(ctx, tx, ResyncSchema, ts.resync, t, s.opts.nativeIntervals); err != nil {
 			return nil, fmt.Errorf("table %s: %w", ts.qResync, err)
 		}
 		// A resync whose saved progress has no position starts over from
@@ -295,7 +321,17 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 			}
 		}
 	}
-	names, types, err := columnTypes(ctx, tx, ts.schema, ts.table)
+	inResync := ts.resyncExists && entry != nil && entry.InProgress != nil && entry.InProgress.Resync
+	reshape := ts.followTypes(ctx, tx, t, inResync)
+	if reshape != nil && !errors.Is(reshape, redshiftsync.ErrResyncRequired) {
+		return nil, reshape
+	}
+	// Rows are staged in the types of the table they go into.
+	stageSchema, stageFrom := ts.schema, ts.table
+	if inResync {
+		stageSchema, stageFrom = ResyncSchema, ts.resync
+	}
+	names, types, err := columnTypes(ctx, tx, stageSchema, stageFrom)
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +348,7 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 		if i < 0 {
 			return nil, fmt.Errorf("column %q is missing from %s", c, ts.qTarget)
 		}
-		defs = append(defs, sqlident.Quote(c)+" "+types[i])
+		defs = append(defs, sqlident.Quote(c)+" "+ts.stageType(c, types[i]))
 	}
 	defs = append(defs, sqlident.Quote(seqCol)+" bigint")
 	ts.stageSQL = "CREATE TEMPORARY TABLE " + stageTable + " (" + strings.Join(defs, ", ") + ") ON COMMIT DROP"
@@ -320,7 +356,7 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 	ts.mergeSQL = mergeSQL(ts.cols, ts.pk, seqCol)
 	ts.args = make([]any, len(ts.cols)+1)
 	ts.tryInsert = true
-	return ts, nil
+	return ts, reshape // nil, or ErrResyncRequired
 }
 
 // The staging table, a temporary table of the transaction.
@@ -469,17 +505,18 @@ func (ts *tableSink) begin(ctx context.Context) error {
 // does not use fails the Write with an error naming the column; so does any
 // error of the database. After an error, the rows written since the last
 // flush are discarded, and the table's Writes and flushes fail until it is
-// opened again.
+// opened again. A canceled ctx does not fail it: the batch is loaded (within
+// a grace period; see the package documentation), as is every call of the
+// sink, so that a stopped run can still save what was written.
 func (s *Sink) Write(ctx context.Context, batch redshiftsync.Batch) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	ts, err := s.table(batch.Table, "Write")
 	if err != nil {
 		return err
 	}
 	if len(batch.Rows) == 0 {
 		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		return ts.fail("write", err)
 	}
 	if err := ts.begin(ctx); err != nil {
 		return ts.fail("begin", err)
@@ -601,6 +638,8 @@ func (ts *tableSink) copyRows(ctx context.Context, stmt *sql.Stmt, rows [][]any,
 // elsewhere (at-least-once). After EndResync it also swaps the resync copy
 // in.
 func (s *Sink) Flush(ctx context.Context, table *redshiftsync.Table) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	ts, err := s.table(table, "Flush")
 	if err != nil {
 		return err
@@ -635,6 +674,8 @@ func (s *Sink) Flush(ctx context.Context, table *redshiftsync.Table) error {
 // calls (a resync in progress without a copy, BeginResync or EndResync
 // without the state to match) fails the flush.
 func (s *Sink) FlushState(ctx context.Context, table *redshiftsync.Table, doc []byte) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	ts, err := s.table(table, "FlushState")
 	if err != nil {
 		return err
@@ -761,9 +802,14 @@ func isCode(err error, code string) bool {
 // resync ends. Called again, it starts the copy over: the rows written
 // since the last flush are discarded, and the copy is empty again.
 func (s *Sink) BeginResync(ctx context.Context, table *redshiftsync.Table) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	ts, err := s.table(table, "BeginResync")
 	if err != nil {
 		return err
+	}
+	if err := s.ensureResyncSchema(ctx); err != nil {
+		return ts.fail("begin resync", err)
 	}
 	if err := ts.begin(ctx); err != nil {
 		return ts.fail("begin", err)
@@ -780,6 +826,9 @@ func (s *Sink) BeginResync(ctx context.Context, table *redshiftsync.Table) error
 			return ts.fail("begin resync", err)
 		}
 	}
+	if err := ts.reshapeCopy(ctx); err != nil {
+		return ts.fail("begin resync", err)
+	}
 	ts.rows = 0
 	ts.resyncExists, ts.resyncBegun, ts.endCalled = true, true, false
 	ts.tryInsert = true
@@ -792,6 +841,8 @@ func (s *Sink) BeginResync(ctx context.Context, table *redshiftsync.Table) error
 // recording the finished resync. When they are flushed with Flush (the last
 // flush of the table was Flush), it swaps the copy in at once.
 func (s *Sink) EndResync(ctx context.Context, table *redshiftsync.Table) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	ts, err := s.table(table, "EndResync")
 	if err != nil {
 		return err
@@ -824,7 +875,8 @@ func (ts *tableSink) swap(ctx context.Context) error {
 		return err
 	}
 	var comment sql.NullString
-	if err := tx.QueryRowContext(ctx, `SELECT pg_catalog.obj_description($1::regclass, 'pg_class')`, ts.qTarget).Scan(&comment); err != nil {
+	var oldOID int64
+	if err := tx.QueryRowContext(ctx, `SELECT pg_catalog.obj_description($1::regclass, 'pg_class'), $1::regclass::oid`, ts.qTarget).Scan(&comment, &oldOID); err != nil {
 		return err
 	}
 	rows, err := tx.QueryContext(ctx, `
@@ -854,9 +906,13 @@ WHERE c.oid = $1::regclass AND a.grantee <> c.relowner`, ts.qTarget)
 		return err
 	}
 
+	// The copy keeps its name (which ends in a hash of the table's schema
+	// and name) until it is renamed: a table of that very name in the
+	// table's schema fails the swap, it is never replaced.
 	stmts := []string{
 		"DROP TABLE " + ts.qTarget,
-		"ALTER TABLE " + ts.qResync + " RENAME TO " + sqlident.Quote(ts.table),
+		"ALTER TABLE " + ts.qResync + " SET SCHEMA " + sqlident.Quote(ts.schema),
+		"ALTER TABLE " + sqlident.Qualified(ts.schema, ts.resync) + " RENAME TO " + sqlident.Quote(ts.table),
 	}
 	for _, q := range stmts {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -866,6 +922,9 @@ WHERE c.oid = $1::regclass AND a.grantee <> c.relowner`, ts.qTarget)
 			}
 			return err
 		}
+	}
+	if err := ts.s.reregister(ctx, tx, oldOID, ts.schema, ts.table); err != nil {
+		return err
 	}
 	if pkName.Valid {
 		var newName string

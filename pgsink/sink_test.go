@@ -93,7 +93,7 @@ ANALYZE;`, s)
 	if st := stateDoc(t, store); st.Tables[s+".orders"] == nil || st.Tables[s+".orders"].Bookmark == nil {
 		t.Errorf("state in the destination has no bookmark for orders: %+v", st.Tables[s+".orders"])
 	}
-	if got := queryInt(t, e.dst, `SELECT count(*) FROM pg_tables WHERE tablename LIKE '%__rs_resync'`); got != 0 {
+	if got := queryInt(t, e.dst, `SELECT count(*) FROM pg_tables WHERE schemaname = $1`, pgsink.ResyncSchema); got != 0 {
 		t.Errorf("%d resync copies left after the sync", got)
 	}
 	// The destination's own DDL: the source's key, the documented types.
@@ -106,7 +106,7 @@ ANALYZE;`, s)
 		t.Fatal(err)
 	}
 	wantTypes := "integer,boolean,smallint,integer,bigint,numeric(38,10),numeric,real,double precision,date,time without time zone,time with time zone," +
-		"timestamp without time zone,timestamp with time zone,text,bytea,text,text,text,text,text,jsonb,jsonb"
+		"timestamp without time zone,timestamp with time zone,text,bytea,text,text,text,uuid,text,jsonb,jsonb"
 	if colTypes != wantTypes {
 		t.Errorf("destination column types:\n got %s\nwant %s", colTypes, wantTypes)
 	}
@@ -131,7 +131,7 @@ UPDATE %[1]s."Mixed ""Quoted""; --" SET "select" = 'updated' WHERE "Key Col" = 1
 			t.Errorf("incremental sync of orders read %d rows", tr.Rows)
 		}
 	}
-	if got := queryInt(t, e.dst, `SELECT count(*) FROM pg_tables WHERE tablename LIKE '%__rs_resync'`); got != 0 {
+	if got := queryInt(t, e.dst, `SELECT count(*) FROM pg_tables WHERE schemaname = $1`, pgsink.ResyncSchema); got != 0 {
 		t.Errorf("%d resync copies left after the sync", got)
 	}
 
@@ -273,7 +273,7 @@ func TestResyncCrashes(t *testing.T) {
 	must(s.BeginResync(ctx, tbl))
 	must(s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 10, "new")}))
 	s.Close()
-	if exists(t, e.dst, "s", "t__rs_resync") {
+	if exists(t, e.dst, pgsink.ResyncSchema, pgsink.ResyncName("s", "t")) {
 		t.Fatal("the copy of an unflushed resync exists")
 	}
 
@@ -284,7 +284,7 @@ func TestResyncCrashes(t *testing.T) {
 	must(s.FlushState(ctx, tbl, resyncDoc("s.t", "40", 40, false)))
 	must(s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(41, 60, "new")}))
 	s.Close()
-	if got := count("t__rs_resync"); got != 40 {
+	if got := queryInt(t, e.dst, `SELECT count(*) FROM `+sqlident.Qualified(pgsink.ResyncSchema, pgsink.ResyncName("s", "t"))); got != 40 {
 		t.Fatalf("copy holds %d rows after the crash, want the 40 checkpointed", got)
 	}
 	if got := queryInt(t, e.dst, `SELECT count(*) FROM s.t WHERE v LIKE 'old%'`); got != 100 {
@@ -297,7 +297,7 @@ func TestResyncCrashes(t *testing.T) {
 	must(s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(41, 90, "new")}))
 	must(s.EndResync(ctx, tbl))
 	s.Close()
-	if got := count("t__rs_resync"); got != 40 {
+	if got := queryInt(t, e.dst, `SELECT count(*) FROM `+sqlident.Qualified(pgsink.ResyncSchema, pgsink.ResyncName("s", "t"))); got != 40 {
 		t.Fatalf("copy holds %d rows after a crash before the final flush, want 40", got)
 	}
 	if got := count("t"); got != 100 {
@@ -312,7 +312,7 @@ func TestResyncCrashes(t *testing.T) {
 	if got := queryInt(t, e.dst, `SELECT count(*) FROM s.t WHERE v = 'new ' || id`); got != 90 || count("t") != 90 {
 		t.Fatalf("after the resync: %d new rows of %d, want 90 of 90", got, count("t"))
 	}
-	if exists(t, e.dst, "s", "t__rs_resync") {
+	if exists(t, e.dst, pgsink.ResyncSchema, pgsink.ResyncName("s", "t")) {
 		t.Error("the copy is still there after the swap")
 	}
 	st := stateDoc(t, s.StateStore())
@@ -357,7 +357,7 @@ func TestAbandonedResync(t *testing.T) {
 	if err := s.FlushState(ctx, tbl, incremental); err != nil {
 		t.Fatal(err)
 	}
-	if exists(t, e.dst, "s", "t__rs_resync") {
+	if exists(t, e.dst, pgsink.ResyncSchema, pgsink.ResyncName("s", "t")) {
 		t.Error("the abandoned copy is still there")
 	}
 	if got := queryInt(t, e.dst, `SELECT count(*) FROM s.t`); got != 2 {
@@ -454,14 +454,23 @@ func TestFailureDiscardsAndSticks(t *testing.T) {
 	}
 }
 
-// TestPrimaryKeyMismatch: a destination table with another key is refused.
+// TestPrimaryKeyMismatch: a destination table with another key is refused,
+// also once it is registered by hand as the sink's, as the error of the
+// first Open says to.
 func TestPrimaryKeyMismatch(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	pgtest.Exec(t, e.dst, `CREATE SCHEMA s; CREATE TABLE s.t (id bigint, v text PRIMARY KEY)`)
 	tbl := &redshiftsync.Table{Schema: "s", Name: "t", PrimaryKey: []string{"id"}, Columns: []redshiftsync.Column{
 		{Name: "id", Type: redshiftsync.TypeLong}, {Name: "v", Type: redshiftsync.TypeString}}}
-	err := e.newSink(t).Open(context.Background(), tbl)
+	sink := e.newSink(t)
+	err := sink.Open(context.Background(), tbl)
+	if !errors.Is(err, pgsink.ErrNotOwned) {
+		t.Fatalf("Open of a table the sink did not create: %v", err)
+	}
+	register := err.Error()[strings.Index(err.Error(), "INSERT INTO"):]
+	pgtest.Exec(t, e.dst, register)
+	err = sink.Open(context.Background(), tbl)
 	if err == nil || !strings.Contains(err.Error(), "primary key") {
 		t.Errorf("Open with another key: %v", err)
 	}
@@ -543,7 +552,7 @@ INSERT INTO %[1]s.orders SELECT i, i, timestamptz '2024-01-01' + i * interval '1
 	mustExec(t, e.src, `DELETE FROM %[1]s.types WHERE id %% 3 = 0; UPDATE %[1]s.orders SET v = -v, updated_at = now() WHERE id %% 10 = 0;`, e.schema)
 	e.sync(t, cfg, sink, store)
 	e.compareAll(t, cfg, "second sync", false)
-	if exists(t, e.dst, e.schema, "types__rs_resync") {
+	if exists(t, e.dst, pgsink.ResyncSchema, pgsink.ResyncName(e.schema, "types")) {
 		t.Error("resync copy left behind")
 	}
 }
@@ -574,7 +583,7 @@ INSERT INTO %[1]s.big SELECT i, md5(i::text) FROM generate_series(1, 60000) i;`,
 	if ip == nil || !ip.Resync {
 		t.Fatalf("state after cancel: %+v", st.Tables[e.schema+".big"])
 	}
-	if got := queryInt(t, e.dst, `SELECT count(*) FROM `+sqlident.Qualified(e.schema, "big__rs_resync")); got != ip.Rows {
+	if got := queryInt(t, e.dst, `SELECT count(*) FROM `+sqlident.Qualified(pgsink.ResyncSchema, pgsink.ResyncName(e.schema, "big"))); got != ip.Rows {
 		t.Errorf("the copy holds %d rows, the state claims %d", got, ip.Rows)
 	}
 	if got := queryInt(t, e.dst, `SELECT count(*) FROM `+sqlident.Qualified(e.schema, "big")); got != 0 {
@@ -626,9 +635,9 @@ INSERT INTO %[1]s.keyless SELECT i, md5(i::text) FROM generate_series(1, 30000) 
 	} else {
 		t.Logf("stopped: %v", err)
 	}
-	if exists(t, e.dst, e.schema, "keyless__rs_resync") {
+	if exists(t, e.dst, pgsink.ResyncSchema, pgsink.ResyncName(e.schema, "keyless")) {
 		t.Logf("the stopped run committed %d rows of the stream to the copy",
-			queryInt(t, e.dst, `SELECT count(*) FROM `+sqlident.Qualified(e.schema, "keyless__rs_resync")))
+			queryInt(t, e.dst, `SELECT count(*) FROM `+sqlident.Qualified(pgsink.ResyncSchema, pgsink.ResyncName(e.schema, "keyless"))))
 	}
 	e.sync(t, cfg, sink, sink.StateStore())
 	e.compareAll(t, cfg, "resumed", false)

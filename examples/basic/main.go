@@ -22,6 +22,11 @@
 // line naming the other's pid and host; -wait DURATION waits for it instead
 // (-v logs the wait for a state lock).
 //
+// A -dest naming the source database, or a state saved against another
+// server (a state file copied between environments), fails the run before
+// it changes anything, with one line saying so. -adopt-state takes such a
+// state on purpose, for a source that holds the same data (a restore).
+//
 // While it runs, it shows the progress of each running table (rows, percent
 // of the catalog's estimate, rows per second, time left) on standard error:
 // redrawn in place twice a second on a terminal, one line per table every 5
@@ -68,6 +73,7 @@ type flags struct {
 	batchSize, workers, checkpointEvery        int
 	wait                                       time.Duration
 	describe, verbose                          bool
+	adoptState                                 bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (flags, error) {
@@ -88,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.DurationVar(&f.wait, "wait", 0, "when another sync of the same -out or state is running, wait up to this long for it (default: fail at once)")
 	fs.BoolVar(&f.describe, "describe", false, "print the discovered plan as JSON and exit")
 	fs.BoolVar(&f.verbose, "v", false, "log progress to stderr")
+	fs.BoolVar(&f.adoptState, "adopt-state", false, "use a saved state that belongs to another server, database or schema (a restored or migrated copy of the source) and bind it to this source")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -207,7 +214,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return lockHint(err, f.wait)
 	}
 	defer closeSink()
-	ex, err := redshiftsync.New(cfg, sink, store, redshiftsync.WithLogger(logger), redshiftsync.WithLockWait(f.wait))
+	opts := []redshiftsync.Option{redshiftsync.WithLogger(logger), redshiftsync.WithLockWait(f.wait)}
+	if f.adoptState {
+		opts = append(opts, redshiftsync.WithAdoptState())
+	}
+	ex, err := redshiftsync.New(cfg, sink, store, opts...)
 	if err != nil {
 		return err
 	}
@@ -282,6 +293,15 @@ func (a atLeastOnce) BeginResync(ctx context.Context, t *redshiftsync.Table) err
 }
 func (a atLeastOnce) EndResync(ctx context.Context, t *redshiftsync.Table) error {
 	return a.s.EndResync(ctx, t)
+}
+func (a atLeastOnce) SetSource(ctx context.Context, src redshiftsync.SourceInfo) error {
+	return a.s.SetSource(ctx, src)
+}
+func (a atLeastOnce) BeginAttempt(ctx context.Context, t *redshiftsync.Table) error {
+	return a.s.BeginAttempt(ctx, t)
+}
+func (a atLeastOnce) UndoAttempt(ctx context.Context, t *redshiftsync.Table) error {
+	return a.s.UndoAttempt(ctx, t)
 }
 
 func printReport(w io.Writer, rep *redshiftsync.Report) {
