@@ -158,10 +158,10 @@ const (
 // minutes of changed rows on every sync. (A variable for tests.)
 var redshiftFloor = 15 * time.Minute
 
-// releaseWait is how long a sync's start waits, polling, for the
-// transactions in progress at its own mark to end, so that in the common
-// case (short transactions) its own high-water mark becomes the bookmark
-// and a no-op sync re-reads nothing.
+// releaseWait is how long a sync's start waits, polling (155 ms in all), for
+// the transactions in progress at its own mark to end, so that in the
+// common case (short transactions) its own high-water mark becomes the
+// bookmark and the next sync re-reads only the clock margin's rows.
 var releaseWait = []time.Duration{5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond}
 
 // holdWarnAfter is how long the bookmark may be held by a transaction in
