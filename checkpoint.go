@@ -18,8 +18,10 @@ import (
 )
 
 // StateVersion is the version of the state document this library writes.
-// It refuses to resume from a document with a higher version.
-const StateVersion = 1
+// It refuses to resume from a document with a higher version. Version 2
+// added pending marks (TableState.Pending, Progress.Marks); a version-1
+// document is read as it is, its bookmark the confirmed bookmark.
+const StateVersion = 2
 
 // State is the saved progress of every table of a source. It is stored as
 // JSON by a StateStore; its shape is documented so that an operator can read
@@ -53,8 +55,12 @@ type TableState struct {
 	ReplicationKey string `json:"replication_key,omitempty"`
 	KeyType        string `json:"replication_key_type,omitempty"`
 	// Bookmark is where the next incremental sync starts, inclusive: the
-	// high-water mark of the last finished sync. Nil before the first one.
+	// newest high-water mark known safe (see Mark), at most the server's
+	// time for timestamp keys. Nil before the first one.
 	Bookmark *string `json:"bookmark,omitempty"`
+	// Pending are the high-water marks of earlier syncs not yet safe to
+	// become the bookmark, oldest first.
+	Pending []*Mark `json:"pending_marks,omitempty"`
 	// InProgress is set while a sync of the table is unfinished: a run that
 	// finds it resumes there.
 	InProgress *Progress `json:"in_progress,omitempty"`
@@ -70,7 +76,8 @@ type Progress struct {
 	Phase string `json:"phase"`
 	// From is the inclusive lower bound of this sync (the previous bookmark,
 	// less the lookback), HighWater its inclusive upper bound, fixed when
-	// the sync began.
+	// the sync began: the key's maximum then, even when it lies above the
+	// server's clock (such rows are read on every sync).
 	From      *string `json:"from,omitempty"`
 	HighWater *string `json:"high_water,omitempty"`
 	// After is the ordering tuple (key, primary key...) of the last row
@@ -82,6 +89,12 @@ type Progress struct {
 	Resync bool `json:"resync,omitempty"`
 	// Rows counts the rows delivered so far in this sync.
 	Rows int64 `json:"rows"`
+	// Watermark is true when the sync began with a watermark (state
+	// version 2); NextBookmark and Marks are then what its finish records:
+	// the bookmark to adopt (nil: keep it) and the marks left pending.
+	Watermark    bool    `json:"watermark,omitempty"`
+	NextBookmark *string `json:"next_bookmark,omitempty"`
+	Marks        []*Mark `json:"marks,omitempty"`
 	// Order is the ordering this position belongs to, as the sync began:
 	// "name type" of the replication key (if any) and of each primary key
 	// column. A rerun resumes at After only while the table's ordering is
@@ -201,6 +214,15 @@ func decodeState(doc []byte, source string) (*State, error) {
 		}
 		if err := checkProgress(name, ts.InProgress); err != nil {
 			return nil, err
+		}
+		// A malformed mark could release a bookmark too early.
+		if err := checkMarks(ts.Pending); err != nil {
+			return nil, fmt.Errorf("%w: table %q: pending marks: %v", ErrStateCorrupt, name, err)
+		}
+		if p := ts.InProgress; p != nil {
+			if err := checkMarks(p.Marks); err != nil {
+				return nil, fmt.Errorf("%w: table %q: marks of the sync in progress: %v", ErrStateCorrupt, name, err)
+			}
 		}
 	}
 	return &st, nil

@@ -15,7 +15,8 @@ import (
 // keyless table), a crash resumes at a chunk, and the queries sent carry no
 // ORDER BY for the chunked phase. The dialect is forced on PostgreSQL, whose
 // catalog answers the Redshift catalog queries except svv_table_info (so the
-// size is unknown and the partition count gives the chunks).
+// size is unknown and the partition count gives the chunks); GETDATE() and
+// svv_transactions are mirrored (redshiftClock).
 func TestRedshiftChunks(t *testing.T) {
 	db := pgtest.Open(t)
 	s := pgtest.NewSchema(t, db)
@@ -29,10 +30,25 @@ INSERT INTO %[1]s.full SELECT i, i FROM generate_series(1, 20000) i;`, s))
 	cfg.Partitions, cfg.MaxParallelWorkers, cfg.CheckpointEveryRows = 4, 2, 1000
 	logs := &logBuffer{}
 	logger := newLogger(logs)
+	rdb := redshiftDB(t, s, s+",public", cfg.MaxParallelWorkers+1)
+	run := func(cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore) error {
+		ex, err := redshiftsync.NewFromDB(rdb, cfg, sink, store, redshiftsync.WithLogger(logger))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = ex.Run(t.Context())
+		return err
+	}
 
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
 	sink.failAfter = 30000
-	if _, err := runOnce(t, cfg, sink, store, redshiftsync.WithLogger(logger)); err == nil {
+	// One worker for the crash, so each table's chunks are read one after
+	// the other: the 30,000 rows delivered before it (at least 10,000 of
+	// them inc's) then always include a finished chunk of inc. With two,
+	// inc's chunks could stream side by side and none finish (a flake).
+	crashCfg := cfg
+	crashCfg.MaxParallelWorkers = 1
+	if err := run(crashCfg, sink, store); err == nil {
 		t.Fatal("the simulated crash did not fail the run")
 	}
 	doc, _ := store.Load(t.Context())
@@ -40,7 +56,9 @@ INSERT INTO %[1]s.full SELECT i, i FROM generate_series(1, 20000) i;`, s))
 		t.Fatalf("the crash left no finished chunk in the state: %s", doc)
 	}
 	sink.failAfter, sink.written = 0, 0
-	mustRun(t, cfg, sink, store, redshiftsync.WithLogger(logger))
+	if err := run(cfg, sink, store); err != nil {
+		t.Fatal(err)
+	}
 	for _, table := range []string{"inc", "full"} {
 		if d := diffMaps(sourceMap(t, db, `SELECT id::text, v::text FROM `+s+`.`+table), sink.column(s+"."+table, "v")); d != "" {
 			t.Errorf("%s: %s", table, d)

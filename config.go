@@ -21,6 +21,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/seed2085993a/redshiftsync/internal/redact"
 )
 
 // Defaults of the settings a configuration may omit.
@@ -189,8 +191,10 @@ type Config struct {
 	// is read [checkpoint_interval], default CheckpointIntervalDefault.
 	// JSON: a Go duration string ("90s") or a number of seconds.
 	CheckpointInterval time.Duration
-	// Lookback re-reads rows whose replication key is up to this much older
-	// than the bookmark, for rows that commit late [lookback]; 0 by default.
+	// Lookback re-reads rows whose timestamp replication key is up to this
+	// much older than the bookmark [lookback]; 0 by default. Rows committed
+	// late need none for the keys the watermark covers (see Mark); it is
+	// for keys set from a client's clock and the like.
 	Lookback time.Duration
 	// ConnectTimeout bounds each connection attempt [connect_timeout],
 	// default ConnectTimeoutDefault. It is sent to the driver in whole
@@ -1265,30 +1269,37 @@ func sslModeFor(host string) string {
 // validated. Errors name the URL with its password redacted, never the
 // password.
 func ConfigFromURL(rawURL string) (Config, error) {
+	cfg, err := configFromURL(rawURL)
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		// A problem may quote a value of the URL: never the password.
+		for i := range ce.Problems {
+			ce.Problems[i].Problem = redact.String(ce.Problems[i].Problem, rawURL)
+		}
+		ce.Source = redact.String(ce.Source, rawURL)
+	}
+	return cfg, err
+}
+
+func configFromURL(rawURL string) (Config, error) {
 	ps := &problems{}
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		// url.Parse's errors quote the URL (and a misplaced password):
 		// describe the problem without them.
-		msg := "is not a valid URL"
-		switch {
-		case strings.Contains(err.Error(), "invalid port"):
-			msg = "is not a valid URL: its port is not a number"
-		case strings.Contains(err.Error(), "invalid URL escape"):
-			msg = "is not a valid URL: it holds an invalid %-escape"
-		}
-		ps.add("", "%s; expected postgres://user:password@host:port/database (percent-encode a user name or password holding : / ? # @ or %%)", msg)
+		ps.add("", "%s", redact.URLProblem(err))
 		return Config{}, ps.err("")
 	}
-	source := u.Redacted()
+	// Shown in the error: the URL with its password masked, or nothing
+	// when the URL looks misparsed (an unescaped / ? # or @ in the
+	// password would still show part of it).
+	source := redact.DSN(rawURL)
 	if u.Opaque != "" {
 		ps.add("", "is not a postgres:// URL; expected postgres://user:password@host:port/database")
 		return Config{}, ps.err("")
 	}
 	if strings.ContainsAny(u.Path+u.RawQuery+u.Fragment, "@") {
-		// Likely a password with an unescaped / ? or #: the "redacted" URL
-		// would still show part of it.
-		source = ""
+		// Likely a password with an unescaped / ? or #.
 		ps.add("", "the URL looks misparsed (an @ after the host); percent-encode a user name or password holding : / ? # @ or %%")
 	}
 	if u.Scheme != "postgres" && u.Scheme != "postgresql" {

@@ -36,18 +36,23 @@
 //     values of a nondeterministic collation, are one group as the server
 //     sees it; other key types have canonical texts. A table spec's
 //     primary_keys must name NOT NULL columns.
-//     A sync is bounded by a high-water mark taken when it starts, and the
-//     next sync starts at that mark again (>=), optionally less a Lookback
-//     for rows that commit late. Rows whose key is NULL are read again on
-//     every incremental sync, after the others.
+//     A sync is bounded by a high-water mark taken when it starts; that
+//     mark becomes the bookmark (where the next sync starts, >=) only once
+//     every transaction in progress when it was taken has ended, so rows
+//     committed late below it are read by a later sync, and a timestamp
+//     bookmark never passes the server's clock (see Mark for the argument
+//     and the keys covered). A Lookback re-reads more on top. Rows whose
+//     key is NULL are read again on every incremental sync, after the
+//     others.
 //     On PostgreSQL a full sync, and a pass over a table in block order,
-//     reads every page and range in one exported snapshot, so a resync is
+//     reads every page in one exported snapshot, so a resync is
 //     the table at one instant; a pass resumed after a crash in a new
 //     snapshot first reads the rows written since its first one (see the
 //     README's "One snapshot per pass" for exactly what that guarantees).
 //  2. At-least-once, idempotent by primary key. A row may be delivered twice
-//     (after a crash, or in the tie group at a bookmark); a sink that upserts
-//     by primary key ends equal to the source.
+//     (after a crash, in the tie group at a bookmark, or below a bookmark
+//     held back for late commits); a sink that upserts by primary key ends
+//     equal to the source.
 //  3. A checkpoint never runs ahead of the data. The state is saved only
 //     after the sink's Flush returned nil for every row it claims.
 //  4. Bounded memory. Memory depends on BatchSize (and BatchBytes) and row

@@ -269,6 +269,9 @@ type TableReport struct {
 	Key      string        `json:"replication_key,omitempty"`
 	Rows     int64         `json:"rows"`
 	Duration time.Duration `json:"duration"`
+	// Warnings are the plan's warnings, with those found while syncing
+	// (rows whose key is above the server's clock).
+	Warnings []string `json:"warnings,omitempty"`
 	// Err is nil when the table's sync finished.
 	Err error `json:"-"`
 }
@@ -328,7 +331,7 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 			t0 := time.Now()
 			ts := &tableSync{e: e, ck: ck, plan: p, dialect: d.Dialect, stats: e.stats.table(p.Table.QualifiedName())}
 			rows, err := ts.run(runCtx)
-			rep.Tables[i] = TableReport{Table: p.Table.QualifiedName(), Mode: p.Mode, Key: p.ReplicationKey, Rows: rows, Duration: time.Since(t0), Err: err}
+			rep.Tables[i] = TableReport{Table: p.Table.QualifiedName(), Mode: p.Mode, Key: p.ReplicationKey, Rows: rows, Duration: time.Since(t0), Warnings: p.Warnings, Err: err}
 			// Fail fast: the others stop at their next page. A table
 			// dropped since discovery is only reported: the others are
 			// not at fault and finish.

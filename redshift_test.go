@@ -98,6 +98,41 @@ func withSearchPath(t *testing.T, dsn, path string) string {
 	return u.String()
 }
 
+// redshiftClock creates in schema %[1]s the mirrors of what a Redshift
+// watermark reads (see redshiftWatermark):
+//   - GETDATE(): r_GETDATE, "the start date or time of the current
+//     statement", a TIMESTAMP in the session's zone (UTC);
+//   - svv_transactions: r_SVV_TRANSACTIONS, with its documented columns
+//     (txn_owner text, txn_db text, xid bigint, pid integer, txn_start
+//     timestamp, lock_mode text, lockable_object_type text, relation
+//     integer, granted boolean): one row per transaction that has written
+//     (holds its transactionid lock), from pg_stat_activity. As on
+//     Redshift, a role without monitoring privileges sees no start time
+//     of other roles' transactions.
+const redshiftClock = `
+CREATE OR REPLACE FUNCTION %[1]s.getdate() RETURNS timestamp LANGUAGE sql STABLE AS $$SELECT statement_timestamp() AT TIME ZONE 'UTC'$$;
+CREATE OR REPLACE VIEW %[1]s.svv_transactions AS
+SELECT a.usename::text AS txn_owner, a.datname::text AS txn_db, a.backend_xid::text::bigint AS xid, a.pid,
+	(a.xact_start AT TIME ZONE 'UTC') AS txn_start, 'ExclusiveLock'::text AS lock_mode,
+	'transactionid'::text AS lockable_object_type, NULL::integer AS relation, true AS granted
+FROM pg_catalog.pg_stat_activity a
+WHERE a.backend_xid IS NOT NULL AND a.xact_start IS NOT NULL;
+`
+
+// redshiftDB returns a pool of its own whose search_path is path, with
+// the Redshift clock mirrors created in schema.
+func redshiftDB(t *testing.T, schema, path string, conns int) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("postgres", withSearchPath(t, pgtest.DSN(t), path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(conns)
+	pgtest.Exec(t, db, fmt.Sprintf(redshiftClock, schema))
+	return db
+}
+
 // redshiftExtractor returns an Extractor in the Redshift dialect over a
 // pool of its own whose search_path is path.
 func redshiftExtractor(t *testing.T, schema, path string, sink redshiftsync.Sink, opts ...redshiftsync.Option) *redshiftsync.Extractor {
@@ -107,12 +142,7 @@ func redshiftExtractor(t *testing.T, schema, path string, sink redshiftsync.Sink
 	cfg := testConfig(t, schema)
 	cfg.Dialect = redshiftsync.DialectRedshift
 	cfg.BatchSize = 16
-	db, err := sql.Open("postgres", withSearchPath(t, pgtest.DSN(t), path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	db.SetMaxOpenConns(cfg.MaxParallelWorkers + 1)
+	db := redshiftDB(t, schema, path, cfg.MaxParallelWorkers+1)
 	ex, err := redshiftsync.NewFromDB(db, cfg, sink, &redshiftsync.MemoryStore{}, opts...)
 	if err != nil {
 		t.Fatal(err)

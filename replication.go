@@ -19,10 +19,11 @@ type Mode string
 // The modes.
 //
 // ModeIncremental reads the rows whose replication key is at or above the
-// bookmark of the last finished sync, up to a high-water mark taken when the
-// sync begins, in keyset pages ordered by (key, primary key...). The next sync
-// starts again at the bookmark itself (>=), so rows that were committed later
-// with the bookmark's key value are read too. Rows whose key is NULL cannot be
+// bookmark, up to a high-water mark taken when the sync begins, in keyset
+// pages ordered by (key, primary key...). The bookmark is a sync's
+// high-water mark once the transactions in progress when it was taken have
+// ended (see Mark), and starts the next sync inclusively (>=), so rows that
+// were committed later with the bookmark's key value are read too. Rows whose key is NULL cannot be
 // placed by the key: every incremental sync reads them all again, after the
 // other rows, paged by primary key. Delivery is at-least-once.
 //
@@ -50,7 +51,9 @@ type Plan struct {
 	AppendOnly bool `json:"append_only,omitempty"`
 	// Reason says why the mode and key were chosen.
 	Reason string `json:"reason"`
-	// Warnings name what the user should know about the plan.
+	// Warnings name what the user should know about the plan. A Run adds
+	// what it finds while syncing (rows whose key is above the server's
+	// clock), reported in TableReport.Warnings.
 	Warnings []string `json:"warnings,omitempty"`
 }
 

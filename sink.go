@@ -112,3 +112,33 @@ type StateSink interface {
 	// with doc, in one atomic step: either both are saved, or neither.
 	FlushState(ctx context.Context, table *Table, doc []byte) error
 }
+
+// AttemptSink is an optional interface of a Sink that can undo the rows of a
+// streamed read whose attempt failed part way. A read with no order to page
+// by (a table without a primary key read as one stream, a chunk, a tie
+// group, the rows whose replication key is NULL) is retried from its first
+// row after a transient source error; without an undo, the rows its failed
+// attempt delivered are delivered twice.
+//
+// The extractor calls BeginAttempt before each attempt of such a read, and,
+// when the attempt fails for any reason other than a failed sink call (a
+// source error, a decode error, a canceled ctx), UndoAttempt before the
+// retry, or before giving the read up. The table's sink lock is held from
+// BeginAttempt to the end of the attempt or its UndoAttempt, so no other
+// Write, Flush or FlushState of the table comes in between: UndoAttempt
+// must discard every row written for the table since the last BeginAttempt,
+// and keep every row written before it. An attempt that succeeds is not
+// ended by a call: its rows are kept, and made durable by the next flush.
+// UndoAttempt runs on a context that is not canceled with the run's (it is
+// bounded by a timeout), so the undo also happens when the run is stopped.
+// An error from either fails the table, and nothing more is flushed or
+// saved for it in this run.
+//
+// A Sink that is not an AttemptSink keeps the rows of a failed attempt: it
+// is at-least-once for those reads (a keyed destination that upserts is
+// unaffected; an append-only one holds the rows twice).
+type AttemptSink interface {
+	Sink
+	BeginAttempt(ctx context.Context, table *Table) error
+	UndoAttempt(ctx context.Context, table *Table) error
+}

@@ -16,8 +16,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 )
 
 // tableSync runs one table's sync within a Run. Its read units (one, or one
@@ -47,6 +45,8 @@ type tableSync struct {
 	ckMu       sync.Mutex  // serializes checkpoints
 	sinceCkpt  atomic.Int64
 	lastCkpt   atomic.Int64 // unix nanoseconds
+
+	forceResync bool // the sink's Open asked for a full resync (ErrResyncRequired)
 }
 
 // run syncs the table and returns the rows delivered.
@@ -66,7 +66,7 @@ func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 	if err := s.checkResume(); err != nil {
 		return 0, &TableError{Table: s.name, Step: "load state", Err: err}
 	}
-	if err := s.e.sink.Open(ctx, t); err != nil {
+	if err := s.e.sink.Open(ctx, t); err != nil && !s.resyncRequested(err) {
 		return 0, &TableError{Table: s.name, Step: "open sink", Err: err}
 	}
 	if s.state.InProgress == nil {
@@ -140,22 +140,23 @@ func (s *tableSync) order() []string {
 	return out
 }
 
-// begin starts a new sync of the table: it fixes the high-water mark, splits
-// a large table into partitions, and tells a ResyncSink that a full resync
-// begins.
+// begin starts a new sync of the table: it fixes the high-water mark and
+// the watermark (see Mark), splits a large table into partitions, and tells
+// a ResyncSink that a full resync begins.
 func (s *tableSync) begin(ctx context.Context) error {
 	prog := &Progress{Phase: phaseRows, From: s.state.Bookmark, Order: s.order()}
 	u := s.newUnit(nil, nil)
 	defer u.releaseConn(false)
 	if s.plan.Mode == ModeIncremental {
-		hw, err := u.highWater(ctx)
+		wm, err := u.watermark(ctx, &s.state)
 		if err != nil {
 			return err
 		}
-		prog.HighWater = hw
-		if hw == nil {
+		prog.HighWater, prog.NextBookmark, prog.Marks, prog.Watermark = wm.high, wm.bookmark, wm.pending, true
+		if wm.high == nil {
 			prog.Phase = phaseNullKeys // no row has a key
 		}
+		s.warnFuture(wm.future)
 	}
 	if prog.Phase == phaseRows {
 		parts, err := u.partitions(ctx, prog)
@@ -164,7 +165,7 @@ func (s *tableSync) begin(ctx context.Context) error {
 		}
 		prog.Partitions = parts
 	}
-	if rs, ok := s.e.sink.(ResyncSink); ok && s.plan.Mode == ModeFull {
+	if rs, ok := s.e.sink.(ResyncSink); ok && (s.plan.Mode == ModeFull || s.forceResync) {
 		if err := rs.BeginResync(ctx, s.plan.Table); err != nil {
 			return &TableError{Table: s.name, Step: "begin resync", Err: err}
 		}
@@ -259,8 +260,14 @@ func (s *tableSync) finish(ctx context.Context) error {
 			return &TableError{Table: s.name, Step: "end resync", Err: err}
 		}
 	}
-	if s.prog.HighWater != nil {
-		s.state.Bookmark = s.prog.HighWater
+	// The bookmark is the newest mark released when the sync began, never
+	// its own high-water mark as such (see Mark). A sync begun by a
+	// version-1 state has no marks: it keeps the bookmark it read from.
+	if s.prog.Watermark {
+		if s.prog.NextBookmark != nil {
+			s.state.Bookmark = s.prog.NextBookmark
+		}
+		s.state.Pending = s.prog.Marks
 	}
 	now := time.Now().UTC()
 	s.state.LastSyncedAt = &now
@@ -650,15 +657,25 @@ func (u *unit) restartResync(ctx context.Context) error {
 // moves the unit's position to after (nil: no position) and counts the rows:
 // its rows are claimed only when it ends, so a crash reads it again from the
 // start. It serves reads with no order to page by, chunks and tie groups.
-func (u *unit) streamTo(ctx context.Context, q string, args []any, after []string) error {
+func (u *unit) streamTo(ctx context.Context, q string, args []any, after []string) (err error) {
 	// For a StateSink the whole stream holds the sink, so no checkpoint
-	// of another unit commits part of it (exactly-once). Other sinks are
-	// locked per batch, so the chunks of one table stream concurrently; a
-	// chunk's rows written before a crash are read again (at-least-once).
+	// of another unit commits part of it (exactly-once); for an
+	// AttemptSink too, so that an undo discards this stream's rows only.
+	// Other sinks are locked per batch, so the chunks of one table stream
+	// concurrently; a chunk's rows written before a crash are read again
+	// (at-least-once).
 	_, whole := u.t.e.sink.(StateSink)
+	as, undoable := u.t.e.sink.(AttemptSink)
+	whole = whole || undoable
 	if whole {
 		u.t.sinkMu.Lock()
 		defer u.t.sinkMu.Unlock()
+	}
+	if undoable {
+		if err := u.beginAttempt(ctx, as); err != nil {
+			return err
+		}
+		defer func() { err = u.undoFailedAttempt(ctx, as, err) }()
 	}
 	deliver := func(rows [][]any) error {
 		if !whole {
@@ -671,7 +688,7 @@ func (u *unit) streamTo(ctx context.Context, q string, args []any, after []strin
 	u.ensurePage(limit)
 	n := 0
 	var total int64
-	err := u.query(ctx, q, args, func(row []driver.Value) error {
+	err = u.query(ctx, q, args, func(row []driver.Value) error {
 		if err := u.decodeInto(u.page[n], row, func() { n++ }); err != nil {
 			return err
 		}
@@ -805,26 +822,6 @@ func rowBytes(row []any) int64 {
 		}
 	}
 	return n
-}
-
-// highWater returns the text of the key's current maximum, nil when no row
-// has a key.
-func (u *unit) highWater(ctx context.Context) (*string, error) {
-	key := u.t.plan.keyColumn()
-	q := "SELECT max(" + sqlident.Quote(key.Name) + ") FROM " + sqlident.Qualified(u.t.plan.Table.Schema, u.t.plan.Table.Name)
-	var hw *string
-	err := u.withRetry(ctx, "read high-water mark", func() error {
-		return u.query(ctx, q, nil, func(row []driver.Value) error {
-			v, err := decoderFor(key)(row[0])
-			if err != nil || v == nil {
-				return err
-			}
-			txt, err := keyText(v, key.Type)
-			hw = &txt
-			return err
-		})
-	})
-	return hw, err
 }
 
 // partitions splits the phase of prog into Config.Partitions key ranges of

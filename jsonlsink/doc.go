@@ -114,4 +114,14 @@
 // checkpointed, so the extractor reads those rows again. For the same reason
 // a later Open of a table in the same process discards the lines its previous
 // run buffered but never flushed.
+//
+// # Retried reads
+//
+// The sink is at-least-once for a read that is retried: it does not
+// implement [redshiftsync.AttemptSink], so when a streamed read (a table
+// without a primary key, a chunk, a tie group) fails part way on a transient
+// source error and is retried from its first row, the lines of the failed
+// attempt stay in the file and those rows appear twice. A reader that takes
+// the last line of each primary key is unaffected; for a table without a
+// key, the file may hold such a row once more.
 package jsonlsink

@@ -69,6 +69,9 @@ func columnType(c redshiftsync.Column, nativeIntervals bool) string {
 	case redshiftsync.TypeJSON:
 		return "jsonb"
 	}
+	if c.SourceType == "uuid" {
+		return "uuid"
+	}
 	return "text"
 }
 

@@ -24,10 +24,28 @@
 // source stays in the destination; rows loaded after the drop have NULL in it
 // (or keep the value they had, when updated). Columns other than the primary
 // key are created nullable, whatever the source says, so that a column added
-// later or a constraint relaxed at the source never fails a load. A column
-// whose destination type was changed by hand keeps its type: rows are staged
-// in the destination's own column types, so any type that accepts the text
-// form below works.
+// later or a constraint relaxed at the source never fails a load.
+//
+// A column whose type changes at the source follows it at the next Open.
+// When the destination column can be widened without changing a value it
+// holds (integer widths; numeric(p,s) to more integer digits and a scale
+// at least as large, or to numeric; real to double precision; date to
+// timestamp; any type to text), it is altered in place
+// (ALTER COLUMN ... TYPE) in Open's transaction, before the rows that need
+// it: a widening alone changes no value, and so is safe to commit on its
+// own, and the table is locked only for the ALTER, not until the next
+// flush. Otherwise (a narrowing such as numeric(12,4) to numeric(10,2),
+// which also rounds the rows the source holds; timestamp to date; text to
+// integer) Open returns an error wrapping [redshiftsync.ErrResyncRequired]
+// naming the column: the extractor logs a warning and resyncs the table in
+// full (see Full resyncs), into a copy whose column has the new type, and
+// the swap puts the new shape in place; an incremental table is incremental
+// again afterwards. A column whose destination type is one the sink never
+// creates (varchar(n), citext, json, a domain: changed by hand) keeps its
+// type: rows are staged in the destination's own column types, so any type
+// that accepts the text form below works. A text column made for a uuid by
+// an earlier version, or for an interval without [WithNativeIntervals],
+// stays text, which holds those values exactly.
 //
 // The primary key of an existing destination table must be the source's (the
 // same columns, or none for both); otherwise Open fails with an error saying
@@ -71,14 +89,16 @@
 //	INTERVAL          text (interval with       the source text
 //	                  WithNativeIntervals)
 //	BINARY            bytea                     the bytes
-//	STRING            text                      the string (char padding kept)
+//	STRING            text; uuid for a uuid     the string (char padding kept)
+//	                  source column
 //	JSON              jsonb                     the JSON text
 //
 // INTERVAL is text by default because the interval text of a Redshift source
 // is not known to parse as a PostgreSQL interval; from a PostgreSQL source it
 // does, and [WithNativeIntervals] makes the column an interval. STRING is text
-// whatever the source's length, including the source types delivered as text
-// (uuid, arrays, geometry, ...). JSON becomes jsonb, which PostgreSQL
+// whatever the source's length (so a varchar's length never needs widening),
+// including the source types delivered as text (arrays, geometry, ...),
+// except a uuid column, which is a uuid. JSON becomes jsonb, which PostgreSQL
 // normalizes: key order and white space are its own, and of duplicate keys
 // only the last is kept; a JSON string holding \u0000 cannot be stored in
 // jsonb and fails the load.
@@ -109,6 +129,13 @@
 //     Redshift primary key is not enforced, so the source may hold
 //     duplicates), the row written last wins.
 //
+// A canceled context (a stopped run: SIGINT in examples/basic) does not
+// cancel the sink's statements at once: each call of the sink runs on, for
+// at most 10 seconds, so the batch being written and the flush that saves
+// the last position complete. (lib/pq cancels a statement whose context is
+// canceled, which aborts the transaction and with it every row written
+// since the last flush.)
+//
 // A crash, a kill or a failed statement never leaves part of a flush visible:
 // each flush is one transaction. After any error in Write or a flush, the
 // rows written since the last successful flush are discarded and every later
@@ -131,6 +158,13 @@
 // so an unchanged row is not written again; a row that changed at the source
 // in between is written once more, with its new values. On a table without a
 // primary key, rows are appended, and a re-delivered row appears again.
+//
+// Sink is a [redshiftsync.AttemptSink]: a streamed read (a table without a
+// primary key, a chunk, a tie group, the rows with a NULL replication key)
+// that fails part way on a transient source error is retried from its first
+// row, and [Sink.BeginAttempt] and [Sink.UndoAttempt] roll the table's
+// transaction back to a savepoint taken when the failed attempt began, so
+// its rows are not committed twice.
 //
 // # Full resyncs
 //

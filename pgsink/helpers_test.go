@@ -54,24 +54,40 @@ func (e *env) config(t *testing.T) redshiftsync.Config {
 // state in store.
 func (e *env) sync(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore) *redshiftsync.Report {
 	t.Helper()
-	rep, err := runSync(t, cfg, sink, store)
+	_, rep := e.syncWith(t, cfg, sink, store)
+	return rep
+}
+
+// syncWith runs one sync like sync, with options, and also returns the
+// (closed) extractor, for its Stats.
+func (e *env) syncWith(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore, opts ...redshiftsync.Option) (*redshiftsync.Extractor, *redshiftsync.Report) {
+	t.Helper()
+	ex, rep, err := runExtractor(t, cfg, sink, store, opts...)
 	if err != nil {
 		t.Fatalf("sync: %v", err)
 	}
-	return rep
+	return ex, rep
 }
 
 // runSync runs one sync into sink and returns its report and error.
 func runSync(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore) (*redshiftsync.Report, error) {
 	t.Helper()
-	ex, err := redshiftsync.New(cfg, sink, store)
+	_, rep, err := runExtractor(t, cfg, sink, store)
+	return rep, err
+}
+
+// runExtractor runs one sync with a fresh extractor, closed on return.
+func runExtractor(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore, opts ...redshiftsync.Option) (*redshiftsync.Extractor, *redshiftsync.Report, error) {
+	t.Helper()
+	ex, err := redshiftsync.New(cfg, sink, store, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ex.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	return ex.Run(ctx)
+	rep, err := ex.Run(ctx)
+	return ex, rep, err
 }
 
 // tables returns the source tables as the extractor discovers them.

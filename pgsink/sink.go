@@ -11,6 +11,7 @@ import (
 
 	"github.com/lib/pq"
 	"github.com/seed2085993a/redshiftsync"
+	"github.com/seed2085993a/redshiftsync/internal/redact"
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 )
 
@@ -36,9 +37,10 @@ type Sink struct {
 }
 
 var (
-	_ redshiftsync.Sink       = (*Sink)(nil)
-	_ redshiftsync.ResyncSink = (*Sink)(nil)
-	_ redshiftsync.StateSink  = (*Sink)(nil)
+	_ redshiftsync.Sink        = (*Sink)(nil)
+	_ redshiftsync.ResyncSink  = (*Sink)(nil)
+	_ redshiftsync.StateSink   = (*Sink)(nil)
+	_ redshiftsync.AttemptSink = (*Sink)(nil)
 )
 
 // tableKey identifies a source table across the calls for it.
@@ -105,8 +107,14 @@ func New(db *sql.DB, opts ...Option) (*Sink, error) {
 
 // Open connects to the database at dsn (a postgres:// URL or a libpq
 // key=value string) with lib/pq, checks the connection, and returns a Sink
-// that loads into it. Close closes the connections.
+// that loads into it. Close closes the connections. Its errors never hold
+// the password of dsn: a malformed URL is described, not quoted.
 func Open(dsn string, opts ...Option) (*Sink, error) {
+	s, err := open(dsn, opts...)
+	return s, redact.Error(err, dsn)
+}
+
+func open(dsn string, opts ...Option) (*Sink, error) {
 	db, err := sql.Open("postgres", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("pgsink: %w", err)
@@ -181,6 +189,8 @@ type tableSink struct {
 	endCalled    bool // EndResync was called since Open
 	plain        bool // the last flush was Flush, not FlushState
 	broken       error
+	attempt      attemptMark       // where the last BeginAttempt left the transaction
+	reshape      map[string]string // column: the source's type, for the columns a resync must reshape (see followTypes)
 }
 
 // Open creates the destination schema and table of table when they do not
@@ -211,7 +221,7 @@ func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
 	s.mu.Unlock()
 
 	ts, err := s.openTable(ctx, table)
-	if err != nil {
+	if err != nil && ts == nil {
 		return fmt.Errorf("pgsink: table %s: %w", table.QualifiedName(), err)
 	}
 	s.mu.Lock()
@@ -220,6 +230,9 @@ func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
 		return errClosed
 	}
 	s.tables[key] = ts
+	if err != nil { // ErrResyncRequired: the table is open, for the resync
+		return fmt.Errorf("pgsink: table %s: %w", table.QualifiedName(), err)
+	}
 	return nil
 }
 
@@ -308,7 +321,17 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 			}
 		}
 	}
-	names, types, err := columnTypes(ctx, tx, ts.schema, ts.table)
+	inResync := ts.resyncExists && entry != nil && entry.InProgress != nil && entry.InProgress.Resync
+	reshape := ts.followTypes(ctx, tx, t, inResync)
+	if reshape != nil && !errors.Is(reshape, redshiftsync.ErrResyncRequired) {
+		return nil, reshape
+	}
+	// Rows are staged in the types of the table they go into.
+	stageSchema, stageFrom := ts.schema, ts.table
+	if inResync {
+		stageSchema, stageFrom = ResyncSchema, ts.resync
+	}
+	names, types, err := columnTypes(ctx, tx, stageSchema, stageFrom)
 	if err != nil {
 		return nil, err
 	}
@@ -325,7 +348,7 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 		if i < 0 {
 			return nil, fmt.Errorf("column %q is missing from %s", c, ts.qTarget)
 		}
-		defs = append(defs, sqlident.Quote(c)+" "+types[i])
+		defs = append(defs, sqlident.Quote(c)+" "+ts.stageType(c, types[i]))
 	}
 	defs = append(defs, sqlident.Quote(seqCol)+" bigint")
 	ts.stageSQL = "CREATE TEMPORARY TABLE " + stageTable + " (" + strings.Join(defs, ", ") + ") ON COMMIT DROP"
@@ -333,7 +356,7 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 	ts.mergeSQL = mergeSQL(ts.cols, ts.pk, seqCol)
 	ts.args = make([]any, len(ts.cols)+1)
 	ts.tryInsert = true
-	return ts, nil
+	return ts, reshape // nil, or ErrResyncRequired
 }
 
 // The staging table, a temporary table of the transaction.
@@ -482,17 +505,18 @@ func (ts *tableSink) begin(ctx context.Context) error {
 // does not use fails the Write with an error naming the column; so does any
 // error of the database. After an error, the rows written since the last
 // flush are discarded, and the table's Writes and flushes fail until it is
-// opened again.
+// opened again. A canceled ctx does not fail it: the batch is loaded (within
+// a grace period; see the package documentation), as is every call of the
+// sink, so that a stopped run can still save what was written.
 func (s *Sink) Write(ctx context.Context, batch redshiftsync.Batch) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	ts, err := s.table(batch.Table, "Write")
 	if err != nil {
 		return err
 	}
 	if len(batch.Rows) == 0 {
 		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		return ts.fail("write", err)
 	}
 	if err := ts.begin(ctx); err != nil {
 		return ts.fail("begin", err)
@@ -614,6 +638,8 @@ func (ts *tableSink) copyRows(ctx context.Context, stmt *sql.Stmt, rows [][]any,
 // elsewhere (at-least-once). After EndResync it also swaps the resync copy
 // in.
 func (s *Sink) Flush(ctx context.Context, table *redshiftsync.Table) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	ts, err := s.table(table, "Flush")
 	if err != nil {
 		return err
@@ -648,6 +674,8 @@ func (s *Sink) Flush(ctx context.Context, table *redshiftsync.Table) error {
 // calls (a resync in progress without a copy, BeginResync or EndResync
 // without the state to match) fails the flush.
 func (s *Sink) FlushState(ctx context.Context, table *redshiftsync.Table, doc []byte) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	ts, err := s.table(table, "FlushState")
 	if err != nil {
 		return err
@@ -774,6 +802,8 @@ func isCode(err error, code string) bool {
 // resync ends. Called again, it starts the copy over: the rows written
 // since the last flush are discarded, and the copy is empty again.
 func (s *Sink) BeginResync(ctx context.Context, table *redshiftsync.Table) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	ts, err := s.table(table, "BeginResync")
 	if err != nil {
 		return err
@@ -796,6 +826,9 @@ func (s *Sink) BeginResync(ctx context.Context, table *redshiftsync.Table) error
 			return ts.fail("begin resync", err)
 		}
 	}
+	if err := ts.reshapeCopy(ctx); err != nil {
+		return ts.fail("begin resync", err)
+	}
 	ts.rows = 0
 	ts.resyncExists, ts.resyncBegun, ts.endCalled = true, true, false
 	ts.tryInsert = true
@@ -808,6 +841,8 @@ func (s *Sink) BeginResync(ctx context.Context, table *redshiftsync.Table) error
 // recording the finished resync. When they are flushed with Flush (the last
 // flush of the table was Flush), it swaps the copy in at once.
 func (s *Sink) EndResync(ctx context.Context, table *redshiftsync.Table) error {
+	ctx, cancel := detach(ctx)
+	defer cancel()
 	ts, err := s.table(table, "EndResync")
 	if err != nil {
 		return err

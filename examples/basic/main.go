@@ -297,6 +297,12 @@ func (a atLeastOnce) EndResync(ctx context.Context, t *redshiftsync.Table) error
 func (a atLeastOnce) SetSource(ctx context.Context, src redshiftsync.SourceInfo) error {
 	return a.s.SetSource(ctx, src)
 }
+func (a atLeastOnce) BeginAttempt(ctx context.Context, t *redshiftsync.Table) error {
+	return a.s.BeginAttempt(ctx, t)
+}
+func (a atLeastOnce) UndoAttempt(ctx context.Context, t *redshiftsync.Table) error {
+	return a.s.UndoAttempt(ctx, t)
+}
 
 func printReport(w io.Writer, rep *redshiftsync.Report) {
 	if rep == nil || len(rep.Tables) == 0 {

@@ -316,6 +316,9 @@ pg_start() {
 		listen_addresses = '127.0.0.1'
 		unix_socket_directories = '$_PG_TMPDIR'
 		max_connections = 200
+		# PREPARE TRANSACTION is disabled by default; the watermark tests
+		# hold a prepared transaction across syncs.
+		max_prepared_transactions = 10
 		shared_buffers = 128MB
 		include_if_exists = 'port.conf'
 	EOF

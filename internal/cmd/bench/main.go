@@ -213,6 +213,15 @@ func parentMain() error {
 		fmt.Println("  " + probe.summary())
 	}
 
+	var rereads *rereadResult
+	if hasCase(cases, "f") {
+		fmt.Printf("probe: rows re-read by no-op incremental syncs of bench.%s (%s rows, keys up to the server's clock)...\n", tableLive, thousands(liveRows))
+		if rereads, err = measureRereads(ctx, db, o.dsn); err != nil {
+			return fmt.Errorf("re-read probe: %w", err)
+		}
+		fmt.Println("  " + rereads.summary())
+	}
+
 	if err := warmUp(ctx, db, cases); err != nil {
 		return err
 	}
@@ -241,6 +250,7 @@ func parentMain() error {
 	m.LoadEnd = loadAvg()
 	rep := buildReport(m, tables, cases, o, time.Since(start), prof)
 	rep.Probe = probe
+	rep.Rereads = rereads
 	fmt.Println()
 	fmt.Print(rep.text())
 	if o.out != "" {

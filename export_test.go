@@ -1,0 +1,13 @@
+package redshiftsync
+
+import "time"
+
+// SetWatermarkTimings sets the clock margin of timestamp marks, Redshift's
+// lookback floor and the age from which a held bookmark is a WARN, for tests
+// that show what the transaction tracking alone does; the returned func
+// restores them. Tests that call it must not run in parallel.
+func SetWatermarkTimings(margin, floor, warnAfter time.Duration) (restore func()) {
+	m, f, w := clockMargin, redshiftFloor, holdWarnAfter
+	clockMargin, redshiftFloor, holdWarnAfter = margin, floor, warnAfter
+	return func() { clockMargin, redshiftFloor, holdWarnAfter = m, f, w }
+}

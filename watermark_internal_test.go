@@ -1,0 +1,122 @@
+package redshiftsync
+
+// Unit tests of the watermark's release rule, its bounded pending list, and
+// the state document's marks (version 1 read as it is, malformed marks
+// refused). No server: watermark_test.go runs the rule against one.
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestReleaseRule(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := &Mark{Value: "5", At: at, XMax: 100, VXIDs: []string{"3/7", "4/9"}}
+	for _, c := range []struct {
+		name string
+		view txView
+		want bool
+	}{
+		{"a vxid still held", txView{held: map[string]bool{"4/9": true}}, false},
+		{"other vxids held only", txView{held: map[string]bool{"4/10": true, "5/1": true}}, true},
+		{"a prepared transaction", txView{held: map[string]bool{}, prepared: 1}, false},
+		// xids count on a standby only: on a primary every transaction
+		// with an xid also holds its vxid, and xmin is cluster-wide.
+		{"primary, xmin behind", txView{held: map[string]bool{}, xmin: 99}, true},
+		{"standby, xmin behind", txView{standby: true, held: map[string]bool{}, xmin: 99}, false},
+		{"standby, xmin reached", txView{standby: true, held: map[string]bool{}, xmin: 100}, true},
+	} {
+		if got := c.view.released(m); got != c.want {
+			t.Errorf("%s: released = %v, want %v", c.name, got, c.want)
+		}
+	}
+
+	// Pruning keeps what is still in progress and never touches the mark
+	// (marks are shared by copies of the state).
+	v := &txView{held: map[string]bool{"4/9": true}}
+	p := v.prune(m)
+	if fmt.Sprint(p.VXIDs) != "[4/9]" || len(m.VXIDs) != 2 || p.Value != "5" || p.XMax != 100 {
+		t.Errorf("prune: %+v from %+v", p, m)
+	}
+
+	// Marks are released oldest first: a newer mark whose transactions
+	// ended does not pass an older one still held.
+	marks := []*Mark{{Value: "1", VXIDs: []string{"1/1"}}, {Value: "2"}, {Value: "3", VXIDs: []string{"2/2"}}}
+	if n := releasedPrefix(marks, &txView{held: map[string]bool{"1/1": true}}); n != 0 {
+		t.Errorf("released prefix %d with the oldest held, want 0", n)
+	}
+	if n := releasedPrefix(marks, &txView{held: map[string]bool{"2/2": true}}); n != 2 {
+		t.Errorf("released prefix %d, want 2", n)
+	}
+}
+
+// TestCollapse: the pending list stays bounded however long a transaction
+// holds it, and a merged mark is released only when both of its marks
+// would be, with the older value (never above what either allowed).
+func TestCollapse(t *testing.T) {
+	var marks []*Mark
+	for i := range 100 {
+		marks = append(marks, &Mark{Value: fmt.Sprint(i), XMax: uint64(1000 + i), VXIDs: []string{fmt.Sprintf("1/%d", i%3), "9/9"}})
+		marks = collapse(marks)
+		if len(marks) > maxPendingMarks {
+			t.Fatalf("%d marks after %d syncs", len(marks), i+1)
+		}
+	}
+	head := marks[0]
+	if head.Value != "0" || head.XMax != 1000+100-maxPendingMarks || fmt.Sprint(head.VXIDs) != "[1/0 1/1 1/2 9/9]" {
+		t.Errorf("merged head %+v", head)
+	}
+	if (&txView{held: map[string]bool{"1/2": true}}).released(head) {
+		t.Error("the merged mark is released while a transaction of one of its marks is in progress")
+	}
+	if !(&txView{held: map[string]bool{}}).released(head) {
+		t.Error("the merged mark is not released with nothing in progress")
+	}
+}
+
+func TestStateMarks(t *testing.T) {
+	// A version-1 document reads as it is: its bookmark is the confirmed
+	// bookmark, nothing pending, and a sync it had in progress finishes
+	// without marks (keeping that bookmark).
+	v1 := `{"version":1,"source":"d/s","tables":{"s.t":{"mode":"incremental","replication_key":"u","replication_key_type":"timestamp without time zone",
+		"bookmark":"2024-01-01 00:00:00","in_progress":{"phase":"rows","from":"2024-01-01 00:00:00","high_water":"2024-02-01 00:00:00","rows":3}}}}`
+	st, err := decodeState([]byte(v1), "d/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := st.Tables["s.t"]
+	if ts.Bookmark == nil || *ts.Bookmark != "2024-01-01 00:00:00" || ts.Pending != nil || ts.InProgress.Watermark || ts.InProgress.Marks != nil {
+		t.Errorf("version 1 read as %+v / %+v", ts, ts.InProgress)
+	}
+
+	good := `{"value":"5","at":"2026-01-01T00:00:00Z","xmax":12,"vxids":["3/7"]}`
+	ok := `{"version":2,"tables":{"s.t":{"mode":"incremental","pending_marks":[` + good + `],"in_progress":{"phase":"rows","watermark":true,"marks":[` + good + `]}}}}`
+	if _, err := decodeState([]byte(ok), ""); err != nil {
+		t.Fatalf("a valid version-2 document: %v", err)
+	}
+	for _, c := range []struct{ name, marks string }{
+		{"null mark", `[null]`},
+		{"no time", `[{"value":"5"}]`},
+		{"bad vxid", `[{"value":"5","at":"2026-01-01T00:00:00Z","vxids":["x"]}]`},
+		{"vxid without slash", `[{"value":"5","at":"2026-01-01T00:00:00Z","vxids":["37"]}]`},
+		{"negative xmax", `[{"value":"5","at":"2026-01-01T00:00:00Z","xmax":-1}]`},
+		{"marks not a list", `{"value":"5"}`},
+	} {
+		for _, where := range []string{"pending", "in progress"} {
+			doc := `{"version":2,"tables":{"s.t":{"mode":"incremental","pending_marks":` + c.marks + `}}}`
+			if where == "in progress" {
+				doc = `{"version":2,"tables":{"s.t":{"mode":"incremental","in_progress":{"phase":"rows","marks":` + c.marks + `}}}}`
+			}
+			_, err := decodeState([]byte(doc), "")
+			if !errors.Is(err, ErrStateCorrupt) {
+				t.Errorf("%s (%s): err = %v, want ErrStateCorrupt", c.name, where, err)
+			}
+		}
+	}
+	if _, err := decodeState([]byte(`{"version":2,"tables":{"s.t":{"mode":"full","in_progress":{"phase":"rows","partitions":[null]}}}}`), ""); !errors.Is(err, ErrStateCorrupt) || !strings.Contains(err.Error(), "partition 0") {
+		t.Errorf("a null partition: %v", err)
+	}
+}
