@@ -139,8 +139,6 @@ func (u *unit) readPart(ctx context.Context) error {
 func (u *unit) readBlocks(ctx context.Context) (err error) {
 	defer func() { u.releaseConn(err != nil) }()
 	t := u.t
-	batch := t.e.cfg.BatchSize
-	u.ensurePage(batch)
 	cols := len(t.plan.Table.Columns)
 	return u.withRetry(ctx, "read in block order", func() error {
 		t.mu.Lock()
@@ -156,15 +154,7 @@ func (u *unit) readBlocks(ctx context.Context) (err error) {
 			}
 		}
 		q, args := shape.pageSQL(nil, 0)
-		n := 0
-		deliver := func() error {
-			if err := u.deliverPage(ctx, u.page[:n], []string{tidString(prev)}); err != nil {
-				return err
-			}
-			n = 0
-			return t.maybeCheckpoint(ctx)
-		}
-		err := u.query(ctx, q, args, func(row []driver.Value) error {
+		check := func(row []driver.Value) error {
 			// The ctid is parsed in place, for every row: its text
 			// would be an allocation per row.
 			raw, _ := row[cols].([]byte)
@@ -175,17 +165,10 @@ func (u *unit) readBlocks(ctx context.Context) (err error) {
 				return &TableError{Table: t.name, Step: "read in block order", Err: fmt.Errorf("row %q arrived after row %s: the scan is not in block order", raw, tidString(prev))}
 			}
 			prev = cur
-			if err := u.decodeInto(u.page[n], row, func() { n++ }); err != nil {
-				return err
-			}
-			if n == batch || u.overBudget(n) {
-				return deliver()
-			}
 			return nil
-		})
-		if err == nil && n > 0 {
-			err = deliver()
 		}
+		// The batch's last row is the last checked: prev is its ctid.
+		_, err := u.streamBatches(ctx, q, args, check, func([]any) ([]string, error) { return []string{tidString(prev)}, nil })
 		return err
 	})
 }

@@ -540,46 +540,61 @@ const uniquePageBatches = 10
 func (u *unit) readUnique(ctx context.Context) error {
 	t := u.t
 	limit := t.e.cfg.BatchSize * uniquePageBatches
-	batch := t.e.cfg.BatchSize
-	u.ensurePage(batch)
 	for {
 		var total int
 		err := u.withRetry(ctx, "read page", func() error {
-			total = 0
 			t.mu.Lock()
 			after := *u.after
 			t.mu.Unlock()
 			q, args := u.shape.pageSQL(after, limit)
-			n := 0
-			deliver := func() error {
-				last, err := u.tuple(u.page[n-1])
-				if err != nil {
-					return err
-				}
-				if err := u.deliverPage(ctx, u.page[:n], last); err != nil {
-					return err
-				}
-				n = 0
-				return t.maybeCheckpoint(ctx)
-			}
-			err := u.query(ctx, q, args, func(row []driver.Value) error {
-				if err := u.decodeInto(u.page[n], row, func() { n++; total++ }); err != nil {
-					return err
-				}
-				if n == batch || u.overBudget(n) {
-					return deliver()
-				}
-				return nil
-			})
-			if err == nil && n > 0 {
-				err = deliver()
-			}
+			var err error
+			total, err = u.streamBatches(ctx, q, args, nil, func(last []any) ([]string, error) { return u.tuple(last) })
 			return err
 		})
 		if err != nil || total < limit {
 			return err
 		}
 	}
+}
+
+// streamBatches runs q and delivers its rows in batches as they fill, each
+// batch with the position that position returns for its last row, then
+// checkpoints when one is due: the position is exact at every batch. check,
+// when set, sees each driver row first. It returns the rows delivered.
+func (u *unit) streamBatches(ctx context.Context, q string, args []any, check func(row []driver.Value) error, position func(last []any) ([]string, error)) (int, error) {
+	t := u.t
+	batch := t.e.cfg.BatchSize
+	u.ensurePage(batch)
+	n, total := 0, 0
+	deliver := func() error {
+		last, err := position(u.page[n-1])
+		if err != nil {
+			return err
+		}
+		if err := u.deliverPage(ctx, u.page[:n], last); err != nil {
+			return err
+		}
+		n = 0
+		return t.maybeCheckpoint(ctx)
+	}
+	err := u.query(ctx, q, args, func(row []driver.Value) error {
+		if check != nil {
+			if err := check(row); err != nil {
+				return err
+			}
+		}
+		if err := u.decodeInto(u.page[n], row, func() { n++; total++ }); err != nil {
+			return err
+		}
+		if n == batch || u.overBudget(n) {
+			return deliver()
+		}
+		return nil
+	})
+	if err == nil && n > 0 {
+		err = deliver()
+	}
+	return total, err
 }
 
 // cut decides how much of a page of n rows to deliver. When the page is
