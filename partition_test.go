@@ -60,13 +60,16 @@ ANALYZE %[1]s.inc; ANALYZE %[1]s.full;`, s))
 // counted in pg_stat_activity; beside them, at most MaxParallelWorkers
 // sessions hold the snapshots of the tables' full resyncs.
 func TestWorkerBudget(t *testing.T) {
-	db := pgtest.Open(t)
+	// A database of its own: the sessions counted are those of this
+	// test's extractor, not of other packages' tests running beside it.
+	dsn := pgtest.NewDatabase(t)
+	db := pgtest.OpenDSN(t, dsn)
 	s := pgtest.NewSchema(t, db)
 	for i := range 5 {
 		pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.t%[2]d (id bigint PRIMARY KEY, pad text);
 INSERT INTO %[1]s.t%[2]d SELECT i, repeat('x', 200) FROM generate_series(1, 30000) i; ANALYZE %[1]s.t%[2]d;`, s, i))
 	}
-	cfg := testConfig(t, s)
+	cfg := configFor(t, dsn, s)
 	cfg.MaxParallelWorkers, cfg.Partitions, cfg.PartitionThreshold, cfg.BatchSize = 2, 4, 1000, 500
 	var most, exporters atomic.Int64
 	ctx, cancel := context.WithCancel(context.Background())
@@ -77,11 +80,11 @@ INSERT INTO %[1]s.t%[2]d SELECT i, repeat('x', 200) FROM generate_series(1, 3000
 			var n int64
 			// Sessions of the extractor that are not idle: running a
 			// query or holding one's results.
-			err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'redshiftsync' AND state <> 'idle' AND pid <> pg_backend_pid()`).Scan(&n)
+			err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'redshiftsync' AND state <> 'idle' AND pid <> pg_backend_pid()`).Scan(&n)
 			if err == nil && n > most.Load() {
 				most.Store(n)
 			}
-			err = db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'redshiftsync snapshot'`).Scan(&n)
+			err = db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'redshiftsync snapshot'`).Scan(&n)
 			if err == nil && n > exporters.Load() {
 				exporters.Store(n)
 			}
