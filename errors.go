@@ -57,15 +57,26 @@ type TableError struct {
 	Table string // "schema.table"
 	Step  string // "discover", "plan", "read", "write", "flush", "checkpoint", ...
 	Err   error
+	// Hint says what to do, when the library knows: for a privilege the
+	// role lacks on the table, the GRANT to run. It may be empty.
+	Hint string
+
+	// source is true when Err is the source's answer to a read of the
+	// table, after the retries (see tableScoped).
+	source bool
 }
 
-// Error reads "redshiftsync: table schema.t: step: cause (SQLSTATE code)",
-// the SQLSTATE part when the cause came from the server.
+// Error reads "redshiftsync: table schema.t: step: cause (SQLSTATE code);
+// hint", the SQLSTATE part when the cause came from the server, the hint
+// when there is one.
 func (e *TableError) Error() string {
 	msg := fmt.Sprintf("redshiftsync: table %s: %s: %v", e.Table, e.Step, e.Err)
 	if code := SQLState(e.Err); code != "" {
 		// lib/pq ends its message with "(code)": label it, do not repeat it.
 		msg = strings.TrimSuffix(msg, " ("+code+")") + " (SQLSTATE " + code + ")"
+	}
+	if e.Hint != "" {
+		msg += "; " + e.Hint
 	}
 	return msg
 }

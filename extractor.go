@@ -272,16 +272,32 @@ type TableReport struct {
 	// Warnings are the plan's warnings, with those found while syncing
 	// (rows whose key is above the server's clock).
 	Warnings []string `json:"warnings,omitempty"`
-	// Err is nil when the table's sync finished.
+	// Status says how the table's sync ended: TableOK, TableFailed (Err is
+	// the cause), TableCanceled (stopped because another table failed) or
+	// TableInterrupted (the caller canceled Run's context).
+	Status TableStatus `json:"status"`
+	// Err is nil when the table's sync finished; otherwise a *TableError.
 	Err error `json:"-"`
 }
 
 // Run syncs every planned table, at most MaxParallelWorkers queries at once,
-// and returns what it did. The first table that fails cancels the others
-// (each keeps the checkpoint it last saved; a table dropped since discovery
-// is only reported, and the others finish); the error joins every table's
-// TableError. A canceled ctx stops Run promptly with an error wrapping
-// context.Canceled, after saving the last checkpoint of each table. When the
+// and returns what it did, with a TableStatus per table.
+//
+// A failure that belongs to one table ends that table, and the others go
+// on: a privilege the role lacks on it (SQLSTATE 42501; the error's Hint is
+// the GRANT to run), a table or column dropped since discovery (42P01,
+// 42703, ErrTableGone), a value it holds that cannot be read (class 22,
+// 42804), its saved state that does not fit it (ErrStateCorrupt). Any other
+// failure (authentication, a connection lost beyond the retries, the state
+// store, the sink) stops the run: the other running tables are stopped at
+// their next page, keep the checkpoint they last saved, and are reported
+// TableCanceled, with an error wrapping ErrCanceledByFailure (not
+// context.Canceled). The error joins every table's TableError, the causes
+// (TableFailed) first, so that errors.As finds a failed table first.
+//
+// A canceled ctx stops Run promptly, after saving the last checkpoint of
+// each table, with its tables TableInterrupted and an error wrapping
+// context.Canceled: errors.Is(err, context.Canceled) is true only then. When the
 // StateStore is a Locker, Run first takes its lock and holds it until it
 // returns: while another run holds it, Run fails at once with a *LockError
 // (ErrLocked), or waits as WithLockWait allows.
@@ -316,8 +332,10 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 	}
 	e.stats.reset(d.Plans)
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// A table's failure cancels the others with a cause of its own, so that
+	// they are told apart from tables the caller's cancel stopped.
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	stopProgress := func() error { return nil }
 	if e.progress != nil && e.progressEvery > 0 {
 		stopProgress = e.reportProgress()
@@ -332,30 +350,29 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 			ts := &tableSync{e: e, ck: ck, plan: p, dialect: d.Dialect, stats: e.stats.table(p.Table.QualifiedName())}
 			rows, err := ts.run(runCtx)
 			rep.Tables[i] = TableReport{Table: p.Table.QualifiedName(), Mode: p.Mode, Key: p.ReplicationKey, Rows: rows, Duration: time.Since(t0), Warnings: p.Warnings, Err: err}
-			// Fail fast: the others stop at their next page. A table
-			// dropped since discovery is only reported: the others are
+			// Fail fast: the others stop at their next page, unless the
+			// failure is the table's own (see tableScoped): the others are
 			// not at fault and finish.
-			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrTableGone) {
-				cancel()
+			if err != nil && !isCancellation(err) && !tableScoped(err) {
+				cancel(&canceledBy{table: p.Table.QualifiedName()})
 			}
 		}()
 	}
 	wg.Wait()
-	var errs []error
+	var extra []error
 	if err := stopProgress(); err != nil {
-		errs = append(errs, err)
+		extra = append(extra, err)
 	}
-	for _, t := range rep.Tables {
-		rep.Rows += t.Rows
-		if t.Err != nil {
-			errs = append(errs, t.Err)
-		}
+	for i := range rep.Tables {
+		outcome(ctx, runCtx, &rep.Tables[i])
+		rep.Rows += rep.Tables[i].Rows
 	}
 	rep.Duration = time.Since(start)
+	err = joinOutcome(rep.Tables, extra...)
 	if ctx.Err() != nil {
-		errs = append(errs, ctx.Err())
+		err = errors.Join(err, ctx.Err())
 	}
-	return rep, errors.Join(errs...)
+	return rep, err
 }
 
 // discover runs Discover for Run, retrying a transient failure (a dropped

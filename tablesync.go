@@ -18,6 +18,10 @@ import (
 	"time"
 )
 
+// stepDecode is the step of a TableError for a value the table holds that
+// cannot be decoded (see tableScoped).
+const stepDecode = "decode"
+
 // tableSync runs one table's sync within a Run. Its read units (one, or one
 // per partition) run concurrently; sink calls are serialized by sinkMu, so
 // the sink sees one call at a time per table.
@@ -747,7 +751,7 @@ func (u *unit) decodeInto(dst []any, row []driver.Value, added func()) error {
 	for i, dec := range u.t.decoders {
 		v, err := dec(row[i])
 		if err != nil {
-			return &TableError{Table: u.t.name, Step: "decode", Err: fmt.Errorf("column %q: %w", u.t.plan.Table.Columns[i].Name, err)}
+			return &TableError{Table: u.t.name, Step: stepDecode, Err: fmt.Errorf("column %q: %w", u.t.plan.Table.Columns[i].Name, err)}
 		}
 		dst[i] = v
 	}
@@ -969,7 +973,8 @@ func (u *unit) withRetry(ctx context.Context, step string, fn func() error) erro
 					err = fmt.Errorf("%w: %w", ErrTableGone, err)
 				}
 			}
-			return &TableError{Table: t.name, Step: step, Err: err}
+			hint := sourceHint(context.WithoutCancel(ctx), t.e.pool.db, t.plan.Table.Schema, t.plan.Table.Name, err)
+			return &TableError{Table: t.name, Step: step, Err: err, Hint: hint, source: true}
 		}
 		wait := backoff(attempt + 1)
 		t.stats.retries.Add(1)
