@@ -231,6 +231,10 @@ func (e *Extractor) Discover(ctx context.Context) (*Discovery, error) {
 	}
 	catalog, err := discoverTables(ctx, db, dialect, e.cfg.Schema, e.log)
 	if err != nil {
+		var ce *ConnectError
+		if errors.As(err, &ce) {
+			return nil, ce // the first connection: its error says where and what to do
+		}
 		return nil, err
 	}
 	var tables []*Table

@@ -491,6 +491,12 @@ INSERT INTO src.b SELECT i, md5(i::text) FROM generate_series(1, %[1]d) i;`, row
 		if redshiftsync.SQLState(err) != "28P01" {
 			t.Fatalf("err = %v, want SQLSTATE 28P01 (invalid password)", err)
 		}
+		var ce *redshiftsync.ConnectError
+		where := fmt.Sprintf("redshiftsync: connect to %s:%d database %s as %s: ", cfg.Host, cfg.Port, cfg.Database, cfg.User)
+		hint := fmt.Sprintf("the server refused the password of user %q: check the user and the password", cfg.User)
+		if !errors.As(err, &ce) || !strings.HasPrefix(err.Error(), where) || !strings.Contains(err.Error(), hint) {
+			t.Errorf("err = %v, want a *ConnectError beginning %q and saying %q", err, where, hint)
+		}
 		assertSecretHidden(t, wrong, "wrong password", texts...)
 		assertSecretHidden(t, password, "wrong password", texts...)
 	})

@@ -142,15 +142,18 @@ type pool struct {
 }
 
 // sessionConnector applies the session setup once to every new connection.
+// A connection that cannot be opened fails with a *ConnectError naming
+// where it was going.
 type sessionConnector struct {
 	driver.Connector
 	session session
+	cfg     Config // for the ConnectError of a connection that fails
 }
 
 func (c sessionConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.Connector.Connect(ctx)
 	if err != nil {
-		return nil, err
+		return nil, connectError(c.cfg, err)
 	}
 	err = c.session.apply(ctx, func(ctx context.Context, q string) error { return execDriver(ctx, conn, q) })
 	if err != nil {
@@ -183,7 +186,7 @@ func openPool(cfg Config) (*pool, error) {
 		return nil, fmt.Errorf("redshiftsync: connection settings: %w", err)
 	}
 	s := newSession(cfg, true)
-	db := sql.OpenDB(sessionConnector{Connector: connector, session: s})
+	db := sql.OpenDB(sessionConnector{Connector: connector, session: s, cfg: cfg})
 	db.SetMaxOpenConns(2*cfg.MaxParallelWorkers + 1)
 	db.SetMaxIdleConns(cfg.MaxParallelWorkers + 1)
 	return &pool{db: db, sem: semaphore.NewWeighted(int64(cfg.MaxParallelWorkers)), setupOnConnect: true, session: s,

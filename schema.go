@@ -111,7 +111,11 @@ var redshiftIdentity = regexp.MustCompile(`^"?identity"?\(`)
 func detectDialect(ctx context.Context, db *sqlx.DB) (Dialect, error) {
 	var version string
 	if err := db.GetContext(ctx, &version, `SELECT version()`); err != nil {
-		return "", fmt.Errorf("redshiftsync: detect dialect: %w", err)
+		var ce *ConnectError
+		if errors.As(err, &ce) {
+			return "", err // the first connection: its error says where and what to do
+		}
+		return "", fmt.Errorf("redshiftsync: read the server's version: %w", err)
 	}
 	return dialectOf(version), nil
 }
