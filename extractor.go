@@ -46,7 +46,8 @@ type Extractor struct {
 type Option func(*Extractor) error
 
 // WithLogger sends the extractor's structured logs to l: one info line per
-// table started and finished, a warning per retry, debug lines per page. The
+// table started and finished, a warning per retry (RetryLogMessage), debug
+// lines per page. The
 // default is silent; a nil l is an error.
 func WithLogger(l *slog.Logger) Option {
 	return func(e *Extractor) error {
@@ -388,7 +389,7 @@ func (e *Extractor) discover(ctx context.Context) (*Discovery, error) {
 			return d, err
 		}
 		wait := backoff(attempt + 1)
-		e.log.Warn("transient source error: retrying", "step", "discover", "attempt", attempt+1, "wait", wait, "sqlstate", SQLState(err), "error", err)
+		e.log.Warn(RetryLogMessage, "step", "discover", "attempt", attempt+1, "wait", wait, "sqlstate", SQLState(err), "error", err)
 		if err := sleep(ctx, wait); err != nil {
 			return nil, err
 		}

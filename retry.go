@@ -39,6 +39,27 @@ var transientSQLStates = []string{
 	"57014", // query_canceled: a Redshift WLM timeout or statement timeout, when the run was not canceled
 }
 
+// RetryLogMessage is the message of the warning logged (see WithLogger) before
+// each retry of a transient source error, with the attributes step (the
+// step retried: "discover" for the catalog reads at the start of a Run),
+// attempt (1-based), wait (the backoff before it), sqlstate and error.
+const RetryLogMessage = "transient source error: retrying"
+
+// Transient reports whether err is a failure of the source that another
+// attempt can get past with nothing changed: a lost or refused connection,
+// a server restarting or short of resources for a while, a statement that
+// lost a race. Run retries those itself, up to MaxRetries times; a run that
+// failed with one anyway can be run again, and resumes from its last
+// checkpoint. A failure a person must fix first (a privilege, a password,
+// a missing table, a sink's failure) is not transient, nor is a
+// cancellation.
+func Transient(err error) bool {
+	if err == nil || isCancellation(err) {
+		return false
+	}
+	return isTransient(context.Background(), err)
+}
+
 // isTransient reports whether err is worth retrying. An error after the
 // run's own context is done never is: a canceled run stops.
 func isTransient(ctx context.Context, err error) bool {

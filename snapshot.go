@@ -282,7 +282,7 @@ func (s *tableSync) exportWithRetry(ctx context.Context) (*snapshot, error) {
 		}
 		s.stats.retries.Add(1)
 		wait := backoff(attempt + 1)
-		s.log.Warn("transient source error: retrying", "step", "export snapshot", "attempt", attempt+1, "wait", wait, "sqlstate", SQLState(err), "error", err)
+		s.log.Warn(RetryLogMessage, "step", "export snapshot", "attempt", attempt+1, "wait", wait, "sqlstate", SQLState(err), "error", err)
 		if err := sleep(ctx, wait); err != nil {
 			return nil, err
 		}

@@ -978,7 +978,7 @@ func (u *unit) withRetry(ctx context.Context, step string, fn func() error) erro
 		}
 		wait := backoff(attempt + 1)
 		t.stats.retries.Add(1)
-		t.log.Warn("transient source error: retrying", "step", step, "attempt", attempt+1, "wait", wait, "sqlstate", SQLState(err), "error", err)
+		t.log.Warn(RetryLogMessage, "step", step, "attempt", attempt+1, "wait", wait, "sqlstate", SQLState(err), "error", err)
 		if err := sleep(ctx, wait); err != nil {
 			return &TableError{Table: t.name, Step: step, Err: err}
 		}

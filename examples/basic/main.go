@@ -58,14 +58,64 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first SIGINT or SIGTERM cancels the run with the signal as the
+	// cause, for the exit code; later ones are caught and ignored while the
+	// last checkpoints are saved.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		for sig := range sigs {
+			cancel(signalError{sig})
+		}
+	}()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
+	signal.Stop(sigs)
+	code := exitCode(ctx, err)
+	if err != nil && code != 0 {
 		fmt.Fprintln(os.Stderr, "basic:", err)
-		os.Exit(1)
 	}
+	os.Exit(code)
 }
+
+// Exit codes: 0 when every table was synced (and for -h), 1 when the run
+// failed, 2 for bad usage (a flag, or the configuration, is wrong: nothing
+// was read), 130 after SIGINT and 143 after SIGTERM (128 + the signal's
+// number, the shell's convention) when the run was stopped by it.
+const (
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// exitCode returns the process's exit code for the error run returned,
+// under ctx, the context main gave it.
+func exitCode(ctx context.Context, err error) int {
+	var se signalError
+	var ue usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(context.Cause(ctx), &se):
+		if s, ok := se.sig.(syscall.Signal); ok {
+			return 128 + int(s)
+		}
+		return 128 + int(syscall.SIGINT)
+	case errors.As(err, &ue):
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// signalError is the cause of the run's cancel: the signal received.
+type signalError struct{ sig os.Signal }
+
+func (e signalError) Error() string { return "stopped by " + e.sig.String() }
+
+// usageError is a mistake in the flags or the configuration: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
 
 type flags struct {
 	config, source, schema, tables, out, state string
@@ -110,10 +160,9 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 }
 
 // loadConfig builds the configuration from -source, -config or the PG*
-// environment, then applies the flags over it.
-func loadConfig(f flags) (redshiftsync.Config, error) {
-	var cfg redshiftsync.Config
-	var err error
+// environment, then applies the flags over it. origin says where the
+// connection settings came from, for the error of a connection that fails.
+func loadConfig(f flags) (cfg redshiftsync.Config, origin string, err error) {
 	configPath := f.config
 	if configPath == "" && f.source == "" {
 		if _, statErr := os.Stat("configuration.json"); statErr == nil {
@@ -122,22 +171,29 @@ func loadConfig(f flags) (redshiftsync.Config, error) {
 	}
 	switch {
 	case configPath != "":
+		origin = "the configuration file " + configPath
+		if f.config == "" {
+			origin += " (found in the working directory)"
+		}
 		cfg, err = redshiftsync.LoadConfig(configPath)
 		if err != nil {
-			return cfg, err
+			return cfg, origin, err
 		}
 		if f.source != "" {
+			origin = "-source"
 			src, err := redshiftsync.ConfigFromURL(f.source)
 			if err != nil {
-				return cfg, err
+				return cfg, origin, err
 			}
 			cfg.Host, cfg.Port, cfg.Database, cfg.User, cfg.Password, cfg.SSLMode = src.Host, src.Port, src.Database, src.User, src.Password, src.SSLMode
 		}
 	case f.source != "":
+		origin = "-source"
 		if cfg, err = redshiftsync.ConfigFromURL(f.source); err != nil {
-			return cfg, err
+			return cfg, origin, err
 		}
 	default:
+		origin = "the PG* environment variables and their defaults, as neither -source, -config nor a configuration.json in the working directory was found"
 		cfg = configFromEnv()
 	}
 	if f.schema != "" {
@@ -155,7 +211,7 @@ func loadConfig(f flags) (redshiftsync.Config, error) {
 	if f.checkpointEvery != 0 {
 		cfg.CheckpointEveryRows = f.checkpointEvery
 	}
-	return cfg, cfg.Validate()
+	return cfg, origin, cfg.Validate()
 }
 
 // configFromEnv reads the standard libpq environment variables.
@@ -174,23 +230,27 @@ func configFromEnv() redshiftsync.Config {
 	return redshiftsync.Config{
 		Host: env("PGHOST", "localhost"), Port: port, User: env("PGUSER", name),
 		Database: env("PGDATABASE", env("PGUSER", name)), Password: redshiftsync.Secret(os.Getenv("PGPASSWORD")),
-		SSLMode: os.Getenv("PGSSLMODE"), AutoSchemaDetection: true,
+		SSLMode: os.Getenv("PGSSLMODE"), AutoSchemaDetection: true, MaxRetries: redshiftsync.MaxRetriesDefault,
 	}
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f, err := parseFlags(args, stderr)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
-	cfg, err := loadConfig(f)
+	cfg, origin, err := loadConfig(f)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
-	logger := slog.New(slog.DiscardHandler)
+	var verbose slog.Handler = slog.DiscardHandler
 	if f.verbose {
-		logger = slog.New(slog.NewTextHandler(stderr, nil))
+		verbose = slog.NewTextHandler(stderr, nil)
 	}
+	logger := slog.New(startupRetries{next: verbose, w: stderr, max: cfg.MaxRetries})
+	// A first connection that hangs (a firewall dropping packets) shows
+	// where it is going at once.
+	fmt.Fprintf(stderr, "basic: connecting to %s database %s as %s (settings from %s)\n", address(cfg), cfg.Database, cfg.User, origin)
 
 	if f.describe {
 		// The plan needs no destination: write nowhere, save nothing.
@@ -202,7 +262,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer ex.Close()
 		d, err := ex.Discover(ctx)
 		if err != nil {
-			return err
+			return connectHint(err, origin)
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -228,10 +288,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rep, err := ex.Run(ctx)
 	stopProgress()
 	printReport(stdout, rep)
-	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("stopped; the last checkpoint is saved in %s, run again to resume: %w", where, err)
-	}
-	return lockHint(err, f.wait)
+	return runError(ctx, rep, err, where, origin, f.wait)
 }
 
 // lockHint adds to the error of a lock held by another sync what to do.
@@ -311,10 +368,7 @@ func printReport(w io.Writer, rep *redshiftsync.Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TABLE\tROWS\tSECONDS\tMODE\tKEY\tRESULT")
 	for _, t := range rep.Tables {
-		result := "ok"
-		if t.Err != nil {
-			result = "failed"
-		}
+		result := string(t.Status)
 		key := t.Key
 		if key == "" {
 			key = "-"
