@@ -60,8 +60,12 @@
 //  5. Clear failures. Bad configuration, missing tables, unknown columns,
 //     permission errors and an unreadable state each get an error that names
 //     the thing and what to do; a table's failure is a *TableError naming
-//     the table, the step and the SQLSTATE. No password reaches a log line,
-//     an error or %v.
+//     the table, the step and the SQLSTATE (with the GRANT to run for a
+//     missing privilege), a connection's a *ConnectError naming host, port,
+//     database and user with a hint. A failure that belongs to one table
+//     ends only that table; a table stopped because another failed is
+//     reported canceled (ErrCanceledByFailure), never as if the caller had
+//     canceled. No password reaches a log line, an error or %v.
 //
 // # A state belongs to one source
 //
