@@ -243,11 +243,7 @@ func (u *unit) watermark(ctx context.Context, st *TableState) (*watermark, error
 	if u.t.dialect == DialectRedshift {
 		return u.redshiftWatermark(ctx, st)
 	}
-	prev := st.Bookmark
-	if n := len(st.Pending); n > 0 {
-		prev = &st.Pending[n-1].Value
-	}
-	mark, view, wm, err := u.takeMark(ctx, prev)
+	mark, view, wm, err := u.takeMark(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -365,15 +361,18 @@ func heldVXIDs(skipVisible bool) string {
 }
 
 // takeMark reads, in one statement, the key's maximum, the mark's value,
-// the rows above the server's clock, and what is in progress. prev is the
-// value of the newest pending mark (or the bookmark): the new mark's value
-// is never below it, so marks' values never decrease and the bookmark never
-// moves backward. The read range's upper end is the greater of the maximum
-// and prev, so that it is never below the bookmark this sync may adopt
-// (the maximum drops when the rows holding it are deleted or their keys
-// lowered); see Mark for why that matters. It returns no mark when no row
-// has a key.
-func (u *unit) takeMark(ctx context.Context, prev *string) ([]*Mark, *txView, *watermark, error) {
+// the rows above the server's clock, and what is in progress. The new
+// mark's value is never below the newest pending mark's (or the bookmark),
+// so marks' values never decrease and the bookmark never moves backward.
+// The read range's upper end is the greater of the maximum and that value,
+// so that it is never below the bookmark this sync may adopt (the maximum
+// drops when the rows holding it are deleted or their keys lowered); see
+// Mark for why that matters. It returns no mark when no row has a key.
+//
+// For a timestamp or date key, it first lowers st's bookmark and pending
+// marks that are above the mark's clock bound to that bound (see
+// lowerAboveClock): it changes st.
+func (u *unit) takeMark(ctx context.Context, st *TableState) ([]*Mark, *txView, *watermark, error) {
 	key := u.t.plan.keyColumn()
 	q := sqlident.Quote(key.Name)
 	from := sqlident.Qualified(u.t.plan.Table.Schema, u.t.plan.Table.Name)
@@ -381,27 +380,47 @@ func (u *unit) takeMark(ctx context.Context, prev *string) ([]*Mark, *txView, *w
 	args := []any{}
 	future := "0"
 	capture := heldVXIDs(false)
+	// The saved values, oldest first: the bookmark, then the pending marks'.
+	var saved []string
+	if st.Bookmark != nil {
+		saved = append(saved, *st.Bookmark)
+	}
+	for _, m := range st.Pending {
+		saved = append(saved, m.Value)
+	}
+	bound, above := "NULL", ""
 	if clock := clockExpr(key, "statement_timestamp()"); clock != "" {
 		args = append(args, fmt.Sprintf("%d microseconds", standbyFloor.Microseconds()), fmt.Sprintf("%d microseconds", clockMargin.Microseconds()))
-		bound := clockExpr(key, "(statement_timestamp() - CASE WHEN pg_is_in_recovery() THEN $1::interval ELSE $2::interval END)")
+		bound = clockExpr(key, "(statement_timestamp() - CASE WHEN pg_is_in_recovery() THEN $1::interval ELSE $2::interval END)")
 		value = "least(m.hw, " + bound + ", " + clockExpr(key, pgVisibleStart) + ")"
 		future = "(SELECT count(*) FROM " + from + " WHERE " + q + " > " + clock + ")"
 		capture = heldVXIDs(true)
+		for _, v := range saved {
+			args = append(args, v)
+			above += ", " + castParam(len(args), key) + " > " + bound
+		}
+	} else if len(saved) > 0 {
+		args = append(args, saved[len(saved)-1])
 	}
 	upper := "m.hw"
-	if prev != nil {
-		args = append(args, *prev)
-		value = "greatest(" + value + ", " + castParam(len(args), key) + ")"
-		upper = "greatest(m.hw, " + castParam(len(args), key) + ")"
+	if len(saved) > 0 {
+		prev := castParam(len(args), key) // the newest saved value
+		if bound != "NULL" {
+			prev = "least(" + prev + ", " + bound + ")"
+		}
+		value = "greatest(" + value + ", " + prev + ")"
+		upper = "greatest(m.hw, " + prev + ")"
 	}
 	sql := "SELECT m.hw, " + upper + ", " + value + ", " + future + ", txid_snapshot_xmax(txid_current_snapshot()), " + capture + ", " + pgView +
-		" FROM (SELECT max(" + q + ") AS hw FROM " + from + ") m"
+		", " + bound + above + " FROM (SELECT max(" + q + ") AS hw FROM " + from + ") m"
 	var (
-		wm    watermark
-		mark  []*Mark
-		view  *txView
-		dec   = decoderFor(key)
-		xtext = func(v driver.Value) (*string, error) {
+		wm      watermark
+		mark    []*Mark
+		view    *txView
+		clockAt *string
+		lower   []bool
+		dec     = decoderFor(key)
+		xtext   = func(v driver.Value) (*string, error) {
 			d, err := dec(v)
 			if err != nil || d == nil {
 				return nil, err
@@ -410,6 +429,7 @@ func (u *unit) takeMark(ctx context.Context, prev *string) ([]*Mark, *txView, *w
 			return &txt, err
 		}
 	)
+	const pgViewEnd = 6 + 7 // the columns before bound
 	err := u.withRetry(ctx, "read high-water mark", func() error {
 		return u.query(ctx, sql, args, func(row []driver.Value) error {
 			hw, err := xtext(row[0])
@@ -427,8 +447,16 @@ func (u *unit) takeMark(ctx context.Context, prev *string) ([]*Mark, *txView, *w
 				return err
 			}
 			wm.future = asInt(row[3])
-			if view, err = pgTxView(row[6:]); err != nil {
+			if view, err = pgTxView(row[6:pgViewEnd]); err != nil {
 				return err
+			}
+			if clockAt, err = xtext(row[pgViewEnd]); err != nil {
+				return err
+			}
+			lower = lower[:0]
+			for _, b := range row[pgViewEnd+1:] {
+				x, _ := b.(bool)
+				lower = append(lower, x)
 			}
 			mark = nil
 			if hw != nil && val != nil {
@@ -445,7 +473,45 @@ func (u *unit) takeMark(ctx context.Context, prev *string) ([]*Mark, *txView, *w
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	if clockAt != nil {
+		u.t.lowerAboveClock(st, lower, *clockAt)
+	}
 	return mark, view, &wm, nil
+}
+
+// lowerAboveClock lowers st's bookmark and pending mark values that are
+// above the server's clock (above[i] for the i-th saved value, the
+// bookmark first when there is one) to bound, the clock less the mark's
+// margin in the key's type. A value this library derived is never above
+// it (a mark's value is at most its own bound, and the clock moves
+// forward), but a version-1 document may hold one ('infinity', a key
+// written ten years ahead), and so may a server whose clock was stepped
+// back or a failover to one whose clock is behind: kept, it would freeze
+// the table, as no later key is above it. Lowering only makes the next
+// reads start earlier: rows are read again, none is skipped.
+func (s *tableSync) lowerAboveClock(st *TableState, above []bool, bound string) {
+	i := 0
+	next := func() bool {
+		i++
+		return i <= len(above) && above[i-1]
+	}
+	if st.Bookmark != nil && next() {
+		s.log.Warn("bookmark above the server's clock lowered to it: the rows since then are read again (a state saved by an older version, a server clock stepped back, or a failover to a server whose clock is behind)",
+			"bookmark", *st.Bookmark, "lowered_to", bound)
+		b := bound
+		st.Bookmark = &b
+	}
+	var pending []*Mark
+	for _, m := range st.Pending {
+		if next() {
+			s.log.Warn("pending bookmark above the server's clock lowered to it", "mark", m.Value, "lowered_to", bound)
+			c := *m // marks are shared with copies of the state
+			c.Value = bound
+			m = &c
+		}
+		pending = append(pending, m)
+	}
+	st.Pending = pending
 }
 
 // txView runs a release check.
@@ -494,7 +560,7 @@ func (u *unit) redshiftWatermark(ctx context.Context, st *TableState) (*watermar
 	key := u.t.plan.keyColumn()
 	q := sqlident.Quote(key.Name)
 	from := sqlident.Qualified(u.t.plan.Table.Schema, u.t.plan.Table.Name)
-	var clock, bound string
+	var clock, bound, clockBound string
 	timed := clockExpr(key, "x") != ""
 	if timed {
 		// Leader-node functions and system views cannot be mixed with a
@@ -502,10 +568,11 @@ func (u *unit) redshiftWatermark(ctx context.Context, st *TableState) (*watermar
 		// GETDATE() is the statement's start, in UTC.
 		floor := fmt.Sprintf("interval '%d seconds'", int64(redshiftFloor/time.Second))
 		sql := "SELECT CAST(getdate() AS VARCHAR), CAST(least(getdate() - " + floor + ", " +
-			"coalesce((SELECT min(txn_start) FROM svv_transactions WHERE pid <> pg_backend_pid() AND txn_db = current_database()), getdate())) AS VARCHAR)"
+			"coalesce((SELECT min(txn_start) FROM svv_transactions WHERE pid <> pg_backend_pid() AND txn_db = current_database()), getdate())) AS VARCHAR), " +
+			"CAST(getdate() - " + floor + " AS VARCHAR)"
 		err := u.withRetry(ctx, "read the server's clock", func() error {
 			return u.query(ctx, sql, nil, func(row []driver.Value) error {
-				clock, bound = asText(row[0]), asText(row[1])
+				clock, bound, clockBound = asText(row[0]), asText(row[1]), asText(row[2])
 				return nil
 			})
 		})
@@ -514,7 +581,7 @@ func (u *unit) redshiftWatermark(ctx context.Context, st *TableState) (*watermar
 		}
 	}
 	args := []any{}
-	value, future := "m.hw", "0"
+	value, upper, future, lowered := "m.hw", "m.hw", "0", "NULL, false"
 	if timed {
 		args = append(args, clock, bound)
 		cast := func(n int) string {
@@ -525,20 +592,33 @@ func (u *unit) redshiftWatermark(ctx context.Context, st *TableState) (*watermar
 		}
 		value = "least(m.hw, " + cast(2) + ")"
 		future = "(SELECT count(*) FROM " + from + " WHERE " + q + " > " + cast(1) + ")"
-	}
-	upper := "m.hw"
-	if st.Bookmark != nil {
+		if st.Bookmark != nil {
+			// A bookmark above the clock is lowered to it (see
+			// lowerAboveClock).
+			args = append(args, clockBound, *st.Bookmark)
+			b := castParam(len(args), key)
+			lowered = cast(3) + ", " + b + " > " + cast(3)
+			value = "greatest(" + value + ", least(" + b + ", " + cast(3) + "))"
+			upper = "greatest(m.hw, least(" + b + ", " + cast(3) + "))"
+		}
+	} else if st.Bookmark != nil {
 		args = append(args, *st.Bookmark)
 		value = "greatest(" + value + ", " + castParam(len(args), key) + ")"
 		upper = "greatest(m.hw, " + castParam(len(args), key) + ")"
 	}
-	sql := "SELECT m.hw, " + upper + ", " + value + ", " + future + " FROM (SELECT max(" + q + ") AS hw FROM " + from + ") m"
+	sql := "SELECT m.hw, " + upper + ", " + value + ", " + future + ", " + lowered + " FROM (SELECT max(" + q + ") AS hw FROM " + from + ") m"
 	wm := &watermark{}
 	dec := decoderFor(key)
+	var clockAt *string
+	var above bool
 	err := u.withRetry(ctx, "read high-water mark", func() error {
 		return u.query(ctx, sql, args, func(row []driver.Value) error {
 			var hw *string
-			for i, dst := range []**string{&hw, &wm.high, &wm.bookmark} {
+			above, _ = row[5].(bool)
+			for i, dst := range []**string{&hw, &wm.high, &wm.bookmark, nil, &clockAt} {
+				if dst == nil {
+					continue
+				}
 				*dst = nil
 				d, err := dec(row[i])
 				if err != nil {
@@ -562,6 +642,9 @@ func (u *unit) redshiftWatermark(ctx context.Context, st *TableState) (*watermar
 	})
 	if err != nil {
 		return nil, err
+	}
+	if clockAt != nil {
+		u.t.lowerAboveClock(st, []bool{above}, *clockAt)
 	}
 	return wm, nil
 }

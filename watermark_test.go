@@ -8,6 +8,7 @@ package redshiftsync_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -448,4 +449,96 @@ func TestHeldBookmarkWarns(t *testing.T) {
 			t.Errorf("no WARN that the bookmark is held:\n%s", logs.String())
 		}
 	})
+}
+
+// TestBookmarkAboveClockLowered: a state document whose bookmark is above
+// the server's clock must not freeze the table: a version-1 document saved
+// by an older library ('infinity', ten years ahead; also what a clock
+// stepped back or a failover to a server whose clock is behind leaves), or
+// a pending mark at 'infinity'. The sync lowers the value to the server's
+// clock with a WARN naming the table, and the 50 updates made afterwards
+// all arrive, on PostgreSQL and in the Redshift dialect. Before, a mark's
+// value was never below the saved one and nothing was read again.
+func TestBookmarkAboveClockLowered(t *testing.T) {
+	db := pgtest.Open(t)
+	for _, dialect := range []string{"postgres", "redshift"} {
+		for _, saved := range []string{"bookmark infinity", "bookmark ten years ahead", "pending mark infinity"} {
+			if dialect == "redshift" && strings.HasPrefix(saved, "pending") {
+				continue // Redshift keeps no pending marks
+			}
+			t.Run(dialect+"/"+saved, func(t *testing.T) {
+				s := pgtest.NewSchema(t, db)
+				watermarkTable(t, db, s)
+				cfg := testConfig(t, s)
+				sink, store := newMemSink(), &redshiftsync.MemoryStore{}
+				run := func(opts ...redshiftsync.Option) {
+					t.Helper()
+					if dialect == "postgres" {
+						mustRun(t, cfg, sink, store, opts...)
+						return
+					}
+					rcfg := cfg
+					rcfg.Dialect = redshiftsync.DialectRedshift
+					ex, err := redshiftsync.NewFromDB(redshiftDB(t, s, s+",public", cfg.MaxParallelWorkers+1), rcfg, sink, store, opts...)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := ex.Run(t.Context()); err != nil {
+						t.Fatal(err)
+					}
+				}
+				run()
+				raw, err := store.Load(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				var doc map[string]any
+				if err := json.Unmarshal(raw, &doc); err != nil {
+					t.Fatal(err)
+				}
+				ts := doc["tables"].(map[string]any)[s+".t"].(map[string]any)
+				switch saved {
+				case "bookmark infinity", "bookmark ten years ahead":
+					// The document as the version-1 library saved it.
+					bookmark := "infinity"
+					if saved != "bookmark infinity" {
+						if err := db.QueryRow(`SELECT (now() + interval '10 years')::text`).Scan(&bookmark); err != nil {
+							t.Fatal(err)
+						}
+					}
+					doc["version"] = 1
+					ts["bookmark"] = bookmark
+					delete(ts, "pending_marks")
+				default:
+					ts["pending_marks"] = []any{map[string]any{"value": "infinity", "at": "2026-01-01T00:00:00Z"}}
+				}
+				if raw, err = json.Marshal(doc); err != nil {
+					t.Fatal(err)
+				}
+				if err := store.Save(t.Context(), raw); err != nil {
+					t.Fatal(err)
+				}
+				pgtest.Exec(t, db, `UPDATE `+s+`.t SET v = 1, updated_at = now() WHERE id <= 5`)
+				logs := &logBuffer{}
+				run(redshiftsync.WithLogger(newLogger(logs)))
+				for i := range 50 {
+					pgtest.Exec(t, db, `UPDATE `+s+`.t SET v = v + 1, updated_at = now() WHERE id = $1`, 1+i%10)
+					if i%10 == 9 {
+						run()
+					}
+				}
+				run()
+				checkV(t, db, sink, s, "t", "after 50 updates below a saved "+saved)
+				warned := false
+				for _, r := range logs.records(t) {
+					if r["level"] == "WARN" && strings.Contains(fmt.Sprint(r["msg"]), "above the server's clock lowered") && r["table"] == s+".t" {
+						warned = true
+					}
+				}
+				if !warned {
+					t.Errorf("no WARN names the table whose bookmark was lowered:\n%s", logs.String())
+				}
+			})
+		}
+	}
 }
