@@ -144,8 +144,8 @@ const (
 	// replay lag.
 	standbyFloor = 5 * time.Minute
 	// maxPendingMarks bounds the marks kept per table: beyond it the two
-	// oldest are merged into one that is released when both would be
-	// (the older value, the newer xmax, both vxid lists).
+	// newest are merged into one that is released when both would be
+	// (see collapse).
 	maxPendingMarks = 16
 )
 
@@ -225,14 +225,21 @@ func releasedPrefix(marks []*Mark, v *txView) int {
 	return len(marks)
 }
 
-// collapse merges the oldest marks until at most maxPendingMarks remain.
+// collapse merges the two newest marks until at most maxPendingMarks
+// remain. The merged mark is released when both would be (both vxid lists,
+// the newer xmax), so it may carry the newer value and time: marks are
+// released oldest first, so the older one's value is never needed once it
+// is. Never the oldest: merged into on every sync while it is held, it
+// would gather the transactions of ever newer marks and, with overlapping
+// long transactions, never be released.
 func collapse(marks []*Mark) []*Mark {
 	for len(marks) > maxPendingMarks {
-		a, b := marks[0], marks[1]
+		n := len(marks)
+		a, b := marks[n-2], marks[n-1]
 		vx := append(append([]string(nil), a.VXIDs...), b.VXIDs...)
 		slices.Sort(vx)
-		m := &Mark{Value: a.Value, At: a.At, XMax: max(a.XMax, b.XMax), VXIDs: slices.Compact(vx)}
-		marks = append([]*Mark{m}, marks[2:]...)
+		m := &Mark{Value: b.Value, At: b.At, XMax: max(a.XMax, b.XMax), VXIDs: slices.Compact(vx)}
+		marks = append(marks[:n-2:n-2], m)
 	}
 	return marks
 }
