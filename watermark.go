@@ -130,9 +130,14 @@ type Mark struct {
 // mark. A transaction's now() is its first statement's start time, fixed a
 // few microseconds before its vxid lock is taken: a transaction starting in
 // that gap is not seen in pg_locks, yet its key is slightly older than the
-// mark's statement. One second covers that gap with a wide margin (a
-// descheduled backend, small clock slews); it costs re-reading one second
-// of rows. (A variable so that tests can show what the vxids alone do.)
+// mark's statement. One second covers that gap with a wide margin; it costs
+// re-reading one second of rows. It is an assumption, not a guarantee: a
+// backend descheduled for more than a second between receiving its first
+// statement and taking its vxid lock (an overloaded host, a stopped VM)
+// escapes it. The argument also assumes the server's clock moves forward:
+// releases are held while it is behind the newest mark (releasedPrefix),
+// and values above it are lowered (lowerAboveClock). (A variable so that
+// tests can show what the vxids alone do.)
 var clockMargin = time.Second
 
 // Watermark parameters.
@@ -215,8 +220,18 @@ type watermark struct {
 	future   int64   // rows whose key is above the server's clock
 }
 
-// releasedPrefix returns how many of marks, oldest first, v releases.
+// releasedPrefix returns how many of marks, oldest first, v releases. None
+// while v's time is before the newest mark's: the argument (see Mark)
+// assumes that the server's clock moves forward, and one stepped back (or a
+// failover to a server whose clock is behind) could hand a transaction
+// begun after a mark a now() below that mark's value. Holding costs only
+// re-reads until the clock has passed the newest mark again.
 func releasedPrefix(marks []*Mark, v *txView) int {
+	for _, m := range marks {
+		if v.at.Before(m.At) {
+			return 0
+		}
+	}
 	for i, m := range marks {
 		if !v.released(m) {
 			return i

@@ -165,3 +165,27 @@ func TestCollapseOverlappingTransactions(t *testing.T) {
 		t.Errorf("the bookmark lags up to %d ticks behind the sync (at %d after 2000 ticks), want at most 100", maxLag, bookmark)
 	}
 }
+
+// TestReleaseHeldWhileClockBehind: the release rule's argument assumes the
+// server's clock moves forward. A release check whose time is before the
+// newest mark's (a clock stepped back, a failover to a server whose clock
+// is behind) releases nothing, even with nothing in progress; once the
+// clock has passed the newest mark again, the marks are released.
+func TestReleaseHeldWhileClockBehind(t *testing.T) {
+	at := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	marks := []*Mark{{Value: "1", At: at.Add(-time.Minute)}, {Value: "2", At: at}}
+	for _, c := range []struct {
+		name string
+		now  time.Time
+		want int
+	}{
+		{"clock an hour behind the newest mark", at.Add(-time.Hour), 0},
+		{"clock between the marks", at.Add(-time.Second), 0},
+		{"clock at the newest mark", at, 2},
+		{"clock past it", at.Add(time.Second), 2},
+	} {
+		if n := releasedPrefix(marks, &txView{at: c.now, held: map[string]bool{}}); n != c.want {
+			t.Errorf("%s: %d marks released, want %d", c.name, n, c.want)
+		}
+	}
+}
