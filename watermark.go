@@ -349,9 +349,16 @@ const (
 	pgDatabaseOID = `(SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())`
 	// pgOthers selects the sessions of pg_stat_activity (alias a) that may
 	// write the table: this database's, not this session, and not this
-	// library's own (application_name redshiftsync), which only read the
-	// source: a table's long read must not hold another's bookmark.
-	pgOthers = `a.pid <> pg_backend_pid() AND a.datid = ` + pgDatabaseOID + ` AND a.application_name IS DISTINCT FROM 'redshiftsync'`
+	// library's own, which only read the source: a table's long read must
+	// not hold another's bookmark. Any session may call itself
+	// redshiftsync (a copied DSN, PGAPPNAME, a pooler), so one is taken
+	// for this library's only when it is also of this session's role and
+	// has no xid (it has not written): backend_xid is visible for the
+	// role's own sessions only, hence both. A session of the extractor's
+	// role, so named, that has begun but not yet written, is still
+	// skipped: give writers a role of their own (see the README).
+	pgOthers = `a.pid <> pg_backend_pid() AND a.datid = ` + pgDatabaseOID + ` AND NOT coalesce(a.application_name = 'redshiftsync' AND ` +
+		`a.usesysid = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = session_user) AND a.backend_xid IS NULL, false)`
 	// pgVisibleStart is the oldest start (now()) of a transaction in
 	// progress among those sessions whose xact_start this role may see
 	// (its own roles', or all with pg_read_all_stats).
