@@ -223,6 +223,14 @@ INSERT INTO %[1]s.ev (v) SELECT 0 FROM generate_series(1, 100);`, s))
 func TestLateCommitPrepared(t *testing.T) {
 	noMargin(t)
 	db := pgtest.Open(t)
+	var maxPrepared int
+	if err := db.QueryRow(`SELECT current_setting('max_prepared_transactions')::int`).Scan(&maxPrepared); err != nil {
+		t.Fatal(err)
+	}
+	if maxPrepared == 0 {
+		t.Fatal("the test server has max_prepared_transactions = 0, so this test cannot prepare a transaction: " +
+			"set max_prepared_transactions to 10 or more in its postgresql.conf and restart it (scripts/lib/pg.sh starts its server so)")
+	}
 	s := pgtest.NewSchema(t, db)
 	watermarkTable(t, db, s)
 	cfg := unprivileged(t, db, s)
