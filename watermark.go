@@ -69,8 +69,11 @@ import (
 //     snapshot's xids: a mark records the snapshot's xmax, and is released
 //     only when a later snapshot's xmin reaches it. A transaction that had
 //     not written yet (no xid) or whose xid the standby had not replayed is
-//     invisible there: a standby relies on a lookback floor (standbyFloor)
-//     for timestamp keys.
+//     invisible there: a standby relies on a floor (standbyFloor), an
+//     assumption on how long a transaction runs from its start (or its
+//     nextval) to its first write, plus the replay lag. A timestamp mark's
+//     value stays that far below the standby's clock; any other mark is
+//     released only once it is that old.
 //
 // # The argument
 //
@@ -143,10 +146,12 @@ var clockMargin = time.Second
 // Watermark parameters.
 const (
 	// standbyFloor is how far below the server's time a timestamp mark
-	// stays on a hot standby, where the primary's transactions without an
-	// xid (and those not yet replayed) are invisible: it must cover a
-	// transaction's time from its start to its first write plus the
-	// replay lag.
+	// stays on a hot standby, and how old any other mark must be before it
+	// is released there: the primary's transactions without an xid (and
+	// those not yet replayed) are invisible, so it must cover a
+	// transaction's time from its start (or its nextval) to its first
+	// write plus the replay lag. No WARN is due for that wait: it equals
+	// holdWarnAfter's default.
 	standbyFloor = 5 * time.Minute
 	// maxPendingMarks bounds the marks kept per table: beyond it the two
 	// newest are merged into one that is released when both would be
@@ -177,6 +182,11 @@ var holdWarnAfter = 5 * time.Minute
 type txView struct {
 	at       time.Time       // the server's time
 	standby  bool            // a hot standby: vxids are the standby's own
+	// On a standby, for a key the clock does not bound (integers), the age
+	// a mark must reach before it is released (standbyFloor): the primary's
+	// transactions without an xid, or whose xid is not replayed yet, are
+	// invisible there.
+	standbyAge time.Duration
 	xmin     uint64          // the snapshot's xmin
 	held     map[string]bool // vxids in progress in the database
 	prepared int64           // prepared transactions of the database
@@ -187,7 +197,7 @@ type txView struct {
 
 // released reports whether every transaction in progress at m has ended.
 func (v *txView) released(m *Mark) bool {
-	if v.prepared > 0 || (v.standby && v.xmin < m.XMax) {
+	if v.prepared > 0 || (v.standby && (v.xmin < m.XMax || (v.standbyAge > 0 && v.at.Sub(m.At) < v.standbyAge))) {
 		return false
 	}
 	for _, x := range m.VXIDs {
@@ -269,17 +279,24 @@ func (u *unit) watermark(ctx context.Context, st *TableState) (*watermark, error
 	if err != nil {
 		return nil, err
 	}
+	timed := clockExpr(u.t.plan.keyColumn(), "x") != ""
+	if !timed {
+		view.standbyAge = standbyFloor
+	}
 	marks := append(slices.Clone(st.Pending), mark...)
 	n := releasedPrefix(marks, view)
 	for _, d := range releaseWait {
-		if n == len(marks) || len(mark) == 0 || n < len(marks)-1 {
-			break // all released, no mark of its own, or an older mark still held
+		if n == len(marks) || len(mark) == 0 || n < len(marks)-1 || view.standby {
+			break // all released, no mark of its own, an older mark still held, or a standby (no vxids to wait for)
 		}
 		if err := sleep(ctx, d); err != nil {
 			return nil, &TableError{Table: u.t.name, Step: "read transactions in progress", Err: err}
 		}
 		if view, err = u.txView(ctx); err != nil {
 			return nil, err
+		}
+		if !timed {
+			view.standbyAge = standbyFloor
 		}
 		n = releasedPrefix(marks, view)
 	}
@@ -291,7 +308,7 @@ func (u *unit) watermark(ctx context.Context, st *TableState) (*watermark, error
 		wm.pending = append(wm.pending, view.prune(m))
 	}
 	wm.pending = collapse(wm.pending)
-	u.t.logHold(wm.pending, view, clockExpr(u.t.plan.keyColumn(), "x") != "")
+	u.t.logHold(wm.pending, view, timed)
 	return wm, nil
 }
 

@@ -34,6 +34,24 @@ func TestReleaseRule(t *testing.T) {
 		}
 	}
 
+	// On a standby a mark of an integer key waits until it is standbyFloor
+	// old: the primary's transactions between nextval and their first
+	// write are invisible there. A primary does not wait.
+	fresh := &Mark{Value: "5", At: at, XMax: 100}
+	for _, c := range []struct {
+		name string
+		view txView
+		want bool
+	}{
+		{"standby, a minute old", txView{standby: true, at: at.Add(time.Minute), xmin: 100, standbyAge: standbyFloor}, false},
+		{"standby, standbyFloor old", txView{standby: true, at: at.Add(standbyFloor), xmin: 100, standbyAge: standbyFloor}, true},
+		{"primary, a minute old", txView{at: at.Add(time.Minute), xmin: 100, standbyAge: standbyFloor}, true},
+	} {
+		if got := c.view.released(fresh); got != c.want {
+			t.Errorf("%s: released = %v, want %v", c.name, got, c.want)
+		}
+	}
+
 	// Pruning keeps what is still in progress and never touches the mark
 	// (marks are shared by copies of the state).
 	v := &txView{held: map[string]bool{"4/9": true}}
