@@ -180,16 +180,16 @@ var holdWarnAfter = 5 * time.Minute
 
 // txView is what a release check sees on the source.
 type txView struct {
-	at       time.Time       // the server's time
-	standby  bool            // a hot standby: vxids are the standby's own
+	at      time.Time // the server's time
+	standby bool      // a hot standby: vxids are the standby's own
 	// On a standby, for a key the clock does not bound (integers), the age
 	// a mark must reach before it is released (standbyFloor): the primary's
 	// transactions without an xid, or whose xid is not replayed yet, are
 	// invisible there.
 	standbyAge time.Duration
-	xmin     uint64          // the snapshot's xmin
-	held     map[string]bool // vxids in progress in the database
-	prepared int64           // prepared transactions of the database
+	xmin       uint64          // the snapshot's xmin
+	held       map[string]bool // vxids in progress in the database
+	prepared   int64           // prepared transactions of the database
 	// For the WARN only, when visible: the oldest prepared transaction and
 	// the oldest transaction start this role may see.
 	oldestPrepared, oldestXact *time.Time
