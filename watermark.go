@@ -100,12 +100,25 @@ import (
 //
 // Keys covered: timestamps written by now(), transaction_timestamp(),
 // statement_timestamp() or clock_timestamp() of the source server (with
-// or without time zone, and dates from current_date), and integers from a
-// sequence or identity column with CACHE 1 (the default). Not covered: a
-// sequence with CACHE > 1 (each session hands out its own block, so a later
-// transaction can take a smaller value), keys set from a client's clock,
-// or any other key whose value a transaction chooses freely; for those,
-// only Config.Lookback helps (timestamps).
+// or without time zone, naive ones in UTC, and dates from current_date),
+// and integers from a sequence or identity column with CACHE 1 (the
+// default), taken by nextval() in the transaction that writes the row.
+// Not covered, because a later transaction can commit a smaller key:
+//   - a sequence with CACHE > 1 (each session hands out its own block),
+//     and likewise Hibernate/JPA "pooled" or "hilo" ids (INCREMENT BY 50
+//     with the application handing out the block);
+//   - a nextval() taken in one transaction and written in another;
+//   - keys set from a client's clock, naive local timestamps in a zone
+//     with daylight saving time (an hour repeats each autumn), or any
+//     other key whose value a transaction chooses freely;
+//   - tables fed by logical replication or an ETL job that carry another
+//     server's keys (its clock, its sequences): their rows commit here
+//     later than there;
+//   - on a hot standby, only as far as standbyFloor covers the time from
+//     a primary transaction's start (or nextval) to its first write, plus
+//     the replay lag.
+//
+// For those, only Config.Lookback helps (timestamps), or a full sync.
 //
 // # Costs
 //
@@ -180,19 +193,19 @@ var holdWarnAfter = 5 * time.Minute
 
 // txView is what a release check sees on the source.
 type txView struct {
-	at      time.Time // the server's time
-	standby bool      // a hot standby: vxids are the standby's own
+	at       time.Time       // the server's time
+	standby  bool            // a hot standby: vxids are the standby's own
+	xmin     uint64          // the snapshot's xmin
+	held     map[string]bool // vxids in progress in the database
+	prepared int64           // prepared transactions of the database
+	// For the WARN only, when visible: the oldest prepared transaction and
+	// the oldest transaction start this role may see.
+	oldestPrepared, oldestXact *time.Time
 	// On a standby, for a key the clock does not bound (integers), the age
 	// a mark must reach before it is released (standbyFloor): the primary's
 	// transactions without an xid, or whose xid is not replayed yet, are
 	// invisible there.
 	standbyAge time.Duration
-	xmin       uint64          // the snapshot's xmin
-	held       map[string]bool // vxids in progress in the database
-	prepared   int64           // prepared transactions of the database
-	// For the WARN only, when visible: the oldest prepared transaction and
-	// the oldest transaction start this role may see.
-	oldestPrepared, oldestXact *time.Time
 }
 
 // released reports whether every transaction in progress at m has ended.
@@ -387,6 +400,15 @@ const (
 // pgView is the select list of a release check: txid_* functions
 // exist from PostgreSQL 8.3 on (pg_current_snapshot is their 13+
 // name).
+//
+// pg_locks is read before pg_prepared_xacts on purpose (here, and in
+// takeMark, whose vxids come before pgView): neither is read from the
+// statement's snapshot, and a transaction gives up its vxid lock at
+// PREPARE TRANSACTION, so read in the other order a PREPARE between the
+// two reads would be in neither. In this order it is in one or the other.
+// That relies on PostgreSQL evaluating a select list's uncorrelated
+// subqueries (initplans) when first used, in select-list order, which it
+// does: a projection evaluates its expressions left to right.
 var pgView = `statement_timestamp(), pg_is_in_recovery(), txid_snapshot_xmin(txid_current_snapshot()), ` +
 	heldVXIDs(false) + `, ` + pgPrepared + `, ` + pgOldestPrepared + `, ` + pgVisibleStart
 
