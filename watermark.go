@@ -45,16 +45,19 @@ import (
 // released stay pending in the state. A mark's value is
 // greatest(least(max, clock), the previous mark's value): never above the
 // server's clock (less a margin, see clockMargin), and never below an
-// older mark's, so the bookmark never moves backward.
+// older mark's, so the bookmark never moves backward, except that a saved
+// value above the clock is first lowered to it (see lowerAboveClock).
+// While the server's clock is behind the newest mark's time, no mark is
+// released (see releasedPrefix).
 //
 // What "in progress at M" means on PostgreSQL, without any privilege:
 //   - the virtual transaction ids held in pg_locks (locktype virtualxid),
 //     read in the same statement after its snapshot. Every transaction
 //     holds its own vxid lock from its START (before its first write, when
 //     it has no xid yet but now() is already fixed) to its end; pg_locks is
-//     readable by any role, and pg_stat_activity's pid, datid and
-//     application_name too (used to skip other databases' sessions and this
-//     library's own, which only read);
+//     readable by any role, and pg_stat_activity's pid, datid, usesysid
+//     and application_name too (used to skip other databases' sessions and
+//     this library's own, which only read: see pgOthers);
 //   - for a timestamp (or date) key, a session whose xact_start this role
 //     may see (its own roles', or every one with pg_read_all_stats) is not
 //     waited for: its keys are at least its now(), which is xact_start, so
