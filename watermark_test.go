@@ -99,6 +99,18 @@ CREATE INDEX ON %[1]s.t (updated_at);
 INSERT INTO %[1]s.t SELECT i, 0, now() - interval '1 hour' FROM generate_series(1, 10) i;`, s))
 }
 
+// warned reports whether logs hold a WARN about table whose message
+// contains msg.
+func warned(t *testing.T, logs *logBuffer, table, msg string) bool {
+	t.Helper()
+	for _, r := range logs.records(t) {
+		if r["level"] == "WARN" && strings.Contains(fmt.Sprint(r["msg"]), msg) && r["table"] == table {
+			return true
+		}
+	}
+	return false
+}
+
 // checkV fails unless the sink's v of every row equals the source's.
 func checkV(t *testing.T, db *sql.DB, sink *memSink, s, table, stage string) {
 	t.Helper()
@@ -481,13 +493,7 @@ func TestHeldBookmarkWarns(t *testing.T) {
 		txExec(t, idle, `SELECT 1`)
 		logs := &logBuffer{}
 		mustRun(t, cfg, newMemSink(), &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(newLogger(logs)))
-		warned := false
-		for _, r := range logs.records(t) {
-			if r["level"] == "WARN" && strings.HasPrefix(fmt.Sprint(r["msg"]), "bookmark held") && r["table"] == s+".t" {
-				warned = true
-			}
-		}
-		if !warned {
+		if !warned(t, logs, s+".t", "bookmark held") {
 			t.Errorf("no WARN that the bookmark is held:\n%s", logs.String())
 		}
 	})
@@ -571,13 +577,7 @@ func TestBookmarkAboveClockLowered(t *testing.T) {
 				}
 				run()
 				checkV(t, db, sink, s, "t", "after 50 updates below a saved "+saved)
-				warned := false
-				for _, r := range logs.records(t) {
-					if r["level"] == "WARN" && strings.Contains(fmt.Sprint(r["msg"]), "above the server's clock lowered") && r["table"] == s+".t" {
-						warned = true
-					}
-				}
-				if !warned {
+				if !warned(t, logs, s+".t", "above the server's clock lowered") {
 					t.Errorf("no WARN names the table whose bookmark was lowered:\n%s", logs.String())
 				}
 			})
