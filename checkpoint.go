@@ -108,6 +108,15 @@ type Progress struct {
 	// whole without ORDER BY and is the unit of resume (Redshift, where a
 	// per-page sort runs on the leader node).
 	Chunked bool `json:"chunked,omitempty"`
+	// Blocks is set when the phase is read in block order (PostgreSQL 14+,
+	// a table with no index to page by): its one partition's After is the
+	// ctid of the last row delivered.
+	Blocks *BlockPass `json:"blocks,omitempty"`
+	// SnapshotXmin is the xmin (a 64-bit transaction id) of the first
+	// snapshot this phase was read in, when it is read in one (a full sync
+	// or a pass in block order on PostgreSQL). A run that resumes the
+	// phase in a new snapshot first reads again the rows written since.
+	SnapshotXmin *string `json:"snapshot_xmin,omitempty"`
 }
 
 // Partition is one key range of a partitioned read: Lower <= key < Upper on

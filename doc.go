@@ -46,6 +46,11 @@
 //     covered). A Lookback re-reads more on top. Rows whose
 //     key is NULL are read again on every incremental sync, after the
 //     others.
+//     On PostgreSQL a full sync, and a pass over a table in block order,
+//     reads every page in one exported snapshot, so a resync is
+//     the table at one instant; a pass resumed after a crash in a new
+//     snapshot first reads the rows written since its first one (see the
+//     README's "One snapshot per pass" for exactly what that guarantees).
 //  2. At-least-once, idempotent by primary key. A row may be delivered twice
 //     (after a crash, in the tie group at a bookmark, or below a bookmark
 //     held back for late commits); a sink that upserts by primary key ends

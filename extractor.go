@@ -126,7 +126,10 @@ func New(cfg Config, sink Sink, store StateStore, opts ...Option) (*Extractor, e
 // NewFromDB returns an Extractor that reads through the caller's db, which it
 // never closes. The connection keys of cfg are not used and may be empty; its
 // other settings apply. Make sure db allows at least MaxParallelWorkers+1 open
-// connections.
+// connections; 2*MaxParallelWorkers+1 (or no limit) lets every table in a
+// full sync on PostgreSQL hold its snapshot's session beside the readers.
+// With fewer, fewer tables hold one at once, so that the readers always find
+// a connection (the limit is read from db.Stats here: set it before).
 //
 // The extractor sets TimeZone, DateStyle, extra_float_digits (and
 // statement_timeout, when configured) on each connection it takes from db,

@@ -834,7 +834,10 @@ INSERT INTO %[1]s.t SELECT i, md5(i::text), 'v' || i FROM generate_series(1, 500
 func TestFaultStatementTimeout(t *testing.T) {
 	db := pgtest.Open(t)
 	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.streamed (id bigint NOT NULL, v text NOT NULL);
+	// Partitioned, so read in one streaming statement (block ranges do not
+	// apply to a partitioned table).
+	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.streamed (id bigint NOT NULL, v text NOT NULL) PARTITION BY RANGE (id);
+CREATE TABLE %[1]s.streamed_all PARTITION OF %[1]s.streamed DEFAULT;
 INSERT INTO %[1]s.streamed SELECT i, repeat('y', 4000) FROM generate_series(1, 20000) i;`, s))
 	cfg := testConfig(t, s)
 	cfg.BatchSize = 500

@@ -57,17 +57,21 @@ ANALYZE %[1]s.inc; ANALYZE %[1]s.full;`, s))
 
 // TestWorkerBudget: however many tables and partitions, at most
 // MaxParallelWorkers queries of the extractor run on the server at once,
-// counted in pg_stat_activity.
+// counted in pg_stat_activity; beside them, at most MaxParallelWorkers
+// sessions hold the snapshots of the tables' full resyncs.
 func TestWorkerBudget(t *testing.T) {
-	db := pgtest.Open(t)
+	// A database of its own: the sessions counted are those of this
+	// test's extractor, not of other packages' tests running beside it.
+	dsn := pgtest.NewDatabase(t)
+	db := pgtest.OpenDSN(t, dsn)
 	s := pgtest.NewSchema(t, db)
 	for i := range 5 {
 		pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.t%[2]d (id bigint PRIMARY KEY, pad text);
 INSERT INTO %[1]s.t%[2]d SELECT i, repeat('x', 200) FROM generate_series(1, 30000) i; ANALYZE %[1]s.t%[2]d;`, s, i))
 	}
-	cfg := testConfig(t, s)
+	cfg := configFor(t, dsn, s)
 	cfg.MaxParallelWorkers, cfg.Partitions, cfg.PartitionThreshold, cfg.BatchSize = 2, 4, 1000, 500
-	var most atomic.Int64
+	var most, exporters atomic.Int64
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -76,9 +80,13 @@ INSERT INTO %[1]s.t%[2]d SELECT i, repeat('x', 200) FROM generate_series(1, 3000
 			var n int64
 			// Sessions of the extractor that are not idle: running a
 			// query or holding one's results.
-			err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'redshiftsync' AND state <> 'idle' AND pid <> pg_backend_pid()`).Scan(&n)
+			err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'redshiftsync' AND state <> 'idle' AND pid <> pg_backend_pid()`).Scan(&n)
 			if err == nil && n > most.Load() {
 				most.Store(n)
+			}
+			err = db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'redshiftsync snapshot'`).Scan(&n)
+			if err == nil && n > exporters.Load() {
+				exporters.Store(n)
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
@@ -93,9 +101,44 @@ INSERT INTO %[1]s.t%[2]d SELECT i, repeat('x', 200) FROM generate_series(1, 3000
 	if most.Load() == 0 {
 		t.Errorf("never saw an extractor query running: the sampling proves nothing")
 	}
+	if n := exporters.Load(); n > 2 || n == 0 {
+		t.Errorf("%d sessions held a resync's snapshot at once, want 1 or 2", n)
+	}
 	for i := range 5 {
 		if got := len(sink.column(fmt.Sprintf("%s.t%d", s, i), "id")); got != 30000 {
 			t.Errorf("t%d: %d rows, want 30000", i, got)
+		}
+	}
+}
+
+// TestSnapshotsInASmallPool: a caller's pool with the documented minimum of
+// MaxParallelWorkers+1 connections, and more tables in full resync than
+// that: the sessions that hold the resyncs' snapshots (outside the worker
+// budget) must leave the readers a connection, or the run would hang.
+func TestSnapshotsInASmallPool(t *testing.T) {
+	db := pgtest.Open(t)
+	s := pgtest.NewSchema(t, db)
+	for i := range 5 {
+		pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.t%[2]d (id bigint PRIMARY KEY, pad text);
+INSERT INTO %[1]s.t%[2]d SELECT i, 'x' FROM generate_series(1, 5000) i;`, s, i))
+	}
+	cfg := testConfig(t, s)
+	cfg.MaxParallelWorkers, cfg.BatchSize = 2, 500
+	pool := pgtest.Open(t)
+	pool.SetMaxOpenConns(cfg.MaxParallelWorkers + 1)
+	sink := newMemSink()
+	ex, err := redshiftsync.NewFromDB(pool, cfg, sink, &redshiftsync.MemoryStore{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := ex.Run(ctx); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	for i := range 5 {
+		if got := len(sink.column(fmt.Sprintf("%s.t%d", s, i), "id")); got != 5000 {
+			t.Errorf("t%d: %d rows, want 5000", i, got)
 		}
 	}
 }

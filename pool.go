@@ -24,10 +24,13 @@ import (
 const baseSessionSQL = `SET TIME ZONE 'UTC'; SET DATESTYLE TO 'ISO, MDY'; SET extra_float_digits TO 2`
 
 // idleInTransactionTimeout is the idle-in-transaction guard of the pool's own
-// connections on PostgreSQL. The extractor never leaves a transaction open
-// (every read is one autocommit statement, and a streaming read in progress
-// is "active", not idle), so the guard only ends a session that something
-// went wrong with, before it holds locks and a snapshot for long.
+// connections on PostgreSQL. A reader never leaves a transaction open (a
+// read is one autocommit statement, or, in a pass that shares a snapshot,
+// one short transaction around it; a streaming read in progress is
+// "active", not idle), so the guard only ends a session that something went
+// wrong with, before it holds locks and a snapshot for long. The session
+// that exports a pass's snapshot is idle in its transaction by design and
+// turns the guard off for that transaction (see snapshot.go).
 const idleInTransactionTimeout = 5 * time.Minute
 
 // session is the setup a source connection gets before its first query.
@@ -130,6 +133,9 @@ type pool struct {
 	// each acquire instead.
 	setupOnConnect bool
 	session        session
+	// exporters caps the sessions that hold a pass's snapshot open, outside
+	// the worker budget (see exportSlots); nil when none may.
+	exporters *semaphore.Weighted
 
 	priorMu sync.Mutex
 	prior   map[*sql.Conn][]any // a caller's connection's settings before acquire, to restore on release
@@ -163,8 +169,9 @@ func execDriver(ctx context.Context, conn driver.Conn, query string) error {
 	return err
 }
 
-// openPool opens lib/pq connections from cfg, at most workers+1 of them (one
-// for catalog queries beside the workers).
+// openPool opens lib/pq connections from cfg, at most 2*workers+1 of them:
+// the workers', one for catalog queries, and up to workers sessions that
+// each hold the snapshot of a table's pass (see snapshot.go).
 func openPool(cfg Config) (*pool, error) {
 	connector, err := pq.NewConnector(cfg.connString())
 	if err != nil {
@@ -177,15 +184,17 @@ func openPool(cfg Config) (*pool, error) {
 	}
 	s := newSession(cfg, true)
 	db := sql.OpenDB(sessionConnector{Connector: connector, session: s})
-	db.SetMaxOpenConns(cfg.MaxParallelWorkers + 1)
+	db.SetMaxOpenConns(2*cfg.MaxParallelWorkers + 1)
 	db.SetMaxIdleConns(cfg.MaxParallelWorkers + 1)
-	return &pool{db: db, sem: semaphore.NewWeighted(int64(cfg.MaxParallelWorkers)), setupOnConnect: true, session: s}, nil
+	return &pool{db: db, sem: semaphore.NewWeighted(int64(cfg.MaxParallelWorkers)), setupOnConnect: true, session: s,
+		exporters: newExportSem(exportSlots(cfg.MaxParallelWorkers, 0))}, nil
 }
 
 // adoptPoolConfig wraps a caller's *sql.DB with the session setup of cfg
 // (see newSession); the caller keeps ownership of it.
 func adoptPoolConfig(db *sql.DB, cfg Config) *pool {
-	return &pool{db: db, sem: semaphore.NewWeighted(int64(cfg.MaxParallelWorkers)), session: newSession(cfg, false)}
+	return &pool{db: db, sem: semaphore.NewWeighted(int64(cfg.MaxParallelWorkers)), session: newSession(cfg, false),
+		exporters: newExportSem(exportSlots(cfg.MaxParallelWorkers, db.Stats().MaxOpenConnections))}
 }
 
 // acquire takes a unit of the worker budget and a connection set up for

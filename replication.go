@@ -28,9 +28,13 @@ type Mode string
 // other rows, paged by primary key. Delivery is at-least-once.
 //
 // ModeFull reads the whole table on every sync: in keyset pages ordered by the
-// primary key when there is one (so a crash resumes mid-table), otherwise in
-// one streaming read (a crash re-reads the table). A ResyncSink is told when
-// each full sync begins and ends.
+// primary key when there is one (so a crash resumes mid-table); otherwise, on
+// PostgreSQL 14+, in block order with the last row's ctid as position (a
+// crash re-reads the rows since the last checkpoint), else in one
+// streaming read (a crash re-reads the
+// table). On PostgreSQL every read of a full sync imports one exported
+// snapshot, so the sync is the table at one instant. A ResyncSink is told
+// when each full sync begins and ends.
 const (
 	ModeIncremental Mode = "incremental"
 	ModeFull        Mode = "full"

@@ -56,8 +56,10 @@ type Sink interface {
 // BeginResync is called once per resync, before its first Write; a resync that
 // is resumed after a crash is not begun again. It is called again for the
 // same resync when a streamed read (a table with no primary key) must start
-// over after a transient error: the sink then drops the rows it was given
-// since the previous BeginResync. EndResync is called after the
+// over after a transient error, and when a pass read in one snapshot must
+// start over in a new one (its exporting session ended, or the table was
+// rewritten under a read in block order): the sink then drops the rows it
+// was given since the previous BeginResync. EndResync is called after the
 // last row of the resync has been flushed, before the state that records the
 // finished resync is saved.
 type ResyncSink interface {

@@ -25,6 +25,9 @@ func checkProgress(table string, p *Progress) error {
 			return fmt.Errorf("%w: table %q: partition %d is null", ErrStateCorrupt, table, i)
 		}
 	}
+	if p.Blocks != nil {
+		return checkBlockProgress(table, p) // positions are ctids, not ordering tuples
+	}
 	if len(p.Order) == 0 {
 		return nil // a state from before Order was recorded: resumed only if the plan has no ordering either (checkResume)
 	}
@@ -67,7 +70,7 @@ func (s *tableSync) checkResume() error {
 	if p == nil {
 		return nil
 	}
-	if err := checkProgress(s.name, p); err != nil {
+	if err := checkProgress(s.name, p); err != nil || p.Blocks != nil {
 		return err
 	}
 	shape := s.plan.shape(phaseRows, p, "", s.dialect)

@@ -36,6 +36,10 @@ type tableSync struct {
 	state TableState
 	prog  *Progress
 
+	// snap is the snapshot the pass in progress reads in, nil when it reads
+	// each page in a snapshot of its own (see snapshot.go).
+	snap *snapshot
+
 	sinkMu     sync.Mutex  // serializes sink calls for the table; held from a StateSink's snapshot to its FlushState
 	sinkFailed atomic.Bool // a sink call failed: nothing more is flushed or saved in this run
 	ckMu       sync.Mutex  // serializes checkpoints
@@ -175,7 +179,7 @@ func (s *tableSync) begin(ctx context.Context) error {
 // phases reads the phases left of the sync in progress.
 func (s *tableSync) phases(ctx context.Context) error {
 	if s.prog.Phase == phaseRows {
-		if err := s.readRows(ctx); err != nil {
+		if err := s.readPass(ctx); err != nil {
 			return err
 		}
 		if s.plan.Mode == ModeFull || !s.plan.keyColumn().Nullable {
@@ -223,13 +227,9 @@ func (s *tableSync) readRows(ctx context.Context) error {
 				if ctx.Err() != nil {
 					return
 				}
-				shape := s.shape().within(part)
-				if s.prog.Chunked {
-					shape.orderBy, shape.orderIdx = nil, nil // streamed whole, unordered
-				}
-				u := s.newUnit(shape, &part.After)
+				u := s.newUnit(s.partShape(part), &part.After)
 				u.part = part
-				if err := u.read(ctx); err != nil {
+				if err := u.readPart(ctx); err != nil {
 					cancel(err)
 					return
 				}
@@ -416,6 +416,7 @@ type unit struct {
 	after *[]string  // where the unit's position is kept in the progress
 	part  *Partition // nil unless the unit reads a partition
 	conn  *sql.Conn
+	snap  *snapshot // the snapshot every read of the unit imports; nil for none
 
 	advanced int64 // times the unit's position moved forward
 
@@ -428,7 +429,7 @@ type unit struct {
 }
 
 func (s *tableSync) newUnit(shape *readShape, after *[]string) *unit {
-	return &unit{t: s, shape: shape, after: after}
+	return &unit{t: s, shape: shape, after: after, snap: s.snap}
 }
 
 // read reads the unit to its end.
@@ -540,46 +541,61 @@ const uniquePageBatches = 10
 func (u *unit) readUnique(ctx context.Context) error {
 	t := u.t
 	limit := t.e.cfg.BatchSize * uniquePageBatches
-	batch := t.e.cfg.BatchSize
-	u.ensurePage(batch)
 	for {
 		var total int
 		err := u.withRetry(ctx, "read page", func() error {
-			total = 0
 			t.mu.Lock()
 			after := *u.after
 			t.mu.Unlock()
 			q, args := u.shape.pageSQL(after, limit)
-			n := 0
-			deliver := func() error {
-				last, err := u.tuple(u.page[n-1])
-				if err != nil {
-					return err
-				}
-				if err := u.deliverPage(ctx, u.page[:n], last); err != nil {
-					return err
-				}
-				n = 0
-				return t.maybeCheckpoint(ctx)
-			}
-			err := u.query(ctx, q, args, func(row []driver.Value) error {
-				if err := u.decodeInto(u.page[n], row, func() { n++; total++ }); err != nil {
-					return err
-				}
-				if n == batch || u.overBudget(n) {
-					return deliver()
-				}
-				return nil
-			})
-			if err == nil && n > 0 {
-				err = deliver()
-			}
+			var err error
+			total, err = u.streamBatches(ctx, q, args, nil, func(last []any) ([]string, error) { return u.tuple(last) })
 			return err
 		})
 		if err != nil || total < limit {
 			return err
 		}
 	}
+}
+
+// streamBatches runs q and delivers its rows in batches as they fill, each
+// batch with the position that position returns for its last row, then
+// checkpoints when one is due: the position is exact at every batch. check,
+// when set, sees each driver row first. It returns the rows delivered.
+func (u *unit) streamBatches(ctx context.Context, q string, args []any, check func(row []driver.Value) error, position func(last []any) ([]string, error)) (int, error) {
+	t := u.t
+	batch := t.e.cfg.BatchSize
+	u.ensurePage(batch)
+	n, total := 0, 0
+	deliver := func() error {
+		last, err := position(u.page[n-1])
+		if err != nil {
+			return err
+		}
+		if err := u.deliverPage(ctx, u.page[:n], last); err != nil {
+			return err
+		}
+		n = 0
+		return t.maybeCheckpoint(ctx)
+	}
+	err := u.query(ctx, q, args, func(row []driver.Value) error {
+		if check != nil {
+			if err := check(row); err != nil {
+				return err
+			}
+		}
+		if err := u.decodeInto(u.page[n], row, func() { n++; total++ }); err != nil {
+			return err
+		}
+		if n == batch || u.overBudget(n) {
+			return deliver()
+		}
+		return nil
+	})
+	if err == nil && n > 0 {
+		err = deliver()
+	}
+	return total, err
 }
 
 // cut decides how much of a page of n rows to deliver. When the page is
@@ -832,11 +848,22 @@ func rowBytes(row []any) int64 {
 // table whose leading column can be split is read in key ranges of about
 // chunkRows rows, each streamed without ORDER BY, since a per-page sort runs
 // on the leader node.
+//
+// On PostgreSQL a table with no index to page by (keyless, or its leading
+// ordering column unindexed) is read in block order instead, when the
+// server can (see blockRanges).
 func (u *unit) partitions(ctx context.Context, prog *Progress) ([]*Partition, error) {
 	t, cfg := u.t, u.t.e.cfg
 	est := t.plan.Table.EstimatedRows
 	large := cfg.Partitions > 1 && est >= int64(cfg.PartitionThreshold)
 	shape := t.plan.shape(phaseRows, prog, t.lookback(), t.dialect)
+	if t.dialect != DialectRedshift && (len(shape.orderBy) == 0 || !shape.orderBy[0].Indexed) {
+		// No index to page by: block order, resumable, when the server
+		// can read them (see blockrange.go).
+		if parts, ok, err := u.blockRanges(ctx, prog); err != nil || ok {
+			return parts, err
+		}
+	}
 	if len(shape.orderBy) == 0 {
 		return nil, nil
 	}
@@ -977,6 +1004,14 @@ func (u *unit) releaseConn(broken bool) {
 // for every row. The row's values are only valid during the call. Reading
 // below database/sql skips its per-row conversions and copies.
 func (u *unit) query(ctx context.Context, q string, args []any, each func(row []driver.Value) error) error {
+	if u.snap != nil {
+		return u.inSnapshot(ctx, func() error { return u.rawQuery(ctx, q, args, each) })
+	}
+	return u.rawQuery(ctx, q, args, each)
+}
+
+// rawQuery is query, in the connection's own transaction.
+func (u *unit) rawQuery(ctx context.Context, q string, args []any, each func(row []driver.Value) error) error {
 	named := make([]driver.NamedValue, len(args))
 	for i, a := range args {
 		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}

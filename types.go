@@ -117,7 +117,8 @@ type Column struct {
 	// Indexed is true for the leading column of a valid B-tree index
 	// (PostgreSQL; Redshift has no indexes). Keyset pages on a column
 	// without one would each scan the table, so such a table is read in
-	// one streaming pass instead.
+	// block order instead, resumable (PostgreSQL 14+; one streaming pass
+	// on older servers).
 	Indexed bool `json:"indexed,omitempty"`
 }
 

@@ -51,6 +51,7 @@ type childArgs struct {
 	LoadState    string        // start from this state document
 	SaveState    string        // write the state document here after the run
 	CPUProfile   string        // write a CPU profile of the timed part here
+	FailAt       int64         // >0: the sink fails once it was handed this many rows; a second Run then finishes
 }
 
 func (a childArgs) args() []string {
@@ -70,6 +71,7 @@ func (a childArgs) args() []string {
 	add("load-state", a.LoadState)
 	add("save-state", a.SaveState)
 	add("cpuprofile", a.CPUProfile)
+	add("fail-at", strconv.FormatInt(a.FailAt, 10))
 	return out
 }
 
@@ -123,6 +125,7 @@ func childMain(argv []string) int {
 	fs.StringVar(&a.LoadState, "load-state", "", "")
 	fs.StringVar(&a.SaveState, "save-state", "", "")
 	fs.StringVar(&a.CPUProfile, "cpuprofile", "", "")
+	fs.Int64Var(&a.FailAt, "fail-at", 0, "")
 	if err := fs.Parse(argv); err != nil {
 		return 2
 	}
@@ -264,6 +267,9 @@ func driverRows(ctx context.Context, qc driver.QueryerContext, q string, args []
 	}
 }
 
+// errSinkCrash is the failure of the sink of a case that crashes half-way.
+var errSinkCrash = errors.New("the sink fails half-way, as asked")
+
 // pageRows is the Extractor's BatchSize in these cases: its page size.
 const pageRows = 10_000
 
@@ -359,7 +365,12 @@ func extract(ctx context.Context, dsn string, a childArgs) (childResult, error) 
 		}
 		defer os.RemoveAll(a.OutDir)
 	} else {
+		failing := a.FailAt > 0
 		sink = redshiftsync.SinkFuncs{WriteFunc: func(_ context.Context, b redshiftsync.Batch) error {
+			if failing && counted+int64(len(b.Rows)) > a.FailAt {
+				failing = false // once: the rerun finishes
+				return errSinkCrash
+			}
 			counted += int64(len(b.Rows))
 			return nil
 		}}
@@ -391,6 +402,13 @@ func extract(ctx context.Context, dsn string, a childArgs) (childResult, error) 
 			stopTimeline = sampleRows(ex, &timeline)
 		}
 		rep, err = ex.Run(runCtx)
+		if a.FailAt > 0 {
+			if !errors.Is(err, errSinkCrash) {
+				ex.Close()
+				return childResult{}, fmt.Errorf("the run with a failing sink ended with %v, not the sink's failure", err)
+			}
+			rep, err = ex.Run(runCtx) // the rerun, from the state the first run saved
+		}
 		stopTimeline()
 		if a.Deadline > 0 && err != nil && runCtx.Err() != nil && ctx.Err() == nil {
 			stopped, err = true, nil // the deadline, as asked
@@ -416,7 +434,9 @@ func extract(ctx context.Context, dsn string, a childArgs) (childResult, error) 
 	}
 	res.Mode, res.Key, res.Partitions = string(rep.Tables[0].Mode), rep.Tables[0].Key, partitions
 	res.Stopped, res.Timeline = stopped, timeline
-	if a.Sink != "jsonl" && counted != rep.Rows && !stopped {
+	if a.FailAt > 0 {
+		res.Rows = counted // both runs
+	} else if a.Sink != "jsonl" && counted != rep.Rows && !stopped {
 		return res, fmt.Errorf("the sink got %d rows, the report says %d", counted, rep.Rows)
 	}
 	if a.Sink == "jsonl" {

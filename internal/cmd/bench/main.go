@@ -133,19 +133,6 @@ func parentMain() error {
 	m.Server = redactURL(o.dsn)
 	fmt.Printf("machine: %s, %d cores, %s RAM; %s; %s\n", m.CPUModel, m.Cores, m.Memory, m.Postgres, m.Go)
 
-	tables, err := ensureTables(ctx, db, o.rows)
-	if err != nil {
-		return err
-	}
-	for _, name := range []string{tableWide, tableInc, table1M} {
-		t := tables[name]
-		text := ""
-		if t.TextBytes > 0 {
-			text = ", " + mb(t.TextBytes) + " of row text"
-		}
-		fmt.Printf("table bench.%s: %s rows%s, pg_table_size %s\n", t.Name, thousands(t.Rows), text, mb(t.TableBytes))
-	}
-
 	cases := allCases(o.rows)
 	if o.only != "" {
 		keep := map[string]bool{}
@@ -162,6 +149,32 @@ func parentMain() error {
 			return fmt.Errorf("-cases %q selects no case", o.only)
 		}
 		cases = sel
+	}
+
+	need := map[string]bool{}
+	for _, c := range cases {
+		need[c.Table] = true
+	}
+	if need[tableInc] {
+		need[tableWide] = true // bench.wide_inc is built from it
+	}
+	if need[tableNoKeyPart] {
+		need[tableNoKey] = true
+	}
+	tables, err := ensureTables(ctx, db, o.rows, need)
+	if err != nil {
+		return err
+	}
+	for _, name := range []string{tableWide, tableInc, table1M, tableNoKey, tableNoKeyPart} {
+		t, ok := tables[name]
+		if !ok {
+			continue
+		}
+		text := ""
+		if t.TextBytes > 0 {
+			text = ", " + mb(t.TextBytes) + " of row text"
+		}
+		fmt.Printf("table bench.%s: %s rows%s, pg_table_size %s\n", t.Name, thousands(t.Rows), text, mb(t.TableBytes))
 	}
 
 	tmp, err := os.MkdirTemp("", "redshiftsync-bench-")
@@ -271,6 +284,9 @@ type benchCase struct {
 	CkptInterval time.Duration
 	Partitions   int
 	StateFrom    bool // start from the state of a finished sync (f)
+	Workers      int  // MaxParallelWorkers; 0: the child's default
+	Blocks       bool // read in block ranges, or in the one pass they replace: not key ranges (u)
+	FailHalf     bool // the sink fails half-way and a rerun finishes; rows are both runs' (u)
 
 	Samples []sample
 }
@@ -278,7 +294,7 @@ type benchCase struct {
 // allCases lists the cases in the order they alternate.
 func allCases(rows int64) []*benchCase {
 	noCkpt := time.Duration(math.MaxInt64)
-	return []*benchCase{
+	return append([]*benchCase{
 		{ID: "a", Title: "lib/pq, database/sql Rows.Scan into []any", Table: tableWide, Kind: kindPQScan},
 		{ID: "b", Title: "lib/pq, driver-level Rows.Next([]driver.Value)", Table: tableWide, Kind: kindPQDriver},
 		{ID: "b-pages", Title: "diagnostic: (b) over keyset pages (WHERE id > $1 ORDER BY id LIMIT 10,000)", Table: tableWide, Kind: kindPQPages},
@@ -290,7 +306,7 @@ func allCases(rows int64) []*benchCase {
 		{ID: "f", Title: "Extractor, incremental sync that finds nothing new", Table: tableInc, Kind: kindExtract, Sink: "discard", StateFrom: true},
 		{ID: "g", Title: "Extractor into jsonlsink (temp dir, deleted after)", Table: tableWide, Kind: kindExtract, Sink: "jsonl"},
 		{ID: "d-1M", Title: fmt.Sprintf("case (d) on the %s-row table", thousands(rows1M)), Table: table1M, Kind: kindExtract, Sink: "discard", CkptRows: 50_000},
-	}
+	}, blockCases()...)
 }
 
 // sample is one measurement of a case.
@@ -330,7 +346,12 @@ func (r *runner) run(ctx context.Context, c *benchCase) (sample, error) {
 	if c.Kind == kindPsql {
 		return r.runPsql(ctx, c.Table, want)
 	}
-	a := childArgs{Kind: c.Kind, Table: c.Table, Sink: c.Sink, CkptRows: c.CkptRows, CkptInterval: c.CkptInterval, Partitions: c.Partitions}
+	a := childArgs{Kind: c.Kind, Table: c.Table, Sink: c.Sink, CkptRows: c.CkptRows, CkptInterval: c.CkptInterval, Partitions: c.Partitions, Workers: c.Workers}
+	if c.FailHalf {
+		// Past half the table and 45,000 rows past a checkpoint (every
+		// 50,000 by default): near the worst point for a crash.
+		a.FailAt = want/2 + 45_000
+	}
 	if c.StateFrom {
 		a.LoadState = filepath.Join(r.tmp, "inc-state.json")
 	}
@@ -341,8 +362,11 @@ func (r *runner) run(ctx context.Context, c *benchCase) (sample, error) {
 	if err != nil {
 		return s, err
 	}
-	if !c.StateFrom && res.Rows != want {
+	if !c.StateFrom && !c.FailHalf && res.Rows != want || c.FailHalf && res.Rows < want {
 		return s, fmt.Errorf("read %d rows of bench.%s, which has %d", res.Rows, c.Table, want)
+	}
+	if c.Blocks {
+		return s, nil // block ranges are not key ranges: Partitions does not set them
 	}
 	if c.Partitions > 1 && res.Partitions >= 0 && res.Partitions <= 1 {
 		return s, fmt.Errorf("asked for %d partitions, but the Extractor read bench.%s in %d", c.Partitions, c.Table, max(res.Partitions, 1))

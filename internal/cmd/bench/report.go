@@ -97,6 +97,7 @@ type report struct {
 	Probe   *probeResult
 	Rereads *rereadResult
 	Notes   []string
+	Blocks  string // the section of group "u" (Markdown), "" when it did not run
 }
 
 // probeResult is the probe of a first incremental sync of bench.wide_inc in
@@ -170,7 +171,8 @@ func buildReport(m machine, tables map[string]tableInfo, cases []*benchCase, o o
 			st.VsC = st.Best / c.Best
 		}
 	}
-	r.Targets = checkTargets(byID, cases, tables[tableWide].Rows)
+	r.Targets = append(checkTargets(byID, cases, tables[tableWide].Rows), blockTargets(byID)...)
+	r.Blocks = blockSection(byID)
 	if prof != nil && prof.Top != "" {
 		// The profile says what checkpoints cost without the noise of
 		// comparing two timings.
@@ -415,8 +417,13 @@ func (r *report) markdown() string {
 		{tableWide, "full sync, keyset pages by primary key `id` (no replication key)"},
 		{tableInc, "incremental sync by `updated_at` (NOT NULL, distinct per row, index on `(updated_at, id)`)"},
 		{table1M, "full sync by `id`: the memory comparison"},
+		{tableNoKey, "full sync in block order (no key, no index): cases (u)"},
+		{tableNoKeyPart, "the same rows, partitioned (one partition): one streaming pass, cases (u)"},
 	} {
-		ti := r.Tables[t.name]
+		ti, ok := r.Tables[t.name]
+		if !ok {
+			continue
+		}
 		text := "—"
 		if ti.TextBytes > 0 {
 			text = fmt.Sprintf("%.1f", float64(ti.TextBytes)/1e6)
@@ -459,6 +466,10 @@ func (r *report) markdown() string {
 	b.WriteString("\n## Targets\n\n| target | result | measured |\n|---|---|---|\n")
 	for _, t := range r.Targets {
 		fmt.Fprintf(&b, "| %s | **%s** | %s |\n", t.Name, t.Status, t.Detail)
+	}
+
+	if r.Blocks != "" {
+		b.WriteString("\n" + r.Blocks)
 	}
 
 	if len(r.Notes) > 0 {

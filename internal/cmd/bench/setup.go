@@ -91,7 +91,7 @@ FROM ` + schema + `.` + tableWide + ` w`,
 
 // ensureTables creates the tables that are missing, hold another number of
 // rows, or were made by another layout version, and returns their sizes.
-func ensureTables(ctx context.Context, db *sql.DB, rows int64) (map[string]tableInfo, error) {
+func ensureTables(ctx context.Context, db *sql.DB, rows int64, need map[string]bool) (map[string]tableInfo, error) {
 	if _, err := db.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+schema); err != nil {
 		return nil, fmt.Errorf("create schema %s: %w", schema, err)
 	}
@@ -100,7 +100,7 @@ func ensureTables(ctx context.Context, db *sql.DB, rows int64) (map[string]table
 		return nil, fmt.Errorf("create %s.meta: %w", schema, err)
 	}
 	out := map[string]tableInfo{}
-	builtWide := false
+	builtWide, builtNoKey := false, false
 	for _, t := range []struct {
 		name  string
 		rows  int64
@@ -109,18 +109,24 @@ func ensureTables(ctx context.Context, db *sql.DB, rows int64) (map[string]table
 		{tableWide, rows, func() []string { return createWideSQL(tableWide, rows) }},
 		{tableInc, rows, createIncSQL},
 		{table1M, rows1M, func() []string { return createWideSQL(table1M, rows1M) }},
+		{tableNoKey, rowsNoKey, createNoKeySQL},
+		{tableNoKeyPart, rowsNoKey, createNoKeyPartSQL},
 	} {
+		if !need[t.name] {
+			continue
+		}
 		ok, err := tableReady(ctx, db, t.name, t.rows)
 		if err != nil {
 			return nil, err
 		}
-		if !ok || (t.name == tableInc && builtWide) {
+		if !ok || (t.name == tableInc && builtWide) || (t.name == tableNoKeyPart && builtNoKey) {
 			fmt.Printf("loading bench.%s (%s rows)...\n", t.name, thousands(t.rows))
 			t0 := time.Now()
 			if err := load(ctx, db, t.name, t.build()); err != nil {
 				return nil, err
 			}
 			builtWide = builtWide || t.name == tableWide
+			builtNoKey = builtNoKey || t.name == tableNoKey
 			fmt.Printf("  loaded in %.1fs\n", time.Since(t0).Seconds())
 		}
 		info := tableInfo{Name: t.name}
