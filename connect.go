@@ -49,12 +49,18 @@ func (e *ConnectError) Error() string {
 
 func (e *ConnectError) Unwrap() error { return e.Err }
 
-// Address returns "host:port", or the socket's path for a unix socket.
+// Address returns where the connection went, as Config.Address.
 func (e *ConnectError) Address() string {
-	if strings.HasPrefix(e.Host, "/") {
-		return fmt.Sprintf("%s/.s.PGSQL.%d", strings.TrimSuffix(e.Host, "/"), e.Port)
+	return Config{Host: e.Host, Port: e.Port}.Address()
+}
+
+// Address returns where c connects: "host:port" ("[::1]:5432" for an IPv6
+// address), or the socket's path for a unix socket directory.
+func (c Config) Address() string {
+	if strings.HasPrefix(c.Host, "/") {
+		return fmt.Sprintf("%s/.s.PGSQL.%d", strings.TrimSuffix(c.Host, "/"), c.Port)
 	}
-	return net.JoinHostPort(e.Host, strconv.Itoa(e.Port))
+	return net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
 }
 
 // connectError wraps err, the failure of a new connection made from cfg, with

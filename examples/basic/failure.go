@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"strconv"
 	"strings"
 	"time"
 
@@ -80,14 +78,6 @@ func connectHint(err error, origin string) error {
 		return fmt.Errorf("%w (connection settings from %s)", err, origin)
 	}
 	return err
-}
-
-// address returns where cfg connects: host:port, or a unix socket's path.
-func address(cfg redshiftsync.Config) string {
-	if strings.HasPrefix(cfg.Host, "/") {
-		return fmt.Sprintf("%s/.s.PGSQL.%d", strings.TrimSuffix(cfg.Host, "/"), cfg.Port)
-	}
-	return net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 }
 
 // startupRetries is a log handler that prints a line on w for each retry of

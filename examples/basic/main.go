@@ -250,7 +250,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger := slog.New(startupRetries{next: verbose, w: stderr, max: cfg.MaxRetries})
 	// A first connection that hangs (a firewall dropping packets) shows
 	// where it is going at once.
-	fmt.Fprintf(stderr, "basic: connecting to %s database %s as %s (settings from %s)\n", address(cfg), cfg.Database, cfg.User, origin)
+	fmt.Fprintf(stderr, "basic: connecting to %s database %s as %s (settings from %s)\n", cfg.Address(), cfg.Database, cfg.User, origin)
 
 	if f.describe {
 		// The plan needs no destination: write nowhere, save nothing.
