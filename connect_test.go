@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +77,37 @@ func TestConnectErrors(t *testing.T) {
 		if !strings.HasPrefix(redshiftsync.SQLState(ce), "28") {
 			t.Errorf("SQLSTATE %q, want class 28", redshiftsync.SQLState(ce))
 		}
+	})
+	t.Run("no answer", func(t *testing.T) {
+		// A listener that accepts and never answers: what a server behind
+		// a firewall that drops its replies looks like to the client.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+			}
+		}()
+		cfg := base
+		cfg.Port = l.Addr().(*net.TCPAddr).Port
+		cfg.SSLMode = "disable"
+		cfg.MaxRetries = 0
+		cfg.ConnectTimeout = time.Second
+		logger, logs := debugLogger()
+		_, err = runOnce(t, cfg, newMemSink(), &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(logger))
+		hint := fmt.Sprintf("no answer from %s:%d within the connect timeout", cfg.Host, cfg.Port)
+		var ce *redshiftsync.ConnectError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), hint) {
+			t.Errorf("err = %v, want a *ConnectError saying %q", err, hint)
+		}
+		assertSecretHidden(t, string(cfg.Password), "no answer", append(errorTexts(err, nil), logs.String())...)
 	})
 	t.Run("caller canceled", func(t *testing.T) {
 		// Not a connection failure to explain: the caller's cancel.

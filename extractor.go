@@ -358,7 +358,7 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 			// Fail fast: the others stop at their next page, unless the
 			// failure is the table's own (see tableScoped): the others are
 			// not at fault and finish.
-			if err != nil && !isCancellation(err) && !tableScoped(err) {
+			if err != nil && !canceledWork(ctx, err) && !tableScoped(err) {
 				cancel(&canceledBy{table: p.Table.QualifiedName()})
 			}
 		}()

@@ -92,6 +92,18 @@ func isCancellation(err error) bool {
 		errors.Is(err, ErrCanceledByFailure) || SQLState(err) == "57014"
 }
 
+// canceledWork reports whether err is what a cancel made of a table's work:
+// isCancellation, or the cause the caller canceled ctx with
+// (context.WithCancelCause), which the table's reads return in place of
+// context.Canceled.
+func canceledWork(ctx context.Context, err error) bool {
+	if isCancellation(err) {
+		return true
+	}
+	cause := context.Cause(ctx)
+	return cause != nil && errors.Is(err, cause)
+}
+
 // outcome sets the status of a finished table of a Run. ctx is the caller's
 // context, runCtx the run's own. A table whose work was canceled is
 // TableInterrupted when the caller canceled, or TableCanceled when another
@@ -103,7 +115,7 @@ func outcome(ctx, runCtx context.Context, t *TableReport) {
 	switch {
 	case t.Err == nil:
 		t.Status = TableOK
-	case !isCancellation(t.Err) || runCtx.Err() == nil:
+	case !canceledWork(ctx, t.Err) || runCtx.Err() == nil:
 		t.Status = TableFailed
 	case errors.Is(cause, ErrCanceledByFailure):
 		t.Status = TableCanceled

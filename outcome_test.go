@@ -182,36 +182,46 @@ func (s *blockingSink) Write(ctx context.Context, b redshiftsync.Batch) error {
 	return ctx.Err()
 }
 
-// TestCallerCancelInterrupts: the caller's cancel reports every table
-// interrupted, and the run's error wraps context.Canceled.
+// TestCallerCancelInterrupts: the caller's cancel, plain or with a cause of
+// its own (a signal, say), reports every table interrupted, and the run's
+// error wraps context.Canceled.
 func TestCallerCancelInterrupts(t *testing.T) {
-	schema, names := fiveTables(t, 500)
-	cfg := testConfig(t, schema)
-	cfg.MaxParallelWorkers = 5
-	cfg.BatchSize = 100
-	sink := &blockingSink{memSink: newMemSink(), seen: map[string]bool{}, want: len(names), started: make(chan struct{})}
-	ex, err := redshiftsync.New(cfg, sink, &redshiftsync.MemoryStore{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	runCtx, stop := context.WithCancel(ctx)
-	go func() {
-		select {
-		case <-sink.started:
-		case <-ctx.Done():
-		}
-		stop()
-	}()
-	rep, err := ex.Run(runCtx)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want context.Canceled", err)
-	}
-	for _, tr := range rep.Tables {
-		if tr.Status != redshiftsync.TableInterrupted || !errors.Is(tr.Err, context.Canceled) {
-			t.Errorf("%s: status %q, err %v; want interrupted, wrapping context.Canceled", tr.Table, tr.Status, tr.Err)
-		}
+	errSignal := errors.New("stopped by a signal")
+	for _, withCause := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cause=%v", withCause), func(t *testing.T) {
+			schema, names := fiveTables(t, 500)
+			cfg := testConfig(t, schema)
+			cfg.MaxParallelWorkers = 5
+			cfg.BatchSize = 100
+			sink := &blockingSink{memSink: newMemSink(), seen: map[string]bool{}, want: len(names), started: make(chan struct{})}
+			ex, err := redshiftsync.New(cfg, sink, &redshiftsync.MemoryStore{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ex.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			runCtx, stop := context.WithCancelCause(ctx)
+			go func() {
+				select {
+				case <-sink.started:
+				case <-ctx.Done():
+				}
+				if withCause {
+					stop(errSignal)
+				} else {
+					stop(nil)
+				}
+			}()
+			rep, err := ex.Run(runCtx)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v, want context.Canceled", err)
+			}
+			for _, tr := range rep.Tables {
+				if tr.Status != redshiftsync.TableInterrupted {
+					t.Errorf("%s: status %q, err %v; want interrupted", tr.Table, tr.Status, tr.Err)
+				}
+			}
+		})
 	}
 }
