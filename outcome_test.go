@@ -179,7 +179,7 @@ func (s *blockingSink) Write(ctx context.Context, b redshiftsync.Batch) error {
 	}
 	s.mu.Unlock()
 	<-ctx.Done()
-	return ctx.Err()
+	return context.Cause(ctx) // as a sink that reports why it stopped does
 }
 
 // TestCallerCancelInterrupts: the caller's cancel, plain or with a cause of

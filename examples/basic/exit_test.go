@@ -202,6 +202,11 @@ INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 20) i;`, schema))
 			if code := cmd.ProcessState.ExitCode(); code != c.code || !strings.Contains(out.String(), "run again to resume") {
 				t.Errorf("exit %d, want %d, saying to run again:\n%s", code, c.code, out.String())
 			}
+			// The table was interrupted, not failed: the cause of the
+			// cancel (the signal) is no failure of its own.
+			if text := out.String(); !strings.Contains(text, "interrupted") || strings.Contains(text, "could not be synced") {
+				t.Errorf("the table is not reported interrupted:\n%s", text)
+			}
 		})
 	}
 }
