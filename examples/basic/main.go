@@ -74,6 +74,7 @@ type flags struct {
 	wait                                       time.Duration
 	describe, verbose                          bool
 	adoptState                                 bool
+	check                                      bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (flags, error) {
@@ -94,6 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.DurationVar(&f.wait, "wait", 0, "when another sync of the same -out or state is running, wait up to this long for it (default: fail at once)")
 	fs.BoolVar(&f.describe, "describe", false, "print the discovered plan as JSON and exit")
 	fs.BoolVar(&f.verbose, "v", false, "log progress to stderr")
+	fs.BoolVar(&f.check, "check", false, "check the setup (connection, privileges, state, -dest) without reading rows or writing anything; print one line per check and exit 0 only if all pass")
 	fs.BoolVar(&f.adoptState, "adopt-state", false, "use a saved state that belongs to another server, database or schema (a restored or migrated copy of the source) and bind it to this source")
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -192,6 +194,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
 
+	if f.check {
+		return runCheck(ctx, f, cfg, stdout)
+	}
 	if f.describe {
 		// The plan needs no destination: write nowhere, save nothing.
 		nowhere := redshiftsync.SinkFuncs{WriteFunc: func(context.Context, redshiftsync.Batch) error { return nil }}
