@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -285,7 +286,7 @@ func (c *checkRun) state(ctx context.Context, src SourceInfo) {
 	source := e.sourceName(src.Database)
 	doc, err := e.store.Load(ctx)
 	switch {
-	case errors.Is(err, ErrNoCheckpoint):
+	case errors.Is(err, ErrNoCheckpoint) || absent(err):
 		c.add(name, CheckOK, "no state saved yet: the first run syncs every table in full", "")
 	case err != nil:
 		c.add(name, CheckFail, "cannot read it: "+err.Error(), "make the state readable by this user, or point the state elsewhere")
@@ -321,7 +322,7 @@ func (c *checkRun) lock(ctx context.Context, name string) {
 	}
 	lname := "lock of the " + name
 	if fs, ok := c.e.store.(*FileStore); ok {
-		if _, err := os.Stat(fs.Path + ".lock"); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(fs.Path + ".lock"); absent(err) {
 			c.add(lname, CheckOK, "free", "")
 			return
 		}
@@ -359,7 +360,7 @@ func (f *FileStore) Check(context.Context, SourceInfo, []*Plan) []CheckResult {
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, os.ErrNotExist) {
+		if !absent(err) {
 			return []CheckResult{{Name: name, Status: CheckFail, Message: err.Error(), Fix: "point the state at a directory this user can write"}}
 		}
 		parent := filepath.Dir(dir)
@@ -377,4 +378,11 @@ func (f *FileStore) Check(context.Context, SourceInfo, []*Plan) []CheckResult {
 		return []CheckResult{{Name: name, Status: CheckFail, Message: "cannot remove a file from " + dir + ": " + err.Error(), Fix: "make " + dir + " writable by this user"}}
 	}
 	return []CheckResult{{Name: name, Status: CheckOK, Message: dir + " is writable"}}
+}
+
+// absent reports whether err says a path does not exist: no such file, or
+// a file where one of its directories should be (which FileStore.Check
+// reports).
+func absent(err error) bool {
+	return errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }
