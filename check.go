@@ -139,7 +139,7 @@ func (c *checkRun) run(ctx context.Context) {
 	if src.Server == "" {
 		fix := "GRANT EXECUTE ON FUNCTION pg_catalog.pg_control_system() TO " + c.role(ctx) + ";"
 		if dialect == DialectRedshift {
-			fix = "a Redshift cluster that reports CURRENT_NAMESPACE"
+			fix = "nothing to grant (this cluster does not report CURRENT_NAMESPACE): keep each cluster's state apart"
 		}
 		c.add("source identity", CheckWarn, "the server's identity is not readable: a state saved against another server with the same database and schema names cannot be told apart", fix)
 	} else {
@@ -204,6 +204,8 @@ func (c *checkRun) privileges(ctx context.Context, db *sqlx.DB, plans []*Plan) {
 	}
 	if !usage {
 		c.add("usage on schema "+schema, CheckFail, "the role may not use the schema, so it can read none of its tables", fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", qSchema, role))
+	} else {
+		c.add("usage on schema "+schema, CheckOK, "", "")
 	}
 	for _, p := range plans {
 		t := p.Table

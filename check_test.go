@@ -224,3 +224,37 @@ func TestCheckState(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckRedshiftTableInfo: on Redshift (the PostgreSQL mirrors of
+// redshift_test.go), an unreadable svv_table_info is a warning saying what
+// is lost, with the grant to run; readable, it is ok. A warning alone does
+// not fail the check.
+func TestCheckRedshiftTableInfo(t *testing.T) {
+	db := pgtest.Open(t)
+	s := pgtest.NewSchema(t, db)
+	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.orders (id bigint PRIMARY KEY, note text); INSERT INTO %[1]s.orders SELECT generate_series(1, 10), 'n';`, s))
+	check := func() redshiftsync.CheckResult {
+		t.Helper()
+		ex := redshiftExtractor(t, s, s, noRowsSink(t))
+		defer ex.Close()
+		res, err := ex.Check(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			t.Log(r)
+		}
+		if redshiftsync.CheckFailed(res) {
+			t.Errorf("a warning failed the check: %v", res)
+		}
+		return result(t, res, "read svv_table_info")
+	}
+	if r := check(); r.Status != redshiftsync.CheckWarn || !strings.Contains(r.Message, "no row estimates") || !strings.Contains(r.Message, "no percentage or time left") ||
+		!strings.HasPrefix(r.Fix, "GRANT SELECT ON svv_table_info TO ") {
+		t.Errorf("unreadable svv_table_info: %v", r)
+	}
+	pgtest.Exec(t, db, fmt.Sprintf(svvTableInfo, s))
+	if r := check(); r.Status != redshiftsync.CheckOK {
+		t.Errorf("readable svv_table_info: %v", r)
+	}
+}
