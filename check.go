@@ -115,6 +115,9 @@ func (c *checkRun) run(ctx context.Context) {
 	e := c.e
 	db := sqlx.NewDb(e.pool.db, "postgres")
 	where := fmt.Sprintf("%s:%d database %s as %s", e.cfg.Host, e.cfg.Port, e.cfg.Database, e.cfg.User)
+	if !e.owned {
+		where = "the caller's database (NewFromDB)"
+	}
 	if err := e.pool.db.PingContext(ctx); err != nil {
 		c.add("connect", CheckFail, fmt.Sprintf("%s: %v", where, err), "check host, port, database, user, password and sslmode (a server without TLS needs sslmode disable)")
 		return
