@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 
 	"github.com/seed2085993a/redshiftsync"
-	"github.com/seed2085993a/redshiftsync/pgsink"
 )
 
 // errCheckFailed is the error of a -check with a failed check: the lines
@@ -31,16 +30,14 @@ func runCheck(ctx context.Context, f flags, cfg redshiftsync.Config, stdout io.W
 	}}
 	var store redshiftsync.StateStore
 	if f.dest != "" {
-		ps, err := pgsink.Open(f.dest, pgsink.WithStateName(cfg.Database+"/"+cfg.Schema))
+		// The destination as a run opens it, which creates nothing there.
+		dsink, dstore, _, closeSink, err := openDestination(f, cfg, io.Discard)
 		if err != nil {
 			fmt.Fprintf(stdout, "%s\n", redshiftsync.CheckResult{Name: "connect to the destination", Status: redshiftsync.CheckFail, Message: err.Error(), Fix: "check -dest"})
 			return errCheckFailed
 		}
-		defer ps.Close()
-		sink, store = ps, ps.StateStore()
-		if f.state != "" {
-			sink, store = atLeastOnce{ps}, redshiftsync.NewFileStore(f.state)
-		}
+		defer closeSink()
+		sink, store = dsink, dstore
 	} else {
 		if f.state == "" {
 			f.state = filepath.Join(f.out, "state.json")
