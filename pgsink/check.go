@@ -13,7 +13,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/lib/pq"
 	"github.com/seed2085993a/redshiftsync"
+	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 )
 
 var (
@@ -39,7 +41,9 @@ func (s *StateStore) Check(ctx context.Context, _ redshiftsync.SourceInfo, _ []*
 // role may create the destination tables in their schema (CREATE on it,
 // or on the database to create it), may keep the registry of its tables
 // beside the state table, and, when a plan syncs in full, may create the
-// resync copies' schema. It does not look into existing destination tables.
+// resync copies' schema, and that every destination table that exists is
+// one the sink may load into (it created it, or the state names it; see
+// ErrNotOwned).
 func (s *Sink) Check(ctx context.Context, src redshiftsync.SourceInfo, plans []*redshiftsync.Plan) []redshiftsync.CheckResult {
 	var out []redshiftsync.CheckResult
 	if err := s.SetSource(ctx, src); err != nil {
@@ -73,6 +77,7 @@ func (s *Sink) Check(ctx context.Context, src redshiftsync.SourceInfo, plans []*
 		}
 		out = append(out, checkSchema(ctx, s.db, name, n))
 	}
+	out = append(out, s.checkOwned(ctx, plans)...)
 	out = append(out, checkTable(ctx, s.db, "write table registry "+s.qRegistry(), s.opts.stateSchema, RegistryTable, []string{"SELECT", "INSERT", "DELETE"}))
 	if full {
 		out = append(out, checkSchema(ctx, s.db, "create resync copies in schema "+ResyncSchema, ResyncSchema))
@@ -144,4 +149,54 @@ FROM (SELECT 1) one LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = $1`, sche
 		return fail(fmt.Sprintf("the role may not create tables in schema %s", qSchema), fmt.Sprintf("GRANT USAGE, CREATE ON SCHEMA %s TO %s;", qSchema, role))
 	}
 	return redshiftsync.CheckResult{Name: name, Status: redshiftsync.CheckOK}
+}
+
+// checkOwned reports the destination tables that exist and that Open would
+// refuse with ErrNotOwned: neither the registry lists them nor the state
+// names them.
+func (s *Sink) checkOwned(ctx context.Context, plans []*redshiftsync.Plan) []redshiftsync.CheckResult {
+	var out []redshiftsync.CheckResult
+	fail := func(name, msg, fix string) {
+		out = append(out, redshiftsync.CheckResult{Name: name, Status: redshiftsync.CheckFail, Message: msg, Fix: fix})
+	}
+	doc, err := s.state.load(ctx, s.db)
+	if err != nil {
+		fail("read "+s.state.String(), err.Error(), "check the destination's connection")
+		return out
+	}
+	registry, err := tableExists(ctx, s.db, s.opts.stateSchema, RegistryTable)
+	if err != nil {
+		fail("read table registry "+s.qRegistry(), err.Error(), "drop or rename what stands there")
+		return out
+	}
+	for _, p := range plans {
+		schema := p.Table.Schema
+		if s.opts.schema != "" {
+			schema = s.opts.schema
+		}
+		qname := sqlident.Qualified(schema, p.Table.Name)
+		name := "load into " + qname
+		exists, err := tableExists(ctx, s.db, schema, p.Table.Name)
+		switch {
+		case err != nil:
+			fail(name, err.Error(), "drop or rename it, or load into another schema (pgsink.WithSchema)")
+			continue
+		case !exists:
+			continue // the schema's check says whether it can be created
+		case doc != nil && tableEntry(doc, p.Table.QualifiedName()) != nil:
+			continue // the state names it: Open adopts it
+		}
+		listed := false
+		if registry {
+			if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+s.qRegistry()+` WHERE relid = $1::regclass)`, qname).Scan(&listed); err != nil {
+				fail(name, err.Error(), "grant the role SELECT on "+s.qRegistry())
+				continue
+			}
+		}
+		if !listed {
+			fail(name, fmt.Sprintf("%s exists and pgsink did not create it (%s does not list it, the state does not name it), so a run would refuse to load into it", qname, s.qRegistry()),
+				fmt.Sprintf("load into another schema (pgsink.WithSchema) or database, or drop or rename the table; if it is meant to receive these rows: INSERT INTO %s (relid) VALUES (%s::regclass);", s.qRegistry(), pq.QuoteLiteral(qname)))
+		}
+	}
+	return out
 }

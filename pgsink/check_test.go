@@ -68,6 +68,16 @@ func TestCheck(t *testing.T) {
 		}
 	})
 
+	t.Run("table not created by pgsink", func(t *testing.T) {
+		mustExec(t, e.dst, `CREATE SCHEMA %[1]s; CREATE TABLE %[1]s.full_t (id int PRIMARY KEY, v text)`, e.schema)
+		defer mustExec(t, e.dst, `DROP SCHEMA %s CASCADE`, e.schema)
+		r := e.check(t, e.newSink(t))[fmt.Sprintf(`load into "%s"."full_t"`, e.schema)]
+		if r.Status != redshiftsync.CheckFail || !strings.Contains(r.Message, "pgsink did not create it") ||
+			!strings.Contains(r.Fix, fmt.Sprintf(`INSERT INTO "public"."redshiftsync_tables" (relid) VALUES ('"%s"."full_t"'::regclass);`, e.schema)) {
+			t.Errorf("a table pgsink did not create: %v", r)
+		}
+	})
+
 	t.Run("unprivileged role", func(t *testing.T) {
 		role := "chk_" + e.schema[len(e.schema)-8:]
 		pgtest.Exec(t, e.dst, "CREATE ROLE "+role+" LOGIN")
@@ -116,6 +126,15 @@ func TestCheck(t *testing.T) {
 		r := e.check(t, sink)["destination is not the source"]
 		if r.Status != redshiftsync.CheckFail || !strings.Contains(r.Message, "loading there would replace the tables being read") || !strings.Contains(r.Fix, "another database") {
 			t.Errorf("dest = source: %v", r)
+		}
+	})
+	t.Run("after a sync", func(t *testing.T) {
+		sink := e.newSink(t)
+		e.sync(t, e.config(t), sink, sink.StateStore())
+		for n, r := range e.check(t, sink) {
+			if r.Status != redshiftsync.CheckOK && n != "source identity" {
+				t.Errorf("%v", r)
+			}
 		}
 	})
 }
