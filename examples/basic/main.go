@@ -27,6 +27,11 @@
 // it changes anything, with one line saying so. -adopt-state takes such a
 // state on purpose, for a source that holds the same data (a restore).
 //
+// -check checks the setup the other flags describe (connection, SELECT
+// privileges, the state and its lock, -dest) without reading a row or
+// writing anything: one line per check, "ok   <check>" or "FAIL <check>:
+// <what> — fix: <fix>", and exit status 0 only when none failed.
+//
 // While it runs, it shows the progress of each running table (rows, percent
 // of the catalog's estimate, rows per second, time left) on standard error:
 // redrawn in place twice a second on a terminal, one line per table every 5
