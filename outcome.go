@@ -155,35 +155,16 @@ func joinOutcome(tables []TableReport, extra ...error) error {
 
 // sourceHint returns what to do about err, the source's answer to a read of
 // table schema.name, or "": for a privilege the role lacks, the GRANT to
-// run, naming the role the extractor connects as (current_user, read on db
-// when err calls for it).
+// run, naming the role the extractor connects as (current_user), each name
+// quoted by the server's quote_ident as the statement needs it.
 func sourceHint(ctx context.Context, db *sql.DB, schema, name string, err error) string {
 	if SQLState(err) != "42501" {
 		return ""
 	}
-	role := "<role>"
-	var cur string
-	if db.QueryRowContext(ctx, `SELECT current_user`).Scan(&cur) == nil {
-		role = hintIdent(cur)
-	}
+	role, qSchema, qName := "<role>", sqlident.Quote(schema), sqlident.Quote(name)
+	_ = db.QueryRowContext(ctx, `SELECT quote_ident(current_user::text), quote_ident($1), quote_ident($2)`, schema, name).Scan(&role, &qSchema, &qName)
 	if strings.Contains(err.Error(), "for schema") {
-		return fmt.Sprintf("the role may not use the schema; run GRANT USAGE ON SCHEMA %s TO %s;", hintIdent(schema), role)
+		return fmt.Sprintf("the role may not use the schema; run GRANT USAGE ON SCHEMA %s TO %s;", qSchema, role)
 	}
-	return fmt.Sprintf("the role may not read the table; run GRANT SELECT ON %s.%s TO %s;", hintIdent(schema), hintIdent(name), role)
-}
-
-// hintIdent returns name as it is written in SQL a person types: bare when
-// it is a plain lower-case identifier, quoted (sqlident.Quote) otherwise.
-func hintIdent(name string) string {
-	plain := name != ""
-	for i, r := range name {
-		if !(r == '_' || r >= 'a' && r <= 'z' || i > 0 && (r >= '0' && r <= '9' || r == '$')) {
-			plain = false
-			break
-		}
-	}
-	if plain {
-		return name
-	}
-	return sqlident.Quote(name)
+	return fmt.Sprintf("the role may not read the table; run GRANT SELECT ON %s.%s TO %s;", qSchema, qName, role)
 }

@@ -225,3 +225,24 @@ func TestCallerCancelInterrupts(t *testing.T) {
 		})
 	}
 }
+
+// TestPermissionDeniedOnSchema: a role without USAGE on the schema is told
+// the GRANT USAGE to run, for each table.
+func TestPermissionDeniedOnSchema(t *testing.T) {
+	schema, names := fiveTables(t, 5)
+	db := pgtest.Open(t)
+	role := "reader_" + randomHex(t, 6)
+	pgtest.Exec(t, db, fmt.Sprintf(`CREATE ROLE %s LOGIN`, role))
+	t.Cleanup(func() { db.Exec(fmt.Sprintf(`DROP OWNED BY %[1]s; DROP ROLE %[1]s`, role)) })
+	cfg := configFor(t, dsnWith(t, func(u *url.URL) { u.User = url.User(role) }), schema)
+	rep, err := runOnce(t, cfg, newMemSink(), &redshiftsync.MemoryStore{})
+	want := fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s;", schema, role)
+	if err == nil || len(rep.Tables) != len(names) {
+		t.Fatalf("err = %v, %d tables reported; want %d failed", err, len(rep.Tables), len(names))
+	}
+	for _, tr := range rep.Tables {
+		if tr.Status != redshiftsync.TableFailed || !strings.Contains(tr.Err.Error(), want) {
+			t.Errorf("%s: status %q, err %v; want failed saying %q", tr.Table, tr.Status, tr.Err, want)
+		}
+	}
+}
