@@ -37,6 +37,18 @@
 // redrawn in place twice a second on a terminal, one line per table every 5
 // seconds otherwise (-progress changes that). At the end it prints a summary
 // table on standard output.
+//
+// Before it connects it prints where to ("connecting to host:port database
+// db as user") and where those settings came from, and a line per retry of
+// the first connection; a connection that fails says what to change. When
+// tables fail, each is named with its cause (for a privilege the role
+// lacks, the GRANT to run); "run again to resume" is said only when a rerun
+// gets further: after a signal, or when every failure was transient.
+//
+// Exit status: 0 when every table was synced, and for -h; 1 when the run
+// (or -check) failed; 2 for bad usage, an unknown flag or a flag value, a
+// -source or a configuration file that is wrong (nothing was read); 130
+// after SIGINT and 143 after SIGTERM (128 + the signal) stopped the run.
 package main
 
 import (
