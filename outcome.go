@@ -109,15 +109,20 @@ func canceledWork(ctx context.Context, err error) bool {
 // TableInterrupted when the caller canceled, or TableCanceled when another
 // table's failure did: its error is then replaced by one that wraps the
 // cause (ErrCanceledByFailure), whatever the driver or the sink made of the
-// cancellation.
+// cancellation. A transient error (a broken connection, say) after the run
+// was canceled counts as the cancel's doing, except for the table whose
+// failure canceled the run: it would have been retried otherwise.
 func outcome(ctx, runCtx context.Context, t *TableReport) {
 	cause := context.Cause(runCtx)
+	var by *canceledBy
 	switch {
 	case t.Err == nil:
 		t.Status = TableOK
-	case !canceledWork(ctx, t.Err) || runCtx.Err() == nil:
+	case runCtx.Err() == nil,
+		errors.As(cause, &by) && by.table == t.Table,
+		!canceledWork(ctx, t.Err) && !isTransient(context.Background(), t.Err):
 		t.Status = TableFailed
-	case errors.Is(cause, ErrCanceledByFailure):
+	case by != nil:
 		t.Status = TableCanceled
 		step := "sync"
 		var te *TableError

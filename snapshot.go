@@ -277,7 +277,12 @@ func (s *tableSync) readInSnapshot(ctx context.Context) error {
 func (s *tableSync) exportWithRetry(ctx context.Context) (*snapshot, error) {
 	for attempt := 0; ; attempt++ {
 		sn, err := s.e.pool.exportSnapshot(ctx)
-		if err == nil || errors.Is(err, errNoExport) || ctx.Err() != nil || !isTransient(ctx, err) || attempt >= s.e.cfg.MaxRetries {
+		if err != nil && ctx.Err() != nil {
+			// Whatever the driver made of the cancel (a bad connection,
+			// say), the cause is the cancel's, as in withRetry.
+			return nil, context.Cause(ctx)
+		}
+		if err == nil || errors.Is(err, errNoExport) || !isTransient(ctx, err) || attempt >= s.e.cfg.MaxRetries {
 			return sn, err
 		}
 		s.stats.retries.Add(1)
