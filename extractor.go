@@ -47,8 +47,7 @@ type Option func(*Extractor) error
 
 // WithLogger sends the extractor's structured logs to l: one info line per
 // table started and finished, a warning per retry (RetryLogMessage), debug
-// lines per page. The
-// default is silent; a nil l is an error.
+// lines per page. The default is silent; a nil l is an error.
 func WithLogger(l *slog.Logger) Option {
 	return func(e *Extractor) error {
 		if l == nil {
