@@ -15,8 +15,8 @@
 //
 // With no -source, the connection comes from -config (default
 // ./configuration.json when it exists, the example connector's keys), else
-// from the standard PG* environment variables. -describe prints the plan as
-// JSON and reads no rows. SIGINT or SIGTERM stop the run after saving the
+// from the standard PG* environment variables. -describe prints the plan as a
+// table (-describe=json: the whole plan as JSON) and reads no rows. SIGINT or SIGTERM stop the run after saving the
 // last checkpoint; run it again to resume. A run started while another sync
 // of the same -out (or the same state) is running exits at once with one
 // line naming the other's pid and host; -wait DURATION waits for it instead
@@ -30,13 +30,13 @@
 // While it runs, it shows the progress of each running table (rows, percent
 // of the catalog's estimate, rows per second, time left) on standard error:
 // redrawn in place twice a second on a terminal, one line per table every 5
-// seconds otherwise (-progress changes that). At the end it prints a summary
-// table on standard output.
+// seconds otherwise (-progress changes that); tables not started yet show as
+// waiting. At the end it prints a summary table on standard output, and
+// where the rows and the state went.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -72,7 +72,8 @@ type flags struct {
 	dest, progress                             string
 	batchSize, workers, checkpointEvery        int
 	wait                                       time.Duration
-	describe, verbose                          bool
+	describe                                   describeMode
+	verbose                                    bool
 	adoptState                                 bool
 }
 
@@ -92,7 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.IntVar(&f.workers, "workers", 0, "parallel workers (default: the configuration's, else 4)")
 	fs.IntVar(&f.checkpointEvery, "checkpoint-every", 0, "rows between checkpoints (default 50000)")
 	fs.DurationVar(&f.wait, "wait", 0, "when another sync of the same -out or state is running, wait up to this long for it (default: fail at once)")
-	fs.BoolVar(&f.describe, "describe", false, "print the discovered plan as JSON and exit")
+	fs.Var(&f.describe, "describe", "print the discovered plan as a table, read no rows and exit; -describe=json prints the whole plan as JSON")
 	fs.BoolVar(&f.verbose, "v", false, "log progress to stderr")
 	fs.BoolVar(&f.adoptState, "adopt-state", false, "use a saved state that belongs to another server, database or schema (a restored or migrated copy of the source) and bind it to this source")
 	if err := fs.Parse(args); err != nil {
@@ -192,7 +193,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
 
-	if f.describe {
+	if f.describe != "" {
 		// The plan needs no destination: write nowhere, save nothing.
 		nowhere := redshiftsync.SinkFuncs{WriteFunc: func(context.Context, redshiftsync.Batch) error { return nil }}
 		ex, err := redshiftsync.New(cfg, nowhere, &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(logger))
@@ -204,9 +205,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(d)
+		return printPlan(stdout, d, f.describe)
 	}
 
 	sink, store, where, closeSink, err := openDestination(f, cfg, stderr)
@@ -228,6 +227,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rep, err := ex.Run(ctx)
 	stopProgress()
 	printReport(stdout, rep)
+	printWhere(stdout, f, cfg, rep, where)
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("stopped; the last checkpoint is saved in %s, run again to resume: %w", where, err)
 	}
