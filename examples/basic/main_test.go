@@ -221,7 +221,7 @@ INSERT INTO %[1]s.k SELECT 'c' || i, i FROM generate_series(1, 100) i;`, schema)
 	// -describe needs no destination and writes nothing.
 	stdout.Reset()
 	fresh := filepath.Join(t.TempDir(), "none")
-	if err := run(ctx, []string{"-source", pgtest.DSN(t), "-schema", schema, "-describe", "-out", fresh, "-dest", "postgres://nobody@127.0.0.1:1/x"}, &stdout, &stderr); err != nil {
+	if err := run(ctx, []string{"-source", pgtest.DSN(t), "-schema", schema, "-describe=json", "-out", fresh, "-dest", "postgres://nobody@127.0.0.1:1/x"}, &stdout, &stderr); err != nil {
 		t.Fatalf("describe: %v", err)
 	}
 	if !strings.Contains(stdout.String(), `"mode"`) {
