@@ -155,6 +155,7 @@ func (s *tableSync) begin(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		prog.From = s.state.Bookmark // lowered when it was above the server's clock
 		prog.HighWater, prog.NextBookmark, prog.Marks, prog.Watermark = wm.high, wm.bookmark, wm.pending, true
 		if wm.high == nil {
 			prog.Phase = phaseNullKeys // no row has a key

@@ -45,16 +45,19 @@ import (
 // released stay pending in the state. A mark's value is
 // greatest(least(max, clock), the previous mark's value): never above the
 // server's clock (less a margin, see clockMargin), and never below an
-// older mark's, so the bookmark never moves backward.
+// older mark's, so the bookmark never moves backward, except that a saved
+// value above the clock is first lowered to it (see lowerAboveClock).
+// While the server's clock is behind the newest mark's time, no mark is
+// released (see releasedPrefix).
 //
 // What "in progress at M" means on PostgreSQL, without any privilege:
 //   - the virtual transaction ids held in pg_locks (locktype virtualxid),
 //     read in the same statement after its snapshot. Every transaction
 //     holds its own vxid lock from its START (before its first write, when
 //     it has no xid yet but now() is already fixed) to its end; pg_locks is
-//     readable by any role, and pg_stat_activity's pid, datid and
-//     application_name too (used to skip other databases' sessions and this
-//     library's own, which only read);
+//     readable by any role, and pg_stat_activity's pid, datid, usesysid
+//     and application_name too (used to skip other databases' sessions and
+//     this library's own, which only read: see pgOthers);
 //   - for a timestamp (or date) key, a session whose xact_start this role
 //     may see (its own roles', or every one with pg_read_all_stats) is not
 //     waited for: its keys are at least its now(), which is xact_start, so
@@ -69,8 +72,11 @@ import (
 //     snapshot's xids: a mark records the snapshot's xmax, and is released
 //     only when a later snapshot's xmin reaches it. A transaction that had
 //     not written yet (no xid) or whose xid the standby had not replayed is
-//     invisible there: a standby relies on a lookback floor (standbyFloor)
-//     for timestamp keys.
+//     invisible there: a standby relies on a floor (standbyFloor), an
+//     assumption on how long a transaction runs from its start (or its
+//     nextval) to its first write, plus the replay lag. A timestamp mark's
+//     value stays that far below the standby's clock; any other mark is
+//     released only once it is that old.
 //
 // # The argument
 //
@@ -97,12 +103,25 @@ import (
 //
 // Keys covered: timestamps written by now(), transaction_timestamp(),
 // statement_timestamp() or clock_timestamp() of the source server (with
-// or without time zone, and dates from current_date), and integers from a
-// sequence or identity column with CACHE 1 (the default). Not covered: a
-// sequence with CACHE > 1 (each session hands out its own block, so a later
-// transaction can take a smaller value), keys set from a client's clock,
-// or any other key whose value a transaction chooses freely; for those,
-// only Config.Lookback helps (timestamps).
+// or without time zone, naive ones in UTC, and dates from current_date),
+// and integers from a sequence or identity column with CACHE 1 (the
+// default), taken by nextval() in the transaction that writes the row.
+// Not covered, because a later transaction can commit a smaller key:
+//   - a sequence with CACHE > 1 (each session hands out its own block),
+//     and likewise Hibernate/JPA "pooled" or "hilo" ids (INCREMENT BY 50
+//     with the application handing out the block);
+//   - a nextval() taken in one transaction and written in another;
+//   - keys set from a client's clock, naive local timestamps in a zone
+//     with daylight saving time (an hour repeats each autumn), or any
+//     other key whose value a transaction chooses freely;
+//   - tables fed by logical replication or an ETL job that carry another
+//     server's keys (its clock, its sequences): their rows commit here
+//     later than there;
+//   - on a hot standby, only as far as standbyFloor covers the time from
+//     a primary transaction's start (or nextval) to its first write, plus
+//     the replay lag.
+//
+// For those, only Config.Lookback helps (timestamps), or a full sync.
 //
 // # Costs
 //
@@ -130,22 +149,29 @@ type Mark struct {
 // mark. A transaction's now() is its first statement's start time, fixed a
 // few microseconds before its vxid lock is taken: a transaction starting in
 // that gap is not seen in pg_locks, yet its key is slightly older than the
-// mark's statement. One second covers that gap with a wide margin (a
-// descheduled backend, small clock slews); it costs re-reading one second
-// of rows. (A variable so that tests can show what the vxids alone do.)
+// mark's statement. One second covers that gap with a wide margin; it costs
+// re-reading one second of rows. It is an assumption, not a guarantee: a
+// backend descheduled for more than a second between receiving its first
+// statement and taking its vxid lock (an overloaded host, a stopped VM)
+// escapes it. The argument also assumes the server's clock moves forward:
+// releases are held while it is behind the newest mark (releasedPrefix),
+// and values above it are lowered (lowerAboveClock). (A variable so that
+// tests can show what the vxids alone do.)
 var clockMargin = time.Second
 
 // Watermark parameters.
 const (
 	// standbyFloor is how far below the server's time a timestamp mark
-	// stays on a hot standby, where the primary's transactions without an
-	// xid (and those not yet replayed) are invisible: it must cover a
-	// transaction's time from its start to its first write plus the
-	// replay lag.
+	// stays on a hot standby, and how old any other mark must be before it
+	// is released there: the primary's transactions without an xid (and
+	// those not yet replayed) are invisible, so it must cover a
+	// transaction's time from its start (or its nextval) to its first
+	// write plus the replay lag. No WARN is due for that wait: it equals
+	// holdWarnAfter's default.
 	standbyFloor = 5 * time.Minute
 	// maxPendingMarks bounds the marks kept per table: beyond it the two
-	// oldest are merged into one that is released when both would be
-	// (the older value, the newer xmax, both vxid lists).
+	// newest are merged into one that is released when both would be
+	// (see collapse).
 	maxPendingMarks = 16
 )
 
@@ -178,11 +204,16 @@ type txView struct {
 	// For the WARN only, when visible: the oldest prepared transaction and
 	// the oldest transaction start this role may see.
 	oldestPrepared, oldestXact *time.Time
+	// On a standby, for a key the clock does not bound (integers), the age
+	// a mark must reach before it is released (standbyFloor): the primary's
+	// transactions without an xid, or whose xid is not replayed yet, are
+	// invisible there.
+	standbyAge time.Duration
 }
 
 // released reports whether every transaction in progress at m has ended.
 func (v *txView) released(m *Mark) bool {
-	if v.prepared > 0 || (v.standby && v.xmin < m.XMax) {
+	if v.prepared > 0 || (v.standby && (v.xmin < m.XMax || (v.standbyAge > 0 && v.at.Sub(m.At) < v.standbyAge))) {
 		return false
 	}
 	for _, x := range m.VXIDs {
@@ -215,8 +246,18 @@ type watermark struct {
 	future   int64   // rows whose key is above the server's clock
 }
 
-// releasedPrefix returns how many of marks, oldest first, v releases.
+// releasedPrefix returns how many of marks, oldest first, v releases. None
+// while v's time is before the newest mark's: the argument (see Mark)
+// assumes that the server's clock moves forward, and one stepped back (or a
+// failover to a server whose clock is behind) could hand a transaction
+// begun after a mark a now() below that mark's value. Holding costs only
+// re-reads until the clock has passed the newest mark again.
 func releasedPrefix(marks []*Mark, v *txView) int {
+	for _, m := range marks {
+		if v.at.Before(m.At) {
+			return 0
+		}
+	}
 	for i, m := range marks {
 		if !v.released(m) {
 			return i
@@ -225,14 +266,21 @@ func releasedPrefix(marks []*Mark, v *txView) int {
 	return len(marks)
 }
 
-// collapse merges the oldest marks until at most maxPendingMarks remain.
+// collapse merges the two newest marks until at most maxPendingMarks
+// remain. The merged mark is released when both would be (both vxid lists,
+// the newer xmax), so it may carry the newer value and time: marks are
+// released oldest first, so the older one's value is never needed once it
+// is. Never the oldest: merged into on every sync while it is held, it
+// would gather the transactions of ever newer marks and, with overlapping
+// long transactions, never be released.
 func collapse(marks []*Mark) []*Mark {
 	for len(marks) > maxPendingMarks {
-		a, b := marks[0], marks[1]
+		n := len(marks)
+		a, b := marks[n-2], marks[n-1]
 		vx := append(append([]string(nil), a.VXIDs...), b.VXIDs...)
 		slices.Sort(vx)
-		m := &Mark{Value: a.Value, At: a.At, XMax: max(a.XMax, b.XMax), VXIDs: slices.Compact(vx)}
-		marks = append([]*Mark{m}, marks[2:]...)
+		m := &Mark{Value: b.Value, At: b.At, XMax: max(a.XMax, b.XMax), VXIDs: slices.Compact(vx)}
+		marks = append(marks[:n-2:n-2], m)
 	}
 	return marks
 }
@@ -243,25 +291,28 @@ func (u *unit) watermark(ctx context.Context, st *TableState) (*watermark, error
 	if u.t.dialect == DialectRedshift {
 		return u.redshiftWatermark(ctx, st)
 	}
-	prev := st.Bookmark
-	if n := len(st.Pending); n > 0 {
-		prev = &st.Pending[n-1].Value
-	}
-	mark, view, wm, err := u.takeMark(ctx, prev)
+	mark, view, wm, err := u.takeMark(ctx, st)
 	if err != nil {
 		return nil, err
+	}
+	timed := clockExpr(u.t.plan.keyColumn(), "x") != ""
+	if !timed {
+		view.standbyAge = standbyFloor
 	}
 	marks := append(slices.Clone(st.Pending), mark...)
 	n := releasedPrefix(marks, view)
 	for _, d := range releaseWait {
-		if n == len(marks) || len(mark) == 0 || n < len(marks)-1 {
-			break // all released, no mark of its own, or an older mark still held
+		if n == len(marks) || len(mark) == 0 || n < len(marks)-1 || view.standby {
+			break // all released, no mark of its own, an older mark still held, or a standby (no vxids to wait for)
 		}
 		if err := sleep(ctx, d); err != nil {
 			return nil, &TableError{Table: u.t.name, Step: "read transactions in progress", Err: err}
 		}
 		if view, err = u.txView(ctx); err != nil {
 			return nil, err
+		}
+		if !timed {
+			view.standbyAge = standbyFloor
 		}
 		n = releasedPrefix(marks, view)
 	}
@@ -273,7 +324,7 @@ func (u *unit) watermark(ctx context.Context, st *TableState) (*watermark, error
 		wm.pending = append(wm.pending, view.prune(m))
 	}
 	wm.pending = collapse(wm.pending)
-	u.t.logHold(wm.pending, view, clockExpr(u.t.plan.keyColumn(), "x") != "")
+	u.t.logHold(wm.pending, view, timed)
 	return wm, nil
 }
 
@@ -331,9 +382,16 @@ const (
 	pgDatabaseOID = `(SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())`
 	// pgOthers selects the sessions of pg_stat_activity (alias a) that may
 	// write the table: this database's, not this session, and not this
-	// library's own (application_name redshiftsync), which only read the
-	// source: a table's long read must not hold another's bookmark.
-	pgOthers = `a.pid <> pg_backend_pid() AND a.datid = ` + pgDatabaseOID + ` AND a.application_name IS DISTINCT FROM 'redshiftsync'`
+	// library's own, which only read the source: a table's long read must
+	// not hold another's bookmark. Any session may call itself
+	// redshiftsync (a copied DSN, PGAPPNAME, a pooler), so one is taken
+	// for this library's only when it is also of this session's role and
+	// has no xid (it has not written): backend_xid is visible for the
+	// role's own sessions only, hence both. A session of the extractor's
+	// role, so named, that has begun but not yet written, is still
+	// skipped: give writers a role of their own (see the README).
+	pgOthers = `a.pid <> pg_backend_pid() AND a.datid = ` + pgDatabaseOID + ` AND NOT coalesce(a.application_name = 'redshiftsync' AND ` +
+		`a.usesysid = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = session_user) AND a.backend_xid IS NULL, false)`
 	// pgVisibleStart is the oldest start (now()) of a transaction in
 	// progress among those sessions whose xact_start this role may see
 	// (its own roles', or all with pg_read_all_stats).
@@ -345,6 +403,15 @@ const (
 // pgView is the select list of a release check: txid_* functions
 // exist from PostgreSQL 8.3 on (pg_current_snapshot is their 13+
 // name).
+//
+// pg_locks is read before pg_prepared_xacts on purpose (here, and in
+// takeMark, whose vxids come before pgView): neither is read from the
+// statement's snapshot, and a transaction gives up its vxid lock at
+// PREPARE TRANSACTION, so read in the other order a PREPARE between the
+// two reads would be in neither. In this order it is in one or the other.
+// That relies on PostgreSQL evaluating a select list's uncorrelated
+// subqueries (initplans) when first used, in select-list order, which it
+// does: a projection evaluates its expressions left to right.
 var pgView = `statement_timestamp(), pg_is_in_recovery(), txid_snapshot_xmin(txid_current_snapshot()), ` +
 	heldVXIDs(false) + `, ` + pgPrepared + `, ` + pgOldestPrepared + `, ` + pgVisibleStart
 
@@ -365,15 +432,18 @@ func heldVXIDs(skipVisible bool) string {
 }
 
 // takeMark reads, in one statement, the key's maximum, the mark's value,
-// the rows above the server's clock, and what is in progress. prev is the
-// value of the newest pending mark (or the bookmark): the new mark's value
-// is never below it, so marks' values never decrease and the bookmark never
-// moves backward. The read range's upper end is the greater of the maximum
-// and prev, so that it is never below the bookmark this sync may adopt
-// (the maximum drops when the rows holding it are deleted or their keys
-// lowered); see Mark for why that matters. It returns no mark when no row
-// has a key.
-func (u *unit) takeMark(ctx context.Context, prev *string) ([]*Mark, *txView, *watermark, error) {
+// the rows above the server's clock, and what is in progress. The new
+// mark's value is never below the newest pending mark's (or the bookmark),
+// so marks' values never decrease and the bookmark never moves backward.
+// The read range's upper end is the greater of the maximum and that value,
+// so that it is never below the bookmark this sync may adopt (the maximum
+// drops when the rows holding it are deleted or their keys lowered); see
+// Mark for why that matters. It returns no mark when no row has a key.
+//
+// For a timestamp or date key, it first lowers st's bookmark and pending
+// marks that are above the mark's clock bound to that bound (see
+// lowerAboveClock): it changes st.
+func (u *unit) takeMark(ctx context.Context, st *TableState) ([]*Mark, *txView, *watermark, error) {
 	key := u.t.plan.keyColumn()
 	q := sqlident.Quote(key.Name)
 	from := sqlident.Qualified(u.t.plan.Table.Schema, u.t.plan.Table.Name)
@@ -381,27 +451,47 @@ func (u *unit) takeMark(ctx context.Context, prev *string) ([]*Mark, *txView, *w
 	args := []any{}
 	future := "0"
 	capture := heldVXIDs(false)
+	// The saved values, oldest first: the bookmark, then the pending marks'.
+	var saved []string
+	if st.Bookmark != nil {
+		saved = append(saved, *st.Bookmark)
+	}
+	for _, m := range st.Pending {
+		saved = append(saved, m.Value)
+	}
+	bound, above := "NULL", ""
 	if clock := clockExpr(key, "statement_timestamp()"); clock != "" {
 		args = append(args, fmt.Sprintf("%d microseconds", standbyFloor.Microseconds()), fmt.Sprintf("%d microseconds", clockMargin.Microseconds()))
-		bound := clockExpr(key, "(statement_timestamp() - CASE WHEN pg_is_in_recovery() THEN $1::interval ELSE $2::interval END)")
+		bound = clockExpr(key, "(statement_timestamp() - CASE WHEN pg_is_in_recovery() THEN $1::interval ELSE $2::interval END)")
 		value = "least(m.hw, " + bound + ", " + clockExpr(key, pgVisibleStart) + ")"
 		future = "(SELECT count(*) FROM " + from + " WHERE " + q + " > " + clock + ")"
 		capture = heldVXIDs(true)
+		for _, v := range saved {
+			args = append(args, v)
+			above += ", " + castParam(len(args), key) + " > " + bound
+		}
+	} else if len(saved) > 0 {
+		args = append(args, saved[len(saved)-1])
 	}
 	upper := "m.hw"
-	if prev != nil {
-		args = append(args, *prev)
-		value = "greatest(" + value + ", " + castParam(len(args), key) + ")"
-		upper = "greatest(m.hw, " + castParam(len(args), key) + ")"
+	if len(saved) > 0 {
+		prev := castParam(len(args), key) // the newest saved value
+		if bound != "NULL" {
+			prev = "least(" + prev + ", " + bound + ")"
+		}
+		value = "greatest(" + value + ", " + prev + ")"
+		upper = "greatest(m.hw, " + prev + ")"
 	}
 	sql := "SELECT m.hw, " + upper + ", " + value + ", " + future + ", txid_snapshot_xmax(txid_current_snapshot()), " + capture + ", " + pgView +
-		" FROM (SELECT max(" + q + ") AS hw FROM " + from + ") m"
+		", " + bound + above + " FROM (SELECT max(" + q + ") AS hw FROM " + from + ") m"
 	var (
-		wm    watermark
-		mark  []*Mark
-		view  *txView
-		dec   = decoderFor(key)
-		xtext = func(v driver.Value) (*string, error) {
+		wm      watermark
+		mark    []*Mark
+		view    *txView
+		clockAt *string
+		lower   []bool
+		dec     = decoderFor(key)
+		xtext   = func(v driver.Value) (*string, error) {
 			d, err := dec(v)
 			if err != nil || d == nil {
 				return nil, err
@@ -410,6 +500,7 @@ func (u *unit) takeMark(ctx context.Context, prev *string) ([]*Mark, *txView, *w
 			return &txt, err
 		}
 	)
+	const pgViewEnd = 6 + 7 // the columns before bound
 	err := u.withRetry(ctx, "read high-water mark", func() error {
 		return u.query(ctx, sql, args, func(row []driver.Value) error {
 			hw, err := xtext(row[0])
@@ -427,8 +518,16 @@ func (u *unit) takeMark(ctx context.Context, prev *string) ([]*Mark, *txView, *w
 				return err
 			}
 			wm.future = asInt(row[3])
-			if view, err = pgTxView(row[6:]); err != nil {
+			if view, err = pgTxView(row[6:pgViewEnd]); err != nil {
 				return err
+			}
+			if clockAt, err = xtext(row[pgViewEnd]); err != nil {
+				return err
+			}
+			lower = lower[:0]
+			for _, b := range row[pgViewEnd+1:] {
+				x, _ := b.(bool)
+				lower = append(lower, x)
 			}
 			mark = nil
 			if hw != nil && val != nil {
@@ -445,7 +544,45 @@ func (u *unit) takeMark(ctx context.Context, prev *string) ([]*Mark, *txView, *w
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	if clockAt != nil {
+		u.t.lowerAboveClock(st, lower, *clockAt)
+	}
 	return mark, view, &wm, nil
+}
+
+// lowerAboveClock lowers st's bookmark and pending mark values that are
+// above the server's clock (above[i] for the i-th saved value, the
+// bookmark first when there is one) to bound, the clock less the mark's
+// margin in the key's type. A value this library derived is never above
+// it (a mark's value is at most its own bound, and the clock moves
+// forward), but a version-1 document may hold one ('infinity', a key
+// written ten years ahead), and so may a server whose clock was stepped
+// back or a failover to one whose clock is behind: kept, it would freeze
+// the table, as no later key is above it. Lowering only makes the next
+// reads start earlier: rows are read again, none is skipped.
+func (s *tableSync) lowerAboveClock(st *TableState, above []bool, bound string) {
+	i := 0
+	next := func() bool {
+		i++
+		return i <= len(above) && above[i-1]
+	}
+	if st.Bookmark != nil && next() {
+		s.log.Warn("bookmark above the server's clock lowered to it: the rows since then are read again (a state saved by an older version, a server clock stepped back, or a failover to a server whose clock is behind)",
+			"bookmark", *st.Bookmark, "lowered_to", bound)
+		b := bound
+		st.Bookmark = &b
+	}
+	var pending []*Mark
+	for _, m := range st.Pending {
+		if next() {
+			s.log.Warn("pending bookmark above the server's clock lowered to it", "mark", m.Value, "lowered_to", bound)
+			c := *m // marks are shared with copies of the state
+			c.Value = bound
+			m = &c
+		}
+		pending = append(pending, m)
+	}
+	st.Pending = pending
 }
 
 // txView runs a release check.
@@ -494,7 +631,7 @@ func (u *unit) redshiftWatermark(ctx context.Context, st *TableState) (*watermar
 	key := u.t.plan.keyColumn()
 	q := sqlident.Quote(key.Name)
 	from := sqlident.Qualified(u.t.plan.Table.Schema, u.t.plan.Table.Name)
-	var clock, bound string
+	var clock, bound, clockBound string
 	timed := clockExpr(key, "x") != ""
 	if timed {
 		// Leader-node functions and system views cannot be mixed with a
@@ -502,10 +639,11 @@ func (u *unit) redshiftWatermark(ctx context.Context, st *TableState) (*watermar
 		// GETDATE() is the statement's start, in UTC.
 		floor := fmt.Sprintf("interval '%d seconds'", int64(redshiftFloor/time.Second))
 		sql := "SELECT CAST(getdate() AS VARCHAR), CAST(least(getdate() - " + floor + ", " +
-			"coalesce((SELECT min(txn_start) FROM svv_transactions WHERE pid <> pg_backend_pid() AND txn_db = current_database()), getdate())) AS VARCHAR)"
+			"coalesce((SELECT min(txn_start) FROM svv_transactions WHERE pid <> pg_backend_pid() AND txn_db = current_database()), getdate())) AS VARCHAR), " +
+			"CAST(getdate() - " + floor + " AS VARCHAR)"
 		err := u.withRetry(ctx, "read the server's clock", func() error {
 			return u.query(ctx, sql, nil, func(row []driver.Value) error {
-				clock, bound = asText(row[0]), asText(row[1])
+				clock, bound, clockBound = asText(row[0]), asText(row[1]), asText(row[2])
 				return nil
 			})
 		})
@@ -514,7 +652,7 @@ func (u *unit) redshiftWatermark(ctx context.Context, st *TableState) (*watermar
 		}
 	}
 	args := []any{}
-	value, future := "m.hw", "0"
+	value, upper, future, lowered := "m.hw", "m.hw", "0", "NULL, false"
 	if timed {
 		args = append(args, clock, bound)
 		cast := func(n int) string {
@@ -525,20 +663,33 @@ func (u *unit) redshiftWatermark(ctx context.Context, st *TableState) (*watermar
 		}
 		value = "least(m.hw, " + cast(2) + ")"
 		future = "(SELECT count(*) FROM " + from + " WHERE " + q + " > " + cast(1) + ")"
-	}
-	upper := "m.hw"
-	if st.Bookmark != nil {
+		if st.Bookmark != nil {
+			// A bookmark above the clock is lowered to it (see
+			// lowerAboveClock).
+			args = append(args, clockBound, *st.Bookmark)
+			b := castParam(len(args), key)
+			lowered = cast(3) + ", " + b + " > " + cast(3)
+			value = "greatest(" + value + ", least(" + b + ", " + cast(3) + "))"
+			upper = "greatest(m.hw, least(" + b + ", " + cast(3) + "))"
+		}
+	} else if st.Bookmark != nil {
 		args = append(args, *st.Bookmark)
 		value = "greatest(" + value + ", " + castParam(len(args), key) + ")"
 		upper = "greatest(m.hw, " + castParam(len(args), key) + ")"
 	}
-	sql := "SELECT m.hw, " + upper + ", " + value + ", " + future + " FROM (SELECT max(" + q + ") AS hw FROM " + from + ") m"
+	sql := "SELECT m.hw, " + upper + ", " + value + ", " + future + ", " + lowered + " FROM (SELECT max(" + q + ") AS hw FROM " + from + ") m"
 	wm := &watermark{}
 	dec := decoderFor(key)
+	var clockAt *string
+	var above bool
 	err := u.withRetry(ctx, "read high-water mark", func() error {
 		return u.query(ctx, sql, args, func(row []driver.Value) error {
 			var hw *string
-			for i, dst := range []**string{&hw, &wm.high, &wm.bookmark} {
+			above, _ = row[5].(bool)
+			for i, dst := range []**string{&hw, &wm.high, &wm.bookmark, nil, &clockAt} {
+				if dst == nil {
+					continue
+				}
 				*dst = nil
 				d, err := dec(row[i])
 				if err != nil {
@@ -562,6 +713,9 @@ func (u *unit) redshiftWatermark(ctx context.Context, st *TableState) (*watermar
 	})
 	if err != nil {
 		return nil, err
+	}
+	if clockAt != nil {
+		u.t.lowerAboveClock(st, []bool{above}, *clockAt)
 	}
 	return wm, nil
 }

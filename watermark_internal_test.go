@@ -34,6 +34,24 @@ func TestReleaseRule(t *testing.T) {
 		}
 	}
 
+	// On a standby a mark of an integer key waits until it is standbyFloor
+	// old: the primary's transactions between nextval and their first
+	// write are invisible there. A primary does not wait.
+	fresh := &Mark{Value: "5", At: at, XMax: 100}
+	for _, c := range []struct {
+		name string
+		view txView
+		want bool
+	}{
+		{"standby, a minute old", txView{standby: true, at: at.Add(time.Minute), xmin: 100, standbyAge: standbyFloor}, false},
+		{"standby, standbyFloor old", txView{standby: true, at: at.Add(standbyFloor), xmin: 100, standbyAge: standbyFloor}, true},
+		{"primary, a minute old", txView{at: at.Add(time.Minute), xmin: 100, standbyAge: standbyFloor}, true},
+	} {
+		if got := c.view.released(fresh); got != c.want {
+			t.Errorf("%s: released = %v, want %v", c.name, got, c.want)
+		}
+	}
+
 	// Pruning keeps what is still in progress and never touches the mark
 	// (marks are shared by copies of the state).
 	v := &txView{held: map[string]bool{"4/9": true}}
@@ -54,8 +72,8 @@ func TestReleaseRule(t *testing.T) {
 }
 
 // TestCollapse: the pending list stays bounded however long a transaction
-// holds it, and a merged mark is released only when both of its marks
-// would be, with the older value (never above what either allowed).
+// holds it; the oldest mark is never merged into, and a merged mark is
+// released only when both of its marks would be, with the newer value.
 func TestCollapse(t *testing.T) {
 	var marks []*Mark
 	for i := range 100 {
@@ -65,14 +83,17 @@ func TestCollapse(t *testing.T) {
 			t.Fatalf("%d marks after %d syncs", len(marks), i+1)
 		}
 	}
-	head := marks[0]
-	if head.Value != "0" || head.XMax != 1000+100-maxPendingMarks || fmt.Sprint(head.VXIDs) != "[1/0 1/1 1/2 9/9]" {
-		t.Errorf("merged head %+v", head)
+	if head := marks[0]; head.Value != "0" || head.XMax != 1000 || fmt.Sprint(head.VXIDs) != "[1/0 9/9]" {
+		t.Errorf("the oldest mark changed: %+v", head)
 	}
-	if (&txView{held: map[string]bool{"1/2": true}}).released(head) {
+	tail := marks[len(marks)-1]
+	if tail.Value != "99" || tail.XMax != 1099 || fmt.Sprint(tail.VXIDs) != "[1/0 1/1 1/2 9/9]" {
+		t.Errorf("merged tail %+v", tail)
+	}
+	if (&txView{held: map[string]bool{"1/2": true}}).released(tail) {
 		t.Error("the merged mark is released while a transaction of one of its marks is in progress")
 	}
-	if !(&txView{held: map[string]bool{}}).released(head) {
+	if !(&txView{held: map[string]bool{}}).released(tail) {
 		t.Error("the merged mark is not released with nothing in progress")
 	}
 }
@@ -118,5 +139,71 @@ func TestStateMarks(t *testing.T) {
 	}
 	if _, err := decodeState([]byte(`{"version":2,"tables":{"s.t":{"mode":"full","in_progress":{"phase":"rows","partitions":[null]}}}}`), ""); !errors.Is(err, ErrStateCorrupt) || !strings.Contains(err.Error(), "partition 0") {
 		t.Errorf("a null partition: %v", err)
+	}
+}
+
+// TestCollapseOverlappingTransactions: transactions of 40 ticks start every
+// 20 ticks, so two always overlap and every mark waits for some; a sync
+// runs every tick. The pending list fills, and the bookmark must still
+// advance, lagging by a bounded number of ticks. Merging into the oldest
+// mark made it accumulate the transactions of ever newer marks: it was
+// never released.
+func TestCollapseOverlappingTransactions(t *testing.T) {
+	var pending []*Mark
+	bookmark, maxLag := -1, 0
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for tick := range 2000 {
+		view := &txView{at: at.Add(time.Duration(tick) * time.Second), held: map[string]bool{}}
+		for i := tick / 20; i >= 0 && 20*i+40 > tick; i-- {
+			view.held[fmt.Sprintf("1/%d", i)] = true
+		}
+		m := &Mark{Value: fmt.Sprint(tick), At: view.at}
+		for x := range view.held {
+			m.VXIDs = append(m.VXIDs, x)
+		}
+		marks := append(pending, m)
+		n := releasedPrefix(marks, view)
+		if n > 0 {
+			fmt.Sscan(marks[n-1].Value, &bookmark)
+		}
+		pending = nil
+		for _, p := range marks[n:] {
+			pending = append(pending, view.prune(p))
+		}
+		pending = collapse(pending)
+		if len(pending) > maxPendingMarks {
+			t.Fatalf("tick %d: %d pending marks", tick, len(pending))
+		}
+		if tick >= 100 {
+			maxLag = max(maxLag, tick-bookmark)
+		}
+	}
+	t.Logf("bookmark lag at most %d ticks", maxLag)
+	if maxLag > 100 {
+		t.Errorf("the bookmark lags up to %d ticks behind the sync (at %d after 2000 ticks), want at most 100", maxLag, bookmark)
+	}
+}
+
+// TestReleaseHeldWhileClockBehind: the release rule's argument assumes the
+// server's clock moves forward. A release check whose time is before the
+// newest mark's (a clock stepped back, a failover to a server whose clock
+// is behind) releases nothing, even with nothing in progress; once the
+// clock has passed the newest mark again, the marks are released.
+func TestReleaseHeldWhileClockBehind(t *testing.T) {
+	at := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	marks := []*Mark{{Value: "1", At: at.Add(-time.Minute)}, {Value: "2", At: at}}
+	for _, c := range []struct {
+		name string
+		now  time.Time
+		want int
+	}{
+		{"clock an hour behind the newest mark", at.Add(-time.Hour), 0},
+		{"clock between the marks", at.Add(-time.Second), 0},
+		{"clock at the newest mark", at, 2},
+		{"clock past it", at.Add(time.Second), 2},
+	} {
+		if n := releasedPrefix(marks, &txView{at: c.now, held: map[string]bool{}}); n != c.want {
+			t.Errorf("%s: %d marks released, want %d", c.name, n, c.want)
+		}
 	}
 }

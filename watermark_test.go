@@ -8,6 +8,7 @@ package redshiftsync_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -96,6 +97,18 @@ func watermarkTable(t *testing.T, db *sql.DB, s string) {
 CREATE TABLE %[1]s.t (id int PRIMARY KEY, v int NOT NULL, updated_at timestamptz NOT NULL);
 CREATE INDEX ON %[1]s.t (updated_at);
 INSERT INTO %[1]s.t SELECT i, 0, now() - interval '1 hour' FROM generate_series(1, 10) i;`, s))
+}
+
+// warned reports whether logs hold a WARN about table whose message
+// contains msg.
+func warned(t *testing.T, logs *logBuffer, table, msg string) bool {
+	t.Helper()
+	for _, r := range logs.records(t) {
+		if r["level"] == "WARN" && strings.Contains(fmt.Sprint(r["msg"]), msg) && r["table"] == table {
+			return true
+		}
+	}
+	return false
 }
 
 // checkV fails unless the sink's v of every row equals the source's.
@@ -222,6 +235,14 @@ INSERT INTO %[1]s.ev (v) SELECT 0 FROM generate_series(1, 100);`, s))
 func TestLateCommitPrepared(t *testing.T) {
 	noMargin(t)
 	db := pgtest.Open(t)
+	var maxPrepared int
+	if err := db.QueryRow(`SELECT current_setting('max_prepared_transactions')::int`).Scan(&maxPrepared); err != nil {
+		t.Fatal(err)
+	}
+	if maxPrepared == 0 {
+		t.Fatal("the test server has max_prepared_transactions = 0, so this test cannot prepare a transaction: " +
+			"set max_prepared_transactions to 10 or more in its postgresql.conf and restart it (scripts/lib/pg.sh starts its server so)")
+	}
 	s := pgtest.NewSchema(t, db)
 	watermarkTable(t, db, s)
 	cfg := unprivileged(t, db, s)
@@ -400,17 +421,22 @@ func TestRedshiftLateCommit(t *testing.T) {
 }
 
 // TestOwnSessionsNotWaitedFor: the library's own sessions (application_name
-// redshiftsync) only read the source, so one left in a transaction (another
-// table's long read, say) does not hold the bookmark; any other session
-// does.
+// redshiftsync, the extractor's role, no xid) only read the source, so one
+// left in a transaction (another table's long read, say) does not hold the
+// bookmark; any other session does. (The table's key is an identity column:
+// for a timestamp key the mark would be bounded by the session's start,
+// which the extractor's role sees, instead of waiting for it.)
 func TestOwnSessionsNotWaitedFor(t *testing.T) {
 	db := pgtest.Open(t)
 	s := pgtest.NewSchema(t, db)
-	watermarkTable(t, db, s)
-	cfg := unprivileged(t, db, s) // a role that sees another's start would bound the mark by it instead
+	pgtest.Exec(t, db, fmt.Sprintf(`
+CREATE TABLE %[1]s.t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v int NOT NULL);
+INSERT INTO %[1]s.t (v) SELECT 0 FROM generate_series(1, 10);`, s))
+	cfg := unprivileged(t, db, s)
 	for _, app := range []string{"redshiftsync", "some_app"} {
 		t.Run(app, func(t *testing.T) {
 			other := openTx(t, pgtest.OpenDSN(t, dsnWith(t, func(u *url.URL) {
+				u.User = url.User(cfg.User)
 				q := u.Query()
 				q.Set("application_name", app)
 				u.RawQuery = q.Encode()
@@ -422,6 +448,35 @@ func TestOwnSessionsNotWaitedFor(t *testing.T) {
 			if held := len(ts.Pending) > 0; held != (app != "redshiftsync") {
 				t.Errorf("a session %s idle in transaction: bookmark %v, pending marks %d", app, ts.Bookmark, len(ts.Pending))
 			}
+		})
+	}
+}
+
+// TestWriterNamedRedshiftsync: any session may set application_name
+// redshiftsync (a copied DSN, PGAPPNAME, a pooler). A writer of another
+// role so named, in a transaction that commits a row after a sync took a
+// later high-water mark, still holds the bookmark, and its row arrives:
+// whether it had written (it has an xid) or not yet when the mark was
+// taken. Before, every session so named was skipped and the row was lost.
+func TestWriterNamedRedshiftsync(t *testing.T) {
+	noMargin(t)
+	db := pgtest.Open(t)
+	named := pgtest.OpenDSN(t, dsnWith(t, func(u *url.URL) {
+		q := u.Query()
+		q.Set("application_name", "redshiftsync")
+		u.RawQuery = q.Encode()
+	}))
+	for _, c := range []struct{ name, before, after string }{
+		{"with an xid", `UPDATE %s.t SET v = 1, updated_at = now() WHERE id = 1`, ""},
+		{"before its first write", `SELECT now()`, `UPDATE %s.t SET v = 1, updated_at = now() WHERE id = 1`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := pgtest.NewSchema(t, db)
+			watermarkTable(t, db, s)
+			cfg := unprivileged(t, db, s)
+			sink, store := newMemSink(), &redshiftsync.MemoryStore{}
+			in := func(q string) string { return strings.ReplaceAll(q, "%s", s) }
+			lateCommit(t, named, s, sink, func() { mustRun(t, cfg, sink, store) }, in(c.before), in(c.after), nil)
 		})
 	}
 }
@@ -438,14 +493,94 @@ func TestHeldBookmarkWarns(t *testing.T) {
 		txExec(t, idle, `SELECT 1`)
 		logs := &logBuffer{}
 		mustRun(t, cfg, newMemSink(), &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(newLogger(logs)))
-		warned := false
-		for _, r := range logs.records(t) {
-			if r["level"] == "WARN" && strings.HasPrefix(fmt.Sprint(r["msg"]), "bookmark held") && r["table"] == s+".t" {
-				warned = true
-			}
-		}
-		if !warned {
+		if !warned(t, logs, s+".t", "bookmark held") {
 			t.Errorf("no WARN that the bookmark is held:\n%s", logs.String())
 		}
 	})
+}
+
+// TestBookmarkAboveClockLowered: a state document whose bookmark is above
+// the server's clock must not freeze the table: a version-1 document saved
+// by an older library ('infinity', ten years ahead; also what a clock
+// stepped back or a failover to a server whose clock is behind leaves), or
+// a pending mark at 'infinity'. The sync lowers the value to the server's
+// clock with a WARN naming the table, and the 50 updates made afterwards
+// all arrive, on PostgreSQL and in the Redshift dialect. Before, a mark's
+// value was never below the saved one and nothing was read again.
+func TestBookmarkAboveClockLowered(t *testing.T) {
+	db := pgtest.Open(t)
+	for _, dialect := range []string{"postgres", "redshift"} {
+		for _, saved := range []string{"bookmark infinity", "bookmark ten years ahead", "pending mark infinity"} {
+			if dialect == "redshift" && strings.HasPrefix(saved, "pending") {
+				continue // Redshift keeps no pending marks
+			}
+			t.Run(dialect+"/"+saved, func(t *testing.T) {
+				s := pgtest.NewSchema(t, db)
+				watermarkTable(t, db, s)
+				cfg := testConfig(t, s)
+				sink, store := newMemSink(), &redshiftsync.MemoryStore{}
+				run := func(opts ...redshiftsync.Option) {
+					t.Helper()
+					if dialect == "postgres" {
+						mustRun(t, cfg, sink, store, opts...)
+						return
+					}
+					rcfg := cfg
+					rcfg.Dialect = redshiftsync.DialectRedshift
+					ex, err := redshiftsync.NewFromDB(redshiftDB(t, s, s+",public", cfg.MaxParallelWorkers+1), rcfg, sink, store, opts...)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := ex.Run(t.Context()); err != nil {
+						t.Fatal(err)
+					}
+				}
+				run()
+				raw, err := store.Load(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				var doc map[string]any
+				if err := json.Unmarshal(raw, &doc); err != nil {
+					t.Fatal(err)
+				}
+				ts := doc["tables"].(map[string]any)[s+".t"].(map[string]any)
+				switch saved {
+				case "bookmark infinity", "bookmark ten years ahead":
+					// The document as the version-1 library saved it.
+					bookmark := "infinity"
+					if saved != "bookmark infinity" {
+						if err := db.QueryRow(`SELECT (now() + interval '10 years')::text`).Scan(&bookmark); err != nil {
+							t.Fatal(err)
+						}
+					}
+					doc["version"] = 1
+					ts["bookmark"] = bookmark
+					delete(ts, "pending_marks")
+				default:
+					ts["pending_marks"] = []any{map[string]any{"value": "infinity", "at": "2026-01-01T00:00:00Z"}}
+				}
+				if raw, err = json.Marshal(doc); err != nil {
+					t.Fatal(err)
+				}
+				if err := store.Save(t.Context(), raw); err != nil {
+					t.Fatal(err)
+				}
+				pgtest.Exec(t, db, `UPDATE `+s+`.t SET v = 1, updated_at = now() WHERE id <= 5`)
+				logs := &logBuffer{}
+				run(redshiftsync.WithLogger(newLogger(logs)))
+				for i := range 50 {
+					pgtest.Exec(t, db, `UPDATE `+s+`.t SET v = v + 1, updated_at = now() WHERE id = $1`, 1+i%10)
+					if i%10 == 9 {
+						run()
+					}
+				}
+				run()
+				checkV(t, db, sink, s, "t", "after 50 updates below a saved "+saved)
+				if !warned(t, logs, s+".t", "above the server's clock lowered") {
+					t.Errorf("no WARN names the table whose bookmark was lowered:\n%s", logs.String())
+				}
+			})
+		}
+	}
 }
