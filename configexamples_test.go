@@ -2,16 +2,23 @@ package redshiftsync
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
 
 // TestReadmeConfigExamples: the complete configuration.json examples of the
-// README (testdata/config/postgres.json and redshift.json) load, and every
-// key in them is one LoadConfig knows, set to what it means.
+// README (testdata/config/postgres.json and redshift.json) load, every key
+// in them is one LoadConfig knows, set to what it means, and the README
+// shows them as they are.
 func TestReadmeConfigExamples(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		file string
 		want Config
@@ -33,6 +40,9 @@ func TestReadmeConfigExamples(t *testing.T) {
 		}},
 	} {
 		path := filepath.Join("testdata", "config", c.file)
+		if !strings.Contains(string(readme), "```json\n"+string(readFixture(t, c.file))+"```\n") {
+			t.Errorf("README.md does not show %s as it is", path)
+		}
 		cfg, err := LoadConfig(path)
 		if err != nil {
 			t.Errorf("%s: %v", c.file, err)
