@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -107,7 +106,7 @@ func printWhere(w io.Writer, f flags, cfg redshiftsync.Config, rep *redshiftsync
 		if len(files) > shown {
 			list += fmt.Sprintf(", … (%d files)", len(files))
 		}
-		fmt.Fprintf(w, "output: %s: %s\n", filepath.Clean(f.out), list)
+		fmt.Fprintf(w, "output: %s: %s\n", f.out, list)
 	}
 	fmt.Fprintf(w, "state:  %s\n", stateWhere)
 }

@@ -146,7 +146,7 @@ func TestPrintWhereMany(t *testing.T) {
 	}
 	var b bytes.Buffer
 	printWhere(&b, flags{out: "out/"}, redshiftsync.Config{Schema: "s"}, rep, "out/state.json")
-	want := "output: out: s.t0.jsonl, s.t1.jsonl, s.t2.jsonl, s.t3.jsonl, s.t4.jsonl, … (8 files)\nstate:  out/state.json\n"
+	want := "output: out/: s.t0.jsonl, s.t1.jsonl, s.t2.jsonl, s.t3.jsonl, s.t4.jsonl, … (8 files)\nstate:  out/state.json\n"
 	if b.String() != want {
 		t.Errorf("printWhere:\n%s\nwant\n%s", b.String(), want)
 	}
