@@ -18,6 +18,10 @@
 //	defer ex.Close()
 //	report, err := ex.Run(ctx)
 //
+// Extractor.Check checks a setup before a run (connection, privileges, the
+// state and its lock, a Checker sink) and reads no rows and writes nothing;
+// Discover prints the plan and reads no rows either.
+//
 // # Guarantees
 //
 //  1. Nothing is lost. Every row that exists in the source when a sync

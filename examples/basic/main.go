@@ -27,6 +27,11 @@
 // it changes anything, with one line saying so. -adopt-state takes such a
 // state on purpose, for a source that holds the same data (a restore).
 //
+// -check checks the setup the other flags describe (connection, SELECT
+// privileges, the state and its lock, -dest) without reading a row or
+// writing anything: one line per check, "ok   <check>" or "FAIL <check>:
+// <what> — fix: <fix>", and exit status 0 only when none failed.
+//
 // While it runs, it shows the progress of each running table (rows, percent
 // of the catalog's estimate, rows per second, time left) on standard error:
 // redrawn in place twice a second on a terminal, one line per table every 5
@@ -75,6 +80,7 @@ type flags struct {
 	describe                                   describeMode
 	verbose                                    bool
 	adoptState                                 bool
+	check                                      bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (flags, error) {
@@ -95,6 +101,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.DurationVar(&f.wait, "wait", 0, "when another sync of the same -out or state is running, wait up to this long for it (default: fail at once)")
 	fs.Var(&f.describe, "describe", "print the discovered plan as a table, read no rows and exit; -describe=json prints the whole plan as JSON")
 	fs.BoolVar(&f.verbose, "v", false, "log progress to stderr")
+	fs.BoolVar(&f.check, "check", false, "check the setup (connection, privileges, state, -dest) without reading rows or writing anything; print one line per check and exit 0 only if all pass")
 	fs.BoolVar(&f.adoptState, "adopt-state", false, "use a saved state that belongs to another server, database or schema (a restored or migrated copy of the source) and bind it to this source")
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -193,6 +200,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
 
+	if f.check {
+		return runCheck(ctx, f, cfg, stdout)
+	}
 	if f.describe != "" {
 		// The plan needs no destination: write nowhere, save nothing.
 		nowhere := redshiftsync.SinkFuncs{WriteFunc: func(context.Context, redshiftsync.Batch) error { return nil }}
