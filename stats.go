@@ -40,8 +40,8 @@ type TableStats struct {
 	Partitions     int
 	PartitionsDone int
 	// Started is when the table first held a unit of the worker budget to
-	// read rows with (zero while it waits), Elapsed the time since (to its end, once it
-	// ended).
+	// read rows with (zero while it waits), Elapsed the time since (to its
+	// end, once it ended).
 	Started time.Time
 	Elapsed time.Duration
 	// RowsPerSecond is this run's rows over Elapsed; ETA is the time left
