@@ -97,8 +97,8 @@ ANALYZE %[1]s.big;`, s, rows))
 	t.Logf("%d kills; big.jsonl has %d lines for %d rows", kills, lines, rows)
 }
 
-// jsonlIDs reads a JSONL file and returns the set of values of field, and
-// the number of lines.
+// jsonlIDs reads a JSONL file and returns the set of values of field in its
+// rows, and the number of its row lines.
 func jsonlIDs(t *testing.T, path, field string) (map[string]bool, int) {
 	t.Helper()
 	f, err := os.Open(path)
@@ -111,6 +111,9 @@ func jsonlIDs(t *testing.T, path, field string) (map[string]bool, int) {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
+		if jsonlsink.IsControl(sc.Bytes()) {
+			continue // the begin or end of a resync, not a row
+		}
 		lines++
 		dec := json.NewDecoder(strings.NewReader(sc.Text()))
 		dec.UseNumber()

@@ -316,7 +316,7 @@ CREATE TABLE %[1]s.plain (v text);`, s))
 	}
 	for _, p := range doc.Tables {
 		tb := p.Table
-		if tb.Schema != s || tb.PrimaryKeyEnforced == nil || tb.EstimatedRows == nil || p.Mode == "" || p.Reason == "" {
+		if tb.Schema != s || (tb.PrimaryKeyEnforced == nil) != (len(tb.PrimaryKey) == 0) || tb.EstimatedRows == nil || p.Mode == "" || p.Reason == "" {
 			t.Errorf("%s: incomplete: %+v", tb.Name, p)
 		}
 		for _, c := range tb.Columns {
@@ -346,6 +346,15 @@ CREATE TABLE %[1]s.plain (v text);`, s))
 		case "plain":
 			if p.Mode != "full" || len(tb.PrimaryKey) != 0 || p.ReplicationKey != "" {
 				t.Errorf("plain: %+v", p)
+			}
+			// No key, so no claim that one is enforced.
+			if tb.PrimaryKeyEnforced != nil || strings.Count(string(b), `"primary_key_enforced"`) != 2 {
+				t.Errorf("plain, a table without a key, has primary_key_enforced:\n%s", b)
+			}
+			for _, dp := range d.Plans {
+				if dp.Table.Name == "plain" && dp.Table.PrimaryKeyEnforced {
+					t.Error("plain: PrimaryKeyEnforced is true without a key")
+				}
 			}
 		}
 	}

@@ -149,7 +149,7 @@ func discoverTables(ctx context.Context, db *sqlx.DB, dialect Dialect, schema st
 		if est < 0 {
 			est = -1
 		}
-		tbl := &Table{Schema: schema, Name: t.Name, EstimatedRows: est, PrimaryKeyEnforced: dialect != DialectRedshift}
+		tbl := &Table{Schema: schema, Name: t.Name, EstimatedRows: est}
 		byName[t.Name] = tbl
 		out = append(out, tbl)
 	}
@@ -206,6 +206,8 @@ func discoverTables(ctx context.Context, db *sqlx.DB, dialect Dialect, schema st
 			}
 			tbl.PrimaryKey = append(tbl.PrimaryKey, attnames[pk.Table][num])
 		}
+		// Only a table with a key has one that is enforced.
+		tbl.PrimaryKeyEnforced = dialect != DialectRedshift
 	}
 
 	if q.indexes != "" {

@@ -16,22 +16,36 @@ type Stats struct {
 
 // TableStats is a snapshot of one table's progress.
 type TableStats struct {
-	Table         string
-	State         string // "waiting", "running", "done", "failed"
-	Rows          int64
-	Bytes         int64
-	Batches       int64
-	Retries       int64
-	EstimatedRows int64 // the catalog's estimate, -1 when unknown
+	Table string
+	// State is "waiting" until the table's sync first holds a unit of the
+	// worker budget to read rows with (the short catalog queries that plan
+	// the read do not count), then "running", and "done" or "failed" at
+	// its end.
+	State   string
+	Rows    int64
+	Bytes   int64
+	Batches int64
+	Retries int64
+	// EstimatedRows is how many rows this sync of the table is expected
+	// to deliver: the catalog's estimate of the table when the sync reads
+	// all of it (a full sync, an incremental table's first sync); -1 when
+	// unknown: the catalog has no estimate, or the sync is an incremental
+	// one from a bookmark, which reads only the rows changed since (the
+	// catalog does not know how many changed, and counting them would cost
+	// a scan of their own).
+	EstimatedRows int64
 	// Partitions is the number of key ranges (partitions, or chunks on
 	// Redshift) the table's read is split into, 0 when it is not split;
 	// PartitionsDone how many of them are finished.
 	Partitions     int
 	PartitionsDone int
-	Started        time.Time
-	Elapsed        time.Duration
-	// RowsPerSecond is Rows over Elapsed; ETA is the time left at that rate
-	// to reach EstimatedRows, 0 when unknown.
+	// Started is when the table first held a unit of the worker budget to
+	// read rows with (zero while it waits), Elapsed the time since (to its
+	// end, once it ended).
+	Started time.Time
+	Elapsed time.Duration
+	// RowsPerSecond is this run's rows over Elapsed; ETA is the time left
+	// at that rate to reach EstimatedRows, 0 when unknown.
 	RowsPerSecond float64
 	ETA           time.Duration
 }
@@ -39,7 +53,7 @@ type TableStats struct {
 // tableStats are the live counters of one table.
 type tableStats struct {
 	name      string
-	estimate  int64
+	estimate  atomic.Int64
 	state     atomic.Value // string
 	rows      atomic.Int64
 	bytes     atomic.Int64
@@ -61,7 +75,8 @@ type statsBoard struct {
 func (b *statsBoard) reset(plans []*Plan) {
 	ts := make([]*tableStats, len(plans))
 	for i, p := range plans {
-		ts[i] = &tableStats{name: p.Table.QualifiedName(), estimate: p.Table.EstimatedRows}
+		ts[i] = &tableStats{name: p.Table.QualifiedName()}
+		ts[i].estimate.Store(p.Table.EstimatedRows)
 		ts[i].state.Store("waiting")
 	}
 	b.mu.Lock()
@@ -80,10 +95,18 @@ func (b *statsBoard) table(name string) *tableStats {
 	return &tableStats{name: name}
 }
 
+// start marks the table running, the first time it holds a unit of the
+// worker budget to read rows; later calls do nothing.
 func (t *tableStats) start() {
-	t.startedNs.Store(time.Now().UnixNano())
-	t.state.Store("running")
+	if t.startedNs.Load() == 0 && t.startedNs.CompareAndSwap(0, time.Now().UnixNano()) {
+		t.state.Store("running")
+	}
 }
+
+// unknownEstimate says that the rows this sync reads are not known ahead:
+// an incremental sync from a bookmark reads the rows changed since, which
+// the catalog's estimate of the whole table does not count.
+func (t *tableStats) unknownEstimate() { t.estimate.Store(-1) }
 
 // resume counts the rows an interrupted sync delivered before this run, so
 // Rows and the ETA describe the whole sync while RowsPerSecond is this run's.
@@ -112,7 +135,7 @@ func (e *Extractor) Stats() Stats {
 	for _, t := range tables {
 		ts := TableStats{
 			Table: t.name, Rows: t.rows.Load(), Bytes: t.bytes.Load(), Batches: t.batches.Load(),
-			Retries: t.retries.Load(), EstimatedRows: t.estimate,
+			Retries: t.retries.Load(), EstimatedRows: t.estimate.Load(),
 			Partitions: int(t.parts.Load()), PartitionsDone: int(t.partsDone.Load()),
 		}
 		ts.State, _ = t.state.Load().(string)

@@ -58,7 +58,6 @@ func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 	t := s.plan.Table
 	s.name = t.QualifiedName()
 	s.log = s.e.log.With("table", s.name)
-	s.stats.start()
 	defer func() { s.stats.finish(err) }()
 	defer s.catch("sync", func(e error) { err = e })
 
@@ -81,6 +80,9 @@ func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 		s.log.Info("resuming table", "mode", s.plan.Mode, "phase", s.state.InProgress.Phase, "rows_so_far", s.state.InProgress.Rows)
 	}
 	s.prog = s.state.InProgress
+	if s.plan.Mode == ModeIncremental && s.prog.From != nil {
+		s.stats.unknownEstimate()
+	}
 	startRows := s.prog.Rows
 	s.stats.resume(startRows)
 	s.log.Info("table started", "mode", s.plan.Mode, "replication_key", s.plan.ReplicationKey, "partitions", len(s.prog.Partitions))
@@ -150,6 +152,7 @@ func (s *tableSync) order() []string {
 func (s *tableSync) begin(ctx context.Context) error {
 	prog := &Progress{Phase: phaseRows, From: s.state.Bookmark, Order: s.order()}
 	u := s.newUnit(nil, nil)
+	u.planning = true
 	defer u.releaseConn(false)
 	if s.plan.Mode == ModeIncremental {
 		wm, err := u.watermark(ctx, &s.state)
@@ -421,6 +424,9 @@ type unit struct {
 	part  *Partition // nil unless the unit reads a partition
 	conn  *sql.Conn
 	snap  *snapshot // the snapshot every read of the unit imports; nil for none
+	// planning is set on the unit of begin's catalog queries (watermark,
+	// bounds): holding it does not make the table "running" in Stats.
+	planning bool
 
 	advanced int64 // times the unit's position moved forward
 
@@ -995,6 +1001,9 @@ func (u *unit) ensureConn(ctx context.Context) error {
 		return err
 	}
 	u.conn = c
+	if !u.planning {
+		u.t.stats.start() // a worker reads its rows: no longer waiting
+	}
 	return nil
 }
 

@@ -130,8 +130,10 @@ type Table struct {
 	// PrimaryKey lists the primary key columns in key order; empty when the
 	// table has none.
 	PrimaryKey []string `json:"primary_key,omitempty"`
-	// PrimaryKeyEnforced is false on Redshift, where a primary key is only
-	// informational: uniqueness is assumed, not known.
+	// PrimaryKeyEnforced is true when the table has a primary key that the
+	// server enforces: false without a key, and on Redshift, where a
+	// primary key is only informational (uniqueness is assumed, not
+	// known). In JSON it is left out for a table without a key.
 	PrimaryKeyEnforced bool `json:"primary_key_enforced"`
 	// EstimatedRows is the catalog's row estimate (Redshift
 	// svv_table_info.tbl_rows, PostgreSQL pg_class.reltuples); -1 when unknown.
@@ -140,6 +142,19 @@ type Table struct {
 	SortKey string `json:"sort_key,omitempty"`
 	// DistStyle is the Redshift distribution style, empty elsewhere.
 	DistStyle string `json:"dist_style,omitempty"`
+}
+
+// MarshalJSON encodes t with its tags, leaving primary_key_enforced out for a
+// table without a primary key (there is no key to be enforced).
+func (t Table) MarshalJSON() ([]byte, error) {
+	type plain Table // without this method
+	if len(t.PrimaryKey) > 0 {
+		return json.Marshal(plain(t))
+	}
+	return json.Marshal(struct {
+		plain
+		PrimaryKeyEnforced *bool `json:"primary_key_enforced,omitempty"`
+	}{plain: plain(t)})
 }
 
 // QualifiedName returns "schema.table", unquoted, as used in state documents,

@@ -42,15 +42,52 @@
 // neither (Plan 9, WebAssembly, Solaris, AIX) there is no lock, and running
 // two syncs into one directory at once is not safe there. Readers of the
 // files need no lock: they see whole lines, up to a torn last line while a
-// flush is under way. A full resync of a table (see redshiftsync.Mode) appends every row of
-// the table again; rows deleted at the source stay in the file as the older
-// lines they were. This sink does not implement [redshiftsync.ResyncSink], so
-// the files do not record where a resync begins or ends: a reader that must
-// see deletions should use a sink that does, such as the PostgreSQL sink.
+// flush is under way.
+//
+// # Full resyncs and control lines
+//
+// A full resync of a table (see redshiftsync.Mode) appends every row of the
+// table again. The sink is a [redshiftsync.ResyncSink]: [Sink.BeginResync]
+// and [Sink.EndResync] delimit the rows of a resync with control lines, so a
+// reader can find the latest complete copy of the table and see deletions:
+//
+//	{"_redshiftsync_resync":"begin","_redshiftsync_at":"2026-11-30T10:55:14.123456Z"}
+//	{"id":1,"name":"a"}
+//	{"id":2,"name":"b"}
+//	{"_redshiftsync_resync":"end","_redshiftsync_at":"2026-11-30T10:55:20.654321Z"}
+//
+// A control line is a JSON object with at least one key whose keys all begin
+// with "_redshiftsync_" ([ControlPrefix]; [IsControl] tells). A row is never
+// one: its keys are all the table's column names, and [Sink.Open] refuses a
+// table all of whose column names begin with that prefix (rename a column
+// or exclude the table). A table with a column named "_redshiftsync_resync"
+// and any other column is fine: its rows have the other column's key too.
+// "_redshiftsync_at" is when the line was written (RFC 3339, UTC, for
+// people); a reader needs only "_redshiftsync_resync". Later features write
+// other control lines in the same style (other "_redshiftsync_" keys): a
+// reader skips the control lines it does not know.
+//
+// To read the table as of its latest complete resync: find the last begin
+// line that is followed by an end line; the rows between that begin and the
+// first end after it are a complete copy of the table (at least once: a
+// resync resumed after a crash may repeat rows, the last line of a primary
+// key wins), and the rows after that end, from later incremental syncs,
+// apply on top of it. Everything before that begin line is superseded. A
+// begin line with no end after it is a resync under way or interrupted: a
+// resumed resync goes on after it (a resync resumed after a crash is not
+// begun again), and one that had to start over (a streamed read retried, a
+// pass restarted in a new snapshot) wrote another begin line, after which
+// its rows start again. The end line is flushed and fsynced before the
+// extractor records the finished resync, so a crash never leaves a state
+// that counts a resync whose end line was lost; a crash between the two
+// may leave a second end line after the resumed resync, which changes
+// nothing for such a reader. Tables synced incrementally (never resynced)
+// have no control lines: their file is one copy, the last line of each
+// primary key being the row's current state.
 //
 // # Line format
 //
-// Every line is one JSON object, terminated by '\n', whose keys are the
+// Every row line is one JSON object, terminated by '\n', whose keys are the
 // column names in column order (as the table was at its Open) and whose
 // values encode the row without loss:
 //

@@ -25,9 +25,10 @@ const bufferSize = 256 << 10
 // Sink writes each table to a JSON Lines file in one directory; see the
 // package documentation for the files and the line format.
 //
-// Open, Write and Flush follow the [redshiftsync.Sink] contract: calls for
-// different tables may run concurrently, calls for one table come from one
-// goroutine at a time. Close must not run concurrently with the other methods.
+// Open, Write and Flush follow the [redshiftsync.Sink] contract, BeginResync
+// and EndResync the [redshiftsync.ResyncSink] one: calls for different tables
+// may run concurrently, calls for one table come from one goroutine at a
+// time. Close must not run concurrently with the other methods.
 type Sink struct {
 	dir      string
 	mode     fs.FileMode
@@ -102,7 +103,8 @@ func (s *Sink) Dir() string { return s.dir }
 
 // Open opens (or creates) the file of table, truncating a torn last line
 // left by a crash, and encodes the table's column names for the lines to
-// come. Opening a table again, on a later run in the same process, takes
+// come. It refuses a table all of whose column names begin with
+// ControlPrefix (its rows would look like control lines). Opening a table again, on a later run in the same process, takes
 // the new columns and discards the lines buffered but not flushed since the
 // last Flush (they were never checkpointed: the extractor reads them again).
 func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
@@ -111,6 +113,9 @@ func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
 	}
 	if table.Schema == "" || table.Name == "" {
 		return fmt.Errorf("jsonlsink: Open: table %q: empty schema or table name", table.QualifiedName())
+	}
+	if err := checkColumns(table); err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err

@@ -15,8 +15,8 @@
 //
 // With no -source, the connection comes from -config (default
 // ./configuration.json when it exists, the example connector's keys), else
-// from the standard PG* environment variables. -describe prints the plan as
-// JSON and reads no rows. SIGINT or SIGTERM stop the run after saving the
+// from the standard PG* environment variables. -describe prints the plan as a
+// table (-describe=json: the whole plan as JSON) and reads no rows. SIGINT or SIGTERM stop the run after saving the
 // last checkpoint; run it again to resume. A run started while another sync
 // of the same -out (or the same state) is running exits at once with one
 // line naming the other's pid and host; -wait DURATION waits for it instead
@@ -35,8 +35,9 @@
 // While it runs, it shows the progress of each running table (rows, percent
 // of the catalog's estimate, rows per second, time left) on standard error:
 // redrawn in place twice a second on a terminal, one line per table every 5
-// seconds otherwise (-progress changes that). At the end it prints a summary
-// table on standard output.
+// seconds otherwise (-progress changes that); tables not started yet show as
+// waiting. At the end it prints a summary table on standard output, and
+// where the rows and the state went.
 //
 // Before it connects it prints where to ("connecting to host:port database
 // db as user") and where those settings came from, and a line per retry of
@@ -53,7 +54,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -139,7 +139,8 @@ type flags struct {
 	dest, progress                             string
 	batchSize, workers, checkpointEvery        int
 	wait                                       time.Duration
-	describe, verbose                          bool
+	describe                                   describeMode
+	verbose                                    bool
 	adoptState                                 bool
 	check                                      bool
 }
@@ -160,7 +161,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.IntVar(&f.workers, "workers", 0, "parallel workers (default: the configuration's, else 4)")
 	fs.IntVar(&f.checkpointEvery, "checkpoint-every", 0, "rows between checkpoints (default 50000)")
 	fs.DurationVar(&f.wait, "wait", 0, "when another sync of the same -out or state is running, wait up to this long for it (default: fail at once)")
-	fs.BoolVar(&f.describe, "describe", false, "print the discovered plan as JSON and exit")
+	fs.Var(&f.describe, "describe", "print the discovered plan as a table, read no rows and exit; -describe=json prints the whole plan as JSON")
 	fs.BoolVar(&f.verbose, "v", false, "log progress to stderr")
 	fs.BoolVar(&f.check, "check", false, "check the setup (connection, privileges, state, -dest) without reading rows or writing anything; print one line per check and exit 0 only if all pass")
 	fs.BoolVar(&f.adoptState, "adopt-state", false, "use a saved state that belongs to another server, database or schema (a restored or migrated copy of the source) and bind it to this source")
@@ -273,7 +274,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// A first connection that hangs (a firewall dropping packets) shows
 	// where it is going at once.
 	fmt.Fprintf(stderr, "basic: connecting to %s database %s as %s (settings from %s)\n", cfg.Address(), cfg.Database, cfg.User, origin)
-	if f.describe {
+	if f.describe != "" {
 		// The plan needs no destination: write nowhere, save nothing.
 		nowhere := redshiftsync.SinkFuncs{WriteFunc: func(context.Context, redshiftsync.Batch) error { return nil }}
 		ex, err := redshiftsync.New(cfg, nowhere, &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(logger))
@@ -285,9 +286,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return connectHint(err, origin)
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(d)
+		return printPlan(stdout, d, f.describe)
 	}
 
 	sink, store, where, closeSink, err := openDestination(f, cfg, stderr)
@@ -309,6 +308,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rep, err := ex.Run(ctx)
 	stopProgress()
 	printReport(stdout, rep)
+	printWhere(stdout, f, cfg, rep, where)
 	return runError(ctx, rep, err, where, origin, f.wait)
 }
 

@@ -73,7 +73,7 @@ func TestLiveProgress(t *testing.T) {
 	now := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
 	p.draw(sampleStats(), now)
 	first := buf.String()
-	for _, want := range []string{"public.orders", "1,200,000", "~4,800,000", "25%", "120,000 rows/s", "ETA 30s", "1/4 tables done, 1,250,000 rows"} {
+	for _, want := range []string{"public.orders", "1,200,000", "~4,800,000", "25%", "120,000 rows/s", "ETA 30s", "1/4 tables done, 2 running, 1 waiting, 1,250,000 rows"} {
 		if !strings.Contains(first, want) {
 			t.Errorf("live frame lacks %q:\n%s", want, first)
 		}
@@ -81,14 +81,14 @@ func TestLiveProgress(t *testing.T) {
 	if !strings.Contains(first, "public.a_table_with_a_very_long… ") || !strings.Contains(first, "?     5,000 rows/s  ETA ?") {
 		t.Errorf("live frame: a table without an estimate:\n%s", first)
 	}
-	if strings.Contains(first, "public.waiting") || strings.Contains(first, "public.done ") {
-		t.Errorf("live frame shows tables that are not running:\n%s", first)
+	if strings.Contains(first, "public.done ") {
+		t.Errorf("live frame shows a table that is done:\n%s", first)
 	}
 	if strings.HasPrefix(first, "\x1b[") {
 		t.Error("the first frame moves the cursor up")
 	}
-	if got := strings.Count(first, "\n"); got != 3 {
-		t.Errorf("live frame has %d lines, want 3 (2 tables and the total)", got)
+	if got := strings.Count(first, "\n"); got != 4 {
+		t.Errorf("live frame has %d lines, want 4 (2 running tables, 1 waiting and the total)", got)
 	}
 	for _, line := range strings.Split(strings.TrimSuffix(first, "\n"), "\n") {
 		if n := len([]rune(strings.ReplaceAll(line, "\x1b[K", ""))); n > 100 {
@@ -97,12 +97,12 @@ func TestLiveProgress(t *testing.T) {
 	}
 	buf.Reset()
 	p.draw(sampleStats(), now)
-	if !strings.HasPrefix(buf.String(), "\x1b[3F\x1b[J") {
+	if !strings.HasPrefix(buf.String(), "\x1b[4F\x1b[J") {
 		t.Errorf("second frame does not replace the first: %q", buf.String()[:min(20, buf.Len())])
 	}
 	buf.Reset()
 	p.clear()
-	if buf.String() != "\x1b[3F\x1b[J" {
+	if buf.String() != "\x1b[4F\x1b[J" {
 		t.Errorf("clear wrote %q", buf.String())
 	}
 	buf.Reset()
@@ -221,7 +221,7 @@ INSERT INTO %[1]s.k SELECT 'c' || i, i FROM generate_series(1, 100) i;`, schema)
 	// -describe needs no destination and writes nothing.
 	stdout.Reset()
 	fresh := filepath.Join(t.TempDir(), "none")
-	if err := run(ctx, []string{"-source", pgtest.DSN(t), "-schema", schema, "-describe", "-out", fresh, "-dest", "postgres://nobody@127.0.0.1:1/x"}, &stdout, &stderr); err != nil {
+	if err := run(ctx, []string{"-source", pgtest.DSN(t), "-schema", schema, "-describe=json", "-out", fresh, "-dest", "postgres://nobody@127.0.0.1:1/x"}, &stdout, &stderr); err != nil {
 		t.Fatalf("describe: %v", err)
 	}
 	if !strings.Contains(stdout.String(), `"mode"`) {

@@ -99,34 +99,56 @@ type progress struct {
 	lines int // lines of the live frame on screen
 }
 
+// maxWaitingLines is how many waiting tables a live frame names; the rest
+// are counted.
+const maxWaitingLines = 5
+
 // draw shows one frame of s: in live mode it replaces the previous frame.
+// A live frame has a line per running table, one per waiting table (up to
+// maxWaitingLines) and a total; a plain frame a line per running table and
+// the total, which counts the waiting ones.
 func (p *progress) draw(s redshiftsync.Stats, now time.Time) {
-	var running []redshiftsync.TableStats
+	var running, waiting []redshiftsync.TableStats
 	done := 0
 	for _, t := range s.Tables {
 		switch t.State {
 		case "running":
 			running = append(running, t)
-		case "done", "failed":
+		case "waiting":
+			waiting = append(waiting, t)
+		default: // done, failed (or canceled)
 			done++
 		}
 	}
+	total := fmt.Sprintf("%d/%d tables done, %d running, %d waiting, %s rows", done, len(s.Tables), len(running), len(waiting), count(s.Rows))
 	var b strings.Builder
 	if p.live {
 		p.erase(&b)
+		lines := 0
 		for _, t := range running {
 			b.WriteString(tableLine(t))
 			b.WriteString("\x1b[K\n")
+			lines++
 		}
-		fmt.Fprintf(&b, "%d/%d tables done, %s rows\x1b[K\n", done, len(s.Tables), count(s.Rows))
-		p.lines = len(running) + 1
+		for i, t := range waiting {
+			if i == maxWaitingLines {
+				fmt.Fprintf(&b, "… %d more waiting\x1b[K\n", len(waiting)-i)
+				lines++
+				break
+			}
+			b.WriteString(waitingLine(t))
+			b.WriteString("\x1b[K\n")
+			lines++
+		}
+		fmt.Fprintf(&b, "%s\x1b[K\n", total)
+		p.lines = lines + 1
 	} else {
 		stamp := now.Format("15:04:05")
 		for _, t := range running {
 			fmt.Fprintf(&b, "%s %s\n", stamp, tableLine(t))
 		}
-		if len(running) > 0 {
-			fmt.Fprintf(&b, "%s %d/%d tables done, %s rows\n", stamp, done, len(s.Tables), count(s.Rows))
+		if len(running) > 0 || len(waiting) > 0 {
+			fmt.Fprintf(&b, "%s %s\n", stamp, total)
 		}
 	}
 	io.WriteString(p.w, b.String())
@@ -152,13 +174,14 @@ func (p *progress) erase(b *strings.Builder) {
 	}
 }
 
-// tableLine is one table's progress: name, rows, percent of the estimate,
-// rate and time left; "?" where the estimate is unknown.
+// tableLine is one running table's progress: name, rows, percent of the
+// estimate, rate and time left. Where the rows to read are not known (no
+// catalog estimate, or an incremental sync, which reads only the rows
+// changed since the last: see TableStats.EstimatedRows), it shows the rows
+// and the rate, and "?" for the rest rather than a percentage of the whole
+// table.
 func tableLine(t redshiftsync.TableStats) string {
-	name := t.Table
-	if r := []rune(name); len(r) > 32 {
-		name = string(r[:31]) + "…"
-	}
+	name := shortName(t.Table)
 	pct, eta := "?", "?"
 	if t.EstimatedRows > 0 {
 		pct = strconv.Itoa(int(min(100, t.Rows*100/t.EstimatedRows))) + "%"
@@ -172,8 +195,24 @@ func tableLine(t redshiftsync.TableStats) string {
 	if t.EstimatedRows >= 0 {
 		total = "~" + count(t.EstimatedRows)
 	}
-	pad := strings.Repeat(" ", max(0, 32-len([]rune(name))))
-	return fmt.Sprintf("%s%s %11s / %-12s %4s %9s rows/s  ETA %s", name, pad, count(t.Rows), total, pct, count(int64(t.RowsPerSecond)), eta)
+	return fmt.Sprintf("%s %11s / %-12s %4s %9s rows/s  ETA %s", name, count(t.Rows), total, pct, count(int64(t.RowsPerSecond)), eta)
+}
+
+// waitingLine is a table that no worker reads yet.
+func waitingLine(t redshiftsync.TableStats) string {
+	total := "?"
+	if t.EstimatedRows >= 0 {
+		total = "~" + count(t.EstimatedRows)
+	}
+	return fmt.Sprintf("%s %11s / %-12s waiting for a worker", shortName(t.Table), "", total)
+}
+
+// shortName is name cut to 32 characters and padded to them.
+func shortName(name string) string {
+	if r := []rune(name); len(r) > 32 {
+		name = string(r[:31]) + "…"
+	}
+	return name + strings.Repeat(" ", max(0, 32-len([]rune(name))))
 }
 
 // count prints n with thousands separators: 1,234,567.
