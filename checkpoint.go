@@ -117,6 +117,11 @@ type Progress struct {
 	// or a pass in block order on PostgreSQL). A run that resumes the
 	// phase in a new snapshot first reads again the rows written since.
 	SnapshotXmin *string `json:"snapshot_xmin,omitempty"`
+	// SnapshotXmax and SnapshotXip are that snapshot's xmax and the
+	// transactions in progress in it: with them, the rows read again are
+	// exactly those it could not see (see SnapshotXmin).
+	SnapshotXmax *string  `json:"snapshot_xmax,omitempty"`
+	SnapshotXip  []string `json:"snapshot_xip,omitempty"`
 }
 
 // Partition is one key range of a partitioned read: Lower <= key < Upper on

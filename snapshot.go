@@ -82,6 +82,10 @@ type snapshot struct {
 	// (txid_snapshot_xmin/xmax): every transaction below xmin had ended
 	// when it was taken, none from xmax on had begun.
 	xmin, xmax int64
+	// xip lists the transactions in progress when it was taken
+	// (txid_snapshot_xip), as 64-bit ids separated by commas: with xmax,
+	// exactly the row versions the snapshot could not see.
+	xip string
 }
 
 // exportSnapshot opens a REPEATABLE READ transaction on a connection of its
@@ -105,8 +109,9 @@ func (p *pool) exportSnapshot(ctx context.Context) (*snapshot, error) {
 	_, err = conn.ExecContext(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "+
 		"SET LOCAL idle_in_transaction_session_timeout TO 0; SET LOCAL application_name TO '"+snapshotAppName+"'")
 	if err == nil {
-		err = conn.QueryRowContext(ctx, `SELECT pg_export_snapshot(), txid_snapshot_xmin(txid_current_snapshot()), txid_snapshot_xmax(txid_current_snapshot())`).
-			Scan(&sn.id, &sn.xmin, &sn.xmax)
+		err = conn.QueryRowContext(ctx, `SELECT pg_export_snapshot(), txid_snapshot_xmin(txid_current_snapshot()), txid_snapshot_xmax(txid_current_snapshot()), `+
+			`coalesce(array_to_string(array(SELECT txid_snapshot_xip(txid_current_snapshot())), ','), '')`).
+			Scan(&sn.id, &sn.xmin, &sn.xmax, &sn.xip)
 	}
 	if err != nil {
 		sn.release(true)
@@ -255,17 +260,20 @@ func (s *tableSync) readInSnapshot(ctx context.Context) error {
 		}
 	}
 	s.mu.Lock()
-	since := s.prog.SnapshotXmin
+	first := firstSnapshot{xmin: s.prog.SnapshotXmin, xmax: s.prog.SnapshotXmax, xip: s.prog.SnapshotXip}
 	resumed := hasPosition(s.prog)
-	if since == nil || !resumed {
-		x := strconv.FormatInt(sn.xmin, 10)
-		s.prog.SnapshotXmin = &x
+	if first.xmin == nil || !resumed {
+		x, y := strconv.FormatInt(sn.xmin, 10), strconv.FormatInt(sn.xmax, 10)
+		s.prog.SnapshotXmin, s.prog.SnapshotXmax, s.prog.SnapshotXip = &x, &y, nil
+		if sn.xip != "" {
+			s.prog.SnapshotXip = strings.Split(sn.xip, ",")
+		}
 	}
 	s.mu.Unlock()
 	s.snap = sn
 	defer func() { s.snap = nil }()
 	if resumed {
-		if err := s.catchUp(ctx, since, sn); err != nil {
+		if err := s.catchUp(ctx, first, sn); err != nil {
 			return err
 		}
 	}
@@ -314,7 +322,7 @@ func hasPosition(p *Progress) bool {
 // so that a crash now does not resume from positions of the old snapshot.
 func (s *tableSync) restartPass(ctx context.Context, why error) error {
 	s.mu.Lock()
-	s.prog.After, s.prog.SnapshotXmin = nil, nil
+	s.prog.After, s.prog.SnapshotXmin, s.prog.SnapshotXmax, s.prog.SnapshotXip = nil, nil, nil, nil
 	for _, part := range s.prog.Partitions {
 		part.Done, part.After, part.Rows = false, nil, 0
 	}
@@ -359,15 +367,18 @@ func (s *tableSync) restartPass(ctx context.Context, why error) error {
 // were read in an older snapshot; a row inserted or updated since then may
 // have landed where they were (a key updated to one already passed; a new
 // row version in a block already read), and the rest of the pass
-// does not read it. Every such row version was written by a transaction
-// that had not ended when the pass's first snapshot was taken: its xmin is
-// at or above that snapshot's xmin. So the catch-up reads the rows with
-// such an xmin: of the blocks already read (up to the position of a pass
-// in block order), or (for a pass by key) of the whole table, where the rows
+// does not read it. Every such row version is one the first snapshot could
+// not see: its xmin is at or above that snapshot's xmax, or one of the
+// transactions in progress in it. So the catch-up reads the rows with such
+// an xmin: of the blocks already read (up to the position of a pass in
+// block order), or (for a pass by key) of the whole table, where the rows
 // it reads again in the part still to read are duplicates an upsert by
-// primary key absorbs.
-func (s *tableSync) catchUp(ctx context.Context, since *string, sn *snapshot) error {
-	pred, args, err := xminSince(since, sn.xmax)
+// primary key absorbs. (Every row version with an xmin at or above the
+// first snapshot's xmin would be a superset: on a busy server, whose oldest
+// transaction is older than the table's rows, that is every row, read
+// twice, and a keyless table would keep each twice.)
+func (s *tableSync) catchUp(ctx context.Context, first firstSnapshot, sn *snapshot) error {
+	pred, args, err := first.unseen(sn.xmax)
 	if err != nil {
 		return &TableError{Table: s.name, Step: "catch up", Err: err}
 	}
@@ -398,26 +409,62 @@ func (s *tableSync) catchUp(ctx context.Context, since *string, sn *snapshot) er
 	return nil
 }
 
-// xminSince returns the predicate that keeps the row versions written by
-// transactions at or after since (a 64-bit transaction id), as seen in a
-// snapshot whose xmax is xmax. A row's xmin is a 32-bit id; its distance
-// below xmax, modulo 2^32, places it. A frozen tuple's xmin may alias into
-// the window: it is read again, never missed. Without since (a state saved
-// before snapshots were recorded), every row is kept.
-func xminSince(since *string, xmax int64) (string, []any, error) {
-	if since == nil {
+// firstSnapshot is what the progress records of the first snapshot a
+// phase was read in: its xmin, and (since it was recorded) its xmax and the
+// transactions in progress in it, 64-bit ids as text.
+type firstSnapshot struct {
+	xmin, xmax *string
+	xip        []string
+}
+
+// unseen returns the predicate that keeps the row versions the first
+// snapshot could not see, judged in a snapshot whose xmax is xmax: those
+// whose xmin is at or above the first snapshot's xmax, or one of the
+// transactions in progress in it. A row's xmin is a 32-bit id; its
+// distance below xmax, modulo 2^32, places it. A frozen tuple's xmin may
+// alias into the window: it is read again, never missed. A state that
+// recorded only the xmin (saved before the xmax was) keeps every row
+// version written from that xmin on; without even that, every row.
+func (f firstSnapshot) unseen(xmax int64) (string, []any, error) {
+	if f.xmin == nil {
 		return "", nil, nil
 	}
-	from, err := strconv.ParseInt(*since, 10, 64)
-	if err != nil {
-		return "", nil, fmt.Errorf("the saved snapshot xmin %q: %w", *since, err)
+	parse := func(what, v string) (int64, error) {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("the saved snapshot %s %q: %w", what, v, err)
+		}
+		return n, nil
 	}
-	window := xmax - from
-	if window >= 1<<31 {
+	from, err := parse("xmin", *f.xmin)
+	if err != nil {
+		return "", nil, err
+	}
+	if xmax-from >= 1<<31 {
 		return "", nil, nil // too many transactions since to place them: keep every row
 	}
-	return "((%[1]s::bigint - xmin::text::bigint + 4294967296) %% 4294967296) <= %[2]s::bigint",
-		[]any{xmax % (1 << 32), max(window, 0)}, nil
+	const dist = "((%[1]s::bigint - xmin::text::bigint + 4294967296) %% 4294967296)"
+	if f.xmax == nil {
+		return dist + " <= %[2]s::bigint", []any{xmax % (1 << 32), max(xmax-from, 0)}, nil
+	}
+	upto, err := parse("xmax", *f.xmax)
+	if err != nil {
+		return "", nil, err
+	}
+	// Distances below xmax of the transactions in progress in the first
+	// snapshot: a row whose xmin is one of them was not seen.
+	var inProgress []string
+	for _, x := range f.xip {
+		id, err := parse("xip", x)
+		if err != nil {
+			return "", nil, err
+		}
+		if id >= from && id < upto {
+			inProgress = append(inProgress, strconv.FormatInt(xmax-id, 10))
+		}
+	}
+	return "(" + dist + " <= %[2]s::bigint OR " + dist + " = ANY(%[3]s::bigint[]))",
+		[]any{xmax % (1 << 32), max(xmax-upto, 0), "{" + strings.Join(inProgress, ",") + "}"}, nil
 }
 
 // withFilter returns the shape with one more predicate, whose %[1]s, %[2]s...

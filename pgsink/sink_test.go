@@ -643,6 +643,46 @@ INSERT INTO %[1]s.keyless SELECT i, md5(i::text) FROM generate_series(1, 30000) 
 	e.compareAll(t, cfg, "resumed", false)
 }
 
+// TestCancelMidStreamOlderTransaction is TestCancelMidStream while an older
+// transaction of another session holds an xid for the whole first run, as a
+// busy server always has: the snapshot's xmin then lies below the xid that
+// inserted the table's rows, though those rows were visible to it. A resumed
+// pass must read again only the rows its first snapshot could not see, not
+// every row whose xmin is above that snapshot's xmin: for a keyless table
+// each row read again is a duplicate in the destination.
+func TestCancelMidStreamOlderTransaction(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	older, err := e.src.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer older.Rollback()
+	if _, err := older.Exec(`SELECT txid_current()`); err != nil { // takes an xid
+		t.Fatal(err)
+	}
+	mustExec(t, e.src, `CREATE TABLE %[1]s.keyless (n int, v text);
+INSERT INTO %[1]s.keyless SELECT i, md5(i::text) FROM generate_series(1, 30000) i;`, e.schema)
+	cfg := e.config(t)
+	sink := e.newSink(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cs := &cancelingSink{Sink: sink, after: 10000, cancel: cancel}
+	ex, err := redshiftsync.New(cfg, cs, sink.StateStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
+	if _, err := ex.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled run: %v", err)
+	}
+	if err := older.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	e.sync(t, cfg, sink, sink.StateStore())
+	e.compareAll(t, cfg, "resumed", false)
+}
+
 // TestBeginResyncAgain: BeginResync called again in a resync starts the
 // copy over, whether the rows so far went straight into the copy or were
 // staged (a resumed resync).
