@@ -363,13 +363,16 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 		}()
 	}
 	wg.Wait()
-	var extra []error
-	if err := stopProgress(); err != nil {
-		extra = append(extra, err)
-	}
 	for i := range rep.Tables {
 		outcome(ctx, runCtx, &rep.Tables[i])
 		rep.Rows += rep.Tables[i].Rows
+		// Before the last progress report, so that it shows a canceled
+		// table as canceled, not failed.
+		e.stats.table(rep.Tables[i].Table).settle(rep.Tables[i].Status)
+	}
+	var extra []error
+	if err := stopProgress(); err != nil {
+		extra = append(extra, err)
 	}
 	rep.Duration = time.Since(start)
 	err = joinOutcome(rep.Tables, extra...)

@@ -125,7 +125,20 @@ func TestSinkFailureCancelsTheOthers(t *testing.T) {
 	cfg.BatchSize = 100
 	bad := schema + ".clicks"
 	sink := &failingSink{memSink: newMemSink(), table: bad, failed: make(chan struct{})}
-	rep, err := runOnce(t, cfg, sink, &redshiftsync.MemoryStore{})
+	// The last progress report (the one Run makes as it ends) must show
+	// the canceled tables as canceled, as the report does.
+	var last redshiftsync.Stats
+	rep, err := runOnce(t, cfg, sink, &redshiftsync.MemoryStore{},
+		redshiftsync.WithProgressHook(time.Hour, func(st redshiftsync.Stats) { last = st }))
+	for _, ts := range last.Tables {
+		want := "canceled"
+		if ts.Table == bad {
+			want = "failed"
+		}
+		if ts.State != want {
+			t.Errorf("%s: progress state %q, want %q", ts.Table, ts.State, want)
+		}
+	}
 	if !errors.Is(err, errDiskFull) {
 		t.Fatalf("err = %v, want the sink's failure", err)
 	}

@@ -19,8 +19,9 @@ type TableStats struct {
 	Table string
 	// State is "waiting" until the table's sync first holds a unit of the
 	// worker budget to read rows with (the short catalog queries that plan
-	// the read do not count), then "running", and "done" or "failed" at
-	// its end.
+	// the read do not count), then "running", and at its end "done",
+	// "failed", "canceled" (stopped because another table failed) or
+	// "interrupted" (the caller canceled Run), as TableReport.Status says.
 	State   string
 	Rows    int64
 	Bytes   int64
@@ -113,6 +114,17 @@ func (t *tableStats) unknownEstimate() { t.estimate.Store(-1) }
 func (t *tableStats) resume(rows int64) {
 	t.base.Store(rows)
 	t.rows.Add(rows)
+}
+
+// settle records the status Run decided for the finished table: finish
+// could only tell done from failed.
+func (t *tableStats) settle(st TableStatus) {
+	switch st {
+	case TableOK:
+		t.state.Store("done")
+	case TableFailed, TableCanceled, TableInterrupted:
+		t.state.Store(string(st))
+	}
 }
 
 func (t *tableStats) finish(err error) {

@@ -116,7 +116,7 @@ func (p *progress) draw(s redshiftsync.Stats, now time.Time) {
 			running = append(running, t)
 		case "waiting":
 			waiting = append(waiting, t)
-		default: // done, failed (or canceled)
+		default: // done, failed, canceled or interrupted
 			done++
 		}
 	}
