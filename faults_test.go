@@ -38,6 +38,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/testlog"
 )
 
 // hookSink is a memSink that calls onWrite after each successful Write with
@@ -59,27 +60,9 @@ func (h *hookSink) Write(ctx context.Context, b redshiftsync.Batch) error {
 	return nil
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers, for log output.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // debugLogger returns a JSON logger at debug level writing to a new buffer.
-func debugLogger() (*slog.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
+func debugLogger() (*slog.Logger, *testlog.Buffer) {
+	buf := &testlog.Buffer{}
 	return slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }
 

@@ -1,14 +1,13 @@
 package pgsink_test
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
+	"github.com/seed2085993a/redshiftsync/internal/testlog"
 )
 
 // columnType returns the destination type of column col of schema.table.
@@ -27,27 +26,9 @@ WHERE attrelid = $1::regclass AND attname = $2 AND NOT attisdropped`, sqlident.Q
 func (e *env) syncLogged(t *testing.T, cfg redshiftsync.Config) string {
 	t.Helper()
 	sink := e.newSink(t)
-	var buf syncBuffer
+	var buf testlog.Buffer
 	e.syncWith(t, cfg, sink, sink.StateStore(), redshiftsync.WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
 	return buf.String()
-}
-
-// syncBuffer is a bytes.Buffer safe for the extractor's concurrent logs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // TestWidenTypes: the source widens columns between two incremental syncs

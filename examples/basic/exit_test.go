@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/testlog"
 )
 
 func randomName(t *testing.T, prefix string) string {
@@ -192,7 +193,7 @@ INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 20) i;`, schema))
 			}
 			cmd := exec.Command(os.Args[0], "-source", pgtest.DSN(t), "-schema", schema, "-out", t.TempDir(), "-progress", "off")
 			cmd.Env = append(os.Environ(), "BASIC_RUN_MAIN=1")
-			var out syncBuffer
+			var out testlog.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

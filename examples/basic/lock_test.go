@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -11,32 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/testlog"
 	"github.com/seed2085993a/redshiftsync/jsonlsink"
 )
-
-// syncBuffer is a bytes.Buffer that one goroutine writes while another reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // blockedRun is a run of the command that the test holds inside its sync:
 // a transaction of the test holds an ACCESS EXCLUSIVE lock on the source
@@ -46,7 +27,7 @@ type blockedRun struct {
 	table  string // schema.t
 	tx     *sql.Tx
 	done   chan error
-	stderr *syncBuffer
+	stderr *testlog.Buffer
 }
 
 // lockSource starts the transaction that blocks every read of table.
@@ -65,9 +46,9 @@ func lockSource(t *testing.T, src *sql.DB, table string) *blockedRun {
 
 // start runs the command with args in a goroutine; its error arrives on the
 // returned channel.
-func (b *blockedRun) start(ctx context.Context, args []string) (<-chan error, *syncBuffer) {
-	done, stderr := make(chan error, 1), &syncBuffer{}
-	go func() { done <- run(ctx, args, &syncBuffer{}, stderr) }()
+func (b *blockedRun) start(ctx context.Context, args []string) (<-chan error, *testlog.Buffer) {
+	done, stderr := make(chan error, 1), &testlog.Buffer{}
+	go func() { done <- run(ctx, args, &testlog.Buffer{}, stderr) }()
 	return done, stderr
 }
 
