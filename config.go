@@ -27,9 +27,19 @@ import (
 
 // Defaults of the settings a configuration may omit.
 const (
-	PortDefault                = 5439
-	SchemaDefault              = "public"
-	BatchSizeDefault           = 10_000
+	PortDefault      = 5439
+	SchemaDefault    = "public"
+	BatchSizeDefault = 10_000
+	// BatchBytesDefault is the byte budget of a batch when batch_bytes is
+	// absent: peak memory is about one batch per reader
+	// (MaxParallelWorkersDefault of them) plus one whole row in the driver
+	// each, so 16 MiB keeps a default sync under 256 MiB for rows up to
+	// 16 MB, while batches of narrow rows (10,000 rows of 1.6 KB) never
+	// reach it.
+	BatchBytesDefault = 16 << 20
+	// BatchBytesNone, as Config.BatchBytes, means no byte budget (what
+	// "batch_bytes": 0 means in a configuration file).
+	BatchBytesNone             = -1
 	MaxParallelWorkersDefault  = 4
 	CheckpointEveryRowsDefault = 50_000
 	CheckpointIntervalDefault  = time.Minute
@@ -160,8 +170,11 @@ type Config struct {
 	// BatchSize is the number of rows read per page and handed to the sink
 	// per Write [batch_size], 1 to BatchSizeMax, default BatchSizeDefault.
 	BatchSize int
-	// BatchBytes caps the bytes of a batch as well [batch_bytes]; 0 means no
-	// byte cap.
+	// BatchBytes caps the bytes of a batch as well [batch_bytes], default
+	// BatchBytesDefault; BatchBytesNone (or "0" in a configuration file,
+	// which Validate turns into BatchBytesNone) means no byte cap, a batch
+	// then being BatchSize rows whatever their width. A single row larger
+	// than the budget is a batch on its own.
 	BatchBytes int
 	// AutoSchemaDetection discovers the tables of Schema from the catalog
 	// [auto_schema_detection], default true in ParseConfig and ConfigFromURL
@@ -322,7 +335,7 @@ var (
 const (
 	expectPort        = `a port number from 1 to 65535, such as "5439"`
 	expectBatchSize   = `a positive integer such as "5000" (at most 1000000)`
-	expectBatchBytes  = `a number of bytes such as "67108864" (64 MiB), or "0" for no cap`
+	expectBatchBytes  = `a number of bytes such as "16777216" (16 MiB, the default), or "0" for no cap`
 	expectWorkers     = `a whole number from 1 to 64, such as "4"`
 	expectEveryRows   = `a positive integer such as "50000"`
 	expectRetries     = `a whole number from 0 to 100, such as "5"`
@@ -1077,6 +1090,14 @@ func (c *Config) check(explicit map[string]bool) []ConfigProblem {
 	if c.BatchSize == 0 && unset(keyBatchSize) {
 		c.BatchSize = BatchSizeDefault
 	}
+	if c.BatchBytes == 0 {
+		// Absent: the default; an explicit 0 is "none", kept as
+		// BatchBytesNone so that validating again changes nothing.
+		c.BatchBytes = BatchBytesDefault
+		if !unset(keyBatchBytes) {
+			c.BatchBytes = BatchBytesNone
+		}
+	}
 	if c.MaxParallelWorkers == 0 && unset(keyMaxParallelWorkers) {
 		c.MaxParallelWorkers = MaxParallelWorkersDefault
 	}
@@ -1116,7 +1137,7 @@ func (c *Config) check(explicit map[string]bool) []ConfigProblem {
 
 	// Reading.
 	checkInt(ps, keyBatchSize, c.BatchSize, 1, BatchSizeMax)
-	checkInt(ps, keyBatchBytes, c.BatchBytes, 0, math.MaxInt)
+	checkInt(ps, keyBatchBytes, c.BatchBytes, BatchBytesNone, math.MaxInt)
 	checkPatterns(ps, keyIncludeTables, c.IncludeTables)
 	checkPatterns(ps, keyExcludeTables, c.ExcludeTables)
 	if strings.ContainsRune(c.TableSpecFile, 0) {

@@ -242,7 +242,8 @@ func TestParseConfigValueForms(t *testing.T) {
 		{"redshift_password", "", func(c Config) any { return c.Password }, Secret("")},
 		{"redshift_password", "<not a placeholder>", func(c Config) any { return c.Password }, Secret("<not a placeholder>")},
 		{"max_retries", "0", func(c Config) any { return c.MaxRetries }, 0},
-		{"batch_bytes", 0, func(c Config) any { return c.BatchBytes }, 0},
+		{"batch_bytes", 0, func(c Config) any { return c.BatchBytes }, BatchBytesNone},
+		{"batch_bytes", "", func(c Config) any { return c.BatchBytes }, BatchBytesDefault},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s=%v", tt.key, tt.value), func(t *testing.T) {
@@ -274,7 +275,7 @@ func TestParseConfigProblems(t *testing.T) {
 		{"batch_size huge", map[string]any{"batch_size": "2000000"}, "batch_size", []string{"2000000 is too large", "mistake", "at most 1000000"}},
 		{"batch_size overflow", map[string]any{"batch_size": "99999999999999999999"}, "batch_size", []string{"out of range"}},
 		{"batch_size 1e400", map[string]any{"batch_size": json.Number("1e400")}, "batch_size", []string{"out of range"}},
-		{"batch_bytes negative", map[string]any{"batch_bytes": "-1"}, "batch_bytes", []string{"-1 is too small", "no cap"}},
+		{"batch_bytes negative", map[string]any{"batch_bytes": "-2"}, "batch_bytes", []string{"-2 is too small", "no cap"}},
 		{"port too large", map[string]any{"redshift_port": "70000"}, "redshift_port", []string{"70000 is too large", "1 to 65535"}},
 		{"port zero", map[string]any{"redshift_port": 0}, "redshift_port", []string{"0 is too small", "1 to 65535"}},
 		{"port text", map[string]any{"redshift_port": "54a"}, "redshift_port", []string{`"54a" is not a whole number`, "port number"}},
@@ -594,7 +595,7 @@ func TestValidate(t *testing.T) {
 			{func(c *Config) { c.Port = -1 }, "redshift_port", "-1 is too small"},
 			{func(c *Config) { c.BatchSize = 2_000_000 }, "batch_size", "mistake"},
 			{func(c *Config) { c.BatchSize = -1 }, "batch_size", "-1 is too small"},
-			{func(c *Config) { c.BatchBytes = -1 }, "batch_bytes", "-1 is too small"},
+			{func(c *Config) { c.BatchBytes = -2 }, "batch_bytes", "-2 is too small"},
 			{func(c *Config) { c.MaxParallelWorkers = 65 }, "max_parallel_workers", "65 is too large"},
 			{func(c *Config) { c.CheckpointEveryRows = -3 }, "checkpoint_every_rows", "-3 is too small"},
 			{func(c *Config) { c.CheckpointInterval = -time.Second }, "checkpoint_interval", "-1s is negative"},

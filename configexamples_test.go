@@ -27,7 +27,7 @@ func TestReadmeConfigExamples(t *testing.T) {
 			Host: "db.internal.example.com", Port: 5432, Database: "shop", User: "reader", Password: "change-me",
 			Schema: "public", SSLMode: "require", Dialect: DialectPostgres, AutoSchemaDetection: true,
 			IncludeTables: []string{"orders", "customers", "events_*"}, ExcludeTables: []string{"tmp_*"},
-			BatchSize: 10000, MaxParallelWorkers: 4, CheckpointEveryRows: 50000, CheckpointInterval: time.Minute,
+			BatchSize: 10000, BatchBytes: 16 << 20, MaxParallelWorkers: 4, CheckpointEveryRows: 50000, CheckpointInterval: time.Minute,
 			Partitions: 4, PartitionThreshold: 1000000, ConnectTimeout: 30 * time.Second, MaxRetries: 5,
 		}},
 		{"redshift.json", Config{

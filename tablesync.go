@@ -436,6 +436,9 @@ type unit struct {
 	backing []any
 	dest    []driver.Value
 	ranks   []int64 // the server's rank of each row of a ranked page
+	// pageBytes is the rowBytes of the rows decoded into page since it
+	// was last reset, counted only under a byte budget (see overBudget).
+	pageBytes int64
 }
 
 func (s *tableSync) newUnit(shape *readShape, after *[]string) *unit {
@@ -475,6 +478,12 @@ func (u *unit) read(ctx context.Context) (err error) {
 	}
 	t := u.t
 	limit := t.e.cfg.BatchSize
+	if t.e.cfg.BatchBytes > 0 {
+		// A page is held whole before it is cut, and nothing says yet how
+		// wide the rows are: the first page is small, the next ones sized
+		// by it (nextLimit).
+		limit = min(limit, minPageRows)
+	}
 	for {
 		t.mu.Lock()
 		after := *u.after
@@ -486,7 +495,7 @@ func (u *unit) read(ctx context.Context) (err error) {
 		rankCol := len(t.plan.Table.Columns)
 		var n int
 		err := u.withRetry(ctx, "read page", func() error {
-			n = 0
+			n, u.pageBytes = 0, 0
 			u.ensurePage(limit)
 			return u.query(ctx, q, args, func(row []driver.Value) error {
 				if u.shape.serverTies {
@@ -505,6 +514,8 @@ func (u *unit) read(ctx context.Context) (err error) {
 		if n == 0 {
 			return nil
 		}
+		// Sized now: a tie group streamed below reuses pageBytes.
+		next := u.nextLimit(limit)
 		deliver, last, err := u.cut(n, limit)
 		if err != nil {
 			return err
@@ -525,9 +536,14 @@ func (u *unit) read(ctx context.Context) (err error) {
 		if n < limit {
 			return nil
 		}
-		limit = u.nextLimit(limit)
+		limit = next
 	}
 }
+
+// minPageRows is the smallest page of the non-unique page loop under a byte
+// budget: a page of very wide rows stays a few rows, at the cost of reading
+// again the row held back at its end (see cut).
+const minPageRows = 4
 
 // chunkRows is the size a Redshift table's key ranges aim at: large enough
 // that the leader node's cost per query stays small, small enough that a
@@ -577,6 +593,7 @@ func (u *unit) streamBatches(ctx context.Context, q string, args []any, check fu
 	batch := t.e.cfg.BatchSize
 	u.ensurePage(batch)
 	n, total := 0, 0
+	u.pageBytes = 0
 	deliver := func() error {
 		last, err := position(u.page[n-1])
 		if err != nil {
@@ -585,7 +602,7 @@ func (u *unit) streamBatches(ctx context.Context, q string, args []any, check fu
 		if err := u.deliverPage(ctx, u.page[:n], last); err != nil {
 			return err
 		}
-		n = 0
+		n, u.pageBytes = 0, 0
 		return t.maybeCheckpoint(ctx)
 	}
 	err := u.query(ctx, q, args, func(row []driver.Value) error {
@@ -597,7 +614,7 @@ func (u *unit) streamBatches(ctx context.Context, q string, args []any, check fu
 		if err := u.decodeInto(u.page[n], row, func() { n++; total++ }); err != nil {
 			return err
 		}
-		if n == batch || u.overBudget(n) {
+		if n == batch || u.overBudget() {
 			return deliver()
 		}
 		return nil
@@ -713,15 +730,16 @@ func (u *unit) streamTo(ctx context.Context, q string, args []any, after []strin
 	limit := u.t.e.cfg.BatchSize
 	u.ensurePage(limit)
 	n := 0
+	u.pageBytes = 0
 	var total int64
 	err = u.query(ctx, q, args, func(row []driver.Value) error {
 		if err := u.decodeInto(u.page[n], row, func() { n++ }); err != nil {
 			return err
 		}
-		if n == limit || u.overBudget(n) {
+		if n == limit || u.overBudget() {
 			err := deliver(u.page[:n])
 			total += int64(n)
-			n = 0
+			n, u.pageBytes = 0, 0
 			return err
 		}
 		return nil
@@ -761,6 +779,9 @@ func (u *unit) decodeInto(dst []any, row []driver.Value, added func()) error {
 			return &TableError{Table: u.t.name, Step: stepDecode, Err: fmt.Errorf("column %q: %w", u.t.plan.Table.Columns[i].Name, err)}
 		}
 		dst[i] = v
+	}
+	if u.t.e.cfg.BatchBytes > 0 {
+		u.pageBytes += rowBytes(dst)
 	}
 	added()
 	return nil
@@ -806,32 +827,23 @@ func (u *unit) deliver(ctx context.Context, rows [][]any) error {
 	return nil
 }
 
-// overBudget reports whether the first n rows of the page reached BatchBytes.
-func (u *unit) overBudget(n int) bool {
+// overBudget reports whether the rows decoded into the page since it was
+// last reset reached BatchBytes; a running sum, as summing the page at every
+// row would cost a batch's rows squared.
+func (u *unit) overBudget() bool {
 	b := u.t.e.cfg.BatchBytes
-	if b <= 0 {
-		return false
-	}
-	var sum int64
-	for _, r := range u.page[:n] {
-		sum += rowBytes(r)
-	}
-	return sum >= int64(b)
+	return b > 0 && u.pageBytes >= int64(b)
 }
 
-// nextLimit shrinks the page size so a page stays within BatchBytes, judged
-// by the rows of the last page.
+// nextLimit sizes the page after a full page of limit rows so that it stays
+// within BatchBytes, judged by the rows of the page just read.
 func (u *unit) nextLimit(limit int) int {
 	b := u.t.e.cfg.BatchBytes
 	if b <= 0 {
 		return limit
 	}
-	var sum int64
-	for _, r := range u.page[:limit] {
-		sum += rowBytes(r)
-	}
-	per := max(sum/int64(limit), 1)
-	return int(min(max(int64(b)/per, 16), int64(u.t.e.cfg.BatchSize)))
+	per := max(u.pageBytes/int64(limit), 1)
+	return int(min(max(int64(b)/per, minPageRows), int64(u.t.e.cfg.BatchSize)))
 }
 
 // rowBytes estimates the memory of a decoded row.
