@@ -166,6 +166,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		SSLMode:             "require",
 		Dialect:             DialectAuto,
 		BatchSize:           BatchSizeDefault,
+		BatchBytes:          BatchBytesDefault,
 		AutoSchemaDetection: true,
 		MaxParallelWorkers:  MaxParallelWorkersDefault,
 		CheckpointEveryRows: CheckpointEveryRowsDefault,
@@ -560,7 +561,7 @@ func TestValidate(t *testing.T) {
 		}
 		want := Config{
 			Host: "localhost", Port: PortDefault, Database: "dev", User: "u", Schema: SchemaDefault,
-			SSLMode: "prefer", Dialect: DialectAuto, BatchSize: BatchSizeDefault,
+			SSLMode: "prefer", Dialect: DialectAuto, BatchSize: BatchSizeDefault, BatchBytes: BatchBytesDefault,
 			MaxParallelWorkers: MaxParallelWorkersDefault, CheckpointEveryRows: CheckpointEveryRowsDefault,
 			CheckpointInterval: CheckpointIntervalDefault, ConnectTimeout: ConnectTimeoutDefault,
 			Partitions: PartitionsDefault, PartitionThreshold: PartitionThresholdDefault,
@@ -682,7 +683,7 @@ func TestConfigFromURL(t *testing.T) {
 			continue
 		}
 		want := tt.want
-		want.Schema, want.Dialect, want.BatchSize = SchemaDefault, DialectAuto, BatchSizeDefault
+		want.Schema, want.Dialect, want.BatchSize, want.BatchBytes = SchemaDefault, DialectAuto, BatchSizeDefault, BatchBytesDefault
 		want.AutoSchemaDetection, want.MaxRetries = true, MaxRetriesDefault
 		want.MaxParallelWorkers, want.CheckpointEveryRows = MaxParallelWorkersDefault, CheckpointEveryRowsDefault
 		want.CheckpointInterval = CheckpointIntervalDefault

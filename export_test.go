@@ -11,3 +11,7 @@ func SetWatermarkTimings(margin, floor, warnAfter time.Duration) (restore func()
 	clockMargin, redshiftFloor, holdWarnAfter = margin, floor, warnAfter
 	return func() { clockMargin, redshiftFloor, holdWarnAfter = m, f, w }
 }
+
+// RowBytes is the estimate of a decoded row's memory that BatchBytes
+// budgets, for tests that check the batches a sink receives.
+func RowBytes(row []any) int64 { return rowBytes(row) }

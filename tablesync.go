@@ -614,10 +614,10 @@ func (u *unit) streamBatches(ctx context.Context, q string, args []any, check fu
 		if err := u.decodeInto(u.page[n], row, func() { n++; total++ }); err != nil {
 			return err
 		}
-		if n == batch || u.overBudget() {
+		if n == batch {
 			return deliver()
 		}
-		return nil
+		return u.spill(&n, deliver)
 	})
 	if err == nil && n > 0 {
 		err = deliver()
@@ -732,24 +732,26 @@ func (u *unit) streamTo(ctx context.Context, q string, args []any, after []strin
 	n := 0
 	u.pageBytes = 0
 	var total int64
+	flush := func() error {
+		err := deliver(u.page[:n])
+		total += int64(n)
+		n, u.pageBytes = 0, 0
+		return err
+	}
 	err = u.query(ctx, q, args, func(row []driver.Value) error {
 		if err := u.decodeInto(u.page[n], row, func() { n++ }); err != nil {
 			return err
 		}
-		if n == limit || u.overBudget() {
-			err := deliver(u.page[:n])
-			total += int64(n)
-			n, u.pageBytes = 0, 0
-			return err
+		if n == limit {
+			return flush()
 		}
-		return nil
+		return u.spill(&n, flush)
 	})
 	if err != nil {
 		return err
 	}
 	if n > 0 {
-		total += int64(n)
-		if err := deliver(u.page[:n]); err != nil {
+		if err := flush(); err != nil {
 			return err
 		}
 	}
@@ -800,18 +802,24 @@ func (u *unit) deliverPage(ctx context.Context, rows [][]any, last []string) err
 }
 
 // deliver hands rows to the sink, in batches of at most BatchSize rows and
-// BatchBytes bytes. The caller holds the table's sink lock.
+// BatchBytes bytes; a row larger than BatchBytes is a batch on its own. The
+// caller holds the table's sink lock.
 func (u *unit) deliver(ctx context.Context, rows [][]any) error {
 	cfg, st := u.t.e.cfg, u.t.stats
 	for len(rows) > 0 {
 		n := min(len(rows), cfg.BatchSize)
 		var bytes int64
 		for i := range n {
-			bytes += rowBytes(rows[i])
-			if cfg.BatchBytes > 0 && bytes >= int64(cfg.BatchBytes) {
-				n = i + 1
+			rb := rowBytes(rows[i])
+			if cfg.BatchBytes > 0 && bytes+rb > int64(cfg.BatchBytes) {
+				if i == 0 {
+					n, bytes = 1, rb
+				} else {
+					n = i
+				}
 				break
 			}
+			bytes += rb
 		}
 		if err := u.t.writeLocked(ctx, rows[:n]); err != nil {
 			return err
@@ -828,11 +836,34 @@ func (u *unit) deliver(ctx context.Context, rows [][]any) error {
 }
 
 // overBudget reports whether the rows decoded into the page since it was
-// last reset reached BatchBytes; a running sum, as summing the page at every
+// last reset passed BatchBytes; a running sum, as summing the page at every
 // row would cost a batch's rows squared.
 func (u *unit) overBudget() bool {
 	b := u.t.e.cfg.BatchBytes
-	return b > 0 && u.pageBytes >= int64(b)
+	return b > 0 && u.pageBytes > int64(b)
+}
+
+// spill keeps a streamed page of *n rows within BatchBytes: when its last
+// row took it past the budget, the rows before it are delivered (flush
+// delivers the page's first *n rows and empties it) and that row starts the
+// next batch, delivered alone at once when it is larger than the budget.
+func (u *unit) spill(n *int, flush func() error) error {
+	if !u.overBudget() {
+		return nil
+	}
+	if k := *n; k > 1 {
+		last := u.page[k-1]
+		*n = k - 1
+		if err := flush(); err != nil {
+			return err
+		}
+		u.page[0], u.page[k-1] = last, u.page[0]
+		*n, u.pageBytes = 1, rowBytes(last)
+	}
+	if u.overBudget() {
+		return flush()
+	}
+	return nil
 }
 
 // nextLimit sizes the page after a full page of limit rows so that it stays
