@@ -52,6 +52,7 @@ type childArgs struct {
 	SaveState    string        // write the state document here after the run
 	CPUProfile   string        // write a CPU profile of the timed part here
 	FailAt       int64         // >0: the sink fails once it was handed this many rows; a second Run then finishes
+	BatchBytes   int           // Config.BatchBytes; 0: the library's default
 }
 
 func (a childArgs) args() []string {
@@ -72,6 +73,7 @@ func (a childArgs) args() []string {
 	add("save-state", a.SaveState)
 	add("cpuprofile", a.CPUProfile)
 	add("fail-at", strconv.FormatInt(a.FailAt, 10))
+	add("batch-bytes", strconv.Itoa(a.BatchBytes))
 	return out
 }
 
@@ -120,6 +122,7 @@ func childMain(argv []string) int {
 	fs.IntVar(&a.CkptRows, "ckpt-rows", 0, "")
 	fs.DurationVar(&a.CkptInterval, "ckpt-interval", 0, "")
 	fs.IntVar(&a.Partitions, "partitions", 0, "")
+	fs.IntVar(&a.BatchBytes, "batch-bytes", 0, "")
 	fs.IntVar(&a.Workers, "workers", 0, "")
 	fs.DurationVar(&a.Deadline, "deadline", 0, "")
 	fs.StringVar(&a.LoadState, "load-state", "", "")
@@ -338,6 +341,9 @@ func extract(ctx context.Context, dsn string, a childArgs) (childResult, error) 
 	}
 	if a.Workers > 0 {
 		cfg.MaxParallelWorkers = a.Workers
+	}
+	if a.BatchBytes != 0 {
+		cfg.BatchBytes = a.BatchBytes
 	}
 
 	store := &redshiftsync.MemoryStore{}

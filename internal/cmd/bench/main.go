@@ -72,6 +72,7 @@ type options struct {
 	cpuprofile string
 	profile    bool
 	only       string
+	widths     bool
 }
 
 func parentMain() error {
@@ -84,6 +85,7 @@ func parentMain() error {
 	flag.BoolVar(&o.profile, "profile", true, "after the measurements, profile one extra (untimed) run of case (d) and report its top functions")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "keep the CPU profile of case (d) in this file (implies -profile)")
 	flag.StringVar(&o.only, "cases", "", "comma-separated case ids to run (default: all), e.g. a,b,d")
+	flag.BoolVar(&o.widths, "widths", false, "run only the row-width probe (peak RSS of narrow, 64 KB, 1 MB and 16 MB rows, batch_bytes none vs default; widths.go), print its Markdown table and exit")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./internal/cmd/bench [flags]\n\n"+
 			"Benchmarks redshiftsync against bare lib/pq and psql's COPY and writes BENCHMARKS.md.\n"+
@@ -132,6 +134,21 @@ func parentMain() error {
 	m := describeMachine(ctx, db)
 	m.Server = redactURL(o.dsn)
 	fmt.Printf("machine: %s, %d cores, %s RAM; %s; %s\n", m.CPUModel, m.Cores, m.Memory, m.Postgres, m.Go)
+
+	if o.widths {
+		tmp, err := os.MkdirTemp("", "redshiftsync-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		fmt.Println("probe: peak RSS by row width...")
+		rows, err := measureWidths(ctx, db, &runner{exe: exe, psql: psql, dsn: o.dsn, tmp: tmp}, o.reps)
+		if err != nil {
+			return err
+		}
+		fmt.Print(widthsMarkdown(rows))
+		return nil
+	}
 
 	cases := allCases(o.rows)
 	if o.only != "" {
