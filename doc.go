@@ -61,8 +61,10 @@
 //     equal to the source.
 //  3. A checkpoint never runs ahead of the data. The state is saved only
 //     after the sink's Flush returned nil for every row it claims.
-//  4. Bounded memory. Memory depends on BatchSize (and BatchBytes) and row
-//     width, never on table size: pages are LIMITed, never cursors or OFFSET.
+//  4. Bounded memory. Memory depends on BatchSize, BatchBytes and row width,
+//     never on table size: pages are LIMITed, never cursors or OFFSET. By
+//     default a batch holds at most BatchBytesDefault bytes (a single larger
+//     row is a batch alone), so wide rows stay bounded too.
 //  5. Clear failures. Bad configuration, missing tables, unknown columns,
 //     permission errors and an unreadable state each get an error that names
 //     the thing and what to do; a table's failure is a *TableError naming

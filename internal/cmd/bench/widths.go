@@ -101,7 +101,7 @@ func minPositive(a, b float64) float64 {
 // widthsMarkdown is the probe's table for BENCHMARKS.md.
 func widthsMarkdown(rows []widthRow) string {
 	var b strings.Builder
-	b.WriteString("| rows | rows | row text | peak RSS MiB, batch_bytes 0 (none) | peak RSS MiB, default (16 MiB) | best s, none | best s, default |\n|---|--:|--:|--:|--:|--:|--:|\n")
+	b.WriteString("| row width | rows | row text | peak RSS MiB, batch_bytes 0 (none) | peak RSS MiB, default (16 MiB) | best s, none | best s, default |\n|---|--:|--:|--:|--:|--:|--:|\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %s | %s | %.1f | %.1f | %.2f | %.2f |\n", r.T.What, thousands(int64(r.T.Rows)), mb(int64(r.T.Rows)*int64(r.T.Bytes)), r.NoneMiB, r.DefMiB, r.NoneSecs, r.DefSecs)
 	}
