@@ -797,10 +797,8 @@ INSERT INTO %[1]s.t SELECT i, md5(i::text), 'v' || i FROM generate_series(1, 500
 			doc, _ := store.Load(context.Background())
 			if !bytes.Contains(doc, []byte(`"order"`)) {
 				// Resuming would panic (index out of range in tupleAfter)
-				// or skip rows. Runs once the saved progress records the
-				// ordering it belongs to (proposed patch to tablesync.go
-				// and checkpoint.go).
-				t.Skip("known bug: the saved progress does not record its ordering, so a rerun resumes on a changed primary key")
+				// or skip rows.
+				t.Fatalf("the saved progress does not record the ordering it belongs to: %s", doc)
 			}
 			pgtest.Exec(t, db, fmt.Sprintf(tc.alter, s))
 			sink.failAfter = 0
