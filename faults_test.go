@@ -186,12 +186,25 @@ CREATE INDEX ON public.%[1]s (updated_at, id);`, tb, rowsPerTable))
 		}
 		// Every 100-300ms, up to maxKills times: enough to hit every
 		// step of a page many times, bounded so that a slow machine does
-		// not turn the run into mostly backoff.
+		// not turn the run into mostly backoff. After a kill, the next
+		// waits until the extractor delivered rows again: the retry
+		// budget counts failures without progress, and on a loaded
+		// machine a reconnect and its first batch can take longer than
+		// the interval, so kills at a fixed pace could exhaust it (the
+		// budget is tested elsewhere; this test is about resuming right).
+		rowsAtKill := int64(-1) // rows delivered when the last kill landed
 		for i := 0; terminated.Load() < maxKills; i++ {
 			select {
 			case <-stop:
 				return
 			case <-time.After(time.Duration(100+(i*73)%201) * time.Millisecond):
+			}
+			for sink.rows.Load() <= rowsAtKill {
+				select {
+				case <-stop:
+					return
+				case <-time.After(10 * time.Millisecond):
+				}
 			}
 			// One backend of this database's extractor, a busy one first.
 			var n int
@@ -199,8 +212,9 @@ CREATE INDEX ON public.%[1]s (updated_at, id);`, tb, rowsPerTable))
 	SELECT pid FROM pg_stat_activity
 	WHERE application_name = 'redshiftsync' AND datname = $1 AND pid <> pg_backend_pid()
 	ORDER BY state = 'active' DESC, random() LIMIT 1) p`, dbname).Scan(&n)
-			if err == nil {
+			if err == nil && n > 0 {
 				terminated.Add(int64(n))
+				rowsAtKill = sink.rows.Load()
 			}
 		}
 	}()
