@@ -436,8 +436,11 @@ type unit struct {
 	backing []any
 	dest    []driver.Value
 	ranks   []int64 // the server's rank of each row of a ranked page
+	// sizes is the rowBytes of each row of page, taken once as it is
+	// decoded: the batch budget and the byte counts of Stats both use it.
+	sizes []int64
 	// pageBytes is the rowBytes of the rows decoded into page since it
-	// was last reset, counted only under a byte budget (see overBudget).
+	// was last reset (see overBudget).
 	pageBytes int64
 }
 
@@ -505,7 +508,7 @@ func (u *unit) read(ctx context.Context) (err error) {
 					}
 					u.ranks[n] = rank
 				}
-				return u.decodeInto(u.page[n], row, func() { n++ })
+				return u.decodeInto(n, row, func() { n++ })
 			})
 		})
 		if err != nil {
@@ -611,7 +614,7 @@ func (u *unit) streamBatches(ctx context.Context, q string, args []any, check fu
 				return err
 			}
 		}
-		if err := u.decodeInto(u.page[n], row, func() { n++; total++ }); err != nil {
+		if err := u.decodeInto(n, row, func() { n++; total++ }); err != nil {
 			return err
 		}
 		if n == batch {
@@ -739,7 +742,7 @@ func (u *unit) streamTo(ctx context.Context, q string, args []any, after []strin
 		return err
 	}
 	err = u.query(ctx, q, args, func(row []driver.Value) error {
-		if err := u.decodeInto(u.page[n], row, func() { n++ }); err != nil {
+		if err := u.decodeInto(n, row, func() { n++ }); err != nil {
 			return err
 		}
 		if n == limit {
@@ -766,6 +769,7 @@ func (u *unit) ensurePage(limit int) {
 	}
 	cols := len(u.t.plan.Table.Columns)
 	u.ranks = make([]int64, limit)
+	u.sizes = make([]int64, limit)
 	u.backing = make([]any, limit*cols)
 	u.page = make([][]any, limit)
 	for i := range u.page {
@@ -773,8 +777,10 @@ func (u *unit) ensurePage(limit int) {
 	}
 }
 
-// decodeInto decodes one driver row into dst and calls added once it did.
-func (u *unit) decodeInto(dst []any, row []driver.Value, added func()) error {
+// decodeInto decodes one driver row into row n of the page, records its
+// size, and calls added once it did.
+func (u *unit) decodeInto(n int, row []driver.Value, added func()) error {
+	dst := u.page[n]
 	for i, dec := range u.t.decoders {
 		v, err := dec(row[i])
 		if err != nil {
@@ -782,9 +788,8 @@ func (u *unit) decodeInto(dst []any, row []driver.Value, added func()) error {
 		}
 		dst[i] = v
 	}
-	if u.t.e.cfg.BatchBytes > 0 {
-		u.pageBytes += rowBytes(dst)
-	}
+	u.sizes[n] = rowBytes(dst)
+	u.pageBytes += u.sizes[n]
 	added()
 	return nil
 }
@@ -802,15 +807,17 @@ func (u *unit) deliverPage(ctx context.Context, rows [][]any, last []string) err
 }
 
 // deliver hands rows to the sink, in batches of at most BatchSize rows and
-// BatchBytes bytes; a row larger than BatchBytes is a batch on its own. The
+// BatchBytes bytes; a row larger than BatchBytes is a batch on its own. rows
+// is always the page's first rows, whose sizes decodeInto recorded. The
 // caller holds the table's sink lock.
 func (u *unit) deliver(ctx context.Context, rows [][]any) error {
 	cfg, st := u.t.e.cfg, u.t.stats
+	sizes := u.sizes[:len(rows)]
 	for len(rows) > 0 {
 		n := min(len(rows), cfg.BatchSize)
 		var bytes int64
 		for i := range n {
-			rb := rowBytes(rows[i])
+			rb := sizes[i]
 			if cfg.BatchBytes > 0 && bytes+rb > int64(cfg.BatchBytes) {
 				if i == 0 {
 					n, bytes = 1, rb
@@ -830,7 +837,7 @@ func (u *unit) deliver(ctx context.Context, rows [][]any) error {
 		if u.t.log.Enabled(ctx, slog.LevelDebug) {
 			u.t.log.Debug("batch delivered", "rows", n, "bytes", bytes)
 		}
-		rows = rows[n:]
+		rows, sizes = rows[n:], sizes[n:]
 	}
 	return nil
 }
@@ -858,7 +865,8 @@ func (u *unit) spill(n *int, flush func() error) error {
 			return err
 		}
 		u.page[0], u.page[k-1] = last, u.page[0]
-		*n, u.pageBytes = 1, rowBytes(last)
+		u.sizes[0], u.sizes[k-1] = u.sizes[k-1], u.sizes[0]
+		*n, u.pageBytes = 1, u.sizes[0]
 	}
 	if u.overBudget() {
 		return flush()
