@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/seed2085993a/redshiftsync"
+	"github.com/seed2085993a/redshiftsync/internal/pgtest"
 )
 
 // connectFailure runs a sync with cfg, which cannot connect, and returns its
@@ -48,7 +49,7 @@ func TestConnectErrors(t *testing.T) {
 
 	t.Run("nothing listening", func(t *testing.T) {
 		cfg := base
-		cfg.Port = freePort(t)
+		cfg.Port = pgtest.FreePort(t)
 		connectFailure(t, cfg, "nothing accepts connections at "+fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)+": check the port")
 	})
 	t.Run("sslmode require, server without TLS", func(t *testing.T) {

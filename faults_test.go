@@ -373,7 +373,7 @@ func startPrivateServer(t *testing.T, password string) *privateServer {
 	}
 	var startErr error
 	for range 5 {
-		s.port = freePort(t)
+		s.port = pgtest.FreePort(t)
 		portConf := filepath.Join(s.dir, "data", "port.conf")
 		if err := os.WriteFile(portConf, []byte(fmt.Sprintf("port = %d\n", s.port)), 0o644); err != nil {
 			t.Fatal(err)
@@ -404,18 +404,6 @@ func appendFile(path, text string) error {
 		return err
 	}
 	return f.Close()
-}
-
-// freePort returns a TCP port of 127.0.0.1 that nothing listened on a
-// moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // run runs a command as the server's owner, from /.
@@ -510,7 +498,7 @@ INSERT INTO src.b SELECT i, md5(i::text) FROM generate_series(1, %[1]d) i;`, row
 
 	t.Run("closed port", func(t *testing.T) {
 		cfg := baseCfg
-		cfg.Port = freePort(t)
+		cfg.Port = pgtest.FreePort(t)
 		cfg.MaxRetries = 1 // refused is transient: a server may be restarting
 		_, _, err, texts := run(t, cfg, newMemSink(), &redshiftsync.MemoryStore{})
 		if err == nil || !strings.Contains(err.Error(), "refused") {

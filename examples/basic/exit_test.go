@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -41,16 +40,6 @@ func dsnAs(t *testing.T, role string) string {
 	}
 	u.User = url.User(role)
 	return u.String()
-}
-
-func closedPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // TestExitCodesUsage: -h exits 0 with the usage; a flag or a configuration
@@ -124,7 +113,7 @@ INSERT INTO %[1]s.%[2]s SELECT i, 'v' || i FROM generate_series(1, 20) i;`, sche
 // where it went, what to do, where the settings came from, and each retry;
 // it exits 1 and never shows the password.
 func TestConnectionFailureSaysWhere(t *testing.T) {
-	port := closedPort(t)
+	port := pgtest.FreePort(t)
 	password := "pw-" + randomName(t, "")
 	cfg := filepath.Join(t.TempDir(), "configuration.json")
 	doc := fmt.Sprintf(`{"redshift_host": "127.0.0.1", "redshift_port": %d, "redshift_database": "shop", "redshift_user": "reader", "redshift_password": %q, "max_retries": 1}`, port, password)
