@@ -82,9 +82,12 @@ INSERT INTO %[1]s.t%[2]d SELECT i, repeat('x', 200) FROM generate_series(1, 3000
 			// query or holding one's results. A snapshot exporter (outside
 			// the budget, counted below) is named only by the statement
 			// that opens its transaction: while that runs, it is told
-			// apart by its text.
+			// apart by its text. Statements that read nothing are not
+			// counted either: the setup of a new connection, and COMMIT
+			// (an exporter's, which takes no unit of the budget, runs
+			// under the plain name once SET LOCAL is undone at commit).
 			err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'redshiftsync' AND state <> 'idle' AND pid <> pg_backend_pid()
-	AND query NOT LIKE '%redshiftsync snapshot%'`).Scan(&n)
+	AND query NOT LIKE '%redshiftsync snapshot%' AND query NOT LIKE 'SET TIME ZONE%' AND query NOT LIKE 'SET idle_in_transaction_session_timeout%' AND query <> 'COMMIT'`).Scan(&n)
 			if err == nil && n > most.Load() {
 				most.Store(n)
 			}
