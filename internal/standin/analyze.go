@@ -185,6 +185,12 @@ func check(sql string, st []sqltok.Token) *Rejection {
 	var info []string
 	for i, t := range st {
 		switch {
+		case t.Is("cast") && at(i+1).IsPunct("("):
+			if end := sqltok.Match(st, i+1); end > 0 {
+				if n := at(end - 1); n.Kind == sqltok.Ident && badTypes[n.Value] && at(end-2).Is("as") {
+					return &Rejection{Rule: "unsupported type", Code: "42704", Message: `type "` + n.Value + `" does not exist`, Position: pos(sql, n.Start)}
+				}
+			}
 		case t.Is("on") && at(i+1).Is("conflict"):
 			return syntaxError("ON CONFLICT", sql, t)
 		case t.Is("filter") && at(i-1).IsPunct(")") && at(i+1).IsPunct("(") && at(i+2).Is("where"):
@@ -208,12 +214,6 @@ func check(sql string, st []sqltok.Token) *Rejection {
 				info = append(info, `Function "`+t.Value+`()" not supported.`)
 			} else if unsupported[t.Value] {
 				info = append(info, `Function "`+t.Value+`()" not supported.`)
-			}
-		case t.Is("cast") && at(i+1).IsPunct("("):
-			if end := sqltok.Match(st, i+1); end > 0 {
-				if n := at(end - 1); n.Kind == sqltok.Ident && badTypes[n.Value] && at(end-2).Is("as") {
-					return &Rejection{Rule: "unsupported type", Code: "42704", Message: `type "` + n.Value + `" does not exist`, Position: pos(sql, n.Start)}
-				}
 			}
 		}
 	}
@@ -278,6 +278,9 @@ func rowConstructor(sql string, st []sqltok.Token, i int) *Rejection {
 	var next sqltok.Token
 	if end+1 < len(st) {
 		next = st[end+1]
+	}
+	if isName(prev) && !(prev.Kind == sqltok.Ident && keywords[prev.Value]) {
+		return nil // arguments of a function, columns of a table or alias, a type's modifiers
 	}
 	switch {
 	case next.Kind == sqltok.Op && comparisons[next.Value]:
@@ -424,7 +427,11 @@ func rewrite(sql string, toks []sqltok.Token) string {
 		case t.Kind == sqltok.String && strings.ContainsRune(t.Value, '\\') && t.Value[0] == '\'':
 			// Redshift reads a backslash in '…' as an escape; PostgreSQL
 			// 9.1+ does so only in E'…'.
-			edits = append(edits, edit{t.Start, t.Start, "E"})
+			e := "E"
+			if t.Start > 0 && isIdentByte(sql[t.Start-1]) {
+				e = " E" // A'x' is A then 'x': keep them apart
+			}
+			edits = append(edits, edit{t.Start, t.Start, e})
 		case t.Kind == sqltok.Ident && at(i+1).IsPunct("(") && (t.Value == "version" || t.Value == "getdate") && at(i+2).IsPunct(")"):
 			if s, ok := qualified(i); ok {
 				edits = append(edits, edit{s, t.End, Schema + "." + t.Value})
@@ -458,7 +465,7 @@ func rewrite(sql string, toks []sqltok.Token) string {
 				}
 				if toks[j].Is("as") {
 					if isTextType(toks, j+1) {
-						edits = append(edits, edit{toks[i+2].Start, toks[i+2].Start, Schema + ".to_varchar("}, edit{toks[j].Start, toks[j].Start, ") "})
+						edits = append(edits, edit{toks[i+2].Start, toks[i+2].Start, Schema + ".to_varchar("}, edit{toks[j-1].End, toks[j-1].End, ")"})
 					}
 					break
 				}
@@ -560,4 +567,8 @@ func operandStart(toks []sqltok.Token, i int) int {
 		return -1
 	}
 	return k
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c == '$' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80
 }
