@@ -25,7 +25,7 @@ import (
 type catalogSQL struct {
 	tables      string // relname, estimated rows
 	columns     string // relname, attnum, attname, format_type, notnull, default expression, identity
-	primaryKeys string // relname, conkey (int2[] text)
+	primaryKeys string // relname, conkey (int2[], read in its text form)
 	tableInfo   string // relname, tbl_rows, sortkey1, diststyle; "" when the dialect has none
 	indexes     string // relname, leading column of each valid btree index; "" when the dialect has none
 }
@@ -93,7 +93,10 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE n.nspname = $1 AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY c.relname, a.attnum`,
-	primaryKeys: `SELECT c.relname AS table_name, con.conkey::text AS conkey
+	// conkey raw, in its text form {1,2}: casting an array to text
+	// arrived in PostgreSQL 8.3, and Redshift (8.0.2) answers "cannot cast
+	// type smallint[] to character varying".
+	primaryKeys: `SELECT c.relname AS table_name, con.conkey AS conkey
 FROM pg_catalog.pg_constraint con
 JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
