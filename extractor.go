@@ -182,12 +182,12 @@ func newExtractor(cfg Config, p *pool, sink Sink, store StateStore, opts []Optio
 	}
 	e.locker, _ = store.(Locker)
 	switch {
-	case e.specs != nil && cfg.AutoSchemaDetection:
+	case e.specs != nil && !cfg.TablesFromSpecs:
 		return nil, fmt.Errorf("%w: WithTableSpecs lists the tables, but auto_schema_detection is true, which would ignore it; set it to false", ErrTableSpec)
 	case e.specs != nil && cfg.TableSpecFile != "":
 		return nil, fmt.Errorf("%w: both WithTableSpecs and table_spec_file (%s) list the tables; use one", ErrTableSpec, cfg.TableSpecFile)
 	}
-	if !cfg.AutoSchemaDetection && e.specs == nil {
+	if cfg.TablesFromSpecs && e.specs == nil {
 		if cfg.TableSpecFile == "" {
 			return nil, fmt.Errorf("%w: auto_schema_detection is false, so set table_spec_file or pass WithTableSpecs", ErrTableSpec)
 		}
@@ -239,7 +239,7 @@ func (e *Extractor) Discover(ctx context.Context) (*Discovery, error) {
 	}
 	var tables []*Table
 	specs := map[string]TableSpec{}
-	if e.cfg.AutoSchemaDetection {
+	if !e.cfg.TablesFromSpecs {
 		tables = filterTables(catalog, e.cfg.IncludeTables, e.cfg.ExcludeTables)
 	} else if tables, specs, err = applySpecs(catalog, e.specs, e.cfg.Schema); err != nil {
 		return nil, err
