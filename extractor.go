@@ -92,7 +92,7 @@ func WithProgressHook(interval time.Duration, fn func(Stats)) Option {
 }
 
 // WithTableSpecs lists the tables to sync. It is the Go counterpart of
-// table_spec_file: the configuration must have AutoSchemaDetection false
+// table_spec_file: the configuration must have TablesFromSpecs set
 // and no TableSpecFile, and specs must not be empty.
 func WithTableSpecs(specs []TableSpec) Option {
 	return func(e *Extractor) error {
