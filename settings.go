@@ -92,7 +92,7 @@ var settings = []setting{
 		what:  "the user name to connect as",
 		check: func(s *setting, c *Config) []string { return one(nameProblem(c.User, s.what)) }},
 	{key: keyPassword, field: func(c *Config) any { return &c.Password },
-		what: `the password of redshift_user (or "" for none)`,
+		what:  `the password of redshift_user (or "" for none)`,
 		check: func(_ *setting, c *Config) []string { return one(nulProblem(string(c.Password))) }},
 	{key: keySchema, field: func(c *Config) any { return &c.Schema }, def: SchemaDefault,
 		what:  `the schema to sync, such as "public"`,
