@@ -44,7 +44,9 @@ const (
 	// BatchBytesNone, as Config.BatchBytes, means no byte budget.
 	BatchBytesNone = -1
 	// MaxRetriesNone, as Config.MaxRetries, means no retry: the first
-	// failure of a query or connection fails the table.
+	// failure of a query or connection fails the table. It is below every
+	// count of attempts, so the retry loops' "attempt >= MaxRetries" stops
+	// at the first failure as 0 used to.
 	MaxRetriesNone = -1
 )
 

@@ -183,13 +183,13 @@ func newExtractor(cfg Config, p *pool, sink Sink, store StateStore, opts []Optio
 	e.locker, _ = store.(Locker)
 	switch {
 	case e.specs != nil && !cfg.TablesFromSpecs:
-		return nil, fmt.Errorf("%w: WithTableSpecs lists the tables, but auto_schema_detection is true, which would ignore it; set it to false", ErrTableSpec)
+		return nil, fmt.Errorf("%w: WithTableSpecs lists the tables, but auto_schema_detection is true (TablesFromSpecs false), which would ignore it; set it to false", ErrTableSpec)
 	case e.specs != nil && cfg.TableSpecFile != "":
 		return nil, fmt.Errorf("%w: both WithTableSpecs and table_spec_file (%s) list the tables; use one", ErrTableSpec, cfg.TableSpecFile)
 	}
 	if cfg.TablesFromSpecs && e.specs == nil {
 		if cfg.TableSpecFile == "" {
-			return nil, fmt.Errorf("%w: auto_schema_detection is false, so set table_spec_file or pass WithTableSpecs", ErrTableSpec)
+			return nil, fmt.Errorf("%w: auto_schema_detection is false (TablesFromSpecs true), so set table_spec_file or pass WithTableSpecs", ErrTableSpec)
 		}
 		specs, err := LoadTableSpecs(cfg.TableSpecFile)
 		if err != nil {
