@@ -73,9 +73,16 @@ func nulProblem(v string) string {
 
 // nameProblem checks a required name (database, user, schema).
 func nameProblem(v, what string) string {
+	if p := nulProblem(v); p != "" {
+		return p
+	}
+	return missingProblem(v, what)
+}
+
+// missingProblem reports a required value that is empty, blank, or the
+// template's placeholder.
+func missingProblem(v, what string) string {
 	switch {
-	case strings.ContainsRune(v, 0):
-		return "must not contain a NUL character"
 	case v == "":
 		return "is required; give " + what
 	case strings.TrimSpace(v) == "":
@@ -138,13 +145,10 @@ func isPlaceholder(s string, secret bool) bool {
 
 // hostProblem checks a host name, IP address or unix socket directory.
 func hostProblem(host, what string) string {
+	if p := missingProblem(host, what); p != "" {
+		return p
+	}
 	switch {
-	case host == "":
-		return "is required; give " + what
-	case strings.TrimSpace(host) == "":
-		return "is blank; give " + what
-	case isPlaceholder(host, false):
-		return placeholderProblem(host, what)
 	case strings.ContainsRune(host, 0):
 		return "must not contain a NUL character"
 	case strings.HasPrefix(host, "/"), strings.HasPrefix(host, "@"):
