@@ -105,7 +105,8 @@ func WithTableSpecs(specs []TableSpec) Option {
 }
 
 // New returns an Extractor that opens its own pooled lib/pq connections from
-// cfg. Close releases them.
+// cfg, which it resolves (Config.WithDefaults: a zero field takes its
+// default) and validates. Close releases them.
 func New(cfg Config, sink Sink, store StateStore, opts ...Option) (*Extractor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
