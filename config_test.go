@@ -276,6 +276,8 @@ func TestParseConfigProblems(t *testing.T) {
 		{"batch_size overflow", map[string]any{"batch_size": "99999999999999999999"}, "batch_size", []string{"out of range"}},
 		{"batch_size 1e400", map[string]any{"batch_size": json.Number("1e400")}, "batch_size", []string{"out of range"}},
 		{"batch_bytes negative", map[string]any{"batch_bytes": "-2"}, "batch_bytes", []string{"-2 is too small", "no cap"}},
+		// A file spells "none" 0; -1 is the Go constant, not a file's value.
+		{"batch_bytes minus one", map[string]any{"batch_bytes": "-1"}, "batch_bytes", []string{"-1 is too small", `"0" for no cap`}},
 		{"port too large", map[string]any{"redshift_port": "70000"}, "redshift_port", []string{"70000 is too large", "1 to 65535"}},
 		{"port zero", map[string]any{"redshift_port": 0}, "redshift_port", []string{"0 is too small", "1 to 65535"}},
 		{"port text", map[string]any{"redshift_port": "54a"}, "redshift_port", []string{`"54a" is not a whole number`, "port number"}},
