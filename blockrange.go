@@ -14,10 +14,10 @@ import (
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 )
 
-// BlockPass records that a phase is read in block order: its one partition's
+// blockPass records that a phase is read in block order: its one partition's
 // After is then the ctid ("(block,offset)") of the last row delivered, and
 // the phase resumes strictly after it.
-type BlockPass struct {
+type blockPass struct {
 	// FileNode is the table's pg_relation_filenode when the pass began.
 	// VACUUM FULL, CLUSTER, TRUNCATE and rewriting ALTER TABLEs give the
 	// table a new one and renumber its rows: the position then means
@@ -58,7 +58,7 @@ const blockOrderSQL = "; SET LOCAL synchronize_seqscans TO off; SET LOCAL max_pa
 // such a table is read in one pass, as before), or a pool where no session
 // may hold the pass's snapshot (rows move between blocks when updated: the
 // position is only meaningful within one snapshot).
-func (u *unit) blockRanges(ctx context.Context, prog *Progress) ([]*Partition, bool, error) {
+func (u *unit) blockRanges(ctx context.Context, prog *progress) ([]*partition, bool, error) {
 	t := u.t
 	if t.e.pool.exporters == nil {
 		return nil, false, nil
@@ -87,10 +87,10 @@ FROM pg_catalog.pg_class c WHERE c.oid = $1::regclass`
 		t.log.Debug("table read in one pass, not in block order", "relkind", kind, "server_version_num", version)
 		return nil, false, nil
 	}
-	prog.Blocks = &BlockPass{FileNode: node, Blocks: blocks}
+	prog.Blocks = &blockPass{FileNode: node, Blocks: blocks}
 	prog.Chunked = false
 	t.log.Debug("table read in block order", "blocks", blocks)
-	return []*Partition{{}}, true, nil
+	return []*partition{{}}, true, nil
 }
 
 // blockShape returns the shape of a read in block order: unordered, with the
@@ -108,7 +108,7 @@ func (s *readShape) tidPredicate(op, tid string) *readShape {
 }
 
 // partShape returns the shape of one partition of the "rows" phase.
-func (s *tableSync) partShape(part *Partition) *readShape {
+func (s *tableSync) partShape(part *partition) *readShape {
 	if s.prog.Blocks != nil {
 		return s.shape().blockShape()
 	}
@@ -202,7 +202,7 @@ func parseTIDBytes(b []byte) ([2]int64, bool) {
 // checkBlockProgress checks the progress of a pass in block order as a
 // document holds it: one partition, without bounds, whose position is a
 // ctid.
-func checkBlockProgress(table string, p *Progress) error {
+func checkBlockProgress(table string, p *progress) error {
 	if p.Phase != phaseRows || len(p.Partitions) != 1 || p.Partitions[0].Lower != nil || p.Partitions[0].Upper != nil || p.After != nil {
 		return fmt.Errorf("%w: table %q: a pass in block order has one partition without bounds, in the rows phase; move the state away to sync the table from its start", ErrStateCorrupt, table)
 	}

@@ -24,7 +24,7 @@ func (s *tableSync) readRows(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	todo := make(chan *Partition, len(s.prog.Partitions))
+	todo := make(chan *partition, len(s.prog.Partitions))
 	s.stats.parts.Store(int64(len(s.prog.Partitions)))
 	for _, part := range s.prog.Partitions {
 		if part.Done {
@@ -81,7 +81,7 @@ const maxChunks = 256
 // equal width on the leading ordering column, from one min/max query, when
 // the table is large enough and that column is an integer or a timestamp.
 //
-// On Redshift the ranges are chunks instead (see Progress.Chunked): every
+// On Redshift the ranges are chunks instead (see progress.Chunked): every
 // table whose leading column can be split is read in key ranges of about
 // chunkRows rows, each streamed without ORDER BY, since a per-page sort runs
 // on the leader node.
@@ -89,7 +89,7 @@ const maxChunks = 256
 // On PostgreSQL a table with no index to page by (keyless, or its leading
 // ordering column unindexed) is read in block order instead, when the
 // server can (see blockRanges).
-func (u *unit) partitions(ctx context.Context, prog *Progress) ([]*Partition, error) {
+func (u *unit) partitions(ctx context.Context, prog *progress) ([]*partition, error) {
 	t, cfg := u.t, u.t.e.cfg
 	est := t.plan.Table.EstimatedRows
 	large := cfg.Partitions > 1 && est >= int64(cfg.PartitionThreshold)
@@ -118,7 +118,7 @@ func (u *unit) partitions(ctx context.Context, prog *Progress) ([]*Partition, er
 			// One streaming pass over the phase, resumed as a whole.
 			prog.Chunked = true
 			t.log.Debug("table split into key ranges", "ranges", 1, "chunked", true, "column", lead.Name)
-			return []*Partition{{}}, nil
+			return []*partition{{}}, nil
 		}
 		return nil, nil
 	}
@@ -136,7 +136,7 @@ func (u *unit) partitions(ctx context.Context, prog *Progress) ([]*Partition, er
 	if n == 1 {
 		prog.Chunked = true // one range: no bounds to find
 		t.log.Debug("table split into key ranges", "ranges", 1, "chunked", true, "column", lead.Name)
-		return []*Partition{{}}, nil
+		return []*partition{{}}, nil
 	}
 	q, args := shape.minMaxSQL()
 	var lo, hi any
@@ -159,9 +159,9 @@ func (u *unit) partitions(ctx context.Context, prog *Progress) ([]*Partition, er
 		return nil, err
 	}
 	prog.Chunked = chunked
-	parts := make([]*Partition, len(bounds)+1)
+	parts := make([]*partition, len(bounds)+1)
 	for i := range parts {
-		parts[i] = &Partition{}
+		parts[i] = &partition{}
 		if i > 0 {
 			parts[i].Lower = &bounds[i-1]
 		}

@@ -19,7 +19,7 @@ type unit struct {
 	t     *tableSync
 	shape *readShape
 	after *[]string  // where the unit's position is kept in the progress
-	part  *Partition // nil unless the unit reads a partition
+	part  *partition // nil unless the unit reads a partition
 	conn  *sql.Conn
 	snap  *snapshot // the snapshot every read of the unit imports; nil for none
 	// planning is set on the unit of begin's catalog queries (watermark,
@@ -275,13 +275,12 @@ func (u *unit) tuple(row []any) ([]string, error) {
 // failed attempt must not count twice.
 func (u *unit) restartResync(ctx context.Context) error {
 	t := u.t
-	rs, ok := t.e.sink.(ResyncSink)
-	if !ok || !t.prog.Resync {
+	if !t.prog.Resync {
 		return nil // at-least-once: the rows of the failed attempt are duplicates
 	}
 	t.sinkMu.Lock()
 	defer t.sinkMu.Unlock()
-	if err := rs.BeginResync(ctx, t.plan.Table); err != nil {
+	if err := t.e.ab.beginResync(ctx, t.plan.Table); err != nil {
 		t.sinkFailed.Store(true)
 		return &TableError{Table: t.name, Step: "begin resync", Err: err}
 	}
@@ -299,18 +298,17 @@ func (u *unit) streamTo(ctx context.Context, q string, args []any, after []strin
 	// Other sinks are locked per batch, so the chunks of one table stream
 	// concurrently; a chunk's rows written before a crash are read again
 	// (at-least-once).
-	_, whole := u.t.e.sink.(StateSink)
-	as, undoable := u.t.e.sink.(AttemptSink)
-	whole = whole || undoable
+	undoable := u.t.e.ab.undoesAttempts()
+	whole := u.t.e.ab.keepsState() || undoable
 	if whole {
 		u.t.sinkMu.Lock()
 		defer u.t.sinkMu.Unlock()
 	}
 	if undoable {
-		if err := u.beginAttempt(ctx, as); err != nil {
+		if err := u.beginAttempt(ctx); err != nil {
 			return err
 		}
-		defer func() { err = u.undoFailedAttempt(ctx, as, err) }()
+		defer func() { err = u.undoFailedAttempt(ctx, err) }()
 	}
 	deliver := func(rows [][]any) error {
 		if !whole {

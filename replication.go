@@ -20,7 +20,7 @@ type Mode string
 // bookmark, up to a high-water mark taken when the sync begins, in keyset
 // pages ordered by (key, primary key...). The bookmark is a sync's
 // high-water mark once the transactions in progress when it was taken have
-// ended (see Mark), and starts the next sync inclusively (>=), so rows that
+// ended (see pendingMark), and starts the next sync inclusively (>=), so rows that
 // were committed later with the bookmark's key value are read too. Rows whose key is NULL cannot be
 // placed by the key: every incremental sync reads them all again, after the
 // other rows, paged by primary key. Delivery is at-least-once.
@@ -329,7 +329,7 @@ func tupleAfter(cols []Column, vals []string, firstParam int) (string, []any) {
 }
 
 // shapes returns the read shapes of a plan's phase.
-func (p *Plan) shape(phase string, prog *Progress, lookback string, dialect Dialect) *readShape {
+func (p *Plan) shape(phase string, prog *progress, lookback string, dialect Dialect) *readShape {
 	t := p.Table
 	exprs := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
@@ -387,7 +387,7 @@ func (p *Plan) shape(phase string, prog *Progress, lookback string, dialect Dial
 
 // within returns the shape narrowed to one partition's key range on the
 // leading ordering column: Lower <= lead < Upper.
-func (s *readShape) within(p *Partition) *readShape {
+func (s *readShape) within(p *partition) *readShape {
 	c := *s
 	c.filters = append([]string(nil), s.filters...)
 	c.args = append([]any(nil), s.args...)

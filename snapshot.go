@@ -304,7 +304,7 @@ func (s *tableSync) exportWithRetry(ctx context.Context) (*snapshot, error) {
 
 // hasPosition reports whether the phase has read anything that a resume
 // would not read again.
-func hasPosition(p *Progress) bool {
+func hasPosition(p *progress) bool {
 	if p.After != nil {
 		return true
 	}
@@ -330,7 +330,7 @@ func (s *tableSync) restartPass(ctx context.Context, why error) error {
 	s.mu.Unlock()
 	if blocks {
 		u := s.newUnit(nil, nil)
-		var parts []*Partition
+		var parts []*partition
 		var err error
 		ok := false
 		if !errors.Is(why, errNoExport) {
@@ -339,7 +339,7 @@ func (s *tableSync) restartPass(ctx context.Context, why error) error {
 		if !ok {
 			// One streaming pass, resumed as a whole.
 			s.prog.Blocks, s.prog.Chunked = nil, true
-			parts = []*Partition{{}}
+			parts = []*partition{{}}
 		}
 		u.releaseConn(err != nil)
 		if err != nil {
@@ -350,9 +350,9 @@ func (s *tableSync) restartPass(ctx context.Context, why error) error {
 		s.mu.Unlock()
 		s.stats.partsDone.Store(0)
 	}
-	if rs, ok := s.e.sink.(ResyncSink); ok && s.prog.Resync {
+	if s.prog.Resync {
 		s.sinkMu.Lock()
-		err := rs.BeginResync(ctx, s.plan.Table)
+		err := s.e.ab.beginResync(ctx, s.plan.Table)
 		s.sinkMu.Unlock()
 		if err != nil {
 			s.sinkFailed.Store(true)
@@ -401,7 +401,7 @@ func (s *tableSync) catchUp(ctx context.Context, first firstSnapshot, sn *snapsh
 	for _, sh := range shapes {
 		sh = sh.withFilter(pred, args)
 		u := s.newUnit(sh, nil)
-		u.part = &Partition{} // streamed whole, claimed when it ends; not kept in the progress
+		u.part = &partition{} // streamed whole, claimed when it ends; not kept in the progress
 		if err := u.read(ctx); err != nil {
 			return err
 		}

@@ -35,8 +35,8 @@ type tableSync struct {
 	decoders []decoder
 
 	mu    sync.Mutex // guards prog while units run
-	state TableState
-	prog  *Progress
+	state tableState
+	prog  *progress
 
 	// snap is the snapshot the pass in progress reads in, nil when it reads
 	// each page in a snapshot of its own (see snapshot.go).
@@ -67,7 +67,7 @@ func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 	if err := s.checkResume(); err != nil {
 		return 0, &TableError{Table: s.name, Step: "load state", Err: err}
 	}
-	if err := s.e.sink.Open(ctx, t); err != nil && !s.resyncRequested(err) {
+	if err := s.e.ab.open(ctx, t, s.ck.view(s.name)); err != nil && !s.resyncRequested(err) {
 		return 0, &TableError{Table: s.name, Step: "open sink", Err: err}
 	}
 	if s.state.InProgress == nil {
@@ -107,7 +107,7 @@ func (s *tableSync) rowsDelivered() int64 {
 // it: a bookmark is only meaningful for the key it was taken on.
 func (s *tableSync) loadState() {
 	key := s.plan.keyColumn()
-	fresh := TableState{Mode: s.plan.Mode, ReplicationKey: s.plan.ReplicationKey, KeyType: key.SourceType}
+	fresh := tableState{Mode: s.plan.Mode, ReplicationKey: s.plan.ReplicationKey, KeyType: key.SourceType}
 	saved := s.ck.table(s.name)
 	switch {
 	case saved == nil:
@@ -145,10 +145,10 @@ func (s *tableSync) order() []string {
 }
 
 // begin starts a new sync of the table: it fixes the high-water mark and
-// the watermark (see Mark), splits a large table into partitions, and tells
+// the watermark (see pendingMark), splits a large table into partitions, and tells
 // a ResyncSink that a full resync begins.
 func (s *tableSync) begin(ctx context.Context) error {
-	prog := &Progress{Phase: phaseRows, From: s.state.Bookmark, Order: s.order()}
+	prog := &progress{Phase: phaseRows, From: s.state.Bookmark, Order: s.order()}
 	u := s.newUnit(nil, nil)
 	u.planning = true
 	defer u.releaseConn(false)
@@ -171,8 +171,8 @@ func (s *tableSync) begin(ctx context.Context) error {
 		}
 		prog.Partitions = parts
 	}
-	if rs, ok := s.e.sink.(ResyncSink); ok && (s.plan.Mode == ModeFull || s.forceResync) {
-		if err := rs.BeginResync(ctx, s.plan.Table); err != nil {
+	if s.e.ab.resyncs() && (s.plan.Mode == ModeFull || s.forceResync) {
+		if err := s.e.ab.beginResync(ctx, s.plan.Table); err != nil {
 			return &TableError{Table: s.name, Step: "begin resync", Err: err}
 		}
 		prog.Resync = true
@@ -209,13 +209,13 @@ func (s *tableSync) finish(ctx context.Context) error {
 	if err := s.flush(ctx); err != nil {
 		return err
 	}
-	if rs, ok := s.e.sink.(ResyncSink); ok && s.prog.Resync {
-		if err := rs.EndResync(ctx, s.plan.Table); err != nil {
+	if s.prog.Resync {
+		if err := s.e.ab.endResync(ctx, s.plan.Table); err != nil {
 			return &TableError{Table: s.name, Step: "end resync", Err: err}
 		}
 	}
 	// The bookmark is the newest mark released when the sync began, never
-	// its own high-water mark as such (see Mark). A sync begun by a
+	// its own high-water mark as such (see pendingMark). A sync begun by a
 	// version-1 state has no marks: it keeps the bookmark it read from.
 	if s.prog.Watermark {
 		if s.prog.NextBookmark != nil {
@@ -253,7 +253,7 @@ func (s *tableSync) saveOnStop(ctx context.Context) {
 // write and the advance of the position it belongs to are one step for a
 // checkpoint's snapshot.
 func (s *tableSync) writeLocked(ctx context.Context, rows [][]any) error {
-	if err := s.e.sink.Write(ctx, Batch{Table: s.plan.Table, Rows: rows}); err != nil {
+	if err := s.e.ab.sink.Write(ctx, Batch{Table: s.plan.Table, Rows: rows}); err != nil {
 		s.sinkFailed.Store(true)
 		return &TableError{Table: s.name, Step: "write to sink", Err: err}
 	}
@@ -296,7 +296,7 @@ func (s *tableSync) maybeCheckpoint(ctx context.Context) error {
 func (s *tableSync) checkpoint(ctx context.Context) error {
 	s.ckMu.Lock()
 	defer s.ckMu.Unlock()
-	if _, ok := s.e.sink.(StateSink); ok {
+	if s.e.ab.keepsState() {
 		// FlushState commits every row written so far: no write may slip
 		// in between the snapshot and it, or the commit would hold rows
 		// the saved state does not claim.
@@ -315,7 +315,7 @@ func (s *tableSync) checkpoint(ctx context.Context) error {
 	st.InProgress = snap
 	if err := s.ck.save(ctx, s.name, st, snap.Rows, false, s.commitFunc()); err != nil {
 		s.sinceCkpt.Add(pending)
-		if _, ok := s.e.sink.(StateSink); ok {
+		if s.e.ab.keepsState() {
 			s.sinkFailed.Store(true)
 		}
 		return &TableError{Table: s.name, Step: "save checkpoint", Err: err}
@@ -327,12 +327,12 @@ func (s *tableSync) checkpoint(ctx context.Context) error {
 // flush makes the rows written so far durable before a state that claims
 // them is saved. A StateSink does that in FlushState, with the state.
 func (s *tableSync) flush(ctx context.Context) error {
-	if _, ok := s.e.sink.(StateSink); ok {
+	if s.e.ab.keepsState() {
 		return nil
 	}
 	s.sinkMu.Lock()
 	defer s.sinkMu.Unlock()
-	if err := s.e.sink.Flush(ctx, s.plan.Table); err != nil {
+	if err := s.e.ab.sink.Flush(ctx, s.plan.Table); err != nil {
 		s.sinkFailed.Store(true)
 		return &TableError{Table: s.name, Step: "flush sink", Err: err}
 	}
@@ -341,15 +341,14 @@ func (s *tableSync) flush(ctx context.Context) error {
 
 // commitFunc returns how a checkpoint's document is saved: by a StateSink
 // together with the rows, or (nil) by the StateStore.
-func (s *tableSync) commitFunc() func(context.Context, []byte) error {
-	ss, ok := s.e.sink.(StateSink)
-	if !ok {
+func (s *tableSync) commitFunc() func(context.Context, *tableState, []byte) error {
+	if !s.e.ab.keepsState() {
 		return nil
 	}
 	// The caller holds sinkMu (checkpoint), or no unit is left running
 	// (finish).
-	return func(ctx context.Context, doc []byte) error {
-		return ss.FlushState(ctx, s.plan.Table, doc)
+	return func(ctx context.Context, entry *tableState, doc []byte) error {
+		return s.e.ab.flushState(ctx, s.plan.Table, entry, doc)
 	}
 }
 

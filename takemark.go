@@ -94,12 +94,12 @@ func heldVXIDs(skipVisible bool) string {
 // The read range's upper end is the greater of the maximum and that value,
 // so that it is never below the bookmark this sync may adopt (the maximum
 // drops when the rows holding it are deleted or their keys lowered); see
-// Mark for why that matters. It returns no mark when no row has a key.
+// pendingMark for why that matters. It returns no mark when no row has a key.
 //
 // For a timestamp or date key, it first lowers st's bookmark and pending
 // marks that are above the mark's clock bound to that bound (see
 // lowerAboveClock): it changes st.
-func (u *unit) takeMark(ctx context.Context, st *TableState) ([]*Mark, *txView, *watermark, error) {
+func (u *unit) takeMark(ctx context.Context, st *tableState) ([]*pendingMark, *txView, *watermark, error) {
 	key := u.t.plan.keyColumn()
 	q := sqlident.Quote(key.Name)
 	from := sqlident.Qualified(u.t.plan.Table.Schema, u.t.plan.Table.Name)
@@ -142,7 +142,7 @@ func (u *unit) takeMark(ctx context.Context, st *TableState) ([]*Mark, *txView, 
 		", " + bound + above + " FROM (SELECT max(" + q + ") AS hw FROM " + from + ") m"
 	var (
 		wm      watermark
-		mark    []*Mark
+		mark    []*pendingMark
 		view    *txView
 		clockAt *string
 		lower   []bool
@@ -187,12 +187,12 @@ func (u *unit) takeMark(ctx context.Context, st *TableState) ([]*Mark, *txView, 
 			}
 			mark = nil
 			if hw != nil && val != nil {
-				m := &Mark{Value: *val, At: view.at, XMax: uint64(asInt(row[4]))}
+				m := &pendingMark{Value: *val, At: view.at, XMax: uint64(asInt(row[4]))}
 				if vx := asText(row[5]); vx != "" {
 					m.VXIDs = strings.Split(vx, ",")
 				}
 				slices.Sort(m.VXIDs)
-				mark = []*Mark{m}
+				mark = []*pendingMark{m}
 			}
 			return nil
 		})
@@ -216,7 +216,7 @@ func (u *unit) takeMark(ctx context.Context, st *TableState) ([]*Mark, *txView, 
 // back or a failover to one whose clock is behind: kept, it would freeze
 // the table, as no later key is above it. Lowering only makes the next
 // reads start earlier: rows are read again, none is skipped.
-func (s *tableSync) lowerAboveClock(st *TableState, above []bool, bound string) {
+func (s *tableSync) lowerAboveClock(st *tableState, above []bool, bound string) {
 	i := 0
 	next := func() bool {
 		i++
@@ -228,7 +228,7 @@ func (s *tableSync) lowerAboveClock(st *TableState, above []bool, bound string) 
 		b := bound
 		st.Bookmark = &b
 	}
-	var pending []*Mark
+	var pending []*pendingMark
 	for _, m := range st.Pending {
 		if next() {
 			s.log.Warn("pending bookmark above the server's clock lowered to it", "mark", m.Value, "lowered_to", bound)
@@ -283,7 +283,7 @@ func pgTxView(row []driver.Value) (*txView, error) {
 // a role with SYSLOG ACCESS UNRESTRICTED). The mark is released at once.
 // Other keys get no protection beyond the high-water mark: Redshift's
 // IDENTITY values are not handed out in commit order anyway.
-func (u *unit) redshiftWatermark(ctx context.Context, st *TableState) (*watermark, error) {
+func (u *unit) redshiftWatermark(ctx context.Context, st *tableState) (*watermark, error) {
 	key := u.t.plan.keyColumn()
 	q := sqlident.Quote(key.Name)
 	from := sqlident.Qualified(u.t.plan.Table.Schema, u.t.plan.Table.Name)

@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// Mark is a high-water mark not yet safe to become the bookmark: the value
+// pendingMark is a high-water mark not yet safe to become the bookmark: the value
 // of the replication key that a sync read up to, and what was in progress on
 // the source when it was read. It is released (its Value may become the
 // bookmark) once every transaction that could still commit rows below Value
@@ -129,7 +129,7 @@ import (
 // PREPARE TRANSACTION, a session idle in transaction) holds the bookmark
 // until it does; the state stays bounded (maxPendingMarks), and a WARN
 // names it once the bookmark has been held for holdWarnAfter.
-type Mark struct {
+type pendingMark struct {
 	// Value is the key text that may become the bookmark.
 	Value string `json:"value"`
 	// At is the server's time when the mark was taken.
@@ -209,7 +209,7 @@ type txView struct {
 }
 
 // released reports whether every transaction in progress at m has ended.
-func (v *txView) released(m *Mark) bool {
+func (v *txView) released(m *pendingMark) bool {
 	if v.prepared > 0 || (v.standby && (v.xmin < m.XMax || (v.standbyAge > 0 && v.at.Sub(m.At) < v.standbyAge))) {
 		return false
 	}
@@ -223,7 +223,7 @@ func (v *txView) released(m *Mark) bool {
 
 // prune returns m without the vxids that have ended: an ended transaction
 // stays ended, and the state stays as small as what is in progress.
-func (v *txView) prune(m *Mark) *Mark {
+func (v *txView) prune(m *pendingMark) *pendingMark {
 	c := *m
 	c.VXIDs = nil
 	for _, x := range m.VXIDs {
@@ -237,19 +237,19 @@ func (v *txView) prune(m *Mark) *Mark {
 // watermark is the outcome of a sync's start: its read range's upper end
 // and what its finish records.
 type watermark struct {
-	high     *string // the read range's upper end (see takeMark); nil when no row has a key
-	bookmark *string // the bookmark to adopt when the sync finishes; nil: keep the current one
-	pending  []*Mark // the marks left pending when the sync finishes
-	future   int64   // rows whose key is above the server's clock
+	high     *string        // the read range's upper end (see takeMark); nil when no row has a key
+	bookmark *string        // the bookmark to adopt when the sync finishes; nil: keep the current one
+	pending  []*pendingMark // the marks left pending when the sync finishes
+	future   int64          // rows whose key is above the server's clock
 }
 
 // releasedPrefix returns how many of marks, oldest first, v releases. None
-// while v's time is before the newest mark's: the argument (see Mark)
+// while v's time is before the newest mark's: the argument (see pendingMark)
 // assumes that the server's clock moves forward, and one stepped back (or a
 // failover to a server whose clock is behind) could hand a transaction
 // begun after a mark a now() below that mark's value. Holding costs only
 // re-reads until the clock has passed the newest mark again.
-func releasedPrefix(marks []*Mark, v *txView) int {
+func releasedPrefix(marks []*pendingMark, v *txView) int {
 	for _, m := range marks {
 		if v.at.Before(m.At) {
 			return 0
@@ -270,13 +270,13 @@ func releasedPrefix(marks []*Mark, v *txView) int {
 // is. Never the oldest: merged into on every sync while it is held, it
 // would gather the transactions of ever newer marks and, with overlapping
 // long transactions, never be released.
-func collapse(marks []*Mark) []*Mark {
+func collapse(marks []*pendingMark) []*pendingMark {
 	for len(marks) > maxPendingMarks {
 		n := len(marks)
 		a, b := marks[n-2], marks[n-1]
 		vx := append(append([]string(nil), a.VXIDs...), b.VXIDs...)
 		slices.Sort(vx)
-		m := &Mark{Value: b.Value, At: b.At, XMax: max(a.XMax, b.XMax), VXIDs: slices.Compact(vx)}
+		m := &pendingMark{Value: b.Value, At: b.At, XMax: max(a.XMax, b.XMax), VXIDs: slices.Compact(vx)}
 		marks = append(marks[:n-2:n-2], m)
 	}
 	return marks
@@ -284,7 +284,7 @@ func collapse(marks []*Mark) []*Mark {
 
 // watermark takes the sync's mark, releases what it can, and returns the
 // sync's read range and what its finish records.
-func (u *unit) watermark(ctx context.Context, st *TableState) (*watermark, error) {
+func (u *unit) watermark(ctx context.Context, st *tableState) (*watermark, error) {
 	if u.t.dialect == DialectRedshift {
 		return u.redshiftWatermark(ctx, st)
 	}
@@ -329,7 +329,7 @@ func (u *unit) watermark(ctx context.Context, st *TableState) (*watermark, error
 // once it has been held for holdWarnAfter. For a timestamp key (timed) the
 // bookmark is also held below the start of the oldest transaction in
 // progress whose start the role sees, which never leaves a mark pending.
-func (s *tableSync) logHold(pending []*Mark, v *txView, timed bool) {
+func (s *tableSync) logHold(pending []*pendingMark, v *txView, timed bool) {
 	since := time.Time{}
 	if len(pending) > 0 {
 		since = pending[0].At
@@ -373,7 +373,7 @@ func (s *tableSync) warnFuture(n int64) {
 
 // checkMarks rejects marks that this library could not have written. (An
 // empty value is a valid key text: the empty string.)
-func checkMarks(marks []*Mark) error {
+func checkMarks(marks []*pendingMark) error {
 	for i, m := range marks {
 		if m == nil {
 			return fmt.Errorf("mark %d is null", i)

@@ -6,7 +6,7 @@ package pgsink
 
 import (
 	"context"
-	"encoding/json"
+
 	"errors"
 	"fmt"
 
@@ -45,17 +45,18 @@ func (s *Sink) Flush(ctx context.Context, table *redshiftsync.Table) error {
 }
 
 // FlushState commits the rows written since the last flush together with
-// doc, which it saves in the state table: one transaction, so either both
-// are committed or neither is. Staged rows are merged first.
+// doc, which it saves in the state table as it is: one transaction, so
+// either both are committed or neither is. Staged rows are merged first.
 //
-// Where staged rows go follows doc's entry for table: while it records a
-// resync in progress, into the resync copy; when it records the table's
-// sync finished after EndResync, into the resync copy, which is then swapped
-// in, in the same transaction; otherwise into the table itself, and a resync
-// copy left by an abandoned resync is dropped. A doc that contradicts the
-// calls (a resync in progress without a copy, BeginResync or EndResync
-// without the state to match) fails the flush.
-func (s *Sink) FlushState(ctx context.Context, table *redshiftsync.Table, doc []byte) error {
+// Where staged rows go follows entry, what doc records of table: while it
+// records a resync in progress, into the resync copy; when it records the
+// table's sync finished after EndResync, into the resync copy, which is then
+// swapped in, in the same transaction; otherwise into the table itself, and
+// a resync copy left by an abandoned resync is dropped. An entry that
+// contradicts the calls (a resync in progress without a copy, BeginResync or
+// EndResync without the state to match) fails the flush. With a nil entry
+// the calls decide: a copy is resynced into until EndResync, then swapped in.
+func (s *Sink) FlushState(ctx context.Context, table *redshiftsync.Table, entry *redshiftsync.TableView, doc []byte) error {
 	ctx, cancel := detach(ctx)
 	defer cancel()
 	ts, err := s.table(table, "FlushState")
@@ -64,10 +65,10 @@ func (s *Sink) FlushState(ctx context.Context, table *redshiftsync.Table, doc []
 	}
 	ts.plain = false
 	var inResync, finishing bool
-	if entry := tableEntry(doc, ts.name); entry != nil {
-		inResync = entry.InProgress != nil && entry.InProgress.Resync
+	if entry != nil {
+		inResync = entry.Resyncing()
 		finishing = entry.InProgress == nil && ts.endCalled
-	} else { // not a state document this version knows: go by the calls
+	} else { // no entry to go by: the calls decide
 		inResync = ts.resyncExists && !ts.endCalled
 		finishing = ts.resyncExists && ts.endCalled
 	}
@@ -134,30 +135,4 @@ func (ts *tableSink) commit(ctx context.Context, dests []string, swap, drop bool
 		ts.resyncExists, ts.resyncBegun, ts.endCalled = false, false, false
 	}
 	return nil
-}
-
-// hasPosition reports whether p records where its read stands: a resumed
-// read starts there, not from the first row.
-func hasPosition(p *redshiftsync.Progress) bool {
-	if p.After != nil {
-		return true
-	}
-	for _, part := range p.Partitions {
-		if part.After != nil || part.Done {
-			return true
-		}
-	}
-	return false
-}
-
-// tableEntry returns the state of table name in the state document doc, nil
-// when doc does not have it or cannot be read.
-func tableEntry(doc []byte, name string) *redshiftsync.TableState {
-	var st struct {
-		Tables map[string]*redshiftsync.TableState `json:"tables"`
-	}
-	if json.Unmarshal(doc, &st) != nil {
-		return nil
-	}
-	return st.Tables[name]
 }

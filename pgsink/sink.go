@@ -156,8 +156,23 @@ type tableSink struct {
 // exist, adds the columns the table lacks (to a resync copy in progress as
 // well), and checks that its primary key is the source's. Opening a table
 // again (on a later run with the same sink) discards what was staged and not
-// flushed.
+// flushed. Open knows no saved state: it is what a sink used without
+// FlushState (at-least-once, see WithoutState) is opened with; as a
+// StateSink, the extractor calls OpenState instead.
 func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
+	return s.open(ctx, table, nil)
+}
+
+// OpenState is Open, told what the saved state records of table (nil:
+// nothing). A table the state names is adopted when it exists and pgsink's
+// registry does not list it (it was loaded before the registry existed); a
+// resync in progress goes on in its copy, which is emptied first when the
+// resync has no position (its rows are all delivered again).
+func (s *Sink) OpenState(ctx context.Context, table *redshiftsync.Table, saved *redshiftsync.TableView) error {
+	return s.open(ctx, table, saved)
+}
+
+func (s *Sink) open(ctx context.Context, table *redshiftsync.Table, saved *redshiftsync.TableView) error {
 	if table == nil {
 		return errors.New("pgsink: Open: nil table")
 	}
@@ -179,7 +194,7 @@ func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
 	}
 	s.mu.Unlock()
 
-	ts, err := s.openTable(ctx, table)
+	ts, err := s.openTable(ctx, table, saved)
 	if err != nil && ts == nil {
 		return fmt.Errorf("pgsink: table %s: %w", table.QualifiedName(), err)
 	}
@@ -195,7 +210,7 @@ func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
 	return nil
 }
 
-func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink, error) {
+func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table, saved *redshiftsync.TableView) (*tableSink, error) {
 	ts := &tableSink{s: s, name: t.QualifiedName(), schema: t.Schema, table: t.Name, pk: t.PrimaryKey}
 	if s.opts.schema != "" {
 		ts.schema = s.opts.schema
@@ -214,15 +229,6 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 		if !containsString(ts.cols, k) {
 			return nil, fmt.Errorf("primary key column %q is not a column of the table", k)
 		}
-	}
-
-	// The committed state says whether a resync of the table is under way
-	// (see truncate below).
-	var entry *redshiftsync.TableState
-	if doc, err := s.state.load(ctx, s.db); err != nil {
-		return nil, err
-	} else if doc != nil {
-		entry = tableEntry(doc, ts.name)
 	}
 
 	if err := s.ensureRegistry(ctx); err != nil {
@@ -250,7 +256,7 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 		if err := s.register(ctx, tx, ts.schema, ts.table); err != nil {
 			return nil, err
 		}
-	} else if err := s.claim(ctx, tx, ts.schema, ts.table, entry != nil); err != nil {
+	} else if err := s.claim(ctx, tx, ts.schema, ts.table, saved != nil); err != nil {
 		return nil, err
 	} else if err := addMissingColumns(ctx, tx, ts.schema, ts.table, t, s.opts.nativeIntervals); err != nil {
 		return nil, fmt.Errorf("table %s: %w", ts.qTarget, err)
@@ -274,13 +280,13 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table) (*tableSink
 		// A resync whose saved progress has no position starts over from
 		// the first row (a table read in one stream, without an order, has
 		// no position): what its copy holds will all be delivered again.
-		if entry != nil && entry.InProgress != nil && entry.InProgress.Resync && !hasPosition(entry.InProgress) {
+		if saved.Resyncing() && !saved.Positioned() {
 			if _, err := tx.ExecContext(ctx, "TRUNCATE "+ts.qResync); err != nil {
 				return nil, err
 			}
 		}
 	}
-	inResync := ts.resyncExists && entry != nil && entry.InProgress != nil && entry.InProgress.Resync
+	inResync := ts.resyncExists && saved.Resyncing()
 	reshape := ts.followTypes(ctx, tx, t, inResync)
 	if reshape != nil && !errors.Is(reshape, redshiftsync.ErrResyncRequired) {
 		return nil, reshape

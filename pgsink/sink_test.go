@@ -265,7 +265,7 @@ func TestResyncCrashes(t *testing.T) {
 	// The table as a previous sync left it: rows 1..100, "old".
 	s := open()
 	must(s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 100, "old")}))
-	must(s.FlushState(ctx, tbl, resyncDoc("s.t", "", 0, true)))
+	must(flushState(ctx, s, tbl, resyncDoc("s.t", "", 0, true)))
 	s.Close()
 
 	// Crash before the first flush of the resync: nothing of it is kept.
@@ -281,7 +281,7 @@ func TestResyncCrashes(t *testing.T) {
 	s = open()
 	must(s.BeginResync(ctx, tbl))
 	must(s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 40, "new")}))
-	must(s.FlushState(ctx, tbl, resyncDoc("s.t", "40", 40, false)))
+	must(flushState(ctx, s, tbl, resyncDoc("s.t", "40", 40, false)))
 	must(s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(41, 60, "new")}))
 	s.Close()
 	if got := queryInt(t, e.dst, `SELECT count(*) FROM `+sqlident.Qualified(pgsink.ResyncSchema, pgsink.ResyncName("s", "t"))); got != 40 {
@@ -308,7 +308,7 @@ func TestResyncCrashes(t *testing.T) {
 	s = open()
 	must(s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(41, 90, "new")}))
 	must(s.EndResync(ctx, tbl))
-	must(s.FlushState(ctx, tbl, resyncDoc("s.t", "", 90, true)))
+	must(flushState(ctx, s, tbl, resyncDoc("s.t", "", 90, true)))
 	if got := queryInt(t, e.dst, `SELECT count(*) FROM s.t WHERE v = 'new ' || id`); got != 90 || count("t") != 90 {
 		t.Fatalf("after the resync: %d new rows of %d, want 90 of 90", got, count("t"))
 	}
@@ -323,7 +323,7 @@ func TestResyncCrashes(t *testing.T) {
 	// A state that records a resync the sink has no copy of: refused.
 	s = open()
 	must(s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 1, "x")}))
-	if err := s.FlushState(ctx, tbl, resyncDoc("s.t", "1", 1, false)); err == nil || !strings.Contains(err.Error(), "does not exist") {
+	if err := flushState(ctx, s, tbl, resyncDoc("s.t", "1", 1, false)); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("FlushState for a resync without a copy: %v", err)
 	}
 }
@@ -343,7 +343,7 @@ func TestAbandonedResync(t *testing.T) {
 	}
 	s.BeginResync(ctx, tbl)
 	s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 10, "a")})
-	if err := s.FlushState(ctx, tbl, resyncDoc("s.t", "10", 10, false)); err != nil {
+	if err := flushState(ctx, s, tbl, resyncDoc("s.t", "10", 10, false)); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -354,7 +354,7 @@ func TestAbandonedResync(t *testing.T) {
 	}
 	s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(5, 6, "b")})
 	incremental := []byte(`{"version":1,"tables":{"s.t":{"mode":"incremental","in_progress":{"phase":"rows","rows":2,"after":["6"]}}}}`)
-	if err := s.FlushState(ctx, tbl, incremental); err != nil {
+	if err := flushState(ctx, s, tbl, incremental); err != nil {
 		t.Fatal(err)
 	}
 	if exists(t, e.dst, pgsink.ResyncSchema, pgsink.ResyncName("s", "t")) {
@@ -412,10 +412,10 @@ func TestFailureDiscardsAndSticks(t *testing.T) {
 	if err := s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 10, "a")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FlushState(ctx, tbl, []byte(`not json`)); err == nil {
+	if err := flushState(ctx, s, tbl, []byte(`not json`)); err == nil {
 		t.Fatal("FlushState with a document that is not JSON succeeded")
 	}
-	if err := s.FlushState(ctx, tbl, []byte(`{"version":1,"tables":{}}`)); err == nil {
+	if err := flushState(ctx, s, tbl, []byte(`{"version":1,"tables":{}}`)); err == nil {
 		t.Fatal("FlushState after a failed one succeeded")
 	}
 	if err := s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(11, 11, "a")}); err == nil {
@@ -441,7 +441,7 @@ func TestFailureDiscardsAndSticks(t *testing.T) {
 	}
 	s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: [][]any{{int64(1), "first"}, {int64(2), "x"}}})
 	s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: [][]any{{int64(1), "second"}}})
-	if err := s.FlushState(ctx, tbl, []byte(`{"version":1,"tables":{}}`)); err != nil {
+	if err := flushState(ctx, s, tbl, []byte(`{"version":1,"tables":{}}`)); err != nil {
 		t.Fatal(err)
 	}
 	s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: [][]any{{int64(1), "third"}, {int64(1), "fourth"}, {int64(3), "y"}}})
@@ -705,7 +705,7 @@ func TestBeginResyncAgain(t *testing.T) {
 		// it with a copy it did not begin (rows are staged).
 		s.BeginResync(ctx, tbl)
 		s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 5, "a")})
-		if err := s.FlushState(ctx, tbl, resyncDoc(name, "5", 5, false)); err != nil {
+		if err := flushState(ctx, s, tbl, resyncDoc(name, "5", 5, false)); err != nil {
 			t.Fatal(err)
 		}
 		s.Close()
@@ -720,7 +720,7 @@ func TestBeginResyncAgain(t *testing.T) {
 			s.BeginResync(ctx, tbl),
 			s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(2, 4, "d")}),
 			s.EndResync(ctx, tbl),
-			s.FlushState(ctx, tbl, resyncDoc(name, "", 3, true)),
+			flushState(ctx, s, tbl, resyncDoc(name, "", 3, true)),
 		}
 		for i, err := range steps {
 			if err != nil {
