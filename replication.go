@@ -20,7 +20,7 @@ type Mode string
 // bookmark, up to a high-water mark taken when the sync begins, in keyset
 // pages ordered by (key, primary key...). The bookmark is a sync's
 // high-water mark once the transactions in progress when it was taken have
-// ended (see pendingMark), and starts the next sync inclusively (>=), so rows that
+// ended (see the README's "Late commits"), and starts the next sync inclusively (>=), so rows that
 // were committed later with the bookmark's key value are read too. Rows whose key is NULL cannot be
 // placed by the key: every incremental sync reads them all again, after the
 // other rows, paged by primary key. Delivery is at-least-once.
