@@ -18,7 +18,7 @@ const undoTimeout = 10 * time.Second
 func (u *unit) beginAttempt(ctx context.Context) error {
 	if err := u.t.e.ab.beginAttempt(ctx, u.t.plan.Table); err != nil {
 		u.t.sinkFailed.Store(true)
-		return &TableError{Table: u.t.name, Step: "begin attempt", Err: err}
+		return &TableError{Table: u.t.name, Step: StepBeginAttempt, Err: err}
 	}
 	return nil
 }
@@ -36,7 +36,7 @@ func (u *unit) undoFailedAttempt(ctx context.Context, err error) error {
 	defer cancel()
 	if uerr := u.t.e.ab.undoAttempt(ctx, u.t.plan.Table); uerr != nil {
 		u.t.sinkFailed.Store(true)
-		return &TableError{Table: u.t.name, Step: "undo attempt", Err: fmt.Errorf("%w (the attempt had failed: %v)", uerr, err)}
+		return &TableError{Table: u.t.name, Step: StepUndoAttempt, Err: fmt.Errorf("%w (the attempt had failed: %v)", uerr, err)}
 	}
 	return err
 }

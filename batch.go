@@ -33,7 +33,7 @@ func (u *unit) decodeInto(n int, row []driver.Value, added func()) error {
 	for i, dec := range u.t.decoders {
 		v, err := dec(row[i])
 		if err != nil {
-			return &TableError{Table: u.t.name, Step: stepDecode, Err: fmt.Errorf("column %q: %w", u.t.plan.Table.Columns[i].Name, err)}
+			return &TableError{Table: u.t.name, Step: StepDecode, Err: fmt.Errorf("column %q: %w", u.t.plan.Table.Columns[i].Name, err)}
 		}
 		dst[i] = v
 	}

@@ -68,7 +68,7 @@ func (u *unit) blockRanges(ctx context.Context, prog *progress) ([]*partition, b
 	q := `SELECT c.relkind::text, coalesce(pg_relation_filenode(c.oid)::text::bigint, 0),
 	pg_relation_size(c.oid) / current_setting('block_size')::bigint, current_setting('server_version_num')::bigint
 FROM pg_catalog.pg_class c WHERE c.oid = $1::regclass`
-	err := u.withRetry(ctx, "read table size", func() error {
+	err := u.withRetry(ctx, StepReadTableSize, func() error {
 		return u.query(ctx, q, []any{t.regclass()}, func(row []driver.Value) error {
 			k, err := decodeString(row[0])
 			if kind, _ = k.(string); err != nil || kind == "" {
@@ -140,7 +140,7 @@ func (u *unit) readBlocks(ctx context.Context) (err error) {
 	defer func() { u.releaseConn(err != nil) }()
 	t := u.t
 	cols := len(t.plan.Table.Columns)
-	return u.withRetry(ctx, "read in block order", func() error {
+	return u.withRetry(ctx, StepReadBlocks, func() error {
 		t.mu.Lock()
 		after := *u.after
 		t.mu.Unlock()
@@ -150,7 +150,7 @@ func (u *unit) readBlocks(ctx context.Context) (err error) {
 			shape = shape.tidPredicate(">", after[0])
 			var ok bool
 			if prev, ok = parseTIDBytes([]byte(after[0])); !ok {
-				return &TableError{Table: t.name, Step: "read in block order", Err: fmt.Errorf("%w: the saved position %q is not a ctid", ErrStateCorrupt, after[0])}
+				return &TableError{Table: t.name, Step: StepReadBlocks, Err: fmt.Errorf("%w: the saved position %q is not a ctid", ErrStateCorrupt, after[0])}
 			}
 		}
 		q, args := shape.pageSQL(nil, 0)
@@ -162,7 +162,7 @@ func (u *unit) readBlocks(ctx context.Context) (err error) {
 			if !ok || cur[0] < prev[0] || cur[0] == prev[0] && cur[1] <= prev[1] {
 				// Never resume from a position the scan did not pass
 				// in order: rows between would be skipped.
-				return &TableError{Table: t.name, Step: "read in block order", Err: fmt.Errorf("row %q arrived after row %s: the scan is not in block order", raw, tidString(prev))}
+				return &TableError{Table: t.name, Step: StepReadBlocks, Err: fmt.Errorf("row %q arrived after row %s: the scan is not in block order", raw, tidString(prev))}
 			}
 			prev = cur
 			return nil

@@ -39,7 +39,7 @@ func (s *tableSync) readRows(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for range min(s.e.cfg.MaxParallelWorkers, len(todo)) {
 		wg.Go(func() {
-			defer s.catch("read", cancel)
+			defer s.catch(StepRead, cancel)
 			for part := range todo {
 				if ctx.Err() != nil {
 					return
@@ -61,7 +61,7 @@ func (s *tableSync) readRows(ctx context.Context) error {
 	if err := context.Cause(ctx); err != nil {
 		var te *TableError
 		if !errors.As(err, &te) {
-			err = &TableError{Table: s.name, Step: "read", Err: err} // the run was canceled
+			err = &TableError{Table: s.name, Step: StepRead, Err: err} // the run was canceled
 		}
 		return err
 	}
@@ -140,7 +140,7 @@ func (u *unit) partitions(ctx context.Context, prog *progress) ([]*partition, er
 	}
 	q, args := shape.minMaxSQL()
 	var lo, hi any
-	err := u.withRetry(ctx, "read partition bounds", func() error {
+	err := u.withRetry(ctx, StepReadBounds, func() error {
 		return u.query(ctx, q, args, func(row []driver.Value) error {
 			dec := decoderFor(lead)
 			var err error

@@ -52,7 +52,7 @@ func (u *unit) read(ctx context.Context) (err error) {
 	if u.part != nil && len(u.shape.orderBy) == 0 {
 		// A chunk: streamed whole; it is done, and its rows claimed, in one
 		// step when it ends, so a crash re-reads at most the chunk.
-		err := u.withRetry(ctx, "read chunk", func() error {
+		err := u.withRetry(ctx, StepReadChunk, func() error {
 			q, args := u.shape.pageSQL(nil, 0)
 			return u.streamTo(ctx, q, args, nil)
 		})
@@ -63,7 +63,7 @@ func (u *unit) read(ctx context.Context) (err error) {
 	}
 	if len(u.shape.orderBy) == 0 {
 		started := false
-		return u.withRetry(ctx, "read", func() error {
+		return u.withRetry(ctx, StepRead, func() error {
 			if started {
 				if err := u.restartResync(ctx); err != nil {
 					return err
@@ -95,14 +95,14 @@ func (u *unit) read(ctx context.Context) (err error) {
 		}
 		rankCol := len(t.plan.Table.Columns)
 		var n int
-		err := u.withRetry(ctx, "read page", func() error {
+		err := u.withRetry(ctx, StepReadPage, func() error {
 			n, u.pageBytes = 0, 0
 			u.ensurePage(limit)
 			return u.query(ctx, q, args, func(row []driver.Value) error {
 				if u.shape.serverTies {
 					rank, ok := row[rankCol].(int64)
 					if !ok {
-						return &TableError{Table: t.name, Step: "read page", Err: fmt.Errorf("the page's rank column is %T, not an integer", row[rankCol])}
+						return &TableError{Table: t.name, Step: StepReadPage, Err: fmt.Errorf("the page's rank column is %T, not an integer", row[rankCol])}
 					}
 					u.ranks[n] = rank
 				}
@@ -125,7 +125,7 @@ func (u *unit) read(ctx context.Context) (err error) {
 			// The whole page is one tie group (a non-unique tuple): read
 			// the group whole, unordered, then move past it.
 			tq, targs := u.shape.tieSQL(last)
-			if err := u.withRetry(ctx, "read tie group", func() error { return u.streamTo(ctx, tq, targs, last) }); err != nil {
+			if err := u.withRetry(ctx, StepReadTieGroup, func() error { return u.streamTo(ctx, tq, targs, last) }); err != nil {
 				return err
 			}
 		} else if err := u.deliverPage(ctx, u.page[:deliver], last); err != nil {
@@ -161,7 +161,7 @@ func (u *unit) readUnique(ctx context.Context) error {
 	limit := t.e.cfg.BatchSize * uniquePageBatches
 	for {
 		var total int
-		err := u.withRetry(ctx, "read page", func() error {
+		err := u.withRetry(ctx, StepReadPage, func() error {
 			t.mu.Lock()
 			after := *u.after
 			t.mu.Unlock()
@@ -259,11 +259,11 @@ func (u *unit) tuple(row []any) ([]string, error) {
 	for i, c := range u.shape.orderBy {
 		v := row[u.shape.orderIdx[i]]
 		if v == nil {
-			return nil, &TableError{Table: u.t.name, Step: "read", Err: fmt.Errorf("column %q of the ordering is NULL", c.Name)}
+			return nil, &TableError{Table: u.t.name, Step: StepRead, Err: fmt.Errorf("column %q of the ordering is NULL", c.Name)}
 		}
 		txt, err := keyText(v, c.Type)
 		if err != nil {
-			return nil, &TableError{Table: u.t.name, Step: "read", Err: fmt.Errorf("column %q: %w", c.Name, err)}
+			return nil, &TableError{Table: u.t.name, Step: StepRead, Err: fmt.Errorf("column %q: %w", c.Name, err)}
 		}
 		out[i] = txt
 	}
@@ -282,7 +282,7 @@ func (u *unit) restartResync(ctx context.Context) error {
 	defer t.sinkMu.Unlock()
 	if err := t.e.ab.beginResync(ctx, t.plan.Table); err != nil {
 		t.sinkFailed.Store(true)
-		return &TableError{Table: t.name, Step: "begin resync", Err: err}
+		return &TableError{Table: t.name, Step: StepBeginResync, Err: err}
 	}
 	return nil
 }

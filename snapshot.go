@@ -158,7 +158,7 @@ func (u *unit) inSnapshot(ctx context.Context, read func() error) error {
 		switch SQLState(err) {
 		case "22023", "55000", "0A000":
 			// invalid snapshot identifier; the exporting process is gone
-			return &TableError{Table: t.name, Step: "import snapshot", Err: fmt.Errorf("%w: %w", errSnapshotLost, err)}
+			return &TableError{Table: t.name, Step: StepImportSnapshot, Err: fmt.Errorf("%w: %w", errSnapshotLost, err)}
 		}
 		return err
 	}
@@ -173,7 +173,7 @@ func (u *unit) inSnapshot(ctx context.Context, read func() error) error {
 			return err
 		}
 		if node != bp.FileNode {
-			return &TableError{Table: t.name, Step: "read", Err: errRelationRewritten}
+			return &TableError{Table: t.name, Step: StepRead, Err: errRelationRewritten}
 		}
 	}
 	_, err = u.conn.ExecContext(ctx, "COMMIT")
@@ -220,7 +220,7 @@ func (s *tableSync) readPass(ctx context.Context) error {
 			return err
 		}
 		if restarts >= s.e.cfg.MaxRetries {
-			return &TableError{Table: s.name, Step: "read", Err: fmt.Errorf("the pass was started again %d times and failed again: %w", restarts, err)}
+			return &TableError{Table: s.name, Step: StepRead, Err: fmt.Errorf("the pass was started again %d times and failed again: %w", restarts, err)}
 		}
 		s.log.Warn("the pass over the table starts again from its first row in a new snapshot", "error", err)
 		if err := s.restartPass(ctx, err); err != nil {
@@ -246,13 +246,13 @@ func (s *tableSync) readInSnapshot(ctx context.Context) error {
 		return s.readRows(ctx)
 	}
 	if err != nil {
-		return &TableError{Table: s.name, Step: "export snapshot", Err: err}
+		return &TableError{Table: s.name, Step: StepExportSnapshot, Err: err}
 	}
 	defer sn.close()
 	if bp := s.prog.Blocks; bp != nil {
 		var node int64
 		if err := sn.conn.QueryRowContext(ctx, fileNodeSQL, s.regclass()).Scan(&node); err != nil {
-			return &TableError{Table: s.name, Step: "export snapshot", Err: err}
+			return &TableError{Table: s.name, Step: StepExportSnapshot, Err: err}
 		}
 		if node != bp.FileNode {
 			s.log.Info("the table was rewritten since its pass in block order began (VACUUM FULL, CLUSTER, TRUNCATE): its pass starts again", "file_node", bp.FileNode, "new_file_node", node)
@@ -356,7 +356,7 @@ func (s *tableSync) restartPass(ctx context.Context, why error) error {
 		s.sinkMu.Unlock()
 		if err != nil {
 			s.sinkFailed.Store(true)
-			return &TableError{Table: s.name, Step: "begin resync", Err: err}
+			return &TableError{Table: s.name, Step: StepBeginResync, Err: err}
 		}
 	}
 	return s.checkpoint(ctx)
@@ -380,7 +380,7 @@ func (s *tableSync) restartPass(ctx context.Context, why error) error {
 func (s *tableSync) catchUp(ctx context.Context, first firstSnapshot, sn *snapshot) error {
 	pred, args, err := first.unseen(sn.xmax)
 	if err != nil {
-		return &TableError{Table: s.name, Step: "catch up", Err: err}
+		return &TableError{Table: s.name, Step: StepCatchUp, Err: err}
 	}
 	base := s.shape()
 	base.orderBy, base.orderIdx = nil, nil

@@ -16,10 +16,6 @@ import (
 	"time"
 )
 
-// stepDecode is the step of a TableError for a value the table holds that
-// cannot be decoded (see tableScoped).
-const stepDecode = "decode"
-
 // tableSync runs one table's sync within a Run. Its read units (one, or one
 // per partition) run concurrently; sink calls are serialized by sinkMu, so
 // the sink sees one call at a time per table.
@@ -57,7 +53,7 @@ func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 	s.name = t.QualifiedName()
 	s.log = s.e.log.With("table", s.name)
 	defer func() { s.stats.finish(err) }()
-	defer s.catch("sync", func(e error) { err = e })
+	defer s.catch(StepSync, func(e error) { err = e })
 
 	s.decoders = make([]decoder, len(t.Columns))
 	for i, c := range t.Columns {
@@ -65,10 +61,10 @@ func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 	}
 	s.loadState()
 	if err := s.checkResume(); err != nil {
-		return 0, &TableError{Table: s.name, Step: "load state", Err: err}
+		return 0, &TableError{Table: s.name, Step: StepLoadState, Err: err}
 	}
 	if err := s.e.ab.open(ctx, t, s.ck.view(s.name)); err != nil && !s.resyncRequested(err) {
-		return 0, &TableError{Table: s.name, Step: "open sink", Err: err}
+		return 0, &TableError{Table: s.name, Step: StepOpenSink, Err: err}
 	}
 	if s.state.InProgress == nil {
 		if err := s.begin(ctx); err != nil {
@@ -173,7 +169,7 @@ func (s *tableSync) begin(ctx context.Context) error {
 	}
 	if s.e.ab.resyncs() && (s.plan.Mode == ModeFull || s.forceResync) {
 		if err := s.e.ab.beginResync(ctx, s.plan.Table); err != nil {
-			return &TableError{Table: s.name, Step: "begin resync", Err: err}
+			return &TableError{Table: s.name, Step: StepBeginResync, Err: err}
 		}
 		prog.Resync = true
 	}
@@ -211,7 +207,7 @@ func (s *tableSync) finish(ctx context.Context) error {
 	}
 	if s.prog.Resync {
 		if err := s.e.ab.endResync(ctx, s.plan.Table); err != nil {
-			return &TableError{Table: s.name, Step: "end resync", Err: err}
+			return &TableError{Table: s.name, Step: StepEndResync, Err: err}
 		}
 	}
 	// The bookmark is the newest mark released when the sync began, never
@@ -228,7 +224,7 @@ func (s *tableSync) finish(ctx context.Context) error {
 	rows := s.prog.Rows
 	s.state.InProgress = nil
 	if err := s.ck.save(ctx, s.name, s.state, rows, true, s.commitFunc()); err != nil {
-		return &TableError{Table: s.name, Step: "save checkpoint", Err: err}
+		return &TableError{Table: s.name, Step: StepSaveCheckpoint, Err: err}
 	}
 	return nil
 }
@@ -255,7 +251,7 @@ func (s *tableSync) saveOnStop(ctx context.Context) {
 func (s *tableSync) writeLocked(ctx context.Context, rows [][]any) error {
 	if err := s.e.ab.sink.Write(ctx, Batch{Table: s.plan.Table, Rows: rows}); err != nil {
 		s.sinkFailed.Store(true)
-		return &TableError{Table: s.name, Step: "write to sink", Err: err}
+		return &TableError{Table: s.name, Step: StepWrite, Err: err}
 	}
 	return nil
 }
@@ -318,7 +314,7 @@ func (s *tableSync) checkpoint(ctx context.Context) error {
 		if s.e.ab.keepsState() {
 			s.sinkFailed.Store(true)
 		}
-		return &TableError{Table: s.name, Step: "save checkpoint", Err: err}
+		return &TableError{Table: s.name, Step: StepSaveCheckpoint, Err: err}
 	}
 	s.lastCkpt.Store(time.Now().UnixNano())
 	return nil
@@ -334,7 +330,7 @@ func (s *tableSync) flush(ctx context.Context) error {
 	defer s.sinkMu.Unlock()
 	if err := s.e.ab.sink.Flush(ctx, s.plan.Table); err != nil {
 		s.sinkFailed.Store(true)
-		return &TableError{Table: s.name, Step: "flush sink", Err: err}
+		return &TableError{Table: s.name, Step: StepFlush, Err: err}
 	}
 	return nil
 }

@@ -157,7 +157,7 @@ func (u *unit) takeMark(ctx context.Context, st *tableState) ([]*pendingMark, *t
 		}
 	)
 	const pgViewEnd = 6 + 7 // the columns before bound
-	err := u.withRetry(ctx, "read high-water mark", func() error {
+	err := u.withRetry(ctx, StepReadHighWater, func() error {
 		return u.query(ctx, sql, args, func(row []driver.Value) error {
 			hw, err := xtext(row[0])
 			if err != nil {
@@ -244,7 +244,7 @@ func (s *tableSync) lowerAboveClock(st *tableState, above []bool, bound string) 
 // txView runs a release check.
 func (u *unit) txView(ctx context.Context) (*txView, error) {
 	var view *txView
-	err := u.withRetry(ctx, "read transactions in progress", func() error {
+	err := u.withRetry(ctx, StepReadTransactions, func() error {
 		return u.query(ctx, "SELECT "+pgView, nil, func(row []driver.Value) (err error) {
 			view, err = pgTxView(row)
 			return err
@@ -297,7 +297,7 @@ func (u *unit) redshiftWatermark(ctx context.Context, st *tableState) (*watermar
 		sql := "SELECT CAST(getdate() AS VARCHAR), CAST(least(getdate() - " + floor + ", " +
 			"coalesce((SELECT min(txn_start) FROM svv_transactions WHERE pid <> pg_backend_pid() AND txn_db = current_database()), getdate())) AS VARCHAR), " +
 			"CAST(getdate() - " + floor + " AS VARCHAR)"
-		err := u.withRetry(ctx, "read the server's clock", func() error {
+		err := u.withRetry(ctx, StepReadClock, func() error {
 			return u.query(ctx, sql, nil, func(row []driver.Value) error {
 				clock, bound, clockBound = asText(row[0]), asText(row[1]), asText(row[2])
 				return nil
@@ -338,7 +338,7 @@ func (u *unit) redshiftWatermark(ctx context.Context, st *tableState) (*watermar
 	dec := decoderFor(key)
 	var clockAt *string
 	var above bool
-	err := u.withRetry(ctx, "read high-water mark", func() error {
+	err := u.withRetry(ctx, StepReadHighWater, func() error {
 		return u.query(ctx, sql, args, func(row []driver.Value) error {
 			var hw *string
 			above, _ = row[5].(bool)

@@ -303,7 +303,7 @@ func (u *unit) watermark(ctx context.Context, st *tableState) (*watermark, error
 			break // all released, no mark of its own, an older mark still held, or a standby (no vxids to wait for)
 		}
 		if err := sleep(ctx, d); err != nil {
-			return nil, &TableError{Table: u.t.name, Step: "read transactions in progress", Err: err}
+			return nil, &TableError{Table: u.t.name, Step: StepReadTransactions, Err: err}
 		}
 		if view, err = u.txView(ctx); err != nil {
 			return nil, err
