@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/seed2085993a/redshiftsync"
+	"github.com/seed2085993a/redshiftsync/internal/opentables"
 	"github.com/seed2085993a/redshiftsync/internal/redact"
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 )
@@ -31,11 +32,11 @@ type Sink struct {
 	opts  options
 	state *StateStore
 
-	mu                sync.Mutex // guards tables, closed and the flags below
-	tables            map[tableKey]*tableSink
-	closed            bool
-	resyncSchemaReady bool // ResyncSchema exists
-	registryReady     bool // the registry of tables exists
+	tables *opentables.Registry[*tableSink]
+
+	mu                sync.Mutex // guards the flags below
+	resyncSchemaReady bool       // ResyncSchema exists
+	registryReady     bool       // the registry of tables exists
 }
 
 var (
@@ -44,9 +45,6 @@ var (
 	_ redshiftsync.StateSink   = (*Sink)(nil)
 	_ redshiftsync.AttemptSink = (*Sink)(nil)
 )
-
-// tableKey identifies a source table across the calls for it.
-type tableKey struct{ schema, name string }
 
 // New returns a Sink that loads into db, which it never closes. Nothing is
 // created in the database until the first Open (or Save).
@@ -61,7 +59,7 @@ func New(db *sql.DB, opts ...Option) (*Sink, error) {
 	if err := o.validateState(); err != nil {
 		return nil, err
 	}
-	return &Sink{db: db, opts: o, state: newStateStore(db, o), tables: map[tableKey]*tableSink{}}, nil
+	return &Sink{db: db, opts: o, state: newStateStore(db, o), tables: opentables.New[*tableSink]("pgsink")}, nil
 }
 
 // Open connects to the database at dsn (a postgres:// URL or a libpq
@@ -101,23 +99,18 @@ func (s *Sink) StateStore() *StateStore { return s.state }
 // Close rolls back what is staged and not flushed, and closes the database
 // when the sink opened it. Calling it again does nothing.
 func (s *Sink) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	open, ok := s.tables.Close()
+	if !ok {
 		return nil
 	}
-	s.closed = true
-	for _, ts := range s.tables {
+	for _, ts := range open {
 		ts.rollback()
 	}
-	s.tables = nil
 	if s.owned {
 		return s.db.Close()
 	}
 	return nil
 }
-
-var errClosed = errors.New("pgsink: sink is closed")
 
 // tableSink is the sink's state for one table. It is used by one goroutine
 // at a time (the one calling for that table).
@@ -182,28 +175,19 @@ func (s *Sink) open(ctx context.Context, table *redshiftsync.Table, saved *redsh
 	if len(table.Columns) == 0 {
 		return fmt.Errorf("pgsink: Open: table %s has no columns", table.QualifiedName())
 	}
-	key := tableKey{table.Schema, table.Name}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return errClosed
-	}
-	if old := s.tables[key]; old != nil {
+	if old, ok, err := s.tables.Remove(table); err != nil {
+		return err
+	} else if ok {
 		old.rollback()
-		delete(s.tables, key)
 	}
-	s.mu.Unlock()
 
 	ts, err := s.openTable(ctx, table, saved)
 	if err != nil && ts == nil {
 		return fmt.Errorf("pgsink: table %s: %w", table.QualifiedName(), err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errClosed
+	if perr := s.tables.Put(table, ts); perr != nil {
+		return perr
 	}
-	s.tables[key] = ts
 	if err != nil { // ErrResyncRequired: the table is open, for the resync
 		return fmt.Errorf("pgsink: table %s: %w", table.QualifiedName(), err)
 	}
@@ -326,17 +310,9 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table, saved *reds
 
 // table returns the open table of t.
 func (s *Sink) table(t *redshiftsync.Table, op string) (*tableSink, error) {
-	if t == nil {
-		return nil, fmt.Errorf("pgsink: %s: nil table", op)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, errClosed
-	}
-	ts := s.tables[tableKey{t.Schema, t.Name}]
-	if ts == nil {
-		return nil, fmt.Errorf("pgsink: %s: table %s was not opened", op, t.QualifiedName())
+	ts, err := s.tables.Get(t, op)
+	if err != nil {
+		return nil, err
 	}
 	if ts.broken != nil {
 		return nil, fmt.Errorf("pgsink: %s: table %s: an earlier step failed, its unflushed rows were discarded; open the table again: %w", op, ts.name, ts.broken)
