@@ -366,7 +366,8 @@ func TestAbandonedResync(t *testing.T) {
 
 	// Without FlushState (no state to tell), the rows of a run that does
 	// not resume the resync go into the table as well as into the copy.
-	p := atLeastOnce{e.newSink(t)}
+	ps := e.newSink(t)
+	p := ps.WithoutState()
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -377,8 +378,8 @@ func TestAbandonedResync(t *testing.T) {
 	must(p.BeginResync(ctx, tbl))
 	must(p.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 10, "c")}))
 	must(p.Flush(ctx, tbl))
-	p.s.Close()
-	p = atLeastOnce{e.newSink(t)}
+	ps.Close()
+	p = e.newSink(t).WithoutState()
 	must(p.Open(ctx, tbl))
 	must(p.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(5, 6, "d")}))
 	must(p.Flush(ctx, tbl))
@@ -521,21 +522,6 @@ func TestStateStore(t *testing.T) {
 	}
 }
 
-// atLeastOnce hides FlushState, as a caller keeping the state elsewhere does.
-type atLeastOnce struct{ s *pgsink.Sink }
-
-func (a atLeastOnce) Open(ctx context.Context, t *redshiftsync.Table) error { return a.s.Open(ctx, t) }
-func (a atLeastOnce) Write(ctx context.Context, b redshiftsync.Batch) error { return a.s.Write(ctx, b) }
-func (a atLeastOnce) Flush(ctx context.Context, t *redshiftsync.Table) error {
-	return a.s.Flush(ctx, t)
-}
-func (a atLeastOnce) BeginResync(ctx context.Context, t *redshiftsync.Table) error {
-	return a.s.BeginResync(ctx, t)
-}
-func (a atLeastOnce) EndResync(ctx context.Context, t *redshiftsync.Table) error {
-	return a.s.EndResync(ctx, t)
-}
-
 // TestPlainSink: used through Flush with a state file, the sink still ends
 // equal to the source, resyncs included.
 func TestPlainSink(t *testing.T) {
@@ -546,7 +532,7 @@ func TestPlainSink(t *testing.T) {
 INSERT INTO %[1]s.orders SELECT i, i, timestamptz '2024-01-01' + i * interval '1 ms' FROM generate_series(1, 5000) i;`, e.schema)
 	cfg := e.config(t)
 	store := redshiftsync.NewFileStore(filepath.Join(t.TempDir(), "state.json"))
-	sink := atLeastOnce{e.newSink(t)}
+	sink := e.newSink(t).WithoutState()
 	e.sync(t, cfg, sink, store)
 	e.compareAll(t, cfg, "first sync", false)
 	mustExec(t, e.src, `DELETE FROM %[1]s.types WHERE id %% 3 = 0; UPDATE %[1]s.orders SET v = -v, updated_at = now() WHERE id %% 10 = 0;`, e.schema)

@@ -58,20 +58,13 @@ func (r *Registry[T]) Get(t *redshiftsync.Table, op string) (T, error) {
 
 // Lookup returns the open table of t, if any; an error only when the sink
 // is closed.
-func (r *Registry[T]) Lookup(t *redshiftsync.Table) (T, bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var zero T
-	if r.closed {
-		return zero, false, r.errClosed
-	}
-	v, ok := r.tables[keyOf(t)]
-	return v, ok, nil
-}
+func (r *Registry[T]) Lookup(t *redshiftsync.Table) (T, bool, error) { return r.find(t, false) }
 
 // Remove takes the open table of t out of the registry and returns it, if
 // any; an error only when the sink is closed.
-func (r *Registry[T]) Remove(t *redshiftsync.Table) (T, bool, error) {
+func (r *Registry[T]) Remove(t *redshiftsync.Table) (T, bool, error) { return r.find(t, true) }
+
+func (r *Registry[T]) find(t *redshiftsync.Table, remove bool) (T, bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var zero T
@@ -79,7 +72,9 @@ func (r *Registry[T]) Remove(t *redshiftsync.Table) (T, bool, error) {
 		return zero, false, r.errClosed
 	}
 	v, ok := r.tables[keyOf(t)]
-	delete(r.tables, keyOf(t))
+	if remove {
+		delete(r.tables, keyOf(t))
+	}
 	return v, ok, nil
 }
 
