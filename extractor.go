@@ -21,8 +21,7 @@ import (
 // concurrently with itself.
 type Extractor struct {
 	cfg   Config
-	sink  Sink
-	store StateStore
+	ab    *abilities // the sink and the store, their optional interfaces probed once
 	pool  *pool
 	owned bool // the pool was opened by New and is closed by Close
 	log   *slog.Logger
@@ -33,7 +32,6 @@ type Extractor struct {
 	progress      func(Stats)
 	progressEvery time.Duration
 
-	locker   Locker // the store's lock, when it has one
 	lockWait time.Duration
 
 	stats statsBoard
@@ -172,7 +170,7 @@ func newExtractor(cfg Config, p *pool, sink Sink, store StateStore, opts []Optio
 	if store == nil {
 		return nil, errors.New("redshiftsync: state store is nil; use &MemoryStore{} to keep no state")
 	}
-	e := &Extractor{cfg: cfg, sink: sink, store: store, pool: p, log: slog.New(slog.DiscardHandler)}
+	e := &Extractor{cfg: cfg, ab: probe(sink, store), pool: p, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		if o == nil {
 			return nil, errors.New("redshiftsync: an Option is nil")
@@ -181,7 +179,6 @@ func newExtractor(cfg Config, p *pool, sink Sink, store StateStore, opts []Optio
 			return nil, err
 		}
 	}
-	e.locker, _ = store.(Locker)
 	switch {
 	case e.specs != nil && !cfg.TablesFromSpecs:
 		return nil, fmt.Errorf("%w: WithTableSpecs lists the tables, but auto_schema_detection is true (TablesFromSpecs false), which would ignore it; set it to false", ErrTableSpec)
@@ -331,7 +328,7 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 		return rep, err
 	}
 	source := e.sourceName(src.Database)
-	ck := &checkpointer{store: e.store, hook: e.hook, bind: serverBinding{server: src.Server, adopt: e.adopt, log: e.log}}
+	ck := &checkpointer{store: e.ab.store, hook: e.hook, bind: serverBinding{server: src.Server, adopt: e.adopt, log: e.log}}
 	if err := ck.load(ctx, source); err != nil {
 		return rep, err
 	}
