@@ -79,9 +79,13 @@ WHERE n.nspname = $1 AND i.indisvalid AND i.indpred IS NULL AND am.amname = 'btr
 // column default), and svv_table_info for row counts, sort and dist keys
 // (https://docs.aws.amazon.com/redshift/latest/dg/r_SVV_TABLE_INFO.html).
 var redshiftCatalog = catalogSQL{
+	// A materialized view keeps its rows in a table named
+	// mv_tbl__<view>__0, listed as an ordinary table: not a user table.
+	// (Compared without LIKE: Redshift reads a backslash in a literal as an
+	// escape, so 'mv\_tbl' would need doubled backslashes there.)
 	tables: `SELECT c.relname AS name, -1::bigint AS estimate
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = $1 AND c.relkind = 'r'
+WHERE n.nspname = $1 AND c.relkind = 'r' AND substring(c.relname, 1, 8) <> 'mv_tbl__'
 ORDER BY c.relname`,
 	columns: `SELECT c.relname AS table_name, a.attnum AS num, a.attname AS name,
 	pg_catalog.format_type(a.atttypid, a.atttypmod) AS source_type, a.attnotnull AS not_null,

@@ -85,3 +85,38 @@ INSERT INTO %[1]s.orders VALUES (1000, 'late', 1, true, timestamp '2024-06-02')`
 	}
 	check("incremental sync")
 }
+
+// TestRedshiftStandinSkipsMaterializedViewBackingTables: Redshift keeps a
+// materialized view's rows in a table named mv_tbl__<view>__0 in the view's
+// schema, which its catalog lists as an ordinary table; discovery must not
+// sync it as a user table (the view's owner never created it, and it is
+// rewritten whole on every refresh).
+func TestRedshiftStandinSkipsMaterializedViewBackingTables(t *testing.T) {
+	db := pgtest.Open(t)
+	s := pgtest.NewSchema(t, db)
+	pgtest.Exec(t, db, fmt.Sprintf(`
+CREATE TABLE %[1]s.sales (id bigint PRIMARY KEY, amount numeric(12,2));
+INSERT INTO %[1]s.sales SELECT i, i FROM generate_series(1, 20) i;
+CREATE TABLE %[1]s.mv_tbl__daily_sales__0 (day date, total numeric(38,2));
+INSERT INTO %[1]s.mv_tbl__daily_sales__0 VALUES (date '2024-01-01', 210);
+CREATE TABLE %[1]s.mv_tblx (id int);`, s))
+	cfg := configFor(t, pgtest.RedshiftDSN(t), s)
+	ex, err := redshiftsync.New(cfg, newMemSink(), &redshiftsync.MemoryStore{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d, err := ex.Discover(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range d.Plans {
+		names = append(names, p.Table.Name)
+	}
+	if fmt.Sprint(names) != "[mv_tblx sales]" {
+		t.Errorf("discovered %v, want [mv_tblx sales] (no materialized view backing table)", names)
+	}
+}
