@@ -44,6 +44,9 @@ type Result struct {
 	SQL string
 	// Reject is non-nil when Redshift rejects the text.
 	Reject *Rejection
+	// FloatDigits is the extra_float_digits the text sets (SET or RESET),
+	// nil when it sets none: the relay renders floats with it.
+	FloatDigits *int
 }
 
 // Analyze checks and rewrites one SQL text (a Query message's, possibly
@@ -60,7 +63,37 @@ func Analyze(sql string) Result {
 			return Result{SQL: sql, Reject: r}
 		}
 	}
-	return Result{SQL: rewrite(sql, toks)}
+	return Result{SQL: rewrite(sql, toks), FloatDigits: floatDigits(toks)}
+}
+
+// floatDigits returns the last extra_float_digits a text's SET or RESET
+// statements give, or nil.
+func floatDigits(toks []sqltok.Token) *int {
+	var out *int
+	for _, st := range sqltok.Statements(toks) {
+		i := 1
+		if len(st) > 1 && (st[1].Is("session") || st[1].Is("local")) {
+			i = 2
+		}
+		if len(st) <= i || !st[i].Is("extra_float_digits") {
+			continue
+		}
+		switch {
+		case st[0].Is("reset"):
+			n := 0
+			out = &n
+		case st[0].Is("set") && len(st) > i+2 && (st[i+1].Is("to") || st[i+1].IsPunct("=")):
+			v, sign := st[i+2], 1
+			if v.IsPunct("-") && len(st) > i+3 {
+				v, sign = st[i+3], -1
+			}
+			if n, err := strconv.Atoi(strings.Trim(v.Value, "'")); err == nil {
+				n *= sign
+				out = &n
+			}
+		}
+	}
+	return out
 }
 
 // pos returns the 1-based character position of byte offset off.

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/seed2085993a/redshiftsync/internal/standin/sqltok"
 )
 
@@ -127,4 +128,33 @@ func FuzzAnalyze(f *testing.F) {
 			t.Fatalf("%q rewritten to %q, which PostgreSQL cannot lex: %v", sql, r.SQL, err)
 		}
 	})
+}
+
+func TestRenderFloats(t *testing.T) {
+	d := &pgproto3.RowDescription{Fields: []pgproto3.FieldDescription{{DataTypeOID: 23}, {DataTypeOID: 700}, {DataTypeOID: 701}, {DataTypeOID: 700}}}
+	cols := floatColumns(d)
+	for _, c := range []struct {
+		extra      int
+		in, want   [4]string
+		nullSecond bool
+	}{
+		{2, [4]string{"7", "1000.123", "0.1", "NaN"}, [4]string{"7", "1000.123", "0.10000000000000001", "NaN"}, false},
+		{2, [4]string{"7", "1000.1234", "1e+100", "-Infinity"}, [4]string{"7", "1000.1234", "1e+100", "-Infinity"}, false},
+		{0, [4]string{"7", "3.1415927", "3.141592653589793", "1e-05"}, [4]string{"7", "3.14159", "3.14159265358979", "1e-05"}, false},
+		{2, [4]string{"7", "", "2", "123456789"}, [4]string{"7", "", "2", "1.2345679e+08"}, true},
+	} {
+		r := &pgproto3.DataRow{}
+		for _, v := range c.in {
+			r.Values = append(r.Values, []byte(v))
+		}
+		if c.nullSecond {
+			r.Values[1] = nil
+		}
+		renderFloats(r, cols, c.extra)
+		for i, want := range c.want {
+			if (r.Values[i] == nil) != (c.nullSecond && i == 1) || string(r.Values[i]) != want {
+				t.Errorf("extra %d: %q rendered %q, want %q", c.extra, c.in[i], r.Values[i], want)
+			}
+		}
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -249,7 +250,7 @@ func (s *Server) handle(c net.Conn) error {
 			if err := be.Flush(); err != nil {
 				return err
 			}
-			return s.relay(c, u, be, fe)
+			return s.relay(c, u, be, fe, startup)
 		}
 		if !answer {
 			// Buffered (Send encodes at once: pgproto3 reuses a received
@@ -286,6 +287,14 @@ type conn struct {
 	mu       sync.Mutex
 	next     int
 	rejected map[int]*Rejection
+	// floatDigits is the session's extra_float_digits, as the client's SET
+	// statements leave it (see render.go).
+	floatDigits atomic.Int32
+	// floats are the columns of the current result that hold REAL (4) or
+	// DOUBLE PRECISION (8) values in text form, 0 for others: from the
+	// last RowDescription, which precedes a simple query's rows and, for
+	// lib/pq's extended protocol, answers the Describe before Execute.
+	floats []int
 }
 
 // markerPrefix names the column that a rejected text is replaced with: the
@@ -315,8 +324,11 @@ func (cs *conn) take(id int) *Rejection {
 
 // relay runs the two directions of an authenticated connection until either
 // side ends.
-func (s *Server) relay(c, u net.Conn, be *pgproto3.Backend, fe *pgproto3.Frontend) error {
+func (s *Server) relay(c, u net.Conn, be *pgproto3.Backend, fe *pgproto3.Frontend, startup *pgproto3.StartupMessage) error {
 	cs := &conn{rejected: map[int]*Rejection{}}
+	if v, err := strconv.Atoi(startup.Parameters["extra_float_digits"]); err == nil {
+		cs.floatDigits.Store(int32(v))
+	}
 	errc := make(chan error, 2)
 	go func() { errc <- s.clientToUpstream(cs, be, fe) }()
 	go func() { errc <- s.upstreamToClient(cs, be, fe) }()
@@ -358,6 +370,9 @@ func (s *Server) sqlFor(cs *conn, sql string) string {
 		s.log.Debug("rejected", "rule", res.Reject.Rule, "sql", sql)
 		return cs.reject(res.Reject)
 	}
+	if res.FloatDigits != nil {
+		cs.floatDigits.Store(int32(*res.FloatDigits))
+	}
 	return res.SQL
 }
 
@@ -374,6 +389,12 @@ func (s *Server) upstreamToClient(cs *conn, be *pgproto3.Backend, fe *pgproto3.F
 			}
 		case *pgproto3.ParameterStatus:
 			be.Send(redshiftParameter(m))
+		case *pgproto3.RowDescription:
+			cs.floats = floatColumns(m)
+			be.Send(m)
+		case *pgproto3.DataRow:
+			renderFloats(m, cs.floats, int(cs.floatDigits.Load()))
+			be.Send(m)
 		default:
 			be.Send(msg)
 		}
