@@ -8,6 +8,8 @@ package redshiftsync_test
 import (
 	"context"
 	"fmt"
+	"math"
+	"strconv"
 	"testing"
 	"time"
 
@@ -118,5 +120,70 @@ CREATE TABLE %[1]s.mv_tblx (id int);`, s))
 	}
 	if fmt.Sprint(names) != "[mv_tblx sales]" {
 		t.Errorf("discovered %v, want [mv_tblx sales] (no materialized view backing table)", names)
+	}
+}
+
+// TestRedshiftStandinRealRoundTrips: Redshift prints a REAL with 8
+// significant digits at extra_float_digits 2 (its maximum), which do not
+// always read back as the same REAL; every REAL must arrive as the value the
+// source holds.
+func TestRedshiftStandinRealRoundTrips(t *testing.T) {
+	db := pgtest.Open(t)
+	s := pgtest.NewSchema(t, db)
+	pgtest.Exec(t, db, fmt.Sprintf(`
+CREATE TABLE %[1]s.r (id int PRIMARY KEY, v real);
+INSERT INTO %[1]s.r SELECT i, (1000 + i / 997.0)::real FROM generate_series(1, 300) i;
+INSERT INTO %[1]s.r VALUES (0, NULL), (-1, 'NaN'), (-2, '-Infinity'), (-3, 1.17549435e-38), (-4, 3.4028235e+38);`, s))
+	// The source's values, exactly: the shortest text that reads back as
+	// the same REAL.
+	want := map[string]float32{}
+	rows, err := db.Query(`SELECT id::text, v::text FROM ` + s + `.r WHERE v IS NOT NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, v string
+		if err := rows.Scan(&id, &v); err != nil {
+			t.Fatal(err)
+		}
+		f, err := strconv.ParseFloat(v, 32)
+		if err != nil && v != "NaN" && v != "-Infinity" {
+			t.Fatal(err)
+		}
+		want[id] = float32(f)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := configFor(t, pgtest.RedshiftDSN(t), s)
+	sink := newMemSink()
+	mustRun(t, cfg, sink, &redshiftsync.MemoryStore{})
+	got := sink.rows[s+".r"]
+	if len(got) != 305 {
+		t.Fatalf("%d rows arrived, want 305", len(got))
+	}
+	wrong := 0
+	for _, row := range got {
+		id := fmt.Sprint(row[0])
+		if row[1] == nil {
+			if id != "0" {
+				t.Errorf("row %s: NULL", id)
+			}
+			continue
+		}
+		f, ok := row[1].(float64)
+		if !ok {
+			t.Fatalf("row %s: %T %v, want a float64", id, row[1], row[1])
+		}
+		w := want[id]
+		if float32(f) != w && !(math.IsNaN(f) && math.IsNaN(float64(w))) {
+			if wrong < 5 {
+				t.Errorf("row %s: %v arrived, the source holds %v", id, f, w)
+			}
+			wrong++
+		}
+	}
+	if wrong > 0 {
+		t.Errorf("%d of 305 REAL values did not arrive as the source holds them", wrong)
 	}
 }
