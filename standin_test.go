@@ -17,6 +17,24 @@ import (
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
 )
 
+// discover returns an extractor for cfg (closed in the test's cleanup) and
+// its discovery.
+func discover(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink) (*redshiftsync.Extractor, *redshiftsync.Discovery) {
+	t.Helper()
+	ex, err := redshiftsync.New(cfg, sink, &redshiftsync.MemoryStore{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ex.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d, err := ex.Discover(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ex, d
+}
+
 // TestRedshiftStandinSync: with the dialect detected from version(), a full
 // sync then an incremental one through the stand-in deliver the source's
 // rows value by value.
@@ -33,18 +51,10 @@ INSERT INTO %[1]s.logs SELECT 'l' || i FROM generate_series(1, 30) i;`, s))
 	cfg := configFor(t, pgtest.RedshiftDSN(t), s)
 	cfg.MaxParallelWorkers = 2
 	cfg.BatchSize = 64
-	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
-	ex, err := redshiftsync.New(cfg, sink, store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
+	sink := newMemSink()
+	ex, d := discover(t, cfg, sink)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	d, err := ex.Discover(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if d.Dialect != redshiftsync.DialectRedshift {
 		t.Fatalf("dialect detected as %s through the stand-in", d.Dialect)
 	}
@@ -103,17 +113,7 @@ CREATE TABLE %[1]s.mv_tbl__daily_sales__0 (day date, total numeric(38,2));
 INSERT INTO %[1]s.mv_tbl__daily_sales__0 VALUES (date '2024-01-01', 210);
 CREATE TABLE %[1]s.mv_tblx (id int);`, s))
 	cfg := configFor(t, pgtest.RedshiftDSN(t), s)
-	ex, err := redshiftsync.New(cfg, newMemSink(), &redshiftsync.MemoryStore{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	d, err := ex.Discover(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, d := discover(t, cfg, newMemSink())
 	var names []string
 	for _, p := range d.Plans {
 		names = append(names, p.Table.Name)
