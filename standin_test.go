@@ -7,6 +7,7 @@ package redshiftsync_test
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"strconv"
@@ -185,5 +186,42 @@ INSERT INTO %[1]s.r VALUES (0, NULL), (-1, 'NaN'), (-2, '-Infinity'), (-3, 1.175
 	}
 	if wrong > 0 {
 		t.Errorf("%d of 305 REAL values did not arrive as the source holds them", wrong)
+	}
+}
+
+// TestRedshiftStandinVarbyte: Redshift prints VARBYTE values in
+// hexadecimal (no \x); every byte value arrives as the source holds it.
+func TestRedshiftStandinVarbyte(t *testing.T) {
+	db := pgtest.Open(t)
+	s := pgtest.NewSchema(t, db)
+	// The stand-in creates the varbyte domain in a database when a client
+	// first connects to it through the stand-in: do so before the table.
+	rs := pgtest.OpenDSN(t, pgtest.RedshiftDSN(t))
+	pgtest.Exec(t, rs, `SELECT 1`)
+	pgtest.Exec(t, db, fmt.Sprintf(`
+CREATE TABLE %[1]s.b (id int PRIMARY KEY, v varbyte);
+INSERT INTO %[1]s.b SELECT i, decode(lpad(to_hex(i), 2, '0') || 'ff00' || repeat('5c78', i %% 3), 'hex') FROM generate_series(0, 255) i;
+INSERT INTO %[1]s.b VALUES (-1, NULL), (-2, ''::bytea);`, s))
+	cfg := configFor(t, pgtest.RedshiftDSN(t), s)
+	_, d := discover(t, cfg, newMemSink())
+	if c := d.Plans[0].Table.Columns[1]; c.Type != redshiftsync.TypeBinary || c.SourceType != "varbyte" {
+		t.Errorf("column v: %s %s, want varbyte BINARY", c.SourceType, c.Type)
+	}
+	sink := newMemSink()
+	mustRun(t, cfg, sink, &redshiftsync.MemoryStore{})
+	want := sourceMap(t, db, `SELECT id::text, encode(v, 'hex') FROM `+s+`.b WHERE v IS NOT NULL`)
+	got := map[string]string{}
+	for k, row := range sink.rows[s+".b"] {
+		if row[1] == nil {
+			continue
+		}
+		b, ok := row[1].([]byte)
+		if !ok {
+			t.Fatalf("row %s: %T", k, row[1])
+		}
+		got[fmt.Sprint(row[0])] = hex.EncodeToString(b)
+	}
+	if diff := diffMaps(want, got); diff != "" {
+		t.Errorf("varbyte values: %s", diff)
 	}
 }

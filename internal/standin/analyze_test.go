@@ -130,9 +130,9 @@ func FuzzAnalyze(f *testing.F) {
 	})
 }
 
-func TestRenderFloats(t *testing.T) {
+func TestRenderValues(t *testing.T) {
 	d := &pgproto3.RowDescription{Fields: []pgproto3.FieldDescription{{DataTypeOID: 23}, {DataTypeOID: 700}, {DataTypeOID: 701}, {DataTypeOID: 700}}}
-	cols := floatColumns(d)
+	cols := renderedColumns(d)
 	for _, c := range []struct {
 		extra      int
 		in, want   [4]string
@@ -150,11 +150,20 @@ func TestRenderFloats(t *testing.T) {
 		if c.nullSecond {
 			r.Values[1] = nil
 		}
-		renderFloats(r, cols, c.extra)
+		renderValues(r, cols, c.extra)
 		for i, want := range c.want {
 			if (r.Values[i] == nil) != (c.nullSecond && i == 1) || string(r.Values[i]) != want {
 				t.Errorf("extra %d: %q rendered %q, want %q", c.extra, c.in[i], r.Values[i], want)
 			}
 		}
+	}
+}
+
+func TestRenderValuesBinary(t *testing.T) {
+	cols := renderedColumns(&pgproto3.RowDescription{Fields: []pgproto3.FieldDescription{{DataTypeOID: 17}, {DataTypeOID: 17, Format: 1}}})
+	r := &pgproto3.DataRow{Values: [][]byte{[]byte(`\x00ff5c78`), []byte{0, 1}}}
+	renderValues(r, cols, 2)
+	if string(r.Values[0]) != "00ff5c78" || string(r.Values[1]) != "\x00\x01" {
+		t.Errorf("binary values rendered %q", r.Values)
 	}
 }

@@ -116,6 +116,16 @@ WHERE l.locktype IN ('relation', 'transactionid') AND a.xact_start IS NOT NULL
 		WHERE n.nspname IN ('pg_catalog', 'information_schema', '` + Schema + `')))
 	AND (a.usename = current_user OR (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user));
 GRANT SELECT ON ` + Schema + `.svv_transactions TO PUBLIC;
+
+-- r_VARBYTE_type: a VARBYTE column, for tests to create (CREATE TABLE t (b
+-- varbyte)); the catalog calls it varbyte, the relay prints its values as
+-- Redshift does, in hexadecimal (see render.go).
+DO $d$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+		WHERE n.nspname = 'public' AND t.typname = 'varbyte') THEN
+		CREATE DOMAIN public.varbyte AS bytea;
+	END IF;
+END $d$;
 `)
 	// Casts to text: one to_varchar overload per castable type, so that
 	// any other type finds none and the relay turns PostgreSQL's "function

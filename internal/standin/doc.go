@@ -80,12 +80,16 @@
 //	                                                                                       "extra_float_digits" (-15 .. 2)"
 //	backslash escapes in '…' literals               r_Literals (and no                     read as escapes (sent upstream as E'…')
 //	                                                  standard_conforming_strings)
+//	REAL / DOUBLE PRECISION values                  r_extra_float_digits                   "%.*g" with 6 / 15 + extra_float_digits digits (8 / 17 at
+//	                                                                                       Redshift's maximum, 2), not PostgreSQL 12's shortest form
+//	VARBYTE                                         r_VARBYTE_type                         a varbyte domain (over bytea, in schema public) that tests
+//	                                                                                       create columns of; values printed in hexadecimal, no \x
 //
 // Not enforced (yet): IS DISTINCT FROM (listed unsupported; its error text is
 // undocumented), VALUES lists as constant tables, subscripts outside the
 // catalog, window NULLS clauses, compute-node-only functions without a
-// table (LISTAGG, MEDIAN); values are relayed as PostgreSQL renders them
-// (no VARBYTE hex, GEOMETRY EWKB, 8-digit REAL at extra_float_digits 2,
-// TIMETZ or INTERVAL forms); the upstream has no VARBYTE, SUPER, GEOMETRY
-// or HLLSKETCH types; -s3 (issue #16) is not there.
+// table (LISTAGG, MEDIAN); values other than floats and VARBYTE are relayed
+// as PostgreSQL renders them (no GEOMETRY hex EWKB, TIMETZ or INTERVAL
+// forms; bytea_output escape is not turned to hex); there is no SUPER,
+// GEOMETRY or HLLSKETCH type (nor ST_AsEWKT); -s3 (issue #16) is not there.
 package standin

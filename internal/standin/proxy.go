@@ -290,11 +290,11 @@ type conn struct {
 	// floatDigits is the session's extra_float_digits, as the client's SET
 	// statements leave it (see render.go).
 	floatDigits atomic.Int32
-	// floats are the columns of the current result that hold REAL (4) or
-	// DOUBLE PRECISION (8) values in text form, 0 for others: from the
+	// rendered are the columns of the current result whose values the
+	// relay renders as Redshift does (see renderedColumns): from the
 	// last RowDescription, which precedes a simple query's rows and, for
 	// lib/pq's extended protocol, answers the Describe before Execute.
-	floats []int
+	rendered []int
 }
 
 // markerPrefix names the column that a rejected text is replaced with: the
@@ -390,10 +390,10 @@ func (s *Server) upstreamToClient(cs *conn, be *pgproto3.Backend, fe *pgproto3.F
 		case *pgproto3.ParameterStatus:
 			be.Send(redshiftParameter(m))
 		case *pgproto3.RowDescription:
-			cs.floats = floatColumns(m)
+			cs.rendered = renderedColumns(m)
 			be.Send(m)
 		case *pgproto3.DataRow:
-			renderFloats(m, cs.floats, int(cs.floatDigits.Load()))
+			renderValues(m, cs.rendered, int(cs.floatDigits.Load()))
 			be.Send(m)
 		default:
 			be.Send(msg)

@@ -1,5 +1,6 @@
 // This file holds the values the relay renders as Redshift does where
-// PostgreSQL 12+ differs: REAL and DOUBLE PRECISION in text form.
+// PostgreSQL 12+ differs: REAL and DOUBLE PRECISION, and binary values, in
+// text form.
 
 package standin
 
@@ -12,13 +13,18 @@ import (
 
 // PostgreSQL type OIDs of the float types.
 const (
+	oidBytea  = 17
 	oidFloat4 = 700
 	oidFloat8 = 701
 )
 
-// floatColumns returns, per column of d, 4 or 8 for a REAL or DOUBLE
-// PRECISION column sent as text, 0 for any other; nil when there is none.
-func floatColumns(d *pgproto3.RowDescription) []int {
+// binary marks a column of binary values in renderedColumns' result.
+const binary = 1
+
+// renderedColumns returns, per column of d, 4 or 8 for a REAL or DOUBLE
+// PRECISION column sent as text, binary for a bytea (VARBYTE) one, 0 for
+// any other; nil when there is none.
+func renderedColumns(d *pgproto3.RowDescription) []int {
 	var out []int
 	for i, f := range d.Fields {
 		bits := 0
@@ -28,6 +34,8 @@ func floatColumns(d *pgproto3.RowDescription) []int {
 				bits = 4
 			case oidFloat8:
 				bits = 8
+			case oidBytea:
+				bits = binary
 			}
 		}
 		if bits != 0 && out == nil {
@@ -40,15 +48,23 @@ func floatColumns(d *pgproto3.RowDescription) []int {
 	return out
 }
 
-// renderFloats rewrites the float columns of r as Redshift prints them
+// renderValues rewrites the float columns of r as Redshift prints them
 // (r_extra_float_digits): PostgreSQL 8.0.2's "%.*g" with FLT_DIG (6) or
 // DBL_DIG (15) plus extra_float_digits significant digits (at least 1),
 // where PostgreSQL 12+ prints the shortest exact form whenever
 // extra_float_digits is above 0. At Redshift's maximum, 2, a REAL gets 8
 // digits, which do not always read back as the same REAL.
-func renderFloats(r *pgproto3.DataRow, cols []int, extra int) {
+func renderValues(r *pgproto3.DataRow, cols []int, extra int) {
 	for i, bits := range cols {
 		if bits == 0 || i >= len(r.Values) || r.Values[i] == nil {
+			continue
+		}
+		if bits == binary {
+			// r_VARBYTE_type: "displayed as hexadecimal", without
+			// PostgreSQL's \x prefix (bytea_output hex).
+			if v := r.Values[i]; len(v) >= 2 && v[0] == '\\' && v[1] == 'x' {
+				r.Values[i] = v[2:]
+			}
 			continue
 		}
 		size, digits := 64, 15+extra
