@@ -18,6 +18,10 @@
 //	defer ex.Close()
 //	report, err := ex.Run(ctx)
 //
+// A Config may as well be written in Go: a zero field means the default its
+// godoc states, and "none" is a named value (MaxRetriesNone, BatchBytesNone),
+// so Config{Host: h, Database: d, User: u} is complete.
+//
 // Extractor.Check checks a setup before a run (connection, privileges, the
 // state and its lock, a Checker sink) and reads no rows and writes nothing;
 // Discover prints the plan and reads no rows either.

@@ -40,7 +40,6 @@ func (e *env) config(t *testing.T) redshiftsync.Config {
 		t.Fatal(err)
 	}
 	cfg.Schema = e.schema
-	cfg.AutoSchemaDetection = true
 	cfg.BatchSize = 1000
 	cfg.CheckpointEveryRows = 2500
 	cfg.MaxParallelWorkers = 4

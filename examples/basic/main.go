@@ -250,7 +250,7 @@ func configFromEnv() redshiftsync.Config {
 	return redshiftsync.Config{
 		Host: env("PGHOST", "localhost"), Port: port, User: env("PGUSER", name),
 		Database: env("PGDATABASE", env("PGUSER", name)), Password: redshiftsync.Secret(os.Getenv("PGPASSWORD")),
-		SSLMode: os.Getenv("PGSSLMODE"), AutoSchemaDetection: true, MaxRetries: redshiftsync.MaxRetriesDefault,
+		SSLMode: os.Getenv("PGSSLMODE"),
 	}
 }
 
