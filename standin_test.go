@@ -225,3 +225,73 @@ INSERT INTO %[1]s.b VALUES (-1, NULL), (-2, ''::bytea);`, s))
 		t.Errorf("varbyte values: %s", diff)
 	}
 }
+
+// TestRedshiftStandinIdentityLateCommit: Redshift does not assign IDENTITY
+// values in load order (r_CREATE_TABLE_NEW), so a transaction that commits
+// after a sync may hold values below that sync's maximum. The sync after
+// it must read them: the mark of an identity key is held for the Redshift
+// floor, and while SVV_TRANSACTIONS shows a transaction older than it.
+func TestRedshiftStandinIdentityLateCommit(t *testing.T) {
+	db := pgtest.Open(t)
+	s := pgtest.NewSchema(t, db)
+	// The stand-in creates the identity function in a database when a
+	// client first connects to it through the stand-in: do so before the
+	// table.
+	rs := pgtest.OpenDSN(t, pgtest.RedshiftDSN(t))
+	pgtest.Exec(t, rs, `SELECT 1`)
+	pgtest.Exec(t, db, fmt.Sprintf(`
+CREATE TABLE %[1]s.events (id bigint DEFAULT identity(0, 0, '1,1'::text) PRIMARY KEY, kind text);
+INSERT INTO %[1]s.events SELECT i, 'k' || i FROM generate_series(1, 4) i;`, s))
+	cfg := configFor(t, pgtest.RedshiftDSN(t), s)
+	_, d := discover(t, cfg, newMemSink())
+	if p := d.Plans[0]; p.Mode != redshiftsync.ModeIncremental || p.ReplicationKey != "id" || !p.AppendOnly || !p.Table.Columns[0].Identity {
+		t.Fatalf("plan %s %q append-only %v identity %v, want incremental on the identity key id", p.Mode, p.ReplicationKey, p.AppendOnly, p.Table.Columns[0].Identity)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// late opens a transaction that loads id (below the rows committed
+	// after it) and leaves it open; commit ends it.
+	late := func(id int) (commit func()) {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s.events VALUES (%d, 'late')`, s, id)); err != nil {
+			tx.Rollback()
+			t.Fatal(err)
+		}
+		return func() {
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
+	arrived := func(stage string, want int) {
+		t.Helper()
+		if got := len(sink.rows[s+".events"]); got != want {
+			t.Errorf("%s: %d rows arrived, the source holds %d", stage, got, want)
+		}
+	}
+
+	// Within the floor (15 minutes by default): the mark is not released.
+	commit := late(5)
+	pgtest.Exec(t, db, `INSERT INTO `+s+`.events SELECT i, 'k' || i FROM generate_series(6, 10) i`)
+	mustRun(t, cfg, sink, store)
+	arrived("sync while id 5 was loading", 9)
+	commit()
+	mustRun(t, cfg, sink, store)
+	arrived("sync after id 5 committed", 10)
+
+	// With no floor, SVV_TRANSACTIONS alone: a transaction in progress
+	// that began before the mark holds it.
+	defer redshiftsync.SetWatermarkTimings(time.Second, 0, 5*time.Minute)()
+	mustRun(t, cfg, sink, store) // releases the marks above
+	commit = late(15)
+	pgtest.Exec(t, db, `INSERT INTO `+s+`.events SELECT i, 'k' || i FROM generate_series(16, 20) i`)
+	mustRun(t, cfg, sink, store)
+	arrived("sync while id 15 was loading", 15)
+	commit()
+	mustRun(t, cfg, sink, store)
+	arrived("sync after id 15 committed", 16)
+}

@@ -82,6 +82,11 @@
 //	                                                  standard_conforming_strings)
 //	REAL / DOUBLE PRECISION values                  r_extra_float_digits                   "%.*g" with 6 / 15 + extra_float_digits digits (8 / 17 at
 //	                                                                                       Redshift's maximum, 2), not PostgreSQL 12's shortest form
+//	IDENTITY column defaults                        r_CREATE_TABLE_NEW (IDENTITY clause)   a function public.identity(bigint, integer, text) that tests
+//	                                                                                       declare columns with (DEFAULT identity(0, 0, '1,1'::text)),
+//	                                                                                       printed by the catalog as Redshift prints an IDENTITY default;
+//	                                                                                       it returns NULL: tests give the values, which Redshift does
+//	                                                                                       not assign in load order
 //	VARBYTE                                         r_VARBYTE_type                         a varbyte domain (over bytea, in schema public) that tests
 //	                                                                                       create columns of; values printed in hexadecimal, no \x
 //
