@@ -87,6 +87,14 @@
 //	                                                                                       printed by the catalog as Redshift prints an IDENTITY default;
 //	                                                                                       it returns NULL: tests give the values, which Redshift does
 //	                                                                                       not assign in load order
+//	GEOMETRY, GEOGRAPHY                             r_GEOMETRY_type,                       domains geometry and geography (over text, in schema public)
+//	                                                  ST_AsHexEWKB-function,               that tests create columns of, holding the hexadecimal EWKB
+//	                                                  copy-usage_notes-spatial-data        in upper case that Redshift sends for a column selected raw
+//	                                                                                       (over text: PostgreSQL describes a domain by its base type,
+//	                                                                                       and bytea is rendered as VARBYTE)
+//	ST_AsEWKT(geometry)                             ST_AsEWKT-function                     EWKT with 15 significant digits per coordinate; 22001 "Value too
+//	                                                                                       long for character type"† past a 64-KB VARCHAR (2D points,
+//	                                                                                       linestrings, polygons only)
 //	VARBYTE                                         r_VARBYTE_type                         a varbyte domain (over bytea, in schema public) that tests
 //	                                                                                       create columns of; values printed in hexadecimal, no \x
 //
@@ -94,7 +102,7 @@
 // undocumented), VALUES lists as constant tables, subscripts outside the
 // catalog, window NULLS clauses, compute-node-only functions without a
 // table (LISTAGG, MEDIAN); values other than floats and VARBYTE are relayed
-// as PostgreSQL renders them (no GEOMETRY hex EWKB, TIMETZ or INTERVAL
-// forms; bytea_output escape is not turned to hex); there is no SUPER,
-// GEOMETRY or HLLSKETCH type (nor ST_AsEWKT); -s3 (issue #16) is not there.
+// as PostgreSQL renders them (no TIMETZ or INTERVAL forms; bytea_output
+// escape is not turned to hex); there is no SUPER or HLLSKETCH type, and no
+// spatial function but ST_AsEWKT; -s3 (issue #16) is not there.
 package standin
