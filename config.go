@@ -122,7 +122,8 @@ type Config struct {
 	SSLMode string
 	// SSLRootCert is the path of a PEM file of the CA certificates that
 	// verify the server's certificate [sslrootcert], or "system" for the
-	// system's roots. With verify-full and no SSLRootCert, the system's
+	// system's roots. With verify-full and no SSLRootCert (nor
+	// PGSSLROOTCERT in the environment, which lib/pq reads), the system's
 	// roots verify it (never ~/.postgresql/root.crt, which lib/pq would
 	// otherwise read when it exists). Otherwise lib/pq's (and libpq's) rule
 	// applies: with verify-ca, ~/.postgresql/root.crt when it exists, else

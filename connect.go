@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -118,6 +119,9 @@ func rootsName(cfg Config) string {
 	case "system":
 		return "the system's roots"
 	case "":
+		if f := os.Getenv("PGSSLROOTCERT"); f != "" {
+			return fmt.Sprintf("the file %s (PGSSLROOTCERT)", f)
+		}
 		return "lib/pq's default roots (~/.postgresql/root.crt when it exists, else the system's)"
 	default:
 		return fmt.Sprintf("the file %s (sslrootcert)", root)

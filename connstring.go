@@ -4,6 +4,7 @@
 package redshiftsync
 
 import (
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -52,7 +53,8 @@ func (c Config) connString() string {
 }
 
 // rootCert returns the sslrootcert that lib/pq gets: SSLRootCert when set;
-// else "system" for verify-full, so that the system's roots verify the
+// else "" when the environment names one (PGSSLROOTCERT, which lib/pq
+// reads as libpq does); else "system" for verify-full, so that the system's roots verify the
 // certificate and not ~/.postgresql/root.crt, which lib/pq (as libpq) reads
 // when it exists and no root is named; else "" (lib/pq's own rule: for
 // verify-ca the system roots unless that file exists, for require and
@@ -62,6 +64,8 @@ func (c Config) rootCert() string {
 	switch {
 	case c.SSLRootCert != "":
 		return c.SSLRootCert
+	case os.Getenv("PGSSLROOTCERT") != "":
+		return ""
 	case c.SSLMode == "verify-full":
 		return "system"
 	}
