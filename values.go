@@ -9,10 +9,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/seed2085993a/redshiftsync/internal/pgtext"
 )
 
 // decoder turns one driver value of a column into the column's Go value.
@@ -342,7 +343,7 @@ func keyText(v any, lt LogicalType) (string, error) {
 	case string:
 		return x, nil
 	case []byte:
-		return `\x` + hex.EncodeToString(x), nil
+		return pgtext.Bytea(x), nil
 	case time.Time:
 		return timeText(x, lt), nil
 	}
@@ -358,17 +359,10 @@ func keyText(v any, lt LogicalType) (string, error) {
 // read: -0 as 0 (they are equal), infinities as "Infinity" and "-Infinity"
 // (Go's "+Inf" is not Redshift's input form).
 func floatKeyText(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	case math.IsNaN(f):
-		return "NaN"
-	case f == 0:
+	if f == 0 {
 		return "0"
 	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
+	return pgtext.Float(f)
 }
 
 // decimalKeyText drops the trailing fractional zeros of a decimal's text, so
@@ -390,24 +384,17 @@ func decimalKeyText(d Decimal) string {
 	return s
 }
 
-// timeText prints t in PostgreSQL's ISO input form, with BC years written
-// the server's way ("0044-03-15 BC") and microseconds kept.
+// timeText prints t in PostgreSQL's ISO input form (see package pgtext),
+// with BC years written the server's way ("0044-03-15 BC") and
+// microseconds kept.
 func timeText(t time.Time, lt LogicalType) string {
-	y, bc := t.Year(), ""
-	if y <= 0 {
-		y, bc = 1-y, " BC"
-	}
-	var s string
 	switch lt {
 	case TypeNaiveDate:
-		s = fmt.Sprintf("%04d-%02d-%02d", y, t.Month(), t.Day())
-	default:
-		s = fmt.Sprintf("%04d-%02d-%02d %02d:%02d:%02d.%06d", y, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond()/1000)
-		if lt == TypeUTCDateTime {
-			s += "+00"
-		}
+		return pgtext.Date(t)
+	case TypeUTCDateTime:
+		return pgtext.TimestampTZ(t)
 	}
-	return s + bc
+	return pgtext.Timestamp(t)
 }
 
 // parseDateTimeText parses the server's ISO text of a date, timestamp or

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/seed2085993a/redshiftsync"
+	"github.com/seed2085993a/redshiftsync/internal/digits"
 )
 
 // encoder turns rows of one table into JSON lines. It holds the column keys,
@@ -150,13 +151,13 @@ func appendDateTime(b []byte, t time.Time) []byte {
 	b = appendDate(b, y, m, d)
 	hh, mm, ss := t.Clock()
 	b = append(b, 'T')
-	b = appendDigits(b, hh, 2)
+	b = digits.AppendPadded(b, hh, 2)
 	b = append(b, ':')
-	b = appendDigits(b, mm, 2)
+	b = digits.AppendPadded(b, mm, 2)
 	b = append(b, ':')
-	b = appendDigits(b, ss, 2)
+	b = digits.AppendPadded(b, ss, 2)
 	b = append(b, '.')
-	return appendDigits(b, t.Nanosecond()/1000, 6)
+	return digits.AppendPadded(b, t.Nanosecond()/1000, 6)
 }
 
 // appendDate appends "YYYY-MM-DD", the year in ISO 8601 expanded form
@@ -171,30 +172,11 @@ func appendDate(b []byte, y int, m time.Month, d int) []byte {
 	default:
 		b = append(b, '+')
 	}
-	b = appendDigits(b, y, 4)
+	b = digits.AppendPadded(b, y, 4)
 	b = append(b, '-')
-	b = appendDigits(b, int(m), 2)
+	b = digits.AppendPadded(b, int(m), 2)
 	b = append(b, '-')
-	return appendDigits(b, d, 2)
-}
-
-// appendDigits appends the non-negative n in decimal, zero-padded to at
-// least width digits.
-func appendDigits(b []byte, n, width int) []byte {
-	var buf [20]byte
-	i := len(buf)
-	for n >= 10 {
-		i--
-		buf[i] = byte('0' + n%10)
-		n /= 10
-	}
-	i--
-	buf[i] = byte('0' + n)
-	for len(buf)-i < width {
-		i--
-		buf[i] = '0'
-	}
-	return append(b, buf[i:]...)
+	return digits.AppendPadded(b, d, 2)
 }
 
 // appendString appends s as a JSON string. The result is valid UTF-8: each

@@ -261,14 +261,3 @@ func perByteReplacement(s string) string {
 	}
 	return b.String()
 }
-
-func TestAppendDigits(t *testing.T) {
-	for _, tc := range []struct {
-		n, w int
-		want string
-	}{{0, 1, "0"}, {0, 4, "0000"}, {7, 2, "07"}, {123456, 6, "123456"}, {43, 4, "0043"}, {294276, 4, "294276"}} {
-		if got := string(appendDigits(nil, tc.n, tc.w)); got != tc.want {
-			t.Errorf("appendDigits(%d, %d) = %q, want %q", tc.n, tc.w, got, tc.want)
-		}
-	}
-}
