@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -182,9 +182,9 @@ func diffMaps(want, got map[string]string) string {
 	if len(missing)+len(wrong)+len(extra) == 0 {
 		return ""
 	}
-	sort.Strings(missing)
-	sort.Strings(wrong)
-	sort.Strings(extra)
+	slices.Sort(missing)
+	slices.Sort(wrong)
+	slices.Sort(extra)
 	cut := func(s []string) []string { return s[:min(len(s), 5)] }
 	return fmt.Sprintf("%d missing %v, %d wrong %v, %d extra %v", len(missing), cut(missing), len(wrong), cut(wrong), len(extra), cut(extra))
 }

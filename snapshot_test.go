@@ -3,7 +3,7 @@ package redshiftsync_test
 import (
 	"database/sql"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,7 +19,7 @@ func sinkIDs(h *hookSink, table string) []string {
 	for k := range h.column(table, "id") {
 		out = append(out, k)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 

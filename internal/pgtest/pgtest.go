@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+	"github.com/seed2085993a/redshiftsync/internal/redact"
 )
 
 // Environment variables read by this package; scripts/lib/pg.sh sets all but
@@ -87,13 +88,13 @@ func OpenDSN(tb testing.TB, dsn string) *sql.DB {
 	tb.Helper()
 	db, err := sql.Open("postgres", dsn)
 	if err != nil {
-		tb.Fatalf("pgtest: open %s: %v", redact(dsn), err)
+		tb.Fatalf("pgtest: open %q: %v", redact.DSN(dsn), redact.Error(err, dsn))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
-		tb.Fatalf("pgtest: ping %s: %v", redact(dsn), err)
+		tb.Fatalf("pgtest: ping %q: %v", redact.DSN(dsn), redact.Error(err, dsn))
 	}
 	tb.Cleanup(func() { _ = db.Close() })
 	return db
@@ -243,18 +244,6 @@ func abbreviate(query string) string {
 		q = q[:200] + "..."
 	}
 	return q
-}
-
-// redact hides the password of a URL DSN for messages.
-func redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil || u.Scheme == "" {
-		return dsn
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
 
 // FreePort returns a TCP port of 127.0.0.1 that nothing listened on a
