@@ -2,7 +2,6 @@ package redshiftsync
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -16,10 +15,8 @@ import (
 // already read, are TID Range Scans, which read only those blocks (before
 // PostgreSQL 14 the same predicate scanned the whole table).
 func TestBlockOrderPlans(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.u (n int, label text);
-INSERT INTO %[1]s.u SELECT i, 'l' || i FROM generate_series(1, 50000) i; ANALYZE %[1]s.u;`, s))
+	db, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.u (n int, label text);
+INSERT INTO %[1]s.u SELECT i, 'l' || i FROM generate_series(1, 50000) i; ANALYZE %[1]s.u;`)
 	base := (&readShape{selectList: "n, label", from: sqlident.Qualified(s, "u"), filters: []string{"n IS NOT NULL"}}).blockShape()
 	for _, c := range []struct {
 		shape *readShape

@@ -77,15 +77,13 @@ func scans(t *testing.T, db *sql.DB, schema string) int64 {
 // not move (read once the role's sessions are gone, which flush their
 // statistics as they end).
 func TestCheckPrivileges(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.a (id int PRIMARY KEY, v text);
 CREATE TABLE %[1]s.b (id int PRIMARY KEY, v text);
 CREATE TABLE %[1]s."Page-Views" (id int PRIMARY KEY, url text, at timestamptz);
 INSERT INTO %[1]s.a SELECT g, 'x' FROM generate_series(1, 50) g;
 INSERT INTO %[1]s.b SELECT g, 'y' FROM generate_series(1, 50) g;
-INSERT INTO %[1]s."Page-Views" SELECT g, 'u', now() FROM generate_series(1, 50) g;`, s))
+INSERT INTO %[1]s."Page-Views" SELECT g, 'u', now() FROM generate_series(1, 50) g;`)
 	role := "check_" + randomHex(t, 6)
 	pgtest.Exec(t, db, fmt.Sprintf(`CREATE ROLE %[1]s LOGIN; GRANT USAGE ON SCHEMA %[2]s TO %[1]s;
 GRANT SELECT ON %[2]s.a TO %[1]s; GRANT SELECT (id, v) ON %[2]s.b TO %[1]s; GRANT SELECT (id) ON %[2]s."Page-Views" TO %[1]s;`, role, s))
@@ -140,9 +138,7 @@ GRANT SELECT ON %[2]s.a TO %[1]s; GRANT SELECT (id, v) ON %[2]s.b TO %[1]s; GRAN
 // another server fails with the mismatch; a good state passes and is left
 // as it was, with nothing left beside it.
 func TestCheckState(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.a (id int PRIMARY KEY); INSERT INTO %[1]s.a SELECT generate_series(1, 10);`, s))
+	_, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.a (id int PRIMARY KEY); INSERT INTO %[1]s.a SELECT generate_series(1, 10);`)
 	cfg := testConfig(t, s)
 
 	t.Run("good state", func(t *testing.T) {
@@ -230,9 +226,7 @@ func TestCheckState(t *testing.T) {
 // is lost, with the grant to run; readable, it is ok. A warning alone does
 // not fail the check.
 func TestCheckRedshiftTableInfo(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.orders (id bigint PRIMARY KEY, note text); INSERT INTO %[1]s.orders SELECT generate_series(1, 10), 'n';`, s))
+	db, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.orders (id bigint PRIMARY KEY, note text); INSERT INTO %[1]s.orders SELECT generate_series(1, 10), 'n';`)
 	check := func() redshiftsync.CheckResult {
 		t.Helper()
 		ex := redshiftExtractor(t, s, s, noRowsSink(t))

@@ -608,10 +608,8 @@ INSERT INTO src.b SELECT i, md5(i::text) FROM generate_series(1, %[1]d) i;`, row
 // version or for another source stops the run before it reads a row, with
 // an error that says so, and the file is left byte for byte as it was.
 func TestFaultStateFileUnusable(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text);
-INSERT INTO %[1]s.t SELECT i, 'x' FROM generate_series(1, 100) i;`, s))
+	_, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text);
+INSERT INTO %[1]s.t SELECT i, 'x' FROM generate_series(1, 100) i;`)
 	cfg := testConfig(t, s)
 	for _, tc := range []struct {
 		name, doc string
@@ -647,9 +645,7 @@ INSERT INTO %[1]s.t SELECT i, 'x' FROM generate_series(1, 100) i;`, s))
 // TestFaultNoTables: a schema without tables, or one that does not exist,
 // is ErrNoTables, not an empty success.
 func TestFaultNoTables(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE VIEW %[1]s.v AS SELECT 1 AS x; CREATE SEQUENCE %[1]s.seq;`, s))
+	_, s := pgtest.OpenSchema(t, `CREATE VIEW %[1]s.v AS SELECT 1 AS x; CREATE SEQUENCE %[1]s.seq;`)
 	for _, schema := range []string{s, s + "_missing"} {
 		cfg := testConfig(t, schema)
 		_, err := runOnce(t, cfg, newMemSink(), &redshiftsync.MemoryStore{})
@@ -681,15 +677,13 @@ func (d *dropSink) Open(ctx context.Context, t *redshiftsync.Table) error {
 // the issue asks that they finish in the same run; at the least a rerun
 // (which no longer sees the dropped table) completes them.
 func TestFaultTableDropped(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.a (id int PRIMARY KEY, v text);
 INSERT INTO %[1]s.a SELECT i, 'a' || i FROM generate_series(1, 20000) i;
 CREATE TABLE %[1]s.gone (id int PRIMARY KEY, v text);
 INSERT INTO %[1]s.gone SELECT i, 'g' FROM generate_series(1, 100) i;
 CREATE TABLE %[1]s.z (id int PRIMARY KEY, v text);
-INSERT INTO %[1]s.z SELECT i, 'z' || i FROM generate_series(1, 20000) i;`, s))
+INSERT INTO %[1]s.z SELECT i, 'z' || i FROM generate_series(1, 20000) i;`)
 	cfg := testConfig(t, s)
 	cfg.MaxRetries = 3
 	sink := &dropSink{memSink: newMemSink(), db: db, drop: s + ".gone"}
@@ -732,10 +726,8 @@ INSERT INTO %[1]s.z SELECT i, 'z' || i FROM generate_series(1, 20000) i;`, s))
 // bookmark, taken on the old type, is not reused: the table syncs in full
 // again, and the values arrive in their new types.
 func TestFaultColumnTypeChanged(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.t (id int PRIMARY KEY, n int, updated_at timestamp NOT NULL);
-INSERT INTO %[1]s.t SELECT i, i, timestamp '2024-01-01' + i * interval '1 minute' FROM generate_series(1, 3000) i;`, s))
+	db, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, n int, updated_at timestamp NOT NULL);
+INSERT INTO %[1]s.t SELECT i, i, timestamp '2024-01-01' + i * interval '1 minute' FROM generate_series(1, 3000) i;`)
 	cfg := testConfig(t, s)
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
 	mustRun(t, cfg, sink, store)
@@ -784,10 +776,8 @@ func TestFaultPrimaryKeyChangedMidSync(t *testing.T) {
 		{"key gains a column", `ALTER TABLE %[1]s.t DROP CONSTRAINT t_pkey, ADD PRIMARY KEY (id, code)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db := pgtest.Open(t)
-			s := pgtest.NewSchema(t, db)
-			pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.t (id int PRIMARY KEY, code text NOT NULL, v text);
-INSERT INTO %[1]s.t SELECT i, md5(i::text), 'v' || i FROM generate_series(1, 5000) i;`, s))
+			db, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, code text NOT NULL, v text);
+INSERT INTO %[1]s.t SELECT i, md5(i::text), 'v' || i FROM generate_series(1, 5000) i;`)
 			cfg := testConfig(t, s)
 			cfg.BatchSize = 500
 			cfg.CheckpointEveryRows = 500

@@ -126,10 +126,8 @@ INSERT INTO %[1]s.t SELECT i, timestamp '2024-01-01' + i * interval '1 minute' F
 // a state without a server identity (written before it was recorded) is
 // accepted once, with a warning, and upgraded.
 func TestStateServerIdentity(t *testing.T) {
-	db := pgtest.Open(t)
-	schema := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.t (id int PRIMARY KEY, updated_at timestamp NOT NULL);
-INSERT INTO %[1]s.t SELECT i, timestamp '2024-01-01' + i * interval '1 minute' FROM generate_series(1, 50) i;`, schema))
+	_, schema := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, updated_at timestamp NOT NULL);
+INSERT INTO %[1]s.t SELECT i, timestamp '2024-01-01' + i * interval '1 minute' FROM generate_series(1, 50) i;`)
 	cfg := testConfig(t, schema)
 	store := &redshiftsync.MemoryStore{}
 	mustRun(t, cfg, newMemSink(), store)

@@ -45,10 +45,8 @@ func (g *gatedSink) Open(ctx context.Context, t *redshiftsync.Table) error {
 // it reads or writes anything; with WithLockWait it waits for the first to
 // end, then runs; and once the first ended, a plain run goes ahead.
 func TestRunLocked(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.t (id int PRIMARY KEY, updated_at timestamp NOT NULL);
-INSERT INTO %[1]s.t SELECT i, timestamp '2024-01-01' + i * interval '1 s' FROM generate_series(1, 500) i`, s))
+	db, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, updated_at timestamp NOT NULL);
+INSERT INTO %[1]s.t SELECT i, timestamp '2024-01-01' + i * interval '1 s' FROM generate_series(1, 500) i`)
 	cfg := testConfig(t, s)
 	path := filepath.Join(t.TempDir(), "state.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -258,14 +258,12 @@ func TestRedshiftDialectOnMirrors(t *testing.T) {
 // TestDescribeJSON checks the JSON that examples/basic -describe prints: the
 // marshalled Discovery.
 func TestDescribeJSON(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	_, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.orders (id bigint PRIMARY KEY, amount numeric(38,10) NOT NULL, doc jsonb, updated_at timestamptz NOT NULL);
 INSERT INTO %[1]s.orders SELECT i, i, '{}', now() FROM generate_series(1, 1000) i;
 ANALYZE %[1]s.orders;
 CREATE TABLE %[1]s.events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, kind text);
-CREATE TABLE %[1]s.plain (v text);`, s))
+CREATE TABLE %[1]s.plain (v text);`)
 	ex, err := redshiftsync.New(testConfig(t, s), newMemSink(), &redshiftsync.MemoryStore{})
 	if err != nil {
 		t.Fatal(err)

@@ -31,12 +31,10 @@ func sinkIDs(h *hookSink, table string) []string {
 // neither place when the cursor passed, and a ResyncSink's swap dropped them.
 // The next resync sees the moves.
 func TestFullResyncIsOneSnapshot(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text);
 INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 5000) i;
-ANALYZE %[1]s.t;`, s))
+ANALYZE %[1]s.t;`)
 	for _, parts := range []int{1, 4} {
 		t.Run(fmt.Sprintf("partitions=%d", parts), func(t *testing.T) {
 			pgtest.Exec(t, db, fmt.Sprintf(`DELETE FROM %[1]s.t; INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 5000) i;`, s))
@@ -87,11 +85,9 @@ func exporterPID(t *testing.T, db *sql.DB) int {
 // start again in a new snapshot (the sink told so), not go on in fresh
 // snapshots page by page, which would miss the moved row.
 func TestLostSnapshotRestartsResync(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text);
-INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 5000) i;`, s))
+INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 5000) i;`)
 	cfg := testConfig(t, s)
 	cfg.BatchSize = 50
 	var once sync.Once
@@ -133,11 +129,9 @@ INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 5000) i;`, s))
 // written since the first snapshot the moved row is read by neither run and
 // the swap drops it.
 func TestResumedResyncCatchesUp(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text);
-INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 20000) i;`, s))
+INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 20000) i;`)
 	cfg := testConfig(t, s)
 	cfg.BatchSize, cfg.CheckpointEveryRows = 500, 1000
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -207,10 +206,8 @@ func TestOpenRefusesControlColumns(t *testing.T) {
 // the runs: the latest complete copy in the file is the source's table, the
 // deleted rows gone.
 func TestResyncLatestCopyEqualsSource(t *testing.T) {
-	db := pgtest.Open(t)
-	schema := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.k (id int, v text, "_redshiftsync_resync" text);
-INSERT INTO %[1]s.k SELECT i, 'v' || i, CASE WHEN i %% 2 = 0 THEN 'end' END FROM generate_series(1, 250) i`, schema))
+	db, schema := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.k (id int, v text, "_redshiftsync_resync" text);
+INSERT INTO %[1]s.k SELECT i, 'v' || i, CASE WHEN i %% 2 = 0 THEN 'end' END FROM generate_series(1, 250) i`)
 	cfg, err := redshiftsync.ConfigFromURL(pgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)

@@ -168,10 +168,8 @@ func TestExitCodesSignal(t *testing.T) {
 		code int
 	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}} {
 		t.Run(c.sig.String(), func(t *testing.T) {
-			db := pgtest.Open(t)
-			schema := pgtest.NewSchema(t, db)
-			pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text);
-INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 20) i;`, schema))
+			db, schema := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text);
+INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 20) i;`)
 			tx, err := db.Begin()
 			if err != nil {
 				t.Fatal(err)

@@ -1,5 +1,5 @@
 // This file holds the connection helpers of package pgtest: DSN, Open,
-// OpenDSN, Exec, NewSchema and NewDatabase, and the environment variables
+// OpenDSN, Exec, NewSchema, OpenSchema and NewDatabase, and the environment variables
 // they read.
 
 // Package pgtest gives integration tests a real PostgreSQL server: the one
@@ -20,6 +20,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -120,18 +121,38 @@ func NewSchema(tb testing.TB, db *sql.DB) string {
 	tb.Helper()
 	name := uniqueName("t_", tb.Name())
 	Exec(tb, db, "CREATE SCHEMA "+pq.QuoteIdentifier(name))
+	dropAtCleanup(tb, db, "DROP SCHEMA IF EXISTS "+pq.QuoteIdentifier(name)+" CASCADE")
+	return name
+}
+
+// OpenSchema is the usual start of a test: Open, NewSchema, and Exec of
+// setup, the statements that create the test's tables, formatted with
+// fmt.Sprintf(setup, schema) so that %[1]s names the schema (a literal %
+// is written %%). An empty setup runs nothing.
+func OpenSchema(tb testing.TB, setup string) (db *sql.DB, schema string) {
+	tb.Helper()
+	db = Open(tb)
+	schema = NewSchema(tb, db)
+	if setup != "" {
+		Exec(tb, db, fmt.Sprintf(setup, schema))
+	}
+	return db, schema
+}
+
+// dropAtCleanup runs the statement drop in the test's Cleanup, failing the
+// test when it cannot. A test that restarted the server leaves dead
+// connections in the pool: each failed attempt discards one, so it tries a
+// few times.
+func dropAtCleanup(tb testing.TB, db *sql.DB, drop string) {
 	tb.Cleanup(func() {
-		// A test that restarted the server leaves dead connections in the
-		// pool: each failed attempt discards one, so try a few times.
 		err := retry(func(ctx context.Context) error {
-			_, err := db.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+pq.QuoteIdentifier(name)+" CASCADE")
+			_, err := db.ExecContext(ctx, drop)
 			return err
 		})
 		if err != nil {
-			tb.Errorf("pgtest: drop schema %s: %v", name, err)
+			tb.Errorf("pgtest: %s: %v", drop, err)
 		}
 	})
-	return name
 }
 
 // NewDatabase creates a database with a unique name (see NewSchema for its
@@ -146,15 +167,7 @@ func NewDatabase(tb testing.TB) (dsn string) {
 	// template0 is never connected to, so concurrent tests cannot make
 	// CREATE DATABASE fail with "source database is being accessed".
 	Exec(tb, admin, "CREATE DATABASE "+pq.QuoteIdentifier(name)+" TEMPLATE template0 ENCODING 'UTF8'")
-	tb.Cleanup(func() {
-		err := retry(func(ctx context.Context) error {
-			_, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)")
-			return err
-		})
-		if err != nil {
-			tb.Errorf("pgtest: drop database %s: %v", name, err)
-		}
-	})
+	dropAtCleanup(tb, admin, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)")
 	dsn, err := withDatabase(DSN(tb), name)
 	if err != nil {
 		tb.Fatalf("pgtest: %v", err)
