@@ -49,6 +49,17 @@ type hookSink struct {
 	onWrite func(total int64)
 }
 
+// onceAfter returns a hookSink that calls f once, in the Write that brings
+// the rows written to n or more: a fault injected mid-run.
+func onceAfter(n int64, f func()) *hookSink {
+	var once sync.Once
+	return &hookSink{memSink: newMemSink(), onWrite: func(total int64) {
+		if total >= n {
+			once.Do(f)
+		}
+	}}
+}
+
 func (h *hookSink) Write(ctx context.Context, b redshiftsync.Batch) error {
 	if err := h.memSink.Write(ctx, b); err != nil {
 		return err
@@ -63,7 +74,7 @@ func (h *hookSink) Write(ctx context.Context, b redshiftsync.Batch) error {
 // debugLogger returns a JSON logger at debug level writing to a new buffer.
 func debugLogger() (*slog.Logger, *testlog.Buffer) {
 	buf := &testlog.Buffer{}
-	return slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
+	return newLogger(buf), buf
 }
 
 // randomHex returns n random bytes in hex.
@@ -162,8 +173,7 @@ CREATE INDEX ON public.%[1]s (updated_at, id);`, tb, rowsPerTable))
 	// Terminate only after discovery: the catalog queries of Run are not
 	// retried (a failure there fails the run before any row is read).
 	started := make(chan struct{})
-	var once sync.Once
-	sink := &hookSink{memSink: newMemSink(), onWrite: func(int64) { once.Do(func() { close(started) }) }}
+	sink := onceAfter(1, func() { close(started) })
 	ex, err := redshiftsync.New(cfg, sink, &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(logger))
 	if err != nil {
 		t.Fatal(err)
@@ -544,25 +554,18 @@ INSERT INTO src.b SELECT i, md5(i::text) FROM generate_series(1, %[1]d) i;`, row
 		// (pg_ctl stop -m immediate: a crash, recovery on the next start)
 		// and started again a second later.
 		restarted := make(chan error, 1)
-		var once sync.Once
 		var downAt time.Time
-		sink := &hookSink{memSink: newMemSink()}
-		sink.onWrite = func(total int64) {
-			if total < 20_000 {
+		sink := onceAfter(20_000, func() {
+			if err := srv.pgctl(t, "stop", "-m", "immediate"); err != nil {
+				restarted <- err
 				return
 			}
-			once.Do(func() {
-				if err := srv.pgctl(t, "stop", "-m", "immediate"); err != nil {
-					restarted <- err
-					return
-				}
-				downAt = time.Now()
-				go func() {
-					time.Sleep(time.Second)
-					restarted <- srv.pgctl(t, "start")
-				}()
-			})
-		}
+			downAt = time.Now()
+			go func() {
+				time.Sleep(time.Second)
+				restarted <- srv.pgctl(t, "start")
+			}()
+		})
 		store := &redshiftsync.MemoryStore{}
 		ex, _, err, texts := run(t, baseCfg, sink, store)
 		var startErr error

@@ -1,12 +1,12 @@
 package redshiftsync_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"slices"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/testlog"
 )
 
 // memSink is a Sink that keeps rows in memory, upserting by primary key (or
@@ -215,30 +216,20 @@ func configFor(t *testing.T, dsn, schema string) redshiftsync.Config {
 	return cfg
 }
 
-// logBuffer collects JSON log lines from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
+// logBuffer collects JSON log lines from several goroutines (see
+// newLogger).
+type logBuffer struct{ testlog.Buffer }
 
 // records returns the log lines, decoded.
 func (b *logBuffer) records(t *testing.T) []map[string]any {
 	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var out []map[string]any
-	for _, line := range bytes.Split(bytes.TrimSpace(b.buf.Bytes()), []byte("\n")) {
-		if len(line) == 0 {
+	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		if line == "" {
 			continue
 		}
 		var m map[string]any
-		if err := json.Unmarshal(line, &m); err != nil {
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("log line %s: %v", line, err)
 		}
 		out = append(out, m)
@@ -246,15 +237,8 @@ func (b *logBuffer) records(t *testing.T) []map[string]any {
 	return out
 }
 
-// String returns everything logged so far.
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // newLogger logs JSON lines at debug level into b.
-func newLogger(b *logBuffer) *slog.Logger {
+func newLogger(b io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 

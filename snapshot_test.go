@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -41,14 +40,10 @@ ANALYZE %[1]s.t;`)
 			cfg := testConfig(t, s)
 			cfg.BatchSize = 50 // pages of 500 rows
 			cfg.Partitions, cfg.PartitionThreshold = parts, 1
-			var once sync.Once
-			sink := &hookSink{memSink: newMemSink()}
-			sink.onWrite = func(int64) {
-				once.Do(func() {
-					pgtest.Exec(t, db, fmt.Sprintf(`UPDATE %[1]s.t SET id = -1 WHERE id = 4500;
+			sink := onceAfter(1, func() {
+				pgtest.Exec(t, db, fmt.Sprintf(`UPDATE %[1]s.t SET id = -1 WHERE id = 4500;
 DELETE FROM %[1]s.t WHERE id = 3999; INSERT INTO %[1]s.t VALUES (-2, 'v3999');`, s))
-				})
-			}
+			})
 			store := &redshiftsync.MemoryStore{}
 			mustRun(t, cfg, sink, store)
 			want := sourceMap(t, db, `SELECT g::text, g::text FROM generate_series(1, 5000) g`)
@@ -90,23 +85,16 @@ CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text);
 INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 5000) i;`)
 	cfg := testConfig(t, s)
 	cfg.BatchSize = 50
-	var once sync.Once
 	var killed atomic.Bool
-	sink := &hookSink{memSink: newMemSink()}
-	sink.onWrite = func(n int64) {
-		if n < 150 {
+	sink := onceAfter(150, func() {
+		pid := exporterPID(t, db)
+		if pid == 0 {
+			t.Error("no session exports the resync's snapshot")
 			return
 		}
-		once.Do(func() {
-			pid := exporterPID(t, db)
-			if pid == 0 {
-				t.Error("no session exports the resync's snapshot")
-				return
-			}
-			pgtest.Exec(t, db, fmt.Sprintf(`SELECT pg_terminate_backend(%d); UPDATE %s.t SET id = -1 WHERE id = 4500;`, pid, s))
-			killed.Store(true)
-		})
-	}
+		pgtest.Exec(t, db, fmt.Sprintf(`SELECT pg_terminate_backend(%d); UPDATE %s.t SET id = -1 WHERE id = 4500;`, pid, s))
+		killed.Store(true)
+	})
 	logs := &logBuffer{}
 	mustRun(t, cfg, sink, &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(newLogger(logs)))
 	if !killed.Load() {
