@@ -11,6 +11,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 )
 
 // countSink counts the deliveries of each row of tables keyed by an integer
@@ -147,11 +148,7 @@ INSERT INTO %[1]s.blocks SELECT i, repeat('z', 40) FROM generate_series(1, %[3]d
 					})
 				}
 			}
-			ex, err := redshiftsync.New(cfg, sink, store)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ex.Close()
+			ex := synctest.New(t, cfg, sink, store)
 			rep, err := ex.Run(ctx)
 			latency := time.Since(canceledAt)
 			if canceledAt.IsZero() {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 )
 
 // noRowsSink fails the test when a row reaches it.
@@ -30,11 +31,7 @@ func noRowsSink(t *testing.T) redshiftsync.Sink {
 // runCheck runs Extractor.Check with a fresh extractor and closes it.
 func runCheck(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore, opts ...redshiftsync.Option) []redshiftsync.CheckResult {
 	t.Helper()
-	ex, err := redshiftsync.New(cfg, sink, store, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
+	ex := synctest.New(t, cfg, sink, store, opts...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	res, err := ex.Check(ctx)

@@ -38,6 +38,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 	"github.com/seed2085993a/redshiftsync/internal/testlog"
 )
 
@@ -174,11 +175,7 @@ CREATE INDEX ON public.%[1]s (updated_at, id);`, tb, rowsPerTable))
 	// retried (a failure there fails the run before any row is read).
 	started := make(chan struct{})
 	sink := onceAfter(1, func() { close(started) })
-	ex, err := redshiftsync.New(cfg, sink, &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(logger))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
+	ex := synctest.New(t, cfg, sink, &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(logger))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -829,12 +826,8 @@ INSERT INTO %[1]s.streamed SELECT i, repeat('y', 4000) FROM generate_series(1, 2
 	// a sink that takes 2s over its 40 batches: the statement outlives 1s.
 	sink := newCountSink(20_000)
 	sink.delay = 50 * time.Millisecond
-	ex, err := redshiftsync.New(cfg, sink, &redshiftsync.MemoryStore{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
-	_, err = ex.Run(t.Context())
+	ex := synctest.New(t, cfg, sink, &redshiftsync.MemoryStore{})
+	_, err := ex.Run(t.Context())
 	var te *redshiftsync.TableError
 	if !errors.As(err, &te) || redshiftsync.SQLState(err) != "57014" || !strings.Contains(err.Error(), "(SQLSTATE 57014)") {
 		t.Fatalf("err = %v, want a TableError with SQLSTATE 57014 (statement timeout)", err)

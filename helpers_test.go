@@ -17,6 +17,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 	"github.com/seed2085993a/redshiftsync/internal/testlog"
 )
 
@@ -245,14 +246,8 @@ func newLogger(b io.Writer) *slog.Logger {
 // runOnce runs one sync with a fresh extractor.
 func runOnce(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore, opts ...redshiftsync.Option) (*redshiftsync.Report, error) {
 	t.Helper()
-	ex, err := redshiftsync.New(cfg, sink, store, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	return ex.Run(ctx)
+	_, rep, err := synctest.Run(t, cfg, sink, store, opts...)
+	return rep, err
 }
 
 func mustRun(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore, opts ...redshiftsync.Option) *redshiftsync.Report {

@@ -47,6 +47,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 )
 
 // svvTableInfo creates the mirror of SVV_TABLE_INFO in schema %[1]s; the
@@ -264,11 +265,7 @@ INSERT INTO %[1]s.orders SELECT i, i, '{}', now() FROM generate_series(1, 1000) 
 ANALYZE %[1]s.orders;
 CREATE TABLE %[1]s.events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, kind text);
 CREATE TABLE %[1]s.plain (v text);`)
-	ex, err := redshiftsync.New(testConfig(t, s), newMemSink(), &redshiftsync.MemoryStore{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
+	ex := synctest.New(t, testConfig(t, s), newMemSink(), &redshiftsync.MemoryStore{})
 	d, err := ex.Discover(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -376,11 +373,7 @@ func TestRedshiftClusterDiscover(t *testing.T) {
 		cfg.Schema = "public"
 	}
 	logs := &logBuffer{}
-	ex, err := redshiftsync.New(cfg, newMemSink(), &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(newLogger(logs)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
+	ex := synctest.New(t, cfg, newMemSink(), &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(newLogger(logs)))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	d, err := ex.Discover(ctx)

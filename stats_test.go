@@ -8,6 +8,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 )
 
 // TestStatsWaiting: with one worker, while one table is read the other has
@@ -27,11 +28,7 @@ INSERT INTO %[1]s.a SELECT generate_series(1, 50); INSERT INTO %[1]s.b SELECT ge
 		once.Do(func() { first, by = ex.Stats(), b.Table.QualifiedName() })
 		return nil
 	}}
-	ex, err := redshiftsync.New(cfg, sink, &redshiftsync.MemoryStore{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
+	ex = synctest.New(t, cfg, sink, &redshiftsync.MemoryStore{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if _, err := ex.Run(ctx); err != nil {
@@ -66,11 +63,7 @@ func TestStatsPhaseEstimate(t *testing.T) {
 	db, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, updated_at timestamptz NOT NULL);
 INSERT INTO %[1]s.t SELECT i, now() - interval '1 hour' FROM generate_series(1, 400) i;
 ANALYZE %[1]s.t;`)
-	ex, err := redshiftsync.New(testConfig(t, s), newMemSink(), &redshiftsync.MemoryStore{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
+	ex := synctest.New(t, testConfig(t, s), newMemSink(), &redshiftsync.MemoryStore{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	estimate := func() int64 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 )
 
 // latestCopy reads a table's file as the package documentation tells a
@@ -224,11 +225,7 @@ INSERT INTO %[1]s.k SELECT i, 'v' || i, CASE WHEN i %% 2 = 0 THEN 'end' END FROM
 			t.Fatal(err)
 		}
 		defer s.Close()
-		ex, err := redshiftsync.New(cfg, s, store)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ex.Close()
+		ex := synctest.New(t, cfg, s, store)
 		rep, err := ex.Run(ctx)
 		if err != nil {
 			t.Fatal(err)

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 	"github.com/seed2085993a/redshiftsync/pgsink"
 )
@@ -62,7 +62,7 @@ func (e *env) sync(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink
 // (closed) extractor, for its Stats.
 func (e *env) syncWith(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore, opts ...redshiftsync.Option) (*redshiftsync.Extractor, *redshiftsync.Report) {
 	t.Helper()
-	ex, rep, err := runExtractor(t, cfg, sink, store, opts...)
+	ex, rep, err := synctest.Run(t, cfg, sink, store, opts...)
 	if err != nil {
 		t.Fatalf("sync: %v", err)
 	}
@@ -72,32 +72,14 @@ func (e *env) syncWith(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.
 // runSync runs one sync into sink and returns its report and error.
 func runSync(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore) (*redshiftsync.Report, error) {
 	t.Helper()
-	_, rep, err := runExtractor(t, cfg, sink, store)
+	_, rep, err := synctest.Run(t, cfg, sink, store)
 	return rep, err
-}
-
-// runExtractor runs one sync with a fresh extractor, closed on return.
-func runExtractor(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore, opts ...redshiftsync.Option) (*redshiftsync.Extractor, *redshiftsync.Report, error) {
-	t.Helper()
-	ex, err := redshiftsync.New(cfg, sink, store, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	rep, err := ex.Run(ctx)
-	return ex, rep, err
 }
 
 // tables returns the source tables as the extractor discovers them.
 func (e *env) tables(t *testing.T, cfg redshiftsync.Config) []*redshiftsync.Table {
 	t.Helper()
-	ex, err := redshiftsync.New(cfg, redshiftsync.SinkFuncs{WriteFunc: func(context.Context, redshiftsync.Batch) error { return nil }}, &redshiftsync.MemoryStore{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
+	ex := synctest.New(t, cfg, redshiftsync.SinkFuncs{WriteFunc: func(context.Context, redshiftsync.Batch) error { return nil }}, &redshiftsync.MemoryStore{})
 	d, err := ex.Discover(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 	"github.com/seed2085993a/redshiftsync/pgsink"
 )
@@ -625,11 +626,7 @@ INSERT INTO %[1]s.keyless SELECT i, md5(i::text) FROM generate_series(1, 30000) 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cs := &cancelingSink{Sink: sink, after: 10000, cancel: cancel}
-	ex, err := redshiftsync.New(cfg, cs, sink.StateStore(), redshiftsync.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
+	ex := synctest.New(t, cfg, cs, sink.StateStore(), redshiftsync.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
 	if _, err := ex.Run(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled run: %v", err)
 	} else {
@@ -668,11 +665,7 @@ INSERT INTO %[1]s.keyless SELECT i, md5(i::text) FROM generate_series(1, 30000) 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cs := &cancelingSink{Sink: sink, after: 10000, cancel: cancel}
-	ex, err := redshiftsync.New(cfg, cs, sink.StateStore())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
+	ex := synctest.New(t, cfg, cs, sink.StateStore())
 	if _, err := ex.Run(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled run: %v", err)
 	}
