@@ -27,19 +27,7 @@ INSERT INTO %[1]s.u SELECT i, 'l' || i FROM generate_series(1, 50000) i; ANALYZE
 		{base.tidPredicate("<=", "(16,3)"), "Tid Range Scan"},
 	} {
 		q, args := c.shape.pageSQL(nil, 0)
-		rows, err := db.Query("EXPLAIN "+q, args...)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, line)
-		}
-		rows.Close()
+		plan := pgtest.QueryColumn[string](t, db, "EXPLAIN "+q, args...)
 		if !strings.Contains(plan[0], c.plan) {
 			t.Errorf("%s\nis planned as\n%s\nwant a %s", q, strings.Join(plan, "\n"), c.plan)
 		}

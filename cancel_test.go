@@ -81,14 +81,9 @@ func (c *countSink) missing(table string) (int, int) {
 // that mentions schema.
 func activeQueries(t *testing.T, db *sql.DB, schema string) int {
 	t.Helper()
-	var n int
-	err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity
+	return pgtest.QueryValue[int](t, db, `SELECT count(*) FROM pg_stat_activity
 WHERE application_name = 'redshiftsync' AND state = 'active' AND pid <> pg_backend_pid()
-AND strpos(query, $1) > 0`, schema).Scan(&n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+AND strpos(query, $1) > 0`, schema)
 }
 
 // TestCancelMidTable: the run's context is canceled while a big table is

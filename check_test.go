@@ -60,11 +60,7 @@ func result(t *testing.T, res []redshiftsync.CheckResult, name string) redshifts
 // scans returns the sum of seq_scan and idx_scan of the tables of schema.
 func scans(t *testing.T, db *sql.DB, schema string) int64 {
 	t.Helper()
-	var n int64
-	if err := db.QueryRow(`SELECT coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0) FROM pg_stat_user_tables WHERE schemaname = $1`, schema).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return pgtest.QueryValue[int64](t, db, `SELECT coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0) FROM pg_stat_user_tables WHERE schemaname = $1`, schema)
 }
 
 // TestCheckPrivileges: as a role that may read two of three tables (one by

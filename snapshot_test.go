@@ -66,12 +66,7 @@ DELETE FROM %[1]s.t WHERE id = 3999; INSERT INTO %[1]s.t VALUES (-2, 'v3999');`,
 // full resync, 0 when there is none.
 func exporterPID(t *testing.T, db *sql.DB) int {
 	t.Helper()
-	var pid int
-	err := db.QueryRow(`SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE application_name = 'redshiftsync snapshot'`).Scan(&pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pid
+	return pgtest.QueryValue[int](t, db, `SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE application_name = 'redshiftsync snapshot'`)
 }
 
 // TestLostSnapshotRestartsResync: the session that exports a resync's

@@ -253,6 +253,18 @@ func infinity(v driver.Value) (any, bool) {
 	return s, true
 }
 
+// decodeDateTimeText decodes what lib/pq hands over as text for a date or
+// timestamp (kind, for the error): the server's ISO text or an infinity.
+func decodeDateTimeText(kind string, v driver.Value) (any, error) {
+	if t, ok := parseDateTimeText(v); ok {
+		return t, nil
+	}
+	if s, ok := infinity(v); ok {
+		return s, nil
+	}
+	return nil, unexpected(kind, v)
+}
+
 func decodeDate(v driver.Value) (any, error) {
 	switch x := v.(type) {
 	case nil:
@@ -263,13 +275,7 @@ func decodeDate(v driver.Value) (any, error) {
 		}
 		return time.Date(x.Year(), x.Month(), x.Day(), 0, 0, 0, 0, time.UTC), nil
 	}
-	if t, ok := parseDateTimeText(v); ok {
-		return t, nil
-	}
-	if s, ok := infinity(v); ok {
-		return s, nil
-	}
-	return nil, unexpected("date", v)
+	return decodeDateTimeText("date", v)
 }
 
 // decodeNaiveTimestamp keeps the wall clock as the server printed it, moved
@@ -284,13 +290,7 @@ func decodeNaiveTimestamp(v driver.Value) (any, error) {
 		}
 		return time.Date(x.Year(), x.Month(), x.Day(), x.Hour(), x.Minute(), x.Second(), x.Nanosecond(), time.UTC), nil
 	}
-	if t, ok := parseDateTimeText(v); ok {
-		return t, nil
-	}
-	if s, ok := infinity(v); ok {
-		return s, nil
-	}
-	return nil, unexpected("timestamp", v)
+	return decodeDateTimeText("timestamp", v)
 }
 
 func decodeUTCTimestamp(v driver.Value) (any, error) {
@@ -303,13 +303,7 @@ func decodeUTCTimestamp(v driver.Value) (any, error) {
 		}
 		return x.UTC(), nil
 	}
-	if t, ok := parseDateTimeText(v); ok {
-		return t, nil
-	}
-	if s, ok := infinity(v); ok {
-		return s, nil
-	}
-	return nil, unexpected("timestamptz", v)
+	return decodeDateTimeText("timestamptz", v)
 }
 
 // unexpected describes a driver value a decoder cannot take, quoting short

@@ -188,27 +188,13 @@ func compareTable(t *testing.T, src, dst *sql.DB, tbl *redshiftsync.Table, dstSc
 // queryInt runs a query that returns one integer.
 func queryInt(t *testing.T, db *sql.DB, q string, args ...any) int64 {
 	t.Helper()
-	var n sql.NullInt64
-	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return n.Int64
-}
-
-// queryBool runs a query that returns one boolean.
-func queryBool(t *testing.T, db *sql.DB, q string, args ...any) bool {
-	t.Helper()
-	var b bool
-	if err := db.QueryRow(q, args...).Scan(&b); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return b
+	return pgtest.QueryValue[sql.NullInt64](t, db, q, args...).Int64
 }
 
 // exists reports whether relation schema.name exists in db.
 func exists(t *testing.T, db *sql.DB, schema, name string) bool {
 	t.Helper()
-	return queryBool(t, db, `SELECT to_regclass($1) IS NOT NULL`, sqlident.Qualified(schema, name))
+	return pgtest.QueryValue[bool](t, db, `SELECT to_regclass($1) IS NOT NULL`, sqlident.Qualified(schema, name))
 }
 
 // stateDoc returns the state saved by sink's store.
@@ -234,6 +220,27 @@ func (e *env) newSink(t *testing.T, opts ...pgsink.Option) *pgsink.Sink {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// openSink returns a new sink (see newSink) on which tbl is open.
+func (e *env) openSink(t *testing.T, tbl *redshiftsync.Table, opts ...pgsink.Option) *pgsink.Sink {
+	t.Helper()
+	s := e.newSink(t, opts...)
+	if err := s.Open(context.Background(), tbl); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// idValueTable is the table s.<name> of the sink tests that write by hand:
+// columns id bigint and v text, with the primary key id when keyed.
+func idValueTable(name string, keyed bool) *redshiftsync.Table {
+	tbl := &redshiftsync.Table{Schema: "s", Name: name, Columns: []redshiftsync.Column{
+		{Name: "id", Type: redshiftsync.TypeLong}, {Name: "v", Type: redshiftsync.TypeString}}}
+	if keyed {
+		tbl.PrimaryKey = []string{"id"}
+	}
+	return tbl
 }
 
 // mustExec runs statements on db.

@@ -176,7 +176,7 @@ func TestResyncKeepsGrantsAndComment(t *testing.T) {
 	if queryInt(t, e.dst, `SELECT $1::regclass::oid::bigint`, q) == oid {
 		t.Error("the table was not replaced by the resync")
 	}
-	if !queryBool(t, e.dst, `SELECT has_table_privilege($1, $2, 'SELECT') AND has_table_privilege($1, $2, 'UPDATE') AND NOT has_table_privilege($1, $2, 'DELETE')`, role, q) {
+	if !pgtest.QueryValue[bool](t, e.dst, `SELECT has_table_privilege($1, $2, 'SELECT') AND has_table_privilege($1, $2, 'UPDATE') AND NOT has_table_privilege($1, $2, 'DELETE')`, role, q) {
 		t.Error("the resynced table lost its grants")
 	}
 	var comment string
@@ -248,13 +248,7 @@ func TestResyncCrashes(t *testing.T) {
 	ctx := context.Background()
 	tbl := &redshiftsync.Table{Schema: "s", Name: "t", PrimaryKey: []string{"id"}, Columns: []redshiftsync.Column{
 		{Name: "id", Type: redshiftsync.TypeLong}, {Name: "v", Type: redshiftsync.TypeString, Nullable: true}}}
-	open := func() *pgsink.Sink {
-		s := e.newSink(t)
-		if err := s.Open(ctx, tbl); err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	open := func() *pgsink.Sink { return e.openSink(t, tbl) }
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -336,12 +330,8 @@ func TestAbandonedResync(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	tbl := &redshiftsync.Table{Schema: "s", Name: "t", PrimaryKey: []string{"id"}, Columns: []redshiftsync.Column{
-		{Name: "id", Type: redshiftsync.TypeLong}, {Name: "v", Type: redshiftsync.TypeString}}}
-	s := e.newSink(t)
-	if err := s.Open(ctx, tbl); err != nil {
-		t.Fatal(err)
-	}
+	tbl := idValueTable("t", true)
+	s := e.openSink(t, tbl)
 	s.BeginResync(ctx, tbl)
 	s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 10, "a")})
 	if err := s.FlushState(ctx, tbl, resyncDoc("s.t", "10", 10, false)); err != nil {
@@ -404,12 +394,8 @@ func TestFailureDiscardsAndSticks(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	tbl := &redshiftsync.Table{Schema: "s", Name: "t", PrimaryKey: []string{"id"}, Columns: []redshiftsync.Column{
-		{Name: "id", Type: redshiftsync.TypeLong}, {Name: "v", Type: redshiftsync.TypeString}}}
-	s := e.newSink(t)
-	if err := s.Open(ctx, tbl); err != nil {
-		t.Fatal(err)
-	}
+	tbl := idValueTable("t", true)
+	s := e.openSink(t, tbl)
 	if err := s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 10, "a")}); err != nil {
 		t.Fatal(err)
 	}
@@ -462,8 +448,7 @@ func TestPrimaryKeyMismatch(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	pgtest.Exec(t, e.dst, `CREATE SCHEMA s; CREATE TABLE s.t (id bigint, v text PRIMARY KEY)`)
-	tbl := &redshiftsync.Table{Schema: "s", Name: "t", PrimaryKey: []string{"id"}, Columns: []redshiftsync.Column{
-		{Name: "id", Type: redshiftsync.TypeLong}, {Name: "v", Type: redshiftsync.TypeString}}}
+	tbl := idValueTable("t", true)
 	sink := e.newSink(t)
 	err := sink.Open(context.Background(), tbl)
 	if !errors.Is(err, pgsink.ErrNotOwned) {
@@ -684,16 +669,9 @@ func TestBeginResyncAgain(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	for _, keyed := range []bool{true, false} {
-		tbl := &redshiftsync.Table{Schema: "s", Name: fmt.Sprintf("t%v", keyed), Columns: []redshiftsync.Column{
-			{Name: "id", Type: redshiftsync.TypeLong}, {Name: "v", Type: redshiftsync.TypeString}}}
-		if keyed {
-			tbl.PrimaryKey = []string{"id"}
-		}
+		tbl := idValueTable(fmt.Sprintf("t%v", keyed), keyed)
 		name := "s." + tbl.Name
-		s := e.newSink(t)
-		if err := s.Open(ctx, tbl); err != nil {
-			t.Fatal(err)
-		}
+		s := e.openSink(t, tbl)
 		// A resync with a checkpoint, then a crash: the next run resumes
 		// it with a copy it did not begin (rows are staged).
 		s.BeginResync(ctx, tbl)

@@ -1,6 +1,6 @@
 // This file holds the connection helpers of package pgtest: DSN, Open,
-// OpenDSN, Exec, NewSchema, OpenSchema and NewDatabase, and the environment variables
-// they read.
+// OpenDSN, Exec, QueryValue, QueryColumn, NewSchema, OpenSchema and
+// NewDatabase, and the environment variables they read.
 
 // Package pgtest gives integration tests a real PostgreSQL server: the one
 // that scripts/test (through scripts/lib/pg.sh) starts and describes in the
@@ -110,6 +110,46 @@ func Exec(tb testing.TB, db *sql.DB, query string, args ...any) {
 	if _, err := db.ExecContext(ctx, query, args...); err != nil {
 		tb.Fatalf("pgtest: exec %s: %v", abbreviate(query), err)
 	}
+}
+
+// QueryValue returns the one value that query (run with args on db)
+// selects, scanned into a T, and fails the test on error (no row included).
+// Call it from the test's goroutine.
+func QueryValue[T any](tb testing.TB, db *sql.DB, query string, args ...any) T {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	var v T
+	if err := db.QueryRowContext(ctx, query, args...).Scan(&v); err != nil {
+		tb.Fatalf("pgtest: query %s: %v", abbreviate(query), err)
+	}
+	return v
+}
+
+// QueryColumn returns the values, in order, of the one column that query
+// (run with args on db) selects, and fails the test on error. Call it from
+// the test's goroutine.
+func QueryColumn[T any](tb testing.TB, db *sql.DB, query string, args ...any) []T {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		tb.Fatalf("pgtest: query %s: %v", abbreviate(query), err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			tb.Fatalf("pgtest: query %s: %v", abbreviate(query), err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatalf("pgtest: query %s: %v", abbreviate(query), err)
+	}
+	return out
 }
 
 // NewSchema creates a schema with a unique name in db's database and drops it,
