@@ -464,14 +464,7 @@ INSERT INTO src.b SELECT i, md5(i::text) FROM generate_series(1, %[1]d) i;`, row
 	run := func(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore) (*redshiftsync.Extractor, *redshiftsync.Report, error, []string) {
 		t.Helper()
 		logger, logs := debugLogger()
-		ex, err := redshiftsync.New(cfg, sink, store, redshiftsync.WithLogger(logger))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ex.Close() })
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		rep, err := ex.Run(ctx)
+		ex, rep, err := synctest.Run(t, cfg, sink, store, redshiftsync.WithLogger(logger))
 		return ex, rep, err, append(errorTexts(err, rep), logs.String())
 	}
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/seed2085993a/redshiftsync"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 	"github.com/seed2085993a/redshiftsync/pgsink"
 )
 
@@ -101,15 +102,11 @@ INSERT INTO %[1]s.p SELECT i, md5(i::text) FROM generate_series(1, 60000) i; ANA
 	sink := e.newSink(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ex, err := redshiftsync.New(cfg, sink, sink.StateStore(), redshiftsync.WithCheckpointHook(func(c redshiftsync.Checkpoint) {
+	ex := synctest.New(t, cfg, sink, sink.StateStore(), redshiftsync.WithCheckpointHook(func(c redshiftsync.Checkpoint) {
 		if c.Rows >= 25000 {
 			cancel()
 		}
 	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
 	if _, err := ex.Run(ctx); err == nil {
 		t.Fatal("the canceled run finished")
 	}

@@ -552,15 +552,11 @@ INSERT INTO %[1]s.big SELECT i, md5(i::text) FROM generate_series(1, 60000) i;`,
 	cfg := e.config(t)
 	sink := e.newSink(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	ex, err := redshiftsync.New(cfg, sink, sink.StateStore(), redshiftsync.WithCheckpointHook(func(c redshiftsync.Checkpoint) {
+	ex := synctest.New(t, cfg, sink, sink.StateStore(), redshiftsync.WithCheckpointHook(func(c redshiftsync.Checkpoint) {
 		if c.Rows >= 20000 {
 			cancel()
 		}
 	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
 	if _, err := ex.Run(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled run: %v", err)
 	}
