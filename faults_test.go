@@ -129,15 +129,7 @@ func totalRetries(ex *redshiftsync.Extractor) int64 {
 // loadStateDoc parses the document a MemoryStore holds.
 func loadStateDoc(t *testing.T, store redshiftsync.StateStore) *redshiftsync.State {
 	t.Helper()
-	doc, err := store.Load(context.Background())
-	if err != nil {
-		t.Fatalf("load state: %v", err)
-	}
-	var st redshiftsync.State
-	if err := json.Unmarshal(doc, &st); err != nil {
-		t.Fatalf("state: %v\n%s", err, doc)
-	}
-	return &st
+	return synctest.LoadState(t, store)
 }
 
 // TestFaultTerminatedBackends: while three 100,000-row tables sync, a

@@ -14,6 +14,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 )
 
 // systemID returns the server's system_identifier.
@@ -49,15 +50,7 @@ func editState(t *testing.T, store *redshiftsync.MemoryStore, edit func(map[stri
 // savedServer returns the server identity recorded in store's document.
 func savedServer(t *testing.T, store *redshiftsync.MemoryStore) string {
 	t.Helper()
-	doc, err := store.Load(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st redshiftsync.State
-	if err := json.Unmarshal(doc, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Server
+	return synctest.LoadState(t, store).Server
 }
 
 // TestStateFromAnotherServer: two servers hold a schema and table of the same

@@ -3,7 +3,6 @@ package pgsink_test
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -200,15 +199,7 @@ func exists(t *testing.T, db *sql.DB, schema, name string) bool {
 // stateDoc returns the state saved by sink's store.
 func stateDoc(t *testing.T, store *pgsink.StateStore) *redshiftsync.State {
 	t.Helper()
-	doc, err := store.Load(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st redshiftsync.State
-	if err := json.Unmarshal(doc, &st); err != nil {
-		t.Fatal(err)
-	}
-	return &st
+	return synctest.LoadState(t, store)
 }
 
 // newSink returns a sink on the env's destination, closed in Cleanup.

@@ -59,6 +59,18 @@ func (c *claimChecker) FlushState(ctx context.Context, t *redshiftsync.Table, do
 	return c.Sink.FlushState(ctx, t, doc)
 }
 
+// partitionedTable creates the source table p of n rows and returns a
+// configuration that reads it in 4 concurrent partitions.
+func (e *env) partitionedTable(t *testing.T, n int) redshiftsync.Config {
+	t.Helper()
+	mustExec(t, e.src, `CREATE TABLE %[1]s.p (id bigint PRIMARY KEY, v text);
+INSERT INTO %[1]s.p SELECT i, md5(i::text) FROM generate_series(1, %[2]d) i; ANALYZE %[1]s.p;`, e.schema, n)
+	cfg := e.config(t)
+	cfg.PartitionThreshold = 1000
+	cfg.Partitions = 4
+	return cfg
+}
+
 // TestPartitionedClaims: with intra-table partitions read concurrently,
 // every FlushState must commit exactly the rows its document claims.
 //
@@ -72,11 +84,7 @@ func (c *claimChecker) FlushState(ctx context.Context, t *redshiftsync.Table, do
 func TestPartitionedClaims(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	mustExec(t, e.src, `CREATE TABLE %[1]s.p (id bigint PRIMARY KEY, v text);
-INSERT INTO %[1]s.p SELECT i, md5(i::text) FROM generate_series(1, 100000) i; ANALYZE %[1]s.p;`, e.schema)
-	cfg := e.config(t)
-	cfg.PartitionThreshold = 1000
-	cfg.Partitions = 4
+	cfg := e.partitionedTable(t, 100_000)
 	cfg.CheckpointEveryRows = 3000
 	sink := e.newSink(t)
 	c := &claimChecker{Sink: sink, t: t, written: map[string]int64{}, flushed: map[string]int64{}, claimed: map[string]int64{}}
@@ -94,11 +102,7 @@ INSERT INTO %[1]s.p SELECT i, md5(i::text) FROM generate_series(1, 100000) i; AN
 func TestPartitionedResyncResume(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	mustExec(t, e.src, `CREATE TABLE %[1]s.p (id bigint PRIMARY KEY, v text);
-INSERT INTO %[1]s.p SELECT i, md5(i::text) FROM generate_series(1, 60000) i; ANALYZE %[1]s.p;`, e.schema)
-	cfg := e.config(t)
-	cfg.PartitionThreshold = 1000
-	cfg.Partitions = 4
+	cfg := e.partitionedTable(t, 60_000)
 	sink := e.newSink(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

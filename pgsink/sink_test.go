@@ -600,6 +600,21 @@ func (c *cancelingSink) Write(ctx context.Context, b redshiftsync.Batch) error {
 func TestCancelMidStream(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	cfg, sink := e.keylessCanceled(t, redshiftsync.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
+	if exists(t, e.dst, pgsink.ResyncSchema, pgsink.ResyncName(e.schema, "keyless")) {
+		t.Logf("the stopped run committed %d rows of the stream to the copy",
+			queryInt(t, e.dst, `SELECT count(*) FROM `+sqlident.Qualified(pgsink.ResyncSchema, pgsink.ResyncName(e.schema, "keyless"))))
+	}
+	e.sync(t, cfg, sink, sink.StateStore())
+	e.compareAll(t, cfg, "resumed", false)
+}
+
+// keylessCanceled creates the keyless table of 30,000 rows and runs a sync
+// of it that is canceled after 10,000 rows, failing the test unless the run
+// stops with context.Canceled. It returns the configuration and the sink,
+// for the run that resumes.
+func (e *env) keylessCanceled(t *testing.T, opts ...redshiftsync.Option) (redshiftsync.Config, *pgsink.Sink) {
+	t.Helper()
 	mustExec(t, e.src, `CREATE TABLE %[1]s.keyless (n int, v text);
 INSERT INTO %[1]s.keyless SELECT i, md5(i::text) FROM generate_series(1, 30000) i;`, e.schema)
 	cfg := e.config(t)
@@ -607,18 +622,13 @@ INSERT INTO %[1]s.keyless SELECT i, md5(i::text) FROM generate_series(1, 30000) 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cs := &cancelingSink{Sink: sink, after: 10000, cancel: cancel}
-	ex := synctest.New(t, cfg, cs, sink.StateStore(), redshiftsync.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
-	if _, err := ex.Run(ctx); !errors.Is(err, context.Canceled) {
+	ex := synctest.New(t, cfg, cs, sink.StateStore(), opts...)
+	_, err := ex.Run(ctx)
+	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled run: %v", err)
-	} else {
-		t.Logf("stopped: %v", err)
 	}
-	if exists(t, e.dst, pgsink.ResyncSchema, pgsink.ResyncName(e.schema, "keyless")) {
-		t.Logf("the stopped run committed %d rows of the stream to the copy",
-			queryInt(t, e.dst, `SELECT count(*) FROM `+sqlident.Qualified(pgsink.ResyncSchema, pgsink.ResyncName(e.schema, "keyless"))))
-	}
-	e.sync(t, cfg, sink, sink.StateStore())
-	e.compareAll(t, cfg, "resumed", false)
+	t.Logf("stopped: %v", err)
+	return cfg, sink
 }
 
 // TestCancelMidStreamOlderTransaction is TestCancelMidStream while an older
@@ -639,17 +649,7 @@ func TestCancelMidStreamOlderTransaction(t *testing.T) {
 	if _, err := older.Exec(`SELECT txid_current()`); err != nil { // takes an xid
 		t.Fatal(err)
 	}
-	mustExec(t, e.src, `CREATE TABLE %[1]s.keyless (n int, v text);
-INSERT INTO %[1]s.keyless SELECT i, md5(i::text) FROM generate_series(1, 30000) i;`, e.schema)
-	cfg := e.config(t)
-	sink := e.newSink(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cs := &cancelingSink{Sink: sink, after: 10000, cancel: cancel}
-	ex := synctest.New(t, cfg, cs, sink.StateStore())
-	if _, err := ex.Run(ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("canceled run: %v", err)
-	}
+	cfg, sink := e.keylessCanceled(t)
 	if err := older.Rollback(); err != nil {
 		t.Fatal(err)
 	}
@@ -676,10 +676,7 @@ func TestBeginResyncAgain(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.Close()
-		s = e.newSink(t)
-		if err := s.Open(ctx, tbl); err != nil {
-			t.Fatal(err)
-		}
+		s = e.openSink(t, tbl)
 		steps := []error{
 			s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(6, 8, "b")}), // staged
 			s.BeginResync(ctx, tbl),

@@ -7,6 +7,7 @@ package synctest
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -42,4 +43,26 @@ func Run(tb testing.TB, cfg redshiftsync.Config, sink redshiftsync.Sink, store r
 	defer cancel()
 	rep, err := ex.Run(ctx)
 	return ex, rep, err
+}
+
+// LoadState returns the state document that store holds, decoded, failing
+// the test when it cannot be loaded or decoded.
+func LoadState(tb testing.TB, store redshiftsync.StateStore) *redshiftsync.State {
+	tb.Helper()
+	doc, err := store.Load(context.Background())
+	if err != nil {
+		tb.Fatalf("load state: %v", err)
+	}
+	return DecodeState(tb, doc)
+}
+
+// DecodeState decodes a state document, failing the test when it is not
+// one.
+func DecodeState(tb testing.TB, doc []byte) *redshiftsync.State {
+	tb.Helper()
+	var st redshiftsync.State
+	if err := json.Unmarshal(doc, &st); err != nil {
+		tb.Fatalf("state: %v\n%s", err, doc)
+	}
+	return &st
 }

@@ -13,7 +13,8 @@ import (
 
 // TestRun: Run syncs every row, and a second Run resumes from the state
 // the first saved; each closes its extractor before it returns (a Run of
-// the returned extractor fails), whose Stats stay readable.
+// the returned extractor fails), whose Stats stay readable. LoadState reads
+// the state saved.
 func TestRun(t *testing.T) {
 	_, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text);
 INSERT INTO %[1]s.t SELECT i, 'v' FROM generate_series(1, 10) i;`)
@@ -43,5 +44,9 @@ INSERT INTO %[1]s.t SELECT i, 'v' FROM generate_series(1, 10) i;`)
 		if _, err := ex.Run(context.Background()); err == nil {
 			t.Errorf("run %d: the extractor Run returned was not closed", run)
 		}
+	}
+	// LoadState decodes what the runs saved: the table's entry, done.
+	if ts := synctest.LoadState(t, store).Tables[s+".t"]; ts == nil || ts.InProgress != nil {
+		t.Errorf("the saved state's entry of %s.t is %+v, want a finished sync", s, ts)
 	}
 }
