@@ -32,6 +32,7 @@ func noRowsSink(t *testing.T) redshiftsync.Sink {
 func runCheck(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore, opts ...redshiftsync.Option) []redshiftsync.CheckResult {
 	t.Helper()
 	ex := synctest.New(t, cfg, sink, store, opts...)
+	defer ex.Close() // on return: tests count the sessions left after it
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	res, err := ex.Check(ctx)

@@ -261,10 +261,7 @@ func mustRun(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, stor
 
 // dsnWithPassword returns the test DSN with a password set, for redaction tests.
 func dsnWithPassword(t *testing.T, pw string) string {
-	u, err := url.Parse(pgtest.DSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := pgtest.URL(t)
 	u.User = url.UserPassword(u.User.Username(), pw)
 	return u.String()
 }

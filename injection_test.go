@@ -66,6 +66,7 @@ INSERT INTO %[1]s.t SELECT i, 'v' || i, timestamp '2024-01-01' + i * interval '1
 			sink := newMemSink()
 			d, err := func() (*redshiftsync.Discovery, error) {
 				ex := synctest.New(t, cfg, sink, store)
+				defer ex.Close() // before the run below
 				return ex.Discover(t.Context())
 			}()
 			if err != nil || len(d.Plans) != 1 || d.Plans[0].Table.Schema != schema {

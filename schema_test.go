@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -224,10 +223,7 @@ INSERT INTO %[1]s.unlisted VALUES (1, now());`)
 	if err := os.WriteFile(filepath.Join(dir, "specs.json"), []byte(specs), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	u, err := url.Parse(pgtest.DSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := pgtest.URL(t)
 	port := u.Port()
 	if port == "" {
 		port = "5432"

@@ -226,6 +226,7 @@ INSERT INTO %[1]s.k SELECT i, 'v' || i, CASE WHEN i %% 2 = 0 THEN 'end' END FROM
 		}
 		defer s.Close()
 		ex := synctest.New(t, cfg, s, store)
+		defer ex.Close() // before s's
 		rep, err := ex.Run(ctx)
 		if err != nil {
 			t.Fatal(err)

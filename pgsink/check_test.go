@@ -25,6 +25,7 @@ import (
 func (e *env) check(t *testing.T, sink *pgsink.Sink) map[string]redshiftsync.CheckResult {
 	t.Helper()
 	ex := synctest.New(t, e.config(t), sink, sink.StateStore())
+	defer ex.Close() // on return, not at the test's end
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	res, err := ex.Check(ctx)

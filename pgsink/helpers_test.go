@@ -79,6 +79,7 @@ func runSync(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, stor
 func (e *env) tables(t *testing.T, cfg redshiftsync.Config) []*redshiftsync.Table {
 	t.Helper()
 	ex := synctest.New(t, cfg, redshiftsync.SinkFuncs{WriteFunc: func(context.Context, redshiftsync.Batch) error { return nil }}, &redshiftsync.MemoryStore{})
+	defer ex.Close() // on return, not at the test's end
 	d, err := ex.Discover(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -34,10 +34,7 @@ func randomName(t *testing.T, prefix string) string {
 // loopback: no password).
 func dsnAs(t *testing.T, role string) string {
 	t.Helper()
-	u, err := url.Parse(pgtest.DSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := pgtest.URL(t)
 	u.User = url.User(role)
 	return u.String()
 }
@@ -146,10 +143,7 @@ func TestConnectionFailureSaysWhere(t *testing.T) {
 	}
 
 	// A server without TLS, and sslmode=require.
-	u, err := url.Parse(pgtest.DSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := pgtest.URL(t)
 	q := u.Query()
 	q.Set("sslmode", "require")
 	u.RawQuery = q.Encode()

@@ -76,6 +76,17 @@ func DSN(tb testing.TB) string {
 	return dsn
 }
 
+// URL returns the test server's URL (see DSN), parsed: a copy the test may
+// change, to connect as another role or with other parameters.
+func URL(tb testing.TB) *url.URL {
+	tb.Helper()
+	u, err := url.Parse(DSN(tb))
+	if err != nil {
+		tb.Fatalf("pgtest: %s is not a URL: %v", EnvDSN, redact.Error(err, DSN(tb)))
+	}
+	return u
+}
+
 // Open connects to the test server (see DSN) with the lib/pq "postgres"
 // driver, checks the connection with a ping, and closes the pool in the
 // test's Cleanup.
