@@ -158,12 +158,7 @@ func TestRedshiftDialectOnMirrors(t *testing.T) {
 	logs := &logBuffer{}
 	sink := newMemSink()
 	ex := redshiftExtractor(t, s, s+",public", sink, redshiftsync.WithLogger(newLogger(logs)))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	d, err := ex.Discover(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := synctest.Discover(t, ex)
 	if d.Dialect != redshiftsync.DialectRedshift {
 		t.Errorf("dialect %s", d.Dialect)
 	}
@@ -219,6 +214,8 @@ func TestRedshiftDialectOnMirrors(t *testing.T) {
 
 	// The rows, read the Redshift way (no row-value comparison, tuples
 	// assumed not unique), all arrive.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	rep, err := ex.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -265,11 +262,7 @@ INSERT INTO %[1]s.orders SELECT i, i, '{}', now() FROM generate_series(1, 1000) 
 ANALYZE %[1]s.orders;
 CREATE TABLE %[1]s.events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, kind text);
 CREATE TABLE %[1]s.plain (v text);`)
-	ex := synctest.New(t, testConfig(t, s), newMemSink(), &redshiftsync.MemoryStore{})
-	d, err := ex.Discover(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := synctest.Discover(t, synctest.New(t, testConfig(t, s), newMemSink(), &redshiftsync.MemoryStore{}))
 	b, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -374,12 +367,7 @@ func TestRedshiftClusterDiscover(t *testing.T) {
 	}
 	logs := &logBuffer{}
 	ex := synctest.New(t, cfg, newMemSink(), &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(newLogger(logs)))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	d, err := ex.Discover(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := synctest.Discover(t, ex)
 	if d.Dialect != redshiftsync.DialectRedshift {
 		t.Errorf("dialect detected as %s: version() did not say Redshift", d.Dialect)
 	}

@@ -80,12 +80,8 @@ func (e *env) tables(t *testing.T, cfg redshiftsync.Config) []*redshiftsync.Tabl
 	t.Helper()
 	ex := synctest.New(t, cfg, redshiftsync.SinkFuncs{WriteFunc: func(context.Context, redshiftsync.Batch) error { return nil }}, &redshiftsync.MemoryStore{})
 	defer ex.Close() // on return, not at the test's end
-	d, err := ex.Discover(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []*redshiftsync.Table
-	for _, p := range d.Plans {
+	for _, p := range synctest.Discover(t, ex).Plans {
 		out = append(out, p.Table)
 	}
 	return out

@@ -45,6 +45,19 @@ func Run(tb testing.TB, cfg redshiftsync.Config, sink redshiftsync.Sink, store r
 	return ex, rep, err
 }
 
+// Discover returns ex.Discover under RunTimeout, failing the test on
+// error.
+func Discover(tb testing.TB, ex *redshiftsync.Extractor) *redshiftsync.Discovery {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), RunTimeout)
+	defer cancel()
+	d, err := ex.Discover(ctx)
+	if err != nil {
+		tb.Fatalf("discover: %v", err)
+	}
+	return d
+}
+
 // LoadState returns the state document that store holds, decoded, failing
 // the test when it cannot be loaded or decoded.
 func LoadState(tb testing.TB, store redshiftsync.StateStore) *redshiftsync.State {

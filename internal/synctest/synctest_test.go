@@ -13,8 +13,8 @@ import (
 
 // TestRun: Run syncs every row, and a second Run resumes from the state
 // the first saved; each closes its extractor before it returns (a Run of
-// the returned extractor fails), whose Stats stay readable. LoadState reads
-// the state saved.
+// the returned extractor fails), whose Stats stay readable. Discover plans
+// the table; LoadState reads the state saved.
 func TestRun(t *testing.T) {
 	_, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text);
 INSERT INTO %[1]s.t SELECT i, 'v' FROM generate_series(1, 10) i;`)
@@ -28,6 +28,9 @@ INSERT INTO %[1]s.t SELECT i, 'v' FROM generate_series(1, 10) i;`)
 		rows.Add(int64(len(b.Rows)))
 		return nil
 	}}
+	if d := synctest.Discover(t, synctest.New(t, cfg, sink, &redshiftsync.MemoryStore{})); len(d.Plans) != 1 || d.Plans[0].Table.Name != "t" {
+		t.Errorf("Discover planned %d tables, want the one table t", len(d.Plans))
+	}
 	store := redshiftsync.NewFileStore(filepath.Join(t.TempDir(), "state.json"))
 	for run := range 2 {
 		before := rows.Load()
