@@ -126,8 +126,8 @@ func totalRetries(ex *redshiftsync.Extractor) int64 {
 	return n
 }
 
-// loadStateDoc parses the document a MemoryStore holds.
-func loadStateDoc(t *testing.T, store redshiftsync.StateStore) *redshiftsync.State {
+// loadStateDoc reads the document a store holds.
+func loadStateDoc(t *testing.T, store redshiftsync.StateStore) *redshiftsync.StateView {
 	t.Helper()
 	return synctest.LoadState(t, store)
 }

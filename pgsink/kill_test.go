@@ -166,7 +166,7 @@ ANALYZE %[1]s.big; ANALYZE %[1]s.full;`, s, killBigRows, killFullRows)
 }
 
 // stateTables returns the table entries of the state rows in db.
-func stateTables(t *testing.T, db *sql.DB) map[string]*redshiftsync.TableState {
+func stateTables(t *testing.T, db *sql.DB) map[string]*redshiftsync.TableView {
 	t.Helper()
 	var doc []byte
 	err := db.QueryRow(`SELECT doc::text FROM public.redshiftsync_state`).Scan(&doc)

@@ -7,7 +7,6 @@ package synctest
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -58,9 +57,10 @@ func Discover(tb testing.TB, ex *redshiftsync.Extractor) *redshiftsync.Discovery
 	return d
 }
 
-// LoadState returns the state document that store holds, decoded, failing
-// the test when it cannot be loaded or decoded.
-func LoadState(tb testing.TB, store redshiftsync.StateStore) *redshiftsync.State {
+// LoadState returns the state that store holds, read with
+// redshiftsync.InspectState, failing the test when it cannot be loaded or
+// read.
+func LoadState(tb testing.TB, store redshiftsync.StateStore) *redshiftsync.StateView {
 	tb.Helper()
 	doc, err := store.Load(context.Background())
 	if err != nil {
@@ -69,13 +69,13 @@ func LoadState(tb testing.TB, store redshiftsync.StateStore) *redshiftsync.State
 	return DecodeState(tb, doc)
 }
 
-// DecodeState decodes a state document, failing the test when it is not
-// one.
-func DecodeState(tb testing.TB, doc []byte) *redshiftsync.State {
+// DecodeState returns redshiftsync.InspectState(doc), failing the test when
+// doc is not a state document.
+func DecodeState(tb testing.TB, doc []byte) *redshiftsync.StateView {
 	tb.Helper()
-	var st redshiftsync.State
-	if err := json.Unmarshal(doc, &st); err != nil {
+	st, err := redshiftsync.InspectState(doc)
+	if err != nil {
 		tb.Fatalf("state: %v\n%s", err, doc)
 	}
-	return &st
+	return st
 }

@@ -22,7 +22,7 @@ INSERT INTO %[1]s.t SELECT i, 'v' FROM generate_series(1, 10) i;`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Schema, cfg.AutoSchemaDetection = s, true
+	cfg.Schema = s
 	var rows atomic.Int64
 	sink := redshiftsync.SinkFuncs{WriteFunc: func(_ context.Context, b redshiftsync.Batch) error {
 		rows.Add(int64(len(b.Rows)))
