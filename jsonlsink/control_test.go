@@ -77,10 +77,7 @@ func TestResyncControlLines(t *testing.T) {
 	// A column named like the control key: its rows are still rows.
 	table.Columns = append(table.Columns, redshiftsync.Column{Name: ResyncKey, Type: redshiftsync.TypeString})
 	path := filepath.Join(dir, "public.t.jsonl")
-	s, err := New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, dir)
 	writeRows(t, s, table, []any{int64(1), "old", "begin"}, []any{int64(9), "deleted later", "end"})
 
 	before := time.Now().UTC().Add(-time.Second)
@@ -147,10 +144,7 @@ func TestResyncControlLines(t *testing.T) {
 	}
 	f.WriteString(`{"_redshiftsync_resync":"beg`)
 	f.Close()
-	s, err = New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = mustNew(t, dir)
 	if err := s.Open(ctx, table); err != nil {
 		t.Fatal(err)
 	}
@@ -220,10 +214,7 @@ INSERT INTO %[1]s.k SELECT i, 'v' || i, CASE WHEN i %% 2 = 0 THEN 'end' END FROM
 	defer cancel()
 	sync := func() {
 		t.Helper()
-		s, err := New(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := mustNew(t, dir)
 		defer s.Close()
 		ex := synctest.New(t, cfg, s, store)
 		defer ex.Close() // before s's
