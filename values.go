@@ -55,66 +55,49 @@ func decoderFor(c Column) decoder {
 	return decodeString
 }
 
-// decodeInt keeps the int64 lib/pq decodes integers into. Text (which lib/pq
-// hands over for a type whose OID it does not know) is parsed, so the value
-// is an int64 whatever the path: never a string in an INT column.
-func decodeInt(v driver.Value) (any, error) {
-	switch x := v.(type) {
-	case nil, int64:
-		return x, nil
-	case []byte:
-		return parseText("integer", string(x), func(s string) (any, error) { return strconv.ParseInt(s, 10, 64) })
-	case string:
-		return parseText("integer", x, func(s string) (any, error) { return strconv.ParseInt(s, 10, 64) })
+// The decoders of integers, floats and booleans keep the value lib/pq
+// decodes them into (int64; float64, NaN and the infinities included;
+// bool), and parse the text lib/pq hands over for a type whose OID it does
+// not know the same way, so the value has the one Go type whatever the path:
+// never a string in an INT column.
+var (
+	decodeInt   = decodeScalar("integer", func(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) })
+	decodeFloat = decodeScalar("float", func(s string) (float64, error) { return strconv.ParseFloat(s, 64) })
+	decodeBool  = decodeScalar("boolean", parseBoolText)
+)
+
+// decodeScalar returns the decoder that keeps NULL and a T as they are and
+// parses text with parse, naming kind and the text when it fails.
+func decodeScalar[T any](kind string, parse func(string) (T, error)) decoder {
+	return func(v driver.Value) (any, error) {
+		var s string
+		switch x := v.(type) {
+		case nil, T:
+			return x, nil
+		case []byte:
+			s = string(x)
+		case string:
+			s = x
+		default:
+			return nil, unexpected(kind, v)
+		}
+		t, err := parse(s)
+		if err != nil {
+			return nil, unexpected(kind, s)
+		}
+		return t, nil
 	}
-	return nil, unexpected("integer", v)
 }
 
-// decodeFloat keeps the float64 lib/pq parses float text into (NaN and the
-// infinities included), and parses text the same way.
-func decodeFloat(v driver.Value) (any, error) {
-	switch x := v.(type) {
-	case nil, float64:
-		return x, nil
-	case []byte:
-		return parseText("float", string(x), func(s string) (any, error) { return strconv.ParseFloat(s, 64) })
-	case string:
-		return parseText("float", x, func(s string) (any, error) { return strconv.ParseFloat(s, 64) })
-	}
-	return nil, unexpected("float", v)
-}
-
-// decodeBool keeps lib/pq's bool, and reads the server's text "t" / "f".
-func decodeBool(v driver.Value) (any, error) {
-	switch x := v.(type) {
-	case nil, bool:
-		return x, nil
-	case []byte:
-		return parseText("boolean", string(x), parseBoolText)
-	case string:
-		return parseText("boolean", x, parseBoolText)
-	}
-	return nil, unexpected("boolean", v)
-}
-
-func parseBoolText(s string) (any, error) {
+// parseBoolText reads the server's text of a boolean: "t" / "f".
+func parseBoolText(s string) (bool, error) {
 	switch s {
 	case "t", "true":
 		return true, nil
 	case "f", "false":
 		return false, nil
 	}
-	return nil, fmt.Errorf("not a boolean")
-}
-
-// parseText parses the text of a value, naming the type and the text on
-// failure.
-func parseText(kind, s string, parse func(string) (any, error)) (any, error) {
-	v, err := parse(s)
-	if err != nil {
-		return nil, unexpected(kind, s)
-	}
-	return v, nil
+	return false, fmt.Errorf("not a boolean")
 }
 
 func decodeDecimal(v driver.Value) (any, error) {
