@@ -60,8 +60,13 @@ type result struct {
 	OutBytes int64   `json:"out_bytes,omitempty"`
 	Ranges   int     `json:"ranges,omitempty"` // key ranges the Extractor split the table into (Stats)
 	Mode     string  `json:"mode,omitempty"`
-	Stopped  bool    `json:"stopped,omitempty"`  // the deadline stopped the run
-	Timeline []point `json:"timeline,omitempty"` // with a deadline: rows delivered, about once a second
+	// With JSONL: the wall time spent in the sink's Write (encoding, and
+	// writing whenever its buffer fills) and in Flush and Close (the rest of
+	// the writes, and fsync).
+	WriteSecs float64 `json:"write_secs,omitempty"`
+	FlushSecs float64 `json:"flush_secs,omitempty"`
+	Stopped   bool    `json:"stopped,omitempty"`  // the deadline stopped the run
+	Timeline  []point `json:"timeline,omitempty"` // with a deadline: rows delivered, about once a second
 }
 
 // point is the rows delivered by T seconds into the run.
@@ -243,11 +248,13 @@ func extract(ctx context.Context, dsn string, j job) (result, error) {
 		delivered += int64(len(b.Rows))
 		return nil
 	}}
-	var jsonl *jsonlsink.Sink
+	var jsonl *timedSink
 	if j.JSONL != "" {
-		if jsonl, err = jsonlsink.New(j.JSONL); err != nil {
+		s, err := jsonlsink.New(j.JSONL)
+		if err != nil {
 			return result{}, err
 		}
+		jsonl = &timedSink{Sink: s}
 		sink = jsonl
 	}
 	ex, err := redshiftsync.New(cfg, sink, store)
@@ -282,7 +289,9 @@ func extract(ctx context.Context, dsn string, j job) (result, error) {
 	}
 	err = errors.Join(err, ex.Close())
 	if jsonl != nil {
+		t0 := time.Now()
 		err = errors.Join(err, jsonl.Close())
+		res.WriteSecs, res.FlushSecs = jsonl.write.Seconds(), (jsonl.flush + time.Since(t0)).Seconds()
 	}
 	if err != nil {
 		return res, err
@@ -302,6 +311,24 @@ func extract(ctx context.Context, dsn string, j job) (result, error) {
 		return res, os.WriteFile(j.SaveState, doc, 0o600)
 	}
 	return res, nil
+}
+
+// timedSink is a jsonlsink.Sink (its optional methods promoted) whose Write
+// and Flush calls are timed: where the wall time goes, which a CPU profile
+// does not show (the time blocked in write and fsync).
+type timedSink struct {
+	*jsonlsink.Sink
+	write, flush time.Duration
+}
+
+func (s *timedSink) Write(ctx context.Context, b redshiftsync.Batch) error {
+	defer func(t0 time.Time) { s.write += time.Since(t0) }(time.Now())
+	return s.Sink.Write(ctx, b)
+}
+
+func (s *timedSink) Flush(ctx context.Context, t *redshiftsync.Table) error {
+	defer func(t0 time.Time) { s.flush += time.Since(t0) }(time.Now())
+	return s.Sink.Flush(ctx, t)
 }
 
 // timeline records the rows ex has delivered about once a second, until the

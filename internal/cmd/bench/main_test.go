@@ -46,7 +46,7 @@ func TestEndToEnd(t *testing.T) {
 		"| lib | Extractor, discarding sink, checkpoint every 50,000 rows | bench.wide | 2,000 |",
 		"| basic | examples/basic (its defaults) into JSONL files | bench.wide | 2,000 |",
 		"| time basic ÷ copy-file, median", "| first incremental sync: rows/s in its last 5 s",
-		"| the first sync (in full) | 1,000 |", "## CPU profile of jsonl",
+		"| the first sync (in full) | 1,000 |", "## CPU profile of jsonl", "## Where a JSONL sync's wall time goes",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the report lacks %q:\n%s", want, md)

@@ -38,6 +38,7 @@ type stats struct {
 	Seconds                   []float64
 	MedianRowsPS, BestRowsPS  float64
 	RefMedianRatio, RefBestRT float64 // time ÷ the reference case's; 0 when none
+	Write, Flush, Else        float64 // medians of the JSONL sink's timed calls, and of the rest of the wall time
 }
 
 func (r *report) stats() map[string]*stats {
@@ -47,8 +48,9 @@ func (r *report) stats() map[string]*stats {
 			continue
 		}
 		st := &stats{RSS: -1}
-		var cpu []float64
+		var cpu, write, flush, rest []float64
 		for _, s := range c.Samples {
+			write, flush, rest = append(write, s.WriteSecs), append(flush, s.FlushSecs), append(rest, s.Seconds-s.WriteSecs-s.FlushSecs)
 			st.Seconds = append(st.Seconds, s.Seconds)
 			st.RowsEach = append(st.RowsEach, s.Rows)
 			st.RSS = max(st.RSS, s.RSSMiB)
@@ -57,6 +59,7 @@ func (r *report) stats() map[string]*stats {
 			st.Rows, st.Ranges = s.Rows, s.Ranges
 		}
 		st.Median, st.Best, st.Worst, st.CPU = median(st.Seconds), slices.Min(st.Seconds), slices.Max(st.Seconds), median(cpu)
+		st.Write, st.Flush, st.Else = median(write), median(flush), median(rest)
 		st.MedianRowsPS, st.BestRowsPS = float64(st.Rows)/st.Median, float64(st.Rows)/st.Best
 		out[c.ID] = st
 	}
@@ -250,6 +253,18 @@ func (r *report) markdown() string {
 		}
 		row(c.ID, what, "bench."+c.Table, thousands(s.Rows), fmt.Sprintf("%.3f", s.Median), fmt.Sprintf("%.3f", s.Best),
 			thousands(int64(s.MedianRowsPS)), known(s.RSS, "%.1f"), known(s.CPU, "%.2f"), known(float64(s.Out)/1e6, "%.1f"), ref, rm, rb)
+	}
+
+	first := true
+	for _, c := range r.Cases {
+		if s := st[c.ID]; s != nil && s.Write > 0 {
+			if first {
+				b.WriteString("\n## Where a JSONL sync's wall time goes (medians)\n\n")
+				head(1, "case", "wall s", "in sink Write s", "in sink Flush and Close s", "elsewhere s", "client CPU s")
+				first = false
+			}
+			row(c.ID, fmt.Sprintf("%.2f", s.Median), fmt.Sprintf("%.2f", s.Write), fmt.Sprintf("%.2f", s.Flush), fmt.Sprintf("%.2f", s.Else), fmt.Sprintf("%.2f", s.CPU))
+		}
 	}
 
 	if ts := r.targets(st); len(ts) > 0 {
