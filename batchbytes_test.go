@@ -77,7 +77,7 @@ INSERT INTO s.keyless SELECT i, repeat(md5(i::text), CASE WHEN i = 100 THEN 6400
 		t.Fatal(err)
 	}
 	cfg.Schema = "s"
-	cfg.AutoSchemaDetection = false // the specs list the tables
+	cfg.TablesFromSpecs = true // the specs list the tables
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

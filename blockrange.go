@@ -14,10 +14,10 @@ import (
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 )
 
-// BlockPass records that a phase is read in block order: its one partition's
+// blockPass records that a phase is read in block order: its one partition's
 // After is then the ctid ("(block,offset)") of the last row delivered, and
 // the phase resumes strictly after it.
-type BlockPass struct {
+type blockPass struct {
 	// FileNode is the table's pg_relation_filenode when the pass began.
 	// VACUUM FULL, CLUSTER, TRUNCATE and rewriting ALTER TABLEs give the
 	// table a new one and renumber its rows: the position then means
@@ -58,7 +58,7 @@ const blockOrderSQL = "; SET LOCAL synchronize_seqscans TO off; SET LOCAL max_pa
 // such a table is read in one pass, as before), or a pool where no session
 // may hold the pass's snapshot (rows move between blocks when updated: the
 // position is only meaningful within one snapshot).
-func (u *unit) blockRanges(ctx context.Context, prog *Progress) ([]*Partition, bool, error) {
+func (u *unit) blockRanges(ctx context.Context, prog *progress) ([]*partition, bool, error) {
 	t := u.t
 	if t.e.pool.exporters == nil {
 		return nil, false, nil
@@ -68,7 +68,7 @@ func (u *unit) blockRanges(ctx context.Context, prog *Progress) ([]*Partition, b
 	q := `SELECT c.relkind::text, coalesce(pg_relation_filenode(c.oid)::text::bigint, 0),
 	pg_relation_size(c.oid) / current_setting('block_size')::bigint, current_setting('server_version_num')::bigint
 FROM pg_catalog.pg_class c WHERE c.oid = $1::regclass`
-	err := u.withRetry(ctx, "read table size", func() error {
+	err := u.withRetry(ctx, StepReadTableSize, func() error {
 		return u.query(ctx, q, []any{t.regclass()}, func(row []driver.Value) error {
 			k, err := decodeString(row[0])
 			if kind, _ = k.(string); err != nil || kind == "" {
@@ -87,10 +87,10 @@ FROM pg_catalog.pg_class c WHERE c.oid = $1::regclass`
 		t.log.Debug("table read in one pass, not in block order", "relkind", kind, "server_version_num", version)
 		return nil, false, nil
 	}
-	prog.Blocks = &BlockPass{FileNode: node, Blocks: blocks}
+	prog.Blocks = &blockPass{FileNode: node, Blocks: blocks}
 	prog.Chunked = false
 	t.log.Debug("table read in block order", "blocks", blocks)
-	return []*Partition{{}}, true, nil
+	return []*partition{{}}, true, nil
 }
 
 // blockShape returns the shape of a read in block order: unordered, with the
@@ -108,7 +108,7 @@ func (s *readShape) tidPredicate(op, tid string) *readShape {
 }
 
 // partShape returns the shape of one partition of the "rows" phase.
-func (s *tableSync) partShape(part *Partition) *readShape {
+func (s *tableSync) partShape(part *partition) *readShape {
 	if s.prog.Blocks != nil {
 		return s.shape().blockShape()
 	}
@@ -140,7 +140,7 @@ func (u *unit) readBlocks(ctx context.Context) (err error) {
 	defer func() { u.releaseConn(err != nil) }()
 	t := u.t
 	cols := len(t.plan.Table.Columns)
-	return u.withRetry(ctx, "read in block order", func() error {
+	return u.withRetry(ctx, StepReadBlocks, func() error {
 		t.mu.Lock()
 		after := *u.after
 		t.mu.Unlock()
@@ -150,7 +150,7 @@ func (u *unit) readBlocks(ctx context.Context) (err error) {
 			shape = shape.tidPredicate(">", after[0])
 			var ok bool
 			if prev, ok = parseTIDBytes([]byte(after[0])); !ok {
-				return &TableError{Table: t.name, Step: "read in block order", Err: fmt.Errorf("%w: the saved position %q is not a ctid", ErrStateCorrupt, after[0])}
+				return &TableError{Table: t.name, Step: StepReadBlocks, Err: fmt.Errorf("%w: the saved position %q is not a ctid", ErrStateCorrupt, after[0])}
 			}
 		}
 		q, args := shape.pageSQL(nil, 0)
@@ -162,7 +162,7 @@ func (u *unit) readBlocks(ctx context.Context) (err error) {
 			if !ok || cur[0] < prev[0] || cur[0] == prev[0] && cur[1] <= prev[1] {
 				// Never resume from a position the scan did not pass
 				// in order: rows between would be skipped.
-				return &TableError{Table: t.name, Step: "read in block order", Err: fmt.Errorf("row %q arrived after row %s: the scan is not in block order", raw, tidString(prev))}
+				return &TableError{Table: t.name, Step: StepReadBlocks, Err: fmt.Errorf("row %q arrived after row %s: the scan is not in block order", raw, tidString(prev))}
 			}
 			prev = cur
 			return nil
@@ -202,7 +202,7 @@ func parseTIDBytes(b []byte) ([2]int64, bool) {
 // checkBlockProgress checks the progress of a pass in block order as a
 // document holds it: one partition, without bounds, whose position is a
 // ctid.
-func checkBlockProgress(table string, p *Progress) error {
+func checkBlockProgress(table string, p *progress) error {
 	if p.Phase != phaseRows || len(p.Partitions) != 1 || p.Partitions[0].Lower != nil || p.Partitions[0].Upper != nil || p.After != nil {
 		return fmt.Errorf("%w: table %q: a pass in block order has one partition without bounds, in the rows phase; move the state away to sync the table from its start", ErrStateCorrupt, table)
 	}

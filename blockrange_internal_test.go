@@ -84,17 +84,17 @@ func TestExportSlots(t *testing.T) {
 func TestCheckBlockProgress(t *testing.T) {
 	lo := "1"
 	for _, c := range []struct {
-		parts []*Partition
+		parts []*partition
 		ok    bool
 	}{
-		{[]*Partition{{}}, true},
-		{[]*Partition{{After: []string{"(12,3)"}}}, true},
-		{[]*Partition{{After: []string{"12"}}}, false},
-		{[]*Partition{{After: []string{"(1,2)", "(3,4)"}}}, false},
-		{[]*Partition{{Lower: &lo}}, false},
-		{[]*Partition{{}, {}}, false},
+		{[]*partition{{}}, true},
+		{[]*partition{{After: []string{"(12,3)"}}}, true},
+		{[]*partition{{After: []string{"12"}}}, false},
+		{[]*partition{{After: []string{"(1,2)", "(3,4)"}}}, false},
+		{[]*partition{{Lower: &lo}}, false},
+		{[]*partition{{}, {}}, false},
 	} {
-		p := &Progress{Phase: phaseRows, Blocks: &BlockPass{FileNode: 1}, Partitions: c.parts}
+		p := &progress{Phase: phaseRows, Blocks: &blockPass{FileNode: 1}, Partitions: c.parts}
 		if err := checkProgress("s.t", p); (err == nil) != c.ok || err != nil && !errors.Is(err, ErrStateCorrupt) {
 			t.Errorf("partitions %+v: err = %v", c.parts[0], err)
 		}

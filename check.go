@@ -165,12 +165,7 @@ func (c *checkRun) run(ctx context.Context) {
 	if d != nil {
 		plans = d.Plans
 	}
-	if ch, ok := e.store.(Checker); ok {
-		c.out = append(c.out, ch.Check(ctx, src, plans)...)
-	}
-	if ch, ok := e.sink.(Checker); ok && d != nil {
-		c.out = append(c.out, ch.Check(ctx, src, plans)...)
-	}
+	c.out = append(c.out, e.ab.check(ctx, src, plans, d != nil)...)
 }
 
 // role returns the current role, quoted for a GRANT when it must be.
@@ -287,9 +282,9 @@ func storeName(s StateStore) string {
 // this source and server, and that the store's lock is free.
 func (c *checkRun) state(ctx context.Context, src SourceInfo) {
 	e := c.e
-	name := storeName(e.store)
+	name := storeName(e.ab.store)
 	source := e.sourceName(src.Database)
-	doc, err := e.store.Load(ctx)
+	doc, err := e.ab.store.Load(ctx)
 	switch {
 	case errors.Is(err, ErrNoCheckpoint) || absent(err):
 		c.add(name, CheckOK, "no state saved yet: the first run syncs every table in full", "")
@@ -322,17 +317,17 @@ func (c *checkRun) state(ctx context.Context, src SourceInfo) {
 // lock file does not exist yet is not locked, and its lock file is not
 // created here.
 func (c *checkRun) lock(ctx context.Context, name string) {
-	if c.e.locker == nil {
+	if c.e.ab.locker == nil {
 		return
 	}
 	lname := "lock of the " + name
-	if fs, ok := c.e.store.(*FileStore); ok {
+	if fs, ok := c.e.ab.store.(*FileStore); ok {
 		if _, err := os.Stat(fs.Path + ".lock"); absent(err) {
 			c.add(lname, CheckOK, "free", "")
 			return
 		}
 	}
-	release, err := c.e.locker.Lock(ctx)
+	release, err := c.e.ab.locker.Lock(ctx)
 	if err != nil {
 		fix := "wait for the other sync to end"
 		if !errors.Is(err, ErrLocked) {

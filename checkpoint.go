@@ -19,14 +19,14 @@ import (
 
 // StateVersion is the version of the state document this library writes.
 // It refuses to resume from a document with a higher version. Version 2
-// added pending marks (TableState.Pending, Progress.Marks); a version-1
+// added pending marks (tableState.Pending, progress.Marks); a version-1
 // document is read as it is, its bookmark the confirmed bookmark.
 const StateVersion = 2
 
 // State is the saved progress of every table of a source. It is stored as
 // JSON by a StateStore; its shape is documented so that an operator can read
 // it, but it is written only by the library.
-type State struct {
+type stateDoc struct {
 	Version int `json:"version"`
 	// Source identifies what the state belongs to: "database/schema".
 	Source string `json:"source"`
@@ -38,16 +38,16 @@ type State struct {
 	// its next run.
 	Server string `json:"server,omitempty"`
 	// Tables maps "schema.table" to that table's progress.
-	Tables map[string]*TableState `json:"tables"`
+	Tables map[string]*tableState `json:"tables"`
 }
 
-// TableState is the progress of one table.
+// tableState is the progress of one table.
 //
 // Bookmark, HighWater and every Position value are the exact text form of a
 // column value ("2024-05-01 12:00:00.123456", "12345678901234567890.5"), cast
 // back to the column's source type when they are bound into a query, so no
 // value ever passes through a float or loses precision.
-type TableState struct {
+type tableState struct {
 	Mode Mode `json:"mode"`
 	// ReplicationKey and KeyType name the key the bookmark belongs to. When
 	// the plan's key or its type changes, the bookmark is discarded and the
@@ -55,21 +55,21 @@ type TableState struct {
 	ReplicationKey string `json:"replication_key,omitempty"`
 	KeyType        string `json:"replication_key_type,omitempty"`
 	// Bookmark is where the next incremental sync starts, inclusive: the
-	// newest high-water mark known safe (see Mark), at most the server's
+	// newest high-water mark known safe (see pendingMark), at most the server's
 	// time for timestamp keys. Nil before the first one.
 	Bookmark *string `json:"bookmark,omitempty"`
 	// Pending are the high-water marks of earlier syncs not yet safe to
 	// become the bookmark, oldest first.
-	Pending []*Mark `json:"pending_marks,omitempty"`
+	Pending []*pendingMark `json:"pending_marks,omitempty"`
 	// InProgress is set while a sync of the table is unfinished: a run that
 	// finds it resumes there.
-	InProgress *Progress `json:"in_progress,omitempty"`
+	InProgress *progress `json:"in_progress,omitempty"`
 	// LastSyncedAt is when the last sync of the table finished.
 	LastSyncedAt *time.Time `json:"last_synced_at,omitempty"`
 }
 
-// Progress is the position of an unfinished sync of one table.
-type Progress struct {
+// progress is the position of an unfinished sync of one table.
+type progress struct {
 	// Phase is "rows" while the rows with a non-NULL key (or all rows, in
 	// a full sync) are read, then "null_keys" while those whose key is NULL
 	// are read.
@@ -92,9 +92,9 @@ type Progress struct {
 	// Watermark is true when the sync began with a watermark (state
 	// version 2); NextBookmark and Marks are then what its finish records:
 	// the bookmark to adopt (nil: keep it) and the marks left pending.
-	Watermark    bool    `json:"watermark,omitempty"`
-	NextBookmark *string `json:"next_bookmark,omitempty"`
-	Marks        []*Mark `json:"marks,omitempty"`
+	Watermark    bool           `json:"watermark,omitempty"`
+	NextBookmark *string        `json:"next_bookmark,omitempty"`
+	Marks        []*pendingMark `json:"marks,omitempty"`
 	// Order is the ordering this position belongs to, as the sync began:
 	// "name type" of the replication key (if any) and of each primary key
 	// column. A rerun resumes at After only while the table's ordering is
@@ -103,7 +103,7 @@ type Progress struct {
 	// Partitions, when set, split the "rows" phase into key ranges read
 	// concurrently; each resumes after its own After. The phase ends when
 	// every partition is done.
-	Partitions []*Partition `json:"partitions,omitempty"`
+	Partitions []*partition `json:"partitions,omitempty"`
 	// Chunked is true when the partitions are chunks: each is streamed
 	// whole without ORDER BY and is the unit of resume (Redshift, where a
 	// per-page sort runs on the leader node).
@@ -111,7 +111,7 @@ type Progress struct {
 	// Blocks is set when the phase is read in block order (PostgreSQL 14+,
 	// a table with no index to page by): its one partition's After is the
 	// ctid of the last row delivered.
-	Blocks *BlockPass `json:"blocks,omitempty"`
+	Blocks *blockPass `json:"blocks,omitempty"`
 	// SnapshotXmin is the xmin (a 64-bit transaction id) of the first
 	// snapshot this phase was read in, when it is read in one (a full sync
 	// or a pass in block order on PostgreSQL). A run that resumes the
@@ -124,9 +124,9 @@ type Progress struct {
 	SnapshotXip  []string `json:"snapshot_xip,omitempty"`
 }
 
-// Partition is one key range of a partitioned read: Lower <= key < Upper on
+// partition is one key range of a partitioned read: Lower <= key < Upper on
 // the leading ordering column, each bound absent at its end of the range.
-type Partition struct {
+type partition struct {
 	Lower *string  `json:"lower,omitempty"`
 	Upper *string  `json:"upper,omitempty"`
 	After []string `json:"after,omitempty"`
@@ -135,13 +135,13 @@ type Partition struct {
 }
 
 // clone returns a deep copy of p, for a snapshot.
-func (p *Progress) clone() *Progress {
+func (p *progress) clone() *progress {
 	c := *p
 	c.After = append([]string(nil), p.After...)
 	if p.After == nil {
 		c.After = nil
 	}
-	c.Partitions = make([]*Partition, len(p.Partitions))
+	c.Partitions = make([]*partition, len(p.Partitions))
 	for i, part := range p.Partitions {
 		pc := *part
 		if part.After != nil {
@@ -176,7 +176,7 @@ type StateStore interface {
 // decodeState parses a saved document and checks that it belongs to source
 // ("" skips that check). Every error wraps ErrStateCorrupt, ErrStateVersion
 // or ErrStateMismatch.
-func decodeState(doc []byte, source string) (*State, error) {
+func decodeState(doc []byte, source string) (*stateDoc, error) {
 	// The version first: a newer library may have changed the rest of the
 	// shape, and that must read as "upgrade", not as corruption.
 	var head struct {
@@ -188,7 +188,7 @@ func decodeState(doc []byte, source string) (*State, error) {
 			return nil, fmt.Errorf("%w: version %d, this library reads up to %d; upgrade redshiftsync", ErrStateVersion, v, StateVersion)
 		}
 	}
-	var st State
+	var st stateDoc
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	if err := dec.Decode(&st); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrStateCorrupt, err)
@@ -206,7 +206,7 @@ func decodeState(doc []byte, source string) (*State, error) {
 		return nil, fmt.Errorf("%w: it was saved for %q, this run reads %q; point the state at another location or remove it to start over, or adopt it on purpose (WithAdoptState; examples/basic -adopt-state)", ErrStateMismatch, st.Source, source)
 	}
 	if st.Tables == nil {
-		st.Tables = map[string]*TableState{}
+		st.Tables = map[string]*tableState{}
 	}
 	for name, ts := range st.Tables {
 		if ts == nil {
@@ -334,7 +334,8 @@ type Checkpoint struct {
 	Table string // "schema.table"
 	Rows  int64  // rows of the table delivered in this sync so far
 	Done  bool   // the table's sync finished with this checkpoint
-	State TableState
+	// State is what the saved document records of the table.
+	State TableView
 }
 
 // checkpointer owns the state document of a run. Tables update their own
@@ -347,7 +348,7 @@ type checkpointer struct {
 	bind  serverBinding // the server the state must belong to (see identity.go)
 
 	mu     sync.Mutex // guards state
-	state  *State
+	state  *stateDoc
 	saveMu sync.Mutex // serializes marshal+save
 }
 
@@ -356,7 +357,7 @@ func (c *checkpointer) load(ctx context.Context, source string) error {
 	doc, err := c.store.Load(ctx)
 	switch {
 	case errors.Is(err, ErrNoCheckpoint):
-		c.state = &State{Version: StateVersion, Source: source, Server: c.bind.server, Tables: map[string]*TableState{}}
+		c.state = &stateDoc{Version: StateVersion, Source: source, Server: c.bind.server, Tables: map[string]*tableState{}}
 		return nil
 	case err != nil:
 		return err
@@ -389,8 +390,16 @@ func (c *checkpointer) load(ctx context.Context, source string) error {
 	return nil
 }
 
+// view returns the read-only view of the saved state of table, nil when
+// the state has no entry for it.
+func (c *checkpointer) view(name string) *TableView {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state.Tables[name].view()
+}
+
 // table returns a copy of the saved state of table, or nil.
-func (c *checkpointer) table(name string) *TableState {
+func (c *checkpointer) table(name string) *tableState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ts := c.state.Tables[name]
@@ -408,7 +417,7 @@ func (c *checkpointer) table(name string) *TableState {
 // commit when it is non-nil (a StateSink's FlushState), else the store. The
 // caller must have flushed the sink for every row ts claims, unless commit
 // does it atomically with the document.
-func (c *checkpointer) save(ctx context.Context, name string, ts TableState, rows int64, done bool, commit func(ctx context.Context, doc []byte) error) error {
+func (c *checkpointer) save(ctx context.Context, name string, ts tableState, rows int64, done bool, commit func(ctx context.Context, entry *tableState, doc []byte) error) error {
 	c.saveMu.Lock()
 	defer c.saveMu.Unlock()
 	c.mu.Lock()
@@ -417,10 +426,11 @@ func (c *checkpointer) save(ctx context.Context, name string, ts TableState, row
 	doc, err := json.MarshalIndent(c.state, "", "  ")
 	c.mu.Unlock()
 	if err == nil {
-		if commit == nil {
-			commit = c.store.Save
+		if commit != nil {
+			err = commit(ctx, &ts, doc)
+		} else {
+			err = c.store.Save(ctx, doc)
 		}
-		err = commit(ctx, doc)
 	}
 	if err != nil {
 		// The document in memory must not claim what was not saved: a
@@ -435,7 +445,7 @@ func (c *checkpointer) save(ctx context.Context, name string, ts TableState, row
 		return err
 	}
 	if c.hook != nil {
-		c.hook(Checkpoint{Table: name, Rows: rows, Done: done, State: ts})
+		c.hook(Checkpoint{Table: name, Rows: rows, Done: done, State: *ts.view()})
 	}
 	return nil
 }

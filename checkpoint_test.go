@@ -28,8 +28,8 @@ import (
 
 func validDoc(t *testing.T, source string, rows int64) []byte {
 	t.Helper()
-	doc, err := json.MarshalIndent(&State{Version: StateVersion, Source: source, Tables: map[string]*TableState{
-		"s.t": {Mode: ModeFull, InProgress: &Progress{Phase: phaseRows, After: []string{"7"}, Rows: rows}},
+	doc, err := json.MarshalIndent(&stateDoc{Version: StateVersion, Source: source, Tables: map[string]*tableState{
+		"s.t": {Mode: ModeFull, InProgress: &progress{Phase: phaseRows, After: []string{"7"}, Rows: rows}},
 	}}, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -211,18 +211,18 @@ func TestCheckpointerFailedSaveNotCarried(t *testing.T) {
 	if err := ck.load(ctx, "d/s"); err != nil {
 		t.Fatal(err)
 	}
-	if err := ck.save(ctx, "s.a", TableState{Mode: ModeFull, InProgress: &Progress{Phase: phaseRows, Rows: 10}}, 10, false, nil); err != nil {
+	if err := ck.save(ctx, "s.a", tableState{Mode: ModeFull, InProgress: &progress{Phase: phaseRows, Rows: 10}}, 10, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	store.fail = true
-	if err := ck.save(ctx, "s.a", TableState{Mode: ModeFull, InProgress: &Progress{Phase: phaseRows, Rows: 99}}, 99, false, nil); err == nil {
+	if err := ck.save(ctx, "s.a", tableState{Mode: ModeFull, InProgress: &progress{Phase: phaseRows, Rows: 99}}, 99, false, nil); err == nil {
 		t.Fatal("save through a failing store succeeded")
 	}
-	if err := ck.save(ctx, "s.new", TableState{Mode: ModeFull}, 0, true, nil); err == nil {
+	if err := ck.save(ctx, "s.new", tableState{Mode: ModeFull}, 0, true, nil); err == nil {
 		t.Fatal("save through a failing store succeeded")
 	}
 	store.fail = false
-	if err := ck.save(ctx, "s.b", TableState{Mode: ModeFull}, 0, true, nil); err != nil {
+	if err := ck.save(ctx, "s.b", tableState{Mode: ModeFull}, 0, true, nil); err != nil {
 		t.Fatal(err)
 	}
 	doc, _ := store.Load(ctx)

@@ -128,7 +128,7 @@ func TestParseConfigStringsAndNativeAgree(t *testing.T) {
 		Dialect:              DialectRedshift,
 		BatchSize:            5000,
 		BatchBytes:           64 << 20,
-		AutoSchemaDetection:  false,
+		TablesFromSpecs:      true,
 		IncludeTables:        []string{"orders", "events_*"},
 		ExcludeTables:        []string{"tmp_*"},
 		TableSpecFile:        "tables.json",
@@ -167,7 +167,6 @@ func TestParseConfigDefaults(t *testing.T) {
 		Dialect:             DialectAuto,
 		BatchSize:           BatchSizeDefault,
 		BatchBytes:          BatchBytesDefault,
-		AutoSchemaDetection: true,
 		MaxParallelWorkers:  MaxParallelWorkersDefault,
 		CheckpointEveryRows: CheckpointEveryRowsDefault,
 		CheckpointInterval:  CheckpointIntervalDefault,
@@ -183,7 +182,7 @@ func TestParseConfigDefaults(t *testing.T) {
 	// "" and null take the default, like an absent key.
 	empty := map[string]any{}
 	null := []byte(`{"redshift_host":"localhost","redshift_database":"dev","redshift_user":"u"`)
-	for _, k := range configKeys {
+	for _, k := range settings {
 		switch k.key {
 		case keyHost, keyDatabase, keyUser:
 			continue
@@ -200,7 +199,7 @@ func TestParseConfigDefaults(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if cfg.Port != PortDefault || cfg.Schema != SchemaDefault || cfg.SSLMode != "prefer" ||
-			cfg.BatchSize != BatchSizeDefault || !cfg.AutoSchemaDetection || cfg.MaxRetries != MaxRetriesDefault ||
+			cfg.BatchSize != BatchSizeDefault || cfg.TablesFromSpecs || cfg.MaxRetries != MaxRetriesDefault ||
 			cfg.ConnectTimeout != ConnectTimeoutDefault || cfg.Password != "" {
 			t.Errorf("%s: defaults not applied: %+v", name, cfg)
 		}
@@ -218,9 +217,9 @@ func TestParseConfigValueForms(t *testing.T) {
 		{"batch_size", 5e3, func(c Config) any { return c.BatchSize }, 5000},
 		{"batch_size", json.Number("5000.0"), func(c Config) any { return c.BatchSize }, 5000},
 		{"redshift_port", "+5432", func(c Config) any { return c.Port }, 5432},
-		{"auto_schema_detection", "TRUE", func(c Config) any { return c.AutoSchemaDetection }, true},
-		{"auto_schema_detection", " false ", func(c Config) any { return c.AutoSchemaDetection }, false},
-		{"auto_schema_detection", false, func(c Config) any { return c.AutoSchemaDetection }, false},
+		{"auto_schema_detection", "TRUE", func(c Config) any { return !c.TablesFromSpecs }, true},
+		{"auto_schema_detection", " false ", func(c Config) any { return !c.TablesFromSpecs }, false},
+		{"auto_schema_detection", false, func(c Config) any { return !c.TablesFromSpecs }, false},
 		{"enable_complete_resync", "tRuE", func(c Config) any { return c.EnableCompleteResync }, true},
 		{"checkpoint_interval", "90s", func(c Config) any { return c.CheckpointInterval }, 90 * time.Second},
 		{"checkpoint_interval", "1m30s", func(c Config) any { return c.CheckpointInterval }, 90 * time.Second},
@@ -242,7 +241,7 @@ func TestParseConfigValueForms(t *testing.T) {
 		{"redshift_schema", "  ", func(c Config) any { return c.Schema }, SchemaDefault},
 		{"redshift_password", "", func(c Config) any { return c.Password }, Secret("")},
 		{"redshift_password", "<not a placeholder>", func(c Config) any { return c.Password }, Secret("<not a placeholder>")},
-		{"max_retries", "0", func(c Config) any { return c.MaxRetries }, 0},
+		{"max_retries", "0", func(c Config) any { return c.MaxRetries }, MaxRetriesNone},
 		{"batch_bytes", 0, func(c Config) any { return c.BatchBytes }, BatchBytesNone},
 		{"batch_bytes", "", func(c Config) any { return c.BatchBytes }, BatchBytesDefault},
 	}
@@ -277,6 +276,8 @@ func TestParseConfigProblems(t *testing.T) {
 		{"batch_size overflow", map[string]any{"batch_size": "99999999999999999999"}, "batch_size", []string{"out of range"}},
 		{"batch_size 1e400", map[string]any{"batch_size": json.Number("1e400")}, "batch_size", []string{"out of range"}},
 		{"batch_bytes negative", map[string]any{"batch_bytes": "-2"}, "batch_bytes", []string{"-2 is too small", "no cap"}},
+		// A file spells "none" 0; -1 is the Go constant, not a file's value.
+		{"batch_bytes minus one", map[string]any{"batch_bytes": "-1"}, "batch_bytes", []string{"-1 is too small", `"0" for no cap`}},
 		{"port too large", map[string]any{"redshift_port": "70000"}, "redshift_port", []string{"70000 is too large", "1 to 65535"}},
 		{"port zero", map[string]any{"redshift_port": 0}, "redshift_port", []string{"0 is too small", "1 to 65535"}},
 		{"port text", map[string]any{"redshift_port": "54a"}, "redshift_port", []string{`"54a" is not a whole number`, "port number"}},
@@ -564,7 +565,7 @@ func TestValidate(t *testing.T) {
 			SSLMode: "prefer", Dialect: DialectAuto, BatchSize: BatchSizeDefault, BatchBytes: BatchBytesDefault,
 			MaxParallelWorkers: MaxParallelWorkersDefault, CheckpointEveryRows: CheckpointEveryRowsDefault,
 			CheckpointInterval: CheckpointIntervalDefault, ConnectTimeout: ConnectTimeoutDefault,
-			Partitions: PartitionsDefault, PartitionThreshold: PartitionThresholdDefault,
+			Partitions: PartitionsDefault, PartitionThreshold: PartitionThresholdDefault, MaxRetries: MaxRetriesDefault,
 		}
 		if !reflect.DeepEqual(c, want) {
 			t.Errorf("\n got %+v\nwant %+v", c, want)
@@ -605,7 +606,7 @@ func TestValidate(t *testing.T) {
 			{func(c *Config) { c.StatementTimeout = -time.Second }, "statement_timeout", "-1s is negative"},
 			{func(c *Config) { c.StatementTimeout = 30 * 24 * time.Hour }, "statement_timeout", "too long"},
 			{func(c *Config) { c.MaxRetries = 101 }, "max_retries", "101 is too large"},
-			{func(c *Config) { c.MaxRetries = -1 }, "max_retries", "-1 is too small"},
+			{func(c *Config) { c.MaxRetries = -2 }, "max_retries", "-2 is too small"},
 			{func(c *Config) { c.SSLMode = "REQUIRE" }, "sslmode", `"REQUIRE" is not allowed`},
 			{func(c *Config) { c.Dialect = "oracle" }, "dialect", `"oracle" is not allowed`},
 			{func(c *Config) { c.IncludeTables = []string{"a[b"} }, "include_tables", "not a valid pattern"},
@@ -684,7 +685,7 @@ func TestConfigFromURL(t *testing.T) {
 		}
 		want := tt.want
 		want.Schema, want.Dialect, want.BatchSize, want.BatchBytes = SchemaDefault, DialectAuto, BatchSizeDefault, BatchBytesDefault
-		want.AutoSchemaDetection, want.MaxRetries = true, MaxRetriesDefault
+		want.MaxRetries = MaxRetriesDefault
 		want.MaxParallelWorkers, want.CheckpointEveryRows = MaxParallelWorkersDefault, CheckpointEveryRowsDefault
 		want.CheckpointInterval = CheckpointIntervalDefault
 		want.Partitions, want.PartitionThreshold = PartitionsDefault, PartitionThresholdDefault

@@ -25,7 +25,7 @@ func TestReadmeConfigExamples(t *testing.T) {
 	}{
 		{"postgres.json", Config{
 			Host: "db.internal.example.com", Port: 5432, Database: "shop", User: "reader", Password: "change-me",
-			Schema: "public", SSLMode: "require", Dialect: DialectPostgres, AutoSchemaDetection: true,
+			Schema: "public", SSLMode: "require", Dialect: DialectPostgres,
 			IncludeTables: []string{"orders", "customers", "events_*"}, ExcludeTables: []string{"tmp_*"},
 			BatchSize: 10000, BatchBytes: 16 << 20, MaxParallelWorkers: 4, CheckpointEveryRows: 50000, CheckpointInterval: time.Minute,
 			Partitions: 4, PartitionThreshold: 1000000, ConnectTimeout: 30 * time.Second, MaxRetries: 5,
@@ -33,7 +33,7 @@ func TestReadmeConfigExamples(t *testing.T) {
 		{"redshift.json", Config{
 			Host: "examplecluster.abc123xyz789.us-west-2.redshift.amazonaws.com", Port: 5439, Database: "dev",
 			User: "awsuser", Password: "change-me", Schema: "sales", SSLMode: "verify-full", Dialect: DialectRedshift,
-			AutoSchemaDetection: true, IncludeTables: []string{"orders", "events_*"}, ExcludeTables: []string{"tmp_*"},
+			IncludeTables: []string{"orders", "events_*"}, ExcludeTables: []string{"tmp_*"},
 			BatchSize: 10000, BatchBytes: 64 << 20, MaxParallelWorkers: 4, CheckpointEveryRows: 50000,
 			CheckpointInterval: time.Minute, Partitions: 4, PartitionThreshold: 1000000,
 			ConnectTimeout: 30 * time.Second, StatementTimeout: time.Hour, MaxRetries: 5,
@@ -57,7 +57,7 @@ func TestReadmeConfigExamples(t *testing.T) {
 		if err := json.Unmarshal(readFixture(t, c.file), &keys); err != nil {
 			t.Fatal(err)
 		}
-		for _, k := range configKeys {
+		for _, k := range settings {
 			if _, ok := keys[k.key]; !ok && k.key != keyTableSpecFile {
 				t.Errorf("%s lacks the key %q", c.file, k.key)
 			}

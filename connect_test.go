@@ -22,7 +22,7 @@ import (
 // names where the connection went and holds hint but not the password.
 func connectFailure(t *testing.T, cfg redshiftsync.Config, hint string) *redshiftsync.ConnectError {
 	t.Helper()
-	cfg.MaxRetries = 0
+	cfg.MaxRetries = redshiftsync.MaxRetriesNone
 	cfg.ConnectTimeout = 5 * time.Second
 	logger, logs := debugLogger()
 	_, err := runOnce(t, cfg, newMemSink(), &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(logger))
@@ -99,7 +99,7 @@ func TestConnectErrors(t *testing.T) {
 		cfg := base
 		cfg.Port = l.Addr().(*net.TCPAddr).Port
 		cfg.SSLMode = "disable"
-		cfg.MaxRetries = 0
+		cfg.MaxRetries = redshiftsync.MaxRetriesNone
 		cfg.ConnectTimeout = time.Second
 		logger, logs := debugLogger()
 		_, err = runOnce(t, cfg, newMemSink(), &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(logger))

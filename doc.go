@@ -18,6 +18,10 @@
 //	defer ex.Close()
 //	report, err := ex.Run(ctx)
 //
+// A Config may as well be written in Go: a zero field means the default its
+// godoc states, and "none" is a named value (MaxRetriesNone, BatchBytesNone),
+// so Config{Host: h, Database: d, User: u} is complete.
+//
 // Extractor.Check checks a setup before a run (connection, privileges, the
 // state and its lock, a Checker sink) and reads no rows and writes nothing;
 // Discover prints the plan and reads no rows either.
@@ -46,8 +50,8 @@
 //     committed late below it are read by a later sync, and a timestamp
 //     bookmark never passes the server's clock (one saved above it, by an
 //     older version or before the clock was stepped back, is lowered to
-//     it; see Mark for the argument, its assumptions and the keys
-//     covered). A Lookback re-reads more on top. Rows whose
+//     it; the README's "Late commits (the watermark)" gives the argument,
+//     its assumptions and the keys covered). A Lookback re-reads more on top. Rows whose
 //     key is NULL are read again on every incremental sync, after the
 //     others.
 //     On PostgreSQL a full sync, and a pass over a table in block order,

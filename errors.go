@@ -55,7 +55,7 @@ var (
 // step that failed, and unwraps to the cause.
 type TableError struct {
 	Table string // "schema.table"
-	Step  string // "discover", "plan", "read", "write", "flush", "checkpoint", ...
+	Step  string // what failed: one of the Step constants (StepReadPage, StepWrite...)
 	Err   error
 	// Hint says what to do, when the library knows: for a privilege the
 	// role lacks on the table, the GRANT to run. It may be empty.

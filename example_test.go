@@ -101,3 +101,21 @@ func ExampleExtractor_Discover() {
 		fmt.Println(p.Table.QualifiedName(), p.Mode, p.ReplicationKey, p.Reason)
 	}
 }
+
+// A Config written in Go works as written: a zero field means its documented
+// default, and "none" is a named value.
+func ExampleConfig() {
+	cfg := redshiftsync.Config{
+		Host:       "examplecluster.abc123xyz789.us-west-2.redshift.amazonaws.com",
+		Database:   "dev",
+		User:       "awsuser",
+		Password:   "change-me",
+		Schema:     "sales",
+		MaxRetries: redshiftsync.MaxRetriesNone, // fail on the first error
+	}
+	if err := cfg.Validate(); err != nil { // New validates too
+		log.Fatal(err)
+	}
+	fmt.Println(cfg.Port, cfg.SSLMode, cfg.BatchSize, cfg.MaxParallelWorkers, cfg.MaxRetries == redshiftsync.MaxRetriesNone)
+	// Output: 5439 require 10000 4 true
+}

@@ -21,8 +21,7 @@ import (
 // concurrently with itself.
 type Extractor struct {
 	cfg   Config
-	sink  Sink
-	store StateStore
+	ab    *abilities // the sink and the store, their optional interfaces probed once
 	pool  *pool
 	owned bool // the pool was opened by New and is closed by Close
 	log   *slog.Logger
@@ -33,7 +32,6 @@ type Extractor struct {
 	progress      func(Stats)
 	progressEvery time.Duration
 
-	locker   Locker // the store's lock, when it has one
 	lockWait time.Duration
 
 	stats statsBoard
@@ -92,7 +90,7 @@ func WithProgressHook(interval time.Duration, fn func(Stats)) Option {
 }
 
 // WithTableSpecs lists the tables to sync. It is the Go counterpart of
-// table_spec_file: the configuration must have AutoSchemaDetection false
+// table_spec_file: the configuration must have TablesFromSpecs set
 // and no TableSpecFile, and specs must not be empty.
 func WithTableSpecs(specs []TableSpec) Option {
 	return func(e *Extractor) error {
@@ -105,7 +103,8 @@ func WithTableSpecs(specs []TableSpec) Option {
 }
 
 // New returns an Extractor that opens its own pooled lib/pq connections from
-// cfg. Close releases them.
+// cfg, which it resolves (Config.WithDefaults: a zero field takes its
+// default) and validates. Close releases them.
 func New(cfg Config, sink Sink, store StateStore, opts ...Option) (*Extractor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -171,7 +170,7 @@ func newExtractor(cfg Config, p *pool, sink Sink, store StateStore, opts []Optio
 	if store == nil {
 		return nil, errors.New("redshiftsync: state store is nil; use &MemoryStore{} to keep no state")
 	}
-	e := &Extractor{cfg: cfg, sink: sink, store: store, pool: p, log: slog.New(slog.DiscardHandler)}
+	e := &Extractor{cfg: cfg, ab: probe(sink, store), pool: p, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		if o == nil {
 			return nil, errors.New("redshiftsync: an Option is nil")
@@ -180,16 +179,15 @@ func newExtractor(cfg Config, p *pool, sink Sink, store StateStore, opts []Optio
 			return nil, err
 		}
 	}
-	e.locker, _ = store.(Locker)
 	switch {
-	case e.specs != nil && cfg.AutoSchemaDetection:
-		return nil, fmt.Errorf("%w: WithTableSpecs lists the tables, but auto_schema_detection is true, which would ignore it; set it to false", ErrTableSpec)
+	case e.specs != nil && !cfg.TablesFromSpecs:
+		return nil, fmt.Errorf("%w: WithTableSpecs lists the tables, but auto_schema_detection is true (TablesFromSpecs false), which would ignore it; set it to false", ErrTableSpec)
 	case e.specs != nil && cfg.TableSpecFile != "":
 		return nil, fmt.Errorf("%w: both WithTableSpecs and table_spec_file (%s) list the tables; use one", ErrTableSpec, cfg.TableSpecFile)
 	}
-	if !cfg.AutoSchemaDetection && e.specs == nil {
+	if cfg.TablesFromSpecs && e.specs == nil {
 		if cfg.TableSpecFile == "" {
-			return nil, fmt.Errorf("%w: auto_schema_detection is false, so set table_spec_file or pass WithTableSpecs", ErrTableSpec)
+			return nil, fmt.Errorf("%w: auto_schema_detection is false (TablesFromSpecs true), so set table_spec_file or pass WithTableSpecs", ErrTableSpec)
 		}
 		specs, err := LoadTableSpecs(cfg.TableSpecFile)
 		if err != nil {
@@ -239,7 +237,7 @@ func (e *Extractor) Discover(ctx context.Context) (*Discovery, error) {
 	}
 	var tables []*Table
 	specs := map[string]TableSpec{}
-	if e.cfg.AutoSchemaDetection {
+	if !e.cfg.TablesFromSpecs {
 		tables = filterTables(catalog, e.cfg.IncludeTables, e.cfg.ExcludeTables)
 	} else if tables, specs, err = applySpecs(catalog, e.specs, e.cfg.Schema); err != nil {
 		return nil, err
@@ -330,7 +328,7 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 		return rep, err
 	}
 	source := e.sourceName(src.Database)
-	ck := &checkpointer{store: e.store, hook: e.hook, bind: serverBinding{server: src.Server, adopt: e.adopt, log: e.log}}
+	ck := &checkpointer{store: e.ab.store, hook: e.hook, bind: serverBinding{server: src.Server, adopt: e.adopt, log: e.log}}
 	if err := ck.load(ctx, source); err != nil {
 		return rep, err
 	}

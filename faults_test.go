@@ -114,18 +114,18 @@ func totalRetries(ex *redshiftsync.Extractor) int64 {
 	return n
 }
 
-// loadStateDoc parses the document a MemoryStore holds.
-func loadStateDoc(t *testing.T, store redshiftsync.StateStore) *redshiftsync.State {
+// loadStateDoc reads the document a store holds.
+func loadStateDoc(t *testing.T, store redshiftsync.StateStore) *redshiftsync.StateView {
 	t.Helper()
 	doc, err := store.Load(context.Background())
 	if err != nil {
 		t.Fatalf("load state: %v", err)
 	}
-	var st redshiftsync.State
-	if err := json.Unmarshal(doc, &st); err != nil {
+	st, err := redshiftsync.InspectState(doc)
+	if err != nil {
 		t.Fatalf("state: %v\n%s", err, doc)
 	}
-	return &st
+	return st
 }
 
 // TestFaultTerminatedBackends: while three 100,000-row tables sync, a

@@ -206,7 +206,6 @@ func configFor(t *testing.T, dsn, schema string) redshiftsync.Config {
 		t.Fatal(err)
 	}
 	cfg.Schema = schema
-	cfg.AutoSchemaDetection = true
 	cfg.BatchSize = 1000
 	cfg.MaxParallelWorkers = 4
 	if err := cfg.Validate(); err != nil {

@@ -98,7 +98,6 @@ CREATE SCHEMA `+qs+`; CREATE TABLE `+qs+`.victim (id int); INSERT INTO `+qs+`.vi
 		t.Fatal(err)
 	}
 	cfg.Schema = hostileSchema
-	cfg.AutoSchemaDetection = true
 	cfg.BatchSize = 4
 	cfg.MaxParallelWorkers = 3
 	if err := cfg.Validate(); err != nil {
@@ -174,7 +173,7 @@ CREATE SCHEMA `+qs+`; CREATE TABLE `+qs+`.victim (id int); INSERT INTO `+qs+`.vi
 
 	// Through specs naming the hostile columns, twice (the second run starts
 	// at the bookmarks of the first).
-	cfg.AutoSchemaDetection = false
+	cfg.TablesFromSpecs = true
 	specs := []redshiftsync.TableSpec{
 		{Table: hostileTables[0].name, Strategy: "INCREMENTAL", ReplicationKey: `x"; DROP TABLE victim; --`,
 			Exclude: []string{"dots.in.name", "updated_at"}},

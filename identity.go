@@ -74,11 +74,7 @@ func (e *Extractor) identify(ctx context.Context, dialect Dialect) (SourceInfo, 
 
 // tellSink gives a SourceAware sink the source's identity.
 func (e *Extractor) tellSink(ctx context.Context, src SourceInfo) error {
-	sa, ok := e.sink.(SourceAware)
-	if !ok {
-		return nil
-	}
-	return sa.SetSource(ctx, src)
+	return e.ab.setSource(ctx, src)
 }
 
 // serverBinding is what a loaded state must match: the server of this run.
@@ -92,7 +88,7 @@ type serverBinding struct {
 // may when it was saved against this server, when it records no server (an
 // older state, bound here with a warning), or when it is adopted. The
 // caller then records this run's server in it.
-func (b serverBinding) check(st *State, source string) error {
+func (b serverBinding) check(st *stateDoc, source string) error {
 	log := b.log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -53,8 +53,8 @@ func savedServer(t *testing.T, store *redshiftsync.MemoryStore) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st redshiftsync.State
-	if err := json.Unmarshal(doc, &st); err != nil {
+	st, err := redshiftsync.InspectState(doc)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return st.Server

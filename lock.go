@@ -80,12 +80,12 @@ func WithLockWait(d time.Duration) Option {
 // allows, and returns what releases it. A store that is no Locker needs no
 // lock.
 func (e *Extractor) lock(ctx context.Context) (unlock func(), err error) {
-	if e.locker == nil {
+	if e.ab.locker == nil {
 		return func() {}, nil
 	}
 	var release func() error
 	err = lockfile.Wait(ctx, e.lockWait, func() (err error) {
-		release, err = e.locker.Lock(ctx)
+		release, err = e.ab.locker.Lock(ctx)
 		return err
 	}, func(err error) bool { return errors.Is(err, ErrLocked) }, func(err error) {
 		e.log.Info("waiting for the lock of the state", "wait", e.lockWait, "error", err)

@@ -20,7 +20,7 @@ func TestOptionsRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	base := redshiftsync.Config{Schema: "public", AutoSchemaDetection: true}
+	base := redshiftsync.Config{Schema: "public"}
 	specs := []redshiftsync.TableSpec{{Table: "t"}}
 	noop := func(redshiftsync.Stats) {}
 	for _, c := range []struct {
@@ -36,8 +36,8 @@ func TestOptionsRejected(t *testing.T) {
 		{"nil checkpoint hook", nil, redshiftsync.WithCheckpointHook(nil), "WithCheckpointHook"},
 		{"negative lock wait", nil, redshiftsync.WithLockWait(-time.Second), "WithLockWait"},
 		{"nil option", nil, nil, "Option is nil"},
-		{"no specs", func(c *redshiftsync.Config) { c.AutoSchemaDetection = false }, redshiftsync.WithTableSpecs(nil), "WithTableSpecs"},
-		{"specs and table_spec_file", func(c *redshiftsync.Config) { c.AutoSchemaDetection, c.TableSpecFile = false, "specs.json" }, redshiftsync.WithTableSpecs(specs), "table_spec_file"},
+		{"no specs", func(c *redshiftsync.Config) { c.TablesFromSpecs = true }, redshiftsync.WithTableSpecs(nil), "WithTableSpecs"},
+		{"specs and table_spec_file", func(c *redshiftsync.Config) { c.TablesFromSpecs, c.TableSpecFile = true, "specs.json" }, redshiftsync.WithTableSpecs(specs), "table_spec_file"},
 		{"specs with auto detection", nil, redshiftsync.WithTableSpecs(specs), "auto_schema_detection"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -70,7 +70,7 @@ func tableScoped(err error) bool {
 	if !errors.As(err, &te) {
 		return false
 	}
-	if te.Step == stepDecode {
+	if te.Step == StepDecode {
 		return true
 	}
 	if !te.source {
@@ -124,7 +124,7 @@ func outcome(ctx, runCtx context.Context, t *TableReport) {
 		t.Status = TableFailed
 	case by != nil:
 		t.Status = TableCanceled
-		step := "sync"
+		step := StepSync
 		var te *TableError
 		if errors.As(t.Err, &te) {
 			step = te.Step

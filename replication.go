@@ -5,10 +5,8 @@ package redshiftsync
 
 import (
 	"fmt"
-	"math/big"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 )
@@ -22,7 +20,7 @@ type Mode string
 // bookmark, up to a high-water mark taken when the sync begins, in keyset
 // pages ordered by (key, primary key...). The bookmark is a sync's
 // high-water mark once the transactions in progress when it was taken have
-// ended (see Mark), and starts the next sync inclusively (>=), so rows that
+// ended (see the README's "Late commits"), and starts the next sync inclusively (>=), so rows that
 // were committed later with the bookmark's key value are read too. Rows whose key is NULL cannot be
 // placed by the key: every incremental sync reads them all again, after the
 // other rows, paged by primary key. Delivery is at-least-once.
@@ -331,7 +329,7 @@ func tupleAfter(cols []Column, vals []string, firstParam int) (string, []any) {
 }
 
 // shapes returns the read shapes of a plan's phase.
-func (p *Plan) shape(phase string, prog *Progress, lookback string, dialect Dialect) *readShape {
+func (p *Plan) shape(phase string, prog *progress, lookback string, dialect Dialect) *readShape {
 	t := p.Table
 	exprs := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
@@ -389,7 +387,7 @@ func (p *Plan) shape(phase string, prog *Progress, lookback string, dialect Dial
 
 // within returns the shape narrowed to one partition's key range on the
 // leading ordering column: Lower <= lead < Upper.
-func (s *readShape) within(p *Partition) *readShape {
+func (s *readShape) within(p *partition) *readShape {
 	c := *s
 	c.filters = append([]string(nil), s.filters...)
 	c.args = append([]any(nil), s.args...)
@@ -404,75 +402,4 @@ func (s *readShape) within(p *Partition) *readShape {
 		c.filters = append(c.filters, q+" < "+castParam(len(c.args), lead))
 	}
 	return &c
-}
-
-// minMaxSQL returns the query of the leading ordering column's range within
-// the shape: one cheap query (an index or zone maps answer it), never OFFSET
-// probes.
-func (s *readShape) minMaxSQL() (string, []any) {
-	q := sqlident.Quote(s.orderBy[0].Name)
-	sql := "SELECT min(" + q + "), max(" + q + ") FROM " + s.from
-	if len(s.filters) > 0 {
-		sql += " WHERE " + strings.Join(s.filters, " AND ")
-	}
-	return sql, s.args
-}
-
-// splittable reports whether a range of the type can be cut into equal widths.
-func splittable(lt LogicalType) bool {
-	switch lt {
-	case TypeShort, TypeInt, TypeLong, TypeNaiveDate, TypeNaiveDateTime, TypeUTCDateTime:
-		return true
-	}
-	return false
-}
-
-// splitRange returns up to n-1 increasing inner bounds that cut [lo, hi] into
-// n ranges of equal width, as key text of type lt. Values arrive as the
-// decoders deliver them: int64, or time.Time, or the strings "infinity" and
-// "-infinity" for an infinite date or timestamp. A range with an infinite
-// end, or ends of two kinds, has no width to cut and is read unsplit (no
-// bounds); any input returns, none panics (FuzzSplitRange).
-func splitRange(lo, hi any, n int, lt LogicalType) ([]string, error) {
-	var a, b int64
-	switch x := lo.(type) {
-	case int64:
-		y, ok := hi.(int64)
-		if !ok {
-			return nil, nil
-		}
-		a, b = x, y
-	case time.Time:
-		y, ok := hi.(time.Time)
-		if !ok {
-			return nil, nil // hi is 'infinity'
-		}
-		a, b = x.UnixMicro(), y.UnixMicro()
-	default:
-		return nil, nil // lo is '-infinity' (or 'infinity': a range of infinities)
-	}
-	if b <= a {
-		return nil, nil
-	}
-	span := new(big.Int).Sub(big.NewInt(b), big.NewInt(a))
-	var out []string
-	for i := 1; i < n; i++ {
-		step := new(big.Int).Mul(span, big.NewInt(int64(i)))
-		step.Quo(step, big.NewInt(int64(n)))
-		v := a + step.Int64()
-		var txt string
-		var err error
-		if _, ok := lo.(time.Time); ok {
-			txt, err = keyText(time.UnixMicro(v).UTC(), lt)
-		} else {
-			txt, err = keyText(v, lt)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(out) == 0 || out[len(out)-1] != txt {
-			out = append(out, txt)
-		}
-	}
-	return out, nil
 }

@@ -24,7 +24,7 @@ var ErrResyncRequired = errors.New("redshiftsync: the destination requires a ful
 // resync that the extractor can do; if so, it discards the saved position
 // and bookmark, so that begin starts a resync.
 func (s *tableSync) resyncRequested(err error) bool {
-	if _, ok := s.e.sink.(ResyncSink); !ok || !errors.Is(err, ErrResyncRequired) {
+	if !s.e.ab.resyncs() || !errors.Is(err, ErrResyncRequired) {
 		return false
 	}
 	s.log.Warn("the sink requires a full resync of the table: syncing it in full into a copy of the new shape",

@@ -1,5 +1,6 @@
 // This file holds error classification and the retry policy: which source
-// errors are worth another attempt, and how long to wait before it.
+// errors are worth another attempt, how long to wait before it, and the
+// retry loop of a read unit.
 
 package redshiftsync
 
@@ -7,6 +8,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -108,5 +110,51 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	case <-t.C:
 		return nil
+	}
+}
+
+// withRetry runs fn, retrying transient failures with backoff on a fresh
+// connection, up to MaxRetries times. fn must be safe to run again: a page
+// that failed was not delivered, so it is read again from the same position.
+func (u *unit) withRetry(ctx context.Context, step string, fn func() error) error {
+	t := u.t
+	for attempt := 0; ; attempt++ {
+		before := u.advanced
+		err := u.ensureConn(ctx)
+		if err == nil {
+			err = fn()
+			if err == nil {
+				return nil
+			}
+		}
+		var te *TableError
+		if errors.As(err, &te) {
+			return err // a sink or decode failure, not the source's
+		}
+		u.releaseConn(true)
+		if ctx.Err() != nil {
+			return &TableError{Table: t.name, Step: step, Err: context.Cause(ctx)}
+		}
+		if u.advanced > before {
+			// The attempt moved the position before it failed: the budget
+			// bounds failures without progress, not a long read's whole
+			// life. (A stream that starts over makes no progress.)
+			attempt = 0
+		}
+		if !isTransient(ctx, err) || attempt >= t.e.cfg.MaxRetries {
+			if SQLState(err) == "42P01" {
+				if ok, xerr := tableExists(context.WithoutCancel(ctx), t.e.pool.db, t.plan.Table.Schema, t.plan.Table.Name); xerr == nil && !ok {
+					err = fmt.Errorf("%w: %w", ErrTableGone, err)
+				}
+			}
+			hint := sourceHint(context.WithoutCancel(ctx), t.e.pool.db, t.plan.Table.Schema, t.plan.Table.Name, err)
+			return &TableError{Table: t.name, Step: step, Err: err, Hint: hint, source: true}
+		}
+		wait := backoff(attempt + 1)
+		t.stats.retries.Add(1)
+		t.log.Warn(RetryLogMessage, "step", step, "attempt", attempt+1, "wait", wait, "sqlstate", SQLState(err), "error", err)
+		if err := sleep(ctx, wait); err != nil {
+			return &TableError{Table: t.name, Step: step, Err: err}
+		}
 	}
 }

@@ -255,7 +255,7 @@ INSERT INTO %[1]s.unlisted VALUES (1, now());`, s))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.AutoSchemaDetection {
+	if !cfg.TablesFromSpecs {
 		t.Fatal("auto_schema_detection \"false\" read as true")
 	}
 
@@ -357,7 +357,7 @@ CREATE INDEX ON %[1]s.n (a, b); CREATE INDEX ON %[1]s.n (updated_at);`, s))
 		t.Fatal(err)
 	}
 	cfg.Schema, cfg.MaxParallelWorkers = s, 2
-	cfg.AutoSchemaDetection = false
+	cfg.TablesFromSpecs = true
 	cfg.BatchSize = 4
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -100,17 +100,34 @@ func (s SinkFuncs) Flush(ctx context.Context, table *Table) error {
 // StateSink is an optional interface of a Sink that keeps the state document
 // itself, committed atomically with the rows it covers: after a crash the
 // destination holds exactly the rows the saved state claims, so no row is
-// applied twice. When the sink is a StateSink, the extractor calls FlushState
-// in place of Flush followed by StateStore.Save at each checkpoint; the
-// StateStore given to the extractor must read what FlushState writes.
+// applied twice. The StateStore given to the extractor must read what
+// FlushState writes.
 //
-// FlushState calls are serialized across tables (never two at once), and each
-// is given the whole state document, which supersedes every earlier one.
+// The document's format is the extractor's own: a StateSink stores doc as
+// opaque bytes and learns what it needs of a table's state from the
+// TableView it is given with it.
+//
+// When the sink is a StateSink, the extractor calls OpenState in place of
+// Open, and FlushState in place of Flush followed by StateStore.Save at each
+// checkpoint. FlushState calls are serialized across tables (never two at
+// once), and each is given the whole state document, which supersedes every
+// earlier one.
 type StateSink interface {
 	Sink
+	// OpenState is Open, told what the saved state records of table as its
+	// sync starts in this run: saved is nil when the state has no entry for
+	// the table (it was never synced with this state). A sync resumed with
+	// a full resync in progress (saved.Resyncing()) is not begun again, and
+	// when it has no position (!saved.Positioned()) it delivers every row
+	// of the table again. Open is not called for a StateSink.
+	OpenState(ctx context.Context, table *Table, saved *TableView) error
+
 	// FlushState makes every row written so far for table durable together
 	// with doc, in one atomic step: either both are saved, or neither.
-	FlushState(ctx context.Context, table *Table, doc []byte) error
+	// entry is what doc records of table (never nil): a resync in progress
+	// (entry.Resyncing()), or the table's sync finished with this flush
+	// (entry.InProgress == nil).
+	FlushState(ctx context.Context, table *Table, entry *TableView, doc []byte) error
 }
 
 // AttemptSink is an optional interface of a Sink that can undo the rows of a

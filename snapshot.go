@@ -158,7 +158,7 @@ func (u *unit) inSnapshot(ctx context.Context, read func() error) error {
 		switch SQLState(err) {
 		case "22023", "55000", "0A000":
 			// invalid snapshot identifier; the exporting process is gone
-			return &TableError{Table: t.name, Step: "import snapshot", Err: fmt.Errorf("%w: %w", errSnapshotLost, err)}
+			return &TableError{Table: t.name, Step: StepImportSnapshot, Err: fmt.Errorf("%w: %w", errSnapshotLost, err)}
 		}
 		return err
 	}
@@ -173,7 +173,7 @@ func (u *unit) inSnapshot(ctx context.Context, read func() error) error {
 			return err
 		}
 		if node != bp.FileNode {
-			return &TableError{Table: t.name, Step: "read", Err: errRelationRewritten}
+			return &TableError{Table: t.name, Step: StepRead, Err: errRelationRewritten}
 		}
 	}
 	_, err = u.conn.ExecContext(ctx, "COMMIT")
@@ -220,7 +220,7 @@ func (s *tableSync) readPass(ctx context.Context) error {
 			return err
 		}
 		if restarts >= s.e.cfg.MaxRetries {
-			return &TableError{Table: s.name, Step: "read", Err: fmt.Errorf("the pass was started again %d times and failed again: %w", restarts, err)}
+			return &TableError{Table: s.name, Step: StepRead, Err: fmt.Errorf("the pass was started again %d times and failed again: %w", restarts, err)}
 		}
 		s.log.Warn("the pass over the table starts again from its first row in a new snapshot", "error", err)
 		if err := s.restartPass(ctx, err); err != nil {
@@ -246,13 +246,13 @@ func (s *tableSync) readInSnapshot(ctx context.Context) error {
 		return s.readRows(ctx)
 	}
 	if err != nil {
-		return &TableError{Table: s.name, Step: "export snapshot", Err: err}
+		return &TableError{Table: s.name, Step: StepExportSnapshot, Err: err}
 	}
 	defer sn.close()
 	if bp := s.prog.Blocks; bp != nil {
 		var node int64
 		if err := sn.conn.QueryRowContext(ctx, fileNodeSQL, s.regclass()).Scan(&node); err != nil {
-			return &TableError{Table: s.name, Step: "export snapshot", Err: err}
+			return &TableError{Table: s.name, Step: StepExportSnapshot, Err: err}
 		}
 		if node != bp.FileNode {
 			s.log.Info("the table was rewritten since its pass in block order began (VACUUM FULL, CLUSTER, TRUNCATE): its pass starts again", "file_node", bp.FileNode, "new_file_node", node)
@@ -304,7 +304,7 @@ func (s *tableSync) exportWithRetry(ctx context.Context) (*snapshot, error) {
 
 // hasPosition reports whether the phase has read anything that a resume
 // would not read again.
-func hasPosition(p *Progress) bool {
+func hasPosition(p *progress) bool {
 	if p.After != nil {
 		return true
 	}
@@ -330,7 +330,7 @@ func (s *tableSync) restartPass(ctx context.Context, why error) error {
 	s.mu.Unlock()
 	if blocks {
 		u := s.newUnit(nil, nil)
-		var parts []*Partition
+		var parts []*partition
 		var err error
 		ok := false
 		if !errors.Is(why, errNoExport) {
@@ -339,7 +339,7 @@ func (s *tableSync) restartPass(ctx context.Context, why error) error {
 		if !ok {
 			// One streaming pass, resumed as a whole.
 			s.prog.Blocks, s.prog.Chunked = nil, true
-			parts = []*Partition{{}}
+			parts = []*partition{{}}
 		}
 		u.releaseConn(err != nil)
 		if err != nil {
@@ -350,13 +350,13 @@ func (s *tableSync) restartPass(ctx context.Context, why error) error {
 		s.mu.Unlock()
 		s.stats.partsDone.Store(0)
 	}
-	if rs, ok := s.e.sink.(ResyncSink); ok && s.prog.Resync {
+	if s.prog.Resync {
 		s.sinkMu.Lock()
-		err := rs.BeginResync(ctx, s.plan.Table)
+		err := s.e.ab.beginResync(ctx, s.plan.Table)
 		s.sinkMu.Unlock()
 		if err != nil {
 			s.sinkFailed.Store(true)
-			return &TableError{Table: s.name, Step: "begin resync", Err: err}
+			return &TableError{Table: s.name, Step: StepBeginResync, Err: err}
 		}
 	}
 	return s.checkpoint(ctx)
@@ -380,7 +380,7 @@ func (s *tableSync) restartPass(ctx context.Context, why error) error {
 func (s *tableSync) catchUp(ctx context.Context, first firstSnapshot, sn *snapshot) error {
 	pred, args, err := first.unseen(sn.xmax)
 	if err != nil {
-		return &TableError{Table: s.name, Step: "catch up", Err: err}
+		return &TableError{Table: s.name, Step: StepCatchUp, Err: err}
 	}
 	base := s.shape()
 	base.orderBy, base.orderIdx = nil, nil
@@ -401,7 +401,7 @@ func (s *tableSync) catchUp(ctx context.Context, first firstSnapshot, sn *snapsh
 	for _, sh := range shapes {
 		sh = sh.withFilter(pred, args)
 		u := s.newUnit(sh, nil)
-		u.part = &Partition{} // streamed whole, claimed when it ends; not kept in the progress
+		u.part = &partition{} // streamed whole, claimed when it ends; not kept in the progress
 		if err := u.read(ctx); err != nil {
 			return err
 		}

@@ -75,7 +75,7 @@ func fuzzPlans() []*Plan {
 // resumeOnPlans resumes every table of st on each fuzz plan as Run would:
 // loadState, checkResume, then the queries of each read unit of the
 // progress. None may panic.
-func resumeOnPlans(t *testing.T, st *State) {
+func resumeOnPlans(t *testing.T, st *stateDoc) {
 	t.Helper()
 	for name := range st.Tables {
 		for _, plan := range fuzzPlans() {
@@ -114,7 +114,7 @@ func resumeOnPlans(t *testing.T, st *State) {
 	}
 }
 
-func checkDecodedState(t *testing.T, st *State, source string) {
+func checkDecodedState(t *testing.T, st *stateDoc, source string) {
 	t.Helper()
 	if st.Version < 1 || st.Version > StateVersion {
 		t.Fatalf("accepted version %d", st.Version)

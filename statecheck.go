@@ -16,7 +16,7 @@ import (
 // checkProgress checks what can be checked of p without the plan: every
 // partition is present, and every position tuple has as many values as the
 // ordering it was taken on (when the document records it).
-func checkProgress(table string, p *Progress) error {
+func checkProgress(table string, p *progress) error {
 	if p == nil {
 		return nil
 	}

@@ -53,7 +53,7 @@ CREATE INDEX ON s.k_citext (k); CREATE INDEX ON s.k_icu (k); CREATE INDEX ON s.k
 					cfg.Dialect = dialect
 					cfg.MaxParallelWorkers = 2
 					cfg.BatchSize = batch
-					cfg.AutoSchemaDetection = false
+					cfg.TablesFromSpecs = true
 					sink := newMemSink()
 					specs := []redshiftsync.TableSpec{{Table: table, Strategy: redshiftsync.StrategyIncremental, ReplicationKey: "k"}}
 					mustRun(t, cfg, sink, &redshiftsync.MemoryStore{}, redshiftsync.WithTableSpecs(specs))
@@ -90,7 +90,7 @@ CREATE INDEX ON s.g (k);`)
 	cfg := configFor(t, dsn, "s")
 	cfg.MaxParallelWorkers = 2
 	cfg.BatchSize = 7
-	cfg.AutoSchemaDetection = false
+	cfg.TablesFromSpecs = true
 	sink := newMemSink()
 	specs := []redshiftsync.TableSpec{{Table: "g", Strategy: redshiftsync.StrategyIncremental, ReplicationKey: "k"}}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -632,7 +632,7 @@ func TestKeysRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := configFor(t, dsn, schema)
-	cfg.AutoSchemaDetection = false
+	cfg.TablesFromSpecs = true
 	cfg.BatchSize = 2
 	tables := []string{"k_float", "k_real", "k_num", "k_date", "k_ts", "k_tz", "k_time", "k_text", "k_char", "k_big"}
 	var specs []redshiftsync.TableSpec

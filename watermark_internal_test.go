@@ -14,7 +14,7 @@ import (
 
 func TestReleaseRule(t *testing.T) {
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	m := &Mark{Value: "5", At: at, XMax: 100, VXIDs: []string{"3/7", "4/9"}}
+	m := &pendingMark{Value: "5", At: at, XMax: 100, VXIDs: []string{"3/7", "4/9"}}
 	for _, c := range []struct {
 		name string
 		view txView
@@ -37,7 +37,7 @@ func TestReleaseRule(t *testing.T) {
 	// On a standby a mark of an integer key waits until it is standbyFloor
 	// old: the primary's transactions between nextval and their first
 	// write are invisible there. A primary does not wait.
-	fresh := &Mark{Value: "5", At: at, XMax: 100}
+	fresh := &pendingMark{Value: "5", At: at, XMax: 100}
 	for _, c := range []struct {
 		name string
 		view txView
@@ -62,7 +62,7 @@ func TestReleaseRule(t *testing.T) {
 
 	// Marks are released oldest first: a newer mark whose transactions
 	// ended does not pass an older one still held.
-	marks := []*Mark{{Value: "1", VXIDs: []string{"1/1"}}, {Value: "2"}, {Value: "3", VXIDs: []string{"2/2"}}}
+	marks := []*pendingMark{{Value: "1", VXIDs: []string{"1/1"}}, {Value: "2"}, {Value: "3", VXIDs: []string{"2/2"}}}
 	if n := releasedPrefix(marks, &txView{held: map[string]bool{"1/1": true}}); n != 0 {
 		t.Errorf("released prefix %d with the oldest held, want 0", n)
 	}
@@ -75,9 +75,9 @@ func TestReleaseRule(t *testing.T) {
 // holds it; the oldest mark is never merged into, and a merged mark is
 // released only when both of its marks would be, with the newer value.
 func TestCollapse(t *testing.T) {
-	var marks []*Mark
+	var marks []*pendingMark
 	for i := range 100 {
-		marks = append(marks, &Mark{Value: fmt.Sprint(i), XMax: uint64(1000 + i), VXIDs: []string{fmt.Sprintf("1/%d", i%3), "9/9"}})
+		marks = append(marks, &pendingMark{Value: fmt.Sprint(i), XMax: uint64(1000 + i), VXIDs: []string{fmt.Sprintf("1/%d", i%3), "9/9"}})
 		marks = collapse(marks)
 		if len(marks) > maxPendingMarks {
 			t.Fatalf("%d marks after %d syncs", len(marks), i+1)
@@ -149,7 +149,7 @@ func TestStateMarks(t *testing.T) {
 // mark made it accumulate the transactions of ever newer marks: it was
 // never released.
 func TestCollapseOverlappingTransactions(t *testing.T) {
-	var pending []*Mark
+	var pending []*pendingMark
 	bookmark, maxLag := -1, 0
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for tick := range 2000 {
@@ -157,7 +157,7 @@ func TestCollapseOverlappingTransactions(t *testing.T) {
 		for i := tick / 20; i >= 0 && 20*i+40 > tick; i-- {
 			view.held[fmt.Sprintf("1/%d", i)] = true
 		}
-		m := &Mark{Value: fmt.Sprint(tick), At: view.at}
+		m := &pendingMark{Value: fmt.Sprint(tick), At: view.at}
 		for x := range view.held {
 			m.VXIDs = append(m.VXIDs, x)
 		}
@@ -191,7 +191,7 @@ func TestCollapseOverlappingTransactions(t *testing.T) {
 // clock has passed the newest mark again, the marks are released.
 func TestReleaseHeldWhileClockBehind(t *testing.T) {
 	at := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	marks := []*Mark{{Value: "1", At: at.Add(-time.Minute)}, {Value: "2", At: at}}
+	marks := []*pendingMark{{Value: "1", At: at.Add(-time.Minute)}, {Value: "2", At: at}}
 	for _, c := range []struct {
 		name string
 		now  time.Time

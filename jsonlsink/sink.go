@@ -11,12 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
+
 	"syscall"
 	"time"
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/lockfile"
+	"github.com/seed2085993a/redshiftsync/internal/opentables"
 )
 
 // bufferSize is the size of each table's write buffer.
@@ -35,15 +36,10 @@ type Sink struct {
 	lockWait time.Duration
 	lock     *lockfile.Lock // of the directory, from New to Close
 
-	mu     sync.Mutex // guards tables and closed
-	tables map[tableKey]*tableFile
-	closed bool
+	tables *opentables.Registry[*tableFile]
 }
 
 var _ redshiftsync.Sink = (*Sink)(nil)
-
-// tableKey identifies a table across Open, Write and Flush.
-type tableKey struct{ schema, name string }
 
 // tableFile is the open file of one table. It is used by one goroutine at a
 // time (the one calling for that table), so it needs no lock of its own.
@@ -72,7 +68,7 @@ func New(dir string, opts ...Option) (*Sink, error) {
 	if dir == "" {
 		return nil, errors.New("jsonlsink: empty directory")
 	}
-	s := &Sink{dir: dir, mode: 0o644, tables: make(map[tableKey]*tableFile)}
+	s := &Sink{dir: dir, mode: 0o644, tables: opentables.New[*tableFile]("jsonlsink")}
 	for _, o := range opts {
 		o(s)
 	}
@@ -120,16 +116,11 @@ func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	key := tableKey{table.Schema, table.Name}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return errClosed
+	tf, open, err := s.tables.Lookup(table)
+	if err != nil {
+		return err
 	}
-	tf := s.tables[key]
-	s.mu.Unlock()
-
-	if tf != nil {
+	if open {
 		// A new run in the same process: drop what the last one left
 		// unflushed, and whatever a failed flush left half written.
 		tf.w.Reset(tf.f)
@@ -140,23 +131,15 @@ func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
 		return nil
 	}
 
-	tf, err := s.openFile(table)
+	tf, err = s.openFile(table)
 	if err != nil {
 		return fmt.Errorf("jsonlsink: table %s: %w", table.QualifiedName(), err)
 	}
 	tf.enc.setColumns(table)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	if err := s.tables.Put(table, tf); err != nil {
 		tf.f.Close()
-		return errClosed
+		return err
 	}
-	if old := s.tables[key]; old != nil {
-		// Only a broken contract (two Opens of one table at once) gets here.
-		tf.f.Close()
-		return fmt.Errorf("jsonlsink: table %s opened concurrently", table.QualifiedName())
-	}
-	s.tables[key] = tf
 	return nil
 }
 
@@ -228,14 +211,12 @@ func (s *Sink) Flush(ctx context.Context, table *redshiftsync.Table) error {
 // of the directory. It returns the errors met, joined; the sink cannot be
 // used afterwards. Calling Close again does nothing.
 func (s *Sink) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	open, ok := s.tables.Close()
+	if !ok {
 		return nil
 	}
-	s.closed = true
 	var errs []error
-	for _, tf := range s.tables {
+	for _, tf := range open {
 		if err := tf.flush(); err != nil {
 			errs = append(errs, fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err))
 		}
@@ -243,30 +224,15 @@ func (s *Sink) Close() error {
 			errs = append(errs, fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err))
 		}
 	}
-	s.tables = nil
 	if err := s.lock.Release(); err != nil {
 		errs = append(errs, fmt.Errorf("jsonlsink: release the lock of %s: %w", s.dir, err))
 	}
 	return errors.Join(errs...)
 }
 
-var errClosed = errors.New("jsonlsink: sink is closed")
-
 // table returns the open file of t.
 func (s *Sink) table(t *redshiftsync.Table, op string) (*tableFile, error) {
-	if t == nil {
-		return nil, fmt.Errorf("jsonlsink: %s: nil table", op)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, errClosed
-	}
-	tf := s.tables[tableKey{t.Schema, t.Name}]
-	if tf == nil {
-		return nil, fmt.Errorf("jsonlsink: %s: table %s was not opened", op, t.QualifiedName())
-	}
-	return tf, nil
+	return s.tables.Get(t, op)
 }
 
 func (tf *tableFile) flush() error {

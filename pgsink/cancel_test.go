@@ -36,11 +36,11 @@ func (s *stopper) Write(ctx context.Context, b redshiftsync.Batch) error {
 	return s.Sink.Write(ctx, b)
 }
 
-func (s *stopper) FlushState(ctx context.Context, t *redshiftsync.Table, doc []byte) error {
+func (s *stopper) FlushState(ctx context.Context, t *redshiftsync.Table, entry *redshiftsync.TableView, doc []byte) error {
 	if s.inFlush && s.past {
 		s.stop()
 	}
-	return s.Sink.FlushState(ctx, t, doc)
+	return s.Sink.FlushState(ctx, t, entry, doc)
 }
 
 // TestCancelMidWriteSaves stops a multi-checkpoint sync into pgsink in the

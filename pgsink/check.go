@@ -164,6 +164,17 @@ func (s *Sink) checkOwned(ctx context.Context, plans []*redshiftsync.Plan) []red
 		fail("read "+s.state.String(), err.Error(), "check the destination's connection")
 		return out
 	}
+	// The tables the state names, read through the extractor's own view of
+	// the document (its format is not pgsink's); a document it cannot read
+	// names none (the state's own check reports it).
+	named := map[string]bool{}
+	if doc != nil {
+		if st, err := redshiftsync.InspectState(doc); err == nil {
+			for name := range st.Tables {
+				named[name] = true
+			}
+		}
+	}
 	registry, err := tableExists(ctx, s.db, s.opts.stateSchema, RegistryTable)
 	if err != nil {
 		fail("read table registry "+s.qRegistry(), err.Error(), "drop or rename what stands there")
@@ -183,8 +194,8 @@ func (s *Sink) checkOwned(ctx context.Context, plans []*redshiftsync.Plan) []red
 			continue
 		case !exists:
 			continue // the schema's check says whether it can be created
-		case doc != nil && tableEntry(doc, p.Table.QualifiedName()) != nil:
-			continue // the state names it: Open adopts it
+		case named[p.Table.QualifiedName()]:
+			continue // the state names it: OpenState adopts it
 		}
 		listed := false
 		if registry {

@@ -59,7 +59,8 @@
 // resynced table's entry moves to the copy that replaces it. An existing
 // table that the registry does not list is adopted (listed) when the saved
 // state names its source table (a destination loaded before the registry
-// existed), and otherwise refused: Open fails with [ErrNotOwned], naming
+// existed; the extractor says so in [Sink.OpenState]), and otherwise
+// refused: Open fails with [ErrNotOwned], naming
 // the table and the INSERT that registers it on purpose. A table dropped and
 // created again by someone else is a new oid, so it is refused too.
 //
@@ -144,9 +145,14 @@
 //
 // # Exactly once
 //
-// Sink is a [redshiftsync.StateSink]: the extractor calls FlushState at each
-// checkpoint, which merges the staged rows AND upserts the state document
-// into the state table (see [StateStore]) in one transaction. After a crash
+// Sink is a [redshiftsync.StateSink]: the extractor opens each table with
+// [Sink.OpenState], telling it what the saved state records of the table,
+// and calls [Sink.FlushState] at each checkpoint, which merges the staged
+// rows AND upserts the state document into the state table (see
+// [StateStore]) in one transaction. The document is stored as the
+// extractor hands it over: where the rows go (the table, or the copy of a
+// resync in progress) follows the [redshiftsync.TableView] given with it,
+// never a reading of the document. After a crash
 // the destination holds exactly the rows the saved state claims, so the
 // resumed run neither misses a row nor applies one twice. The StateStore
 // given to the extractor must read that document: pass [Sink.StateStore], or
@@ -200,8 +206,8 @@
 //
 // # Without FlushState
 //
-// Used as a plain [redshiftsync.Sink] (wrapped so that the extractor does not
-// see FlushState, with the state kept elsewhere), the sink is at-least-once:
+// Used through [Sink.WithoutState] (a [redshiftsync.Sink] without
+// FlushState, with the state kept elsewhere), the sink is at-least-once:
 // Flush commits the rows written since the last flush, and EndResync, which
 // then follows a Flush, swaps the resync copy in at once. A row may then be
 // applied twice after a crash, with the same values. Without the state in

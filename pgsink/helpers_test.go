@@ -3,7 +3,7 @@ package pgsink_test
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
+
 	"fmt"
 	"strings"
 	"testing"
@@ -40,7 +40,6 @@ func (e *env) config(t *testing.T) redshiftsync.Config {
 		t.Fatal(err)
 	}
 	cfg.Schema = e.schema
-	cfg.AutoSchemaDetection = true
 	cfg.BatchSize = 1000
 	cfg.CheckpointEveryRows = 2500
 	cfg.MaxParallelWorkers = 4
@@ -230,17 +229,27 @@ func exists(t *testing.T, db *sql.DB, schema, name string) bool {
 }
 
 // stateDoc returns the state saved by sink's store.
-func stateDoc(t *testing.T, store *pgsink.StateStore) *redshiftsync.State {
+func stateDoc(t *testing.T, store *pgsink.StateStore) *redshiftsync.StateView {
 	t.Helper()
 	doc, err := store.Load(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st redshiftsync.State
-	if err := json.Unmarshal(doc, &st); err != nil {
+	st, err := redshiftsync.InspectState(doc)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return &st
+	return st
+}
+
+// flushState calls s.FlushState with doc and what doc records of tbl, as
+// the extractor does; a doc that cannot be read has no entry (nil).
+func flushState(ctx context.Context, s *pgsink.Sink, tbl *redshiftsync.Table, doc []byte) error {
+	var entry *redshiftsync.TableView
+	if st, err := redshiftsync.InspectState(doc); err == nil {
+		entry = st.Tables[tbl.QualifiedName()]
+	}
+	return s.FlushState(ctx, tbl, entry, doc)
 }
 
 // newSink returns a sink on the env's destination, closed in Cleanup.

@@ -3,7 +3,7 @@ package pgsink_test
 import (
 	"bytes"
 	"database/sql"
-	"encoding/json"
+
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -166,7 +166,7 @@ ANALYZE %[1]s.big; ANALYZE %[1]s.full;`, s, killBigRows, killFullRows)
 }
 
 // stateTables returns the table entries of the state rows in db.
-func stateTables(t *testing.T, db *sql.DB) map[string]*redshiftsync.TableState {
+func stateTables(t *testing.T, db *sql.DB) map[string]*redshiftsync.TableView {
 	t.Helper()
 	var doc []byte
 	err := db.QueryRow(`SELECT doc::text FROM public.redshiftsync_state`).Scan(&doc)
@@ -176,8 +176,8 @@ func stateTables(t *testing.T, db *sql.DB) map[string]*redshiftsync.TableState {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st redshiftsync.State
-	if err := json.Unmarshal(doc, &st); err != nil {
+	st, err := redshiftsync.InspectState(doc)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return st.Tables

@@ -2,7 +2,7 @@ package pgsink_test
 
 import (
 	"context"
-	"encoding/json"
+
 	"sync"
 	"testing"
 
@@ -33,16 +33,12 @@ func (c *claimChecker) Write(ctx context.Context, b redshiftsync.Batch) error {
 	return nil
 }
 
-func (c *claimChecker) FlushState(ctx context.Context, t *redshiftsync.Table, doc []byte) error {
-	var st redshiftsync.State
-	if err := json.Unmarshal(doc, &st); err != nil {
-		return err
-	}
+func (c *claimChecker) FlushState(ctx context.Context, t *redshiftsync.Table, entry *redshiftsync.TableView, doc []byte) error {
 	name := t.QualifiedName()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	claim := c.claimed[name]
-	switch ts := st.Tables[name]; {
+	switch ts := entry; {
 	case ts != nil && ts.InProgress != nil:
 		claim = ts.InProgress.Rows
 	case ts != nil && ts.LastSyncedAt != nil:
@@ -55,7 +51,7 @@ func (c *claimChecker) FlushState(ctx context.Context, t *redshiftsync.Table, do
 		}
 	}
 	c.flushed[name], c.claimed[name] = c.written[name], claim
-	return c.Sink.FlushState(ctx, t, doc)
+	return c.Sink.FlushState(ctx, t, entry, doc)
 }
 
 // TestPartitionedClaims: with intra-table partitions read concurrently,

@@ -265,7 +265,7 @@ func TestResyncCrashes(t *testing.T) {
 	// The table as a previous sync left it: rows 1..100, "old".
 	s := open()
 	must(s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 100, "old")}))
-	must(s.FlushState(ctx, tbl, resyncDoc("s.t", "", 0, true)))
+	must(flushState(ctx, s, tbl, resyncDoc("s.t", "", 0, true)))
 	s.Close()
 
 	// Crash before the first flush of the resync: nothing of it is kept.
@@ -281,7 +281,7 @@ func TestResyncCrashes(t *testing.T) {
 	s = open()
 	must(s.BeginResync(ctx, tbl))
 	must(s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 40, "new")}))
-	must(s.FlushState(ctx, tbl, resyncDoc("s.t", "40", 40, false)))
+	must(flushState(ctx, s, tbl, resyncDoc("s.t", "40", 40, false)))
 	must(s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(41, 60, "new")}))
 	s.Close()
 	if got := queryInt(t, e.dst, `SELECT count(*) FROM `+sqlident.Qualified(pgsink.ResyncSchema, pgsink.ResyncName("s", "t"))); got != 40 {
@@ -308,7 +308,7 @@ func TestResyncCrashes(t *testing.T) {
 	s = open()
 	must(s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(41, 90, "new")}))
 	must(s.EndResync(ctx, tbl))
-	must(s.FlushState(ctx, tbl, resyncDoc("s.t", "", 90, true)))
+	must(flushState(ctx, s, tbl, resyncDoc("s.t", "", 90, true)))
 	if got := queryInt(t, e.dst, `SELECT count(*) FROM s.t WHERE v = 'new ' || id`); got != 90 || count("t") != 90 {
 		t.Fatalf("after the resync: %d new rows of %d, want 90 of 90", got, count("t"))
 	}
@@ -323,7 +323,7 @@ func TestResyncCrashes(t *testing.T) {
 	// A state that records a resync the sink has no copy of: refused.
 	s = open()
 	must(s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 1, "x")}))
-	if err := s.FlushState(ctx, tbl, resyncDoc("s.t", "1", 1, false)); err == nil || !strings.Contains(err.Error(), "does not exist") {
+	if err := flushState(ctx, s, tbl, resyncDoc("s.t", "1", 1, false)); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("FlushState for a resync without a copy: %v", err)
 	}
 }
@@ -343,7 +343,7 @@ func TestAbandonedResync(t *testing.T) {
 	}
 	s.BeginResync(ctx, tbl)
 	s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 10, "a")})
-	if err := s.FlushState(ctx, tbl, resyncDoc("s.t", "10", 10, false)); err != nil {
+	if err := flushState(ctx, s, tbl, resyncDoc("s.t", "10", 10, false)); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -354,7 +354,7 @@ func TestAbandonedResync(t *testing.T) {
 	}
 	s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(5, 6, "b")})
 	incremental := []byte(`{"version":1,"tables":{"s.t":{"mode":"incremental","in_progress":{"phase":"rows","rows":2,"after":["6"]}}}}`)
-	if err := s.FlushState(ctx, tbl, incremental); err != nil {
+	if err := flushState(ctx, s, tbl, incremental); err != nil {
 		t.Fatal(err)
 	}
 	if exists(t, e.dst, pgsink.ResyncSchema, pgsink.ResyncName("s", "t")) {
@@ -366,7 +366,8 @@ func TestAbandonedResync(t *testing.T) {
 
 	// Without FlushState (no state to tell), the rows of a run that does
 	// not resume the resync go into the table as well as into the copy.
-	p := atLeastOnce{e.newSink(t)}
+	ps := e.newSink(t)
+	p := ps.WithoutState()
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -377,8 +378,8 @@ func TestAbandonedResync(t *testing.T) {
 	must(p.BeginResync(ctx, tbl))
 	must(p.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 10, "c")}))
 	must(p.Flush(ctx, tbl))
-	p.s.Close()
-	p = atLeastOnce{e.newSink(t)}
+	ps.Close()
+	p = e.newSink(t).WithoutState()
 	must(p.Open(ctx, tbl))
 	must(p.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(5, 6, "d")}))
 	must(p.Flush(ctx, tbl))
@@ -412,10 +413,10 @@ func TestFailureDiscardsAndSticks(t *testing.T) {
 	if err := s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 10, "a")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FlushState(ctx, tbl, []byte(`not json`)); err == nil {
+	if err := flushState(ctx, s, tbl, []byte(`not json`)); err == nil {
 		t.Fatal("FlushState with a document that is not JSON succeeded")
 	}
-	if err := s.FlushState(ctx, tbl, []byte(`{"version":1,"tables":{}}`)); err == nil {
+	if err := flushState(ctx, s, tbl, []byte(`{"version":1,"tables":{}}`)); err == nil {
 		t.Fatal("FlushState after a failed one succeeded")
 	}
 	if err := s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(11, 11, "a")}); err == nil {
@@ -441,7 +442,7 @@ func TestFailureDiscardsAndSticks(t *testing.T) {
 	}
 	s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: [][]any{{int64(1), "first"}, {int64(2), "x"}}})
 	s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: [][]any{{int64(1), "second"}}})
-	if err := s.FlushState(ctx, tbl, []byte(`{"version":1,"tables":{}}`)); err != nil {
+	if err := flushState(ctx, s, tbl, []byte(`{"version":1,"tables":{}}`)); err != nil {
 		t.Fatal(err)
 	}
 	s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: [][]any{{int64(1), "third"}, {int64(1), "fourth"}, {int64(3), "y"}}})
@@ -521,21 +522,6 @@ func TestStateStore(t *testing.T) {
 	}
 }
 
-// atLeastOnce hides FlushState, as a caller keeping the state elsewhere does.
-type atLeastOnce struct{ s *pgsink.Sink }
-
-func (a atLeastOnce) Open(ctx context.Context, t *redshiftsync.Table) error { return a.s.Open(ctx, t) }
-func (a atLeastOnce) Write(ctx context.Context, b redshiftsync.Batch) error { return a.s.Write(ctx, b) }
-func (a atLeastOnce) Flush(ctx context.Context, t *redshiftsync.Table) error {
-	return a.s.Flush(ctx, t)
-}
-func (a atLeastOnce) BeginResync(ctx context.Context, t *redshiftsync.Table) error {
-	return a.s.BeginResync(ctx, t)
-}
-func (a atLeastOnce) EndResync(ctx context.Context, t *redshiftsync.Table) error {
-	return a.s.EndResync(ctx, t)
-}
-
 // TestPlainSink: used through Flush with a state file, the sink still ends
 // equal to the source, resyncs included.
 func TestPlainSink(t *testing.T) {
@@ -546,7 +532,7 @@ func TestPlainSink(t *testing.T) {
 INSERT INTO %[1]s.orders SELECT i, i, timestamptz '2024-01-01' + i * interval '1 ms' FROM generate_series(1, 5000) i;`, e.schema)
 	cfg := e.config(t)
 	store := redshiftsync.NewFileStore(filepath.Join(t.TempDir(), "state.json"))
-	sink := atLeastOnce{e.newSink(t)}
+	sink := e.newSink(t).WithoutState()
 	e.sync(t, cfg, sink, store)
 	e.compareAll(t, cfg, "first sync", false)
 	mustExec(t, e.src, `DELETE FROM %[1]s.types WHERE id %% 3 = 0; UPDATE %[1]s.orders SET v = -v, updated_at = now() WHERE id %% 10 = 0;`, e.schema)
@@ -705,7 +691,7 @@ func TestBeginResyncAgain(t *testing.T) {
 		// it with a copy it did not begin (rows are staged).
 		s.BeginResync(ctx, tbl)
 		s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 5, "a")})
-		if err := s.FlushState(ctx, tbl, resyncDoc(name, "5", 5, false)); err != nil {
+		if err := flushState(ctx, s, tbl, resyncDoc(name, "5", 5, false)); err != nil {
 			t.Fatal(err)
 		}
 		s.Close()
@@ -720,7 +706,7 @@ func TestBeginResyncAgain(t *testing.T) {
 			s.BeginResync(ctx, tbl),
 			s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(2, 4, "d")}),
 			s.EndResync(ctx, tbl),
-			s.FlushState(ctx, tbl, resyncDoc(name, "", 3, true)),
+			flushState(ctx, s, tbl, resyncDoc(name, "", 3, true)),
 		}
 		for i, err := range steps {
 			if err != nil {

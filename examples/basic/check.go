@@ -65,8 +65,3 @@ func runCheck(ctx context.Context, f flags, cfg redshiftsync.Config, stdout io.W
 	}
 	return nil
 }
-
-// Check checks the wrapped sink (see pgsink.Sink.Check).
-func (a atLeastOnce) Check(ctx context.Context, src redshiftsync.SourceInfo, plans []*redshiftsync.Plan) []redshiftsync.CheckResult {
-	return a.s.Check(ctx, src, plans)
-}

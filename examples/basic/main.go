@@ -250,7 +250,7 @@ func configFromEnv() redshiftsync.Config {
 	return redshiftsync.Config{
 		Host: env("PGHOST", "localhost"), Port: port, User: env("PGUSER", name),
 		Database: env("PGDATABASE", env("PGUSER", name)), Password: redshiftsync.Secret(os.Getenv("PGPASSWORD")),
-		SSLMode: os.Getenv("PGSSLMODE"), AutoSchemaDetection: true, MaxRetries: redshiftsync.MaxRetriesDefault,
+		SSLMode: os.Getenv("PGSSLMODE"),
 	}
 }
 
@@ -333,9 +333,9 @@ func openDestination(f flags, cfg redshiftsync.Config, stderr io.Writer) (redshi
 		}
 		closeSink := func() { ps.Close() }
 		if f.state != "" {
-			// The state in a file cannot be committed with the rows: hide
-			// FlushState, so the extractor flushes and saves separately.
-			return atLeastOnce{ps}, redshiftsync.NewFileStore(f.state), f.state, closeSink, nil
+			// The state in a file cannot be committed with the rows: the
+			// extractor flushes and saves it separately (at-least-once).
+			return ps.WithoutState(), redshiftsync.NewFileStore(f.state), f.state, closeSink, nil
 		}
 		schema, table := ps.StateStore().Table()
 		return ps, ps.StateStore(), fmt.Sprintf("the destination's table %s.%s (name %q)", schema, table, name), closeSink, nil
@@ -355,31 +355,6 @@ func openDestination(f flags, cfg redshiftsync.Config, stderr io.Writer) (redshi
 		return nil, nil, "", nil, err
 	}
 	return js, redshiftsync.NewFileStore(f.state), f.state, func() { js.Close() }, nil
-}
-
-// atLeastOnce is a pgsink.Sink without FlushState: the extractor then calls
-// Flush and saves the state in its own StateStore.
-type atLeastOnce struct{ s *pgsink.Sink }
-
-func (a atLeastOnce) Open(ctx context.Context, t *redshiftsync.Table) error { return a.s.Open(ctx, t) }
-func (a atLeastOnce) Write(ctx context.Context, b redshiftsync.Batch) error { return a.s.Write(ctx, b) }
-func (a atLeastOnce) Flush(ctx context.Context, t *redshiftsync.Table) error {
-	return a.s.Flush(ctx, t)
-}
-func (a atLeastOnce) BeginResync(ctx context.Context, t *redshiftsync.Table) error {
-	return a.s.BeginResync(ctx, t)
-}
-func (a atLeastOnce) EndResync(ctx context.Context, t *redshiftsync.Table) error {
-	return a.s.EndResync(ctx, t)
-}
-func (a atLeastOnce) SetSource(ctx context.Context, src redshiftsync.SourceInfo) error {
-	return a.s.SetSource(ctx, src)
-}
-func (a atLeastOnce) BeginAttempt(ctx context.Context, t *redshiftsync.Table) error {
-	return a.s.BeginAttempt(ctx, t)
-}
-func (a atLeastOnce) UndoAttempt(ctx context.Context, t *redshiftsync.Table) error {
-	return a.s.UndoAttempt(ctx, t)
 }
 
 func printReport(w io.Writer, rep *redshiftsync.Report) {

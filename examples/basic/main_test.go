@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+
 	"fmt"
 	"os"
 	"path/filepath"
@@ -190,8 +190,7 @@ INSERT INTO %[1]s.k SELECT 'c' || i, i FROM generate_series(1, 100) i;`, schema)
 	if err := dst.QueryRow(`SELECT doc::text FROM public.redshiftsync_state WHERE name = $1`, database+"/"+schema).Scan(&doc); err != nil {
 		t.Fatalf("state row %q: %v", database+"/"+schema, err)
 	}
-	var st redshiftsync.State
-	if err := json.Unmarshal(doc, &st); err != nil || st.Tables[schema+".t"] == nil {
+	if st, err := redshiftsync.InspectState(doc); err != nil || st.Tables[schema+".t"] == nil {
 		t.Errorf("state: %s, %v", doc, err)
 	}
 	if entries, _ := os.ReadDir(out); len(entries) != 0 {

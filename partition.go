@@ -1,0 +1,245 @@
+// This file holds range splitting: the partitions (or Redshift chunks) a
+// table's rows phase is cut into, with the min/max query and the arithmetic
+// that cut them, and the concurrent read of those ranges.
+
+package redshiftsync
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"math/big"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/seed2085993a/redshiftsync/internal/sqlident"
+)
+
+// readRows reads the "rows" phase: one unit, or one per unfinished
+// partition, concurrently. The first failing partition stops the others.
+func (s *tableSync) readRows(ctx context.Context) error {
+	if len(s.prog.Partitions) == 0 {
+		return s.newUnit(s.shape(), &s.prog.After).read(ctx)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	todo := make(chan *partition, len(s.prog.Partitions))
+	s.stats.parts.Store(int64(len(s.prog.Partitions)))
+	for _, part := range s.prog.Partitions {
+		if part.Done {
+			s.stats.partsDone.Add(1)
+		} else {
+			todo <- part
+		}
+	}
+	close(todo)
+	// As many readers as the worker budget allows; each takes the next
+	// range when it finishes one, in key order.
+	var wg sync.WaitGroup
+	for range min(s.e.cfg.MaxParallelWorkers, len(todo)) {
+		wg.Go(func() {
+			defer s.catch(StepRead, cancel)
+			for part := range todo {
+				if ctx.Err() != nil {
+					return
+				}
+				u := s.newUnit(s.partShape(part), &part.After)
+				u.part = part
+				if err := u.readPart(ctx); err != nil {
+					cancel(err)
+					return
+				}
+				s.mu.Lock()
+				part.Done = true
+				s.mu.Unlock()
+				s.stats.partsDone.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		var te *TableError
+		if !errors.As(err, &te) {
+			err = &TableError{Table: s.name, Step: StepRead, Err: err} // the run was canceled
+		}
+		return err
+	}
+	return nil
+}
+
+// chunkRows is the size a Redshift table's key ranges aim at: large enough
+// that the leader node's cost per query stays small, small enough that a
+// crash re-reads little.
+const chunkRows = 1_000_000
+
+// maxChunks caps the chunks of one table (a stale or wrong estimate must not
+// make thousands of tiny queries); larger tables get larger chunks.
+const maxChunks = 256
+
+// partitions splits the phase of prog into Config.Partitions key ranges of
+// equal width on the leading ordering column, from one min/max query, when
+// the table is large enough and that column is an integer or a timestamp.
+//
+// On Redshift the ranges are chunks instead (see progress.Chunked): every
+// table whose leading column can be split is read in key ranges of about
+// chunkRows rows, each streamed without ORDER BY, since a per-page sort runs
+// on the leader node.
+//
+// On PostgreSQL a table with no index to page by (keyless, or its leading
+// ordering column unindexed) is read in block order instead, when the
+// server can (see blockRanges).
+func (u *unit) partitions(ctx context.Context, prog *progress) ([]*partition, error) {
+	t, cfg := u.t, u.t.e.cfg
+	est := t.plan.Table.EstimatedRows
+	large := cfg.Partitions > 1 && est >= int64(cfg.PartitionThreshold)
+	shape := t.plan.shape(phaseRows, prog, t.lookback(), t.dialect)
+	if t.dialect != DialectRedshift && (len(shape.orderBy) == 0 || !shape.orderBy[0].Indexed) {
+		// No index to page by: block order, resumable, when the server
+		// can read them (see blockrange.go).
+		if parts, ok, err := u.blockRanges(ctx, prog); err != nil || ok {
+			return parts, err
+		}
+	}
+	if len(shape.orderBy) == 0 {
+		return nil, nil
+	}
+	lead := shape.orderBy[0]
+	// Without an index on the leading column, every keyset page would scan
+	// the table: read it in one streaming pass (a single chunk), or one per
+	// partition when it is large.
+	unindexed := t.dialect != DialectRedshift && !lead.Indexed
+	chunked := t.dialect == DialectRedshift || unindexed
+	if !large && !chunked {
+		return nil, nil
+	}
+	if !splittable(lead.Type) {
+		if unindexed {
+			// One streaming pass over the phase, resumed as a whole.
+			prog.Chunked = true
+			t.log.Debug("table split into key ranges", "ranges", 1, "chunked", true, "column", lead.Name)
+			return []*partition{{}}, nil
+		}
+		return nil, nil
+	}
+	n := 1
+	if large {
+		n = cfg.Partitions
+	}
+	switch {
+	case unindexed:
+	case chunked && est > 0:
+		n = max(n, int(min((est+chunkRows-1)/chunkRows, maxChunks)))
+	case chunked:
+		n = max(n, cfg.Partitions) // size unknown (svv_table_info unreadable)
+	}
+	if n == 1 {
+		prog.Chunked = true // one range: no bounds to find
+		t.log.Debug("table split into key ranges", "ranges", 1, "chunked", true, "column", lead.Name)
+		return []*partition{{}}, nil
+	}
+	q, args := shape.minMaxSQL()
+	var lo, hi any
+	err := u.withRetry(ctx, StepReadBounds, func() error {
+		return u.query(ctx, q, args, func(row []driver.Value) error {
+			dec := decoderFor(lead)
+			var err error
+			if lo, err = dec(row[0]); err != nil {
+				return err
+			}
+			hi, err = dec(row[1])
+			return err
+		})
+	})
+	if err != nil || lo == nil || hi == nil {
+		return nil, err
+	}
+	bounds, err := splitRange(lo, hi, n, lead.Type)
+	if err != nil || (len(bounds) == 0 && !chunked) {
+		return nil, err
+	}
+	prog.Chunked = chunked
+	parts := make([]*partition, len(bounds)+1)
+	for i := range parts {
+		parts[i] = &partition{}
+		if i > 0 {
+			parts[i].Lower = &bounds[i-1]
+		}
+		if i < len(bounds) {
+			parts[i].Upper = &bounds[i]
+		}
+	}
+	t.log.Debug("table split into key ranges", "ranges", len(parts), "chunked", chunked, "column", lead.Name)
+	return parts, nil
+}
+
+// minMaxSQL returns the query of the leading ordering column's range within
+// the shape: one cheap query (an index or zone maps answer it), never OFFSET
+// probes.
+func (s *readShape) minMaxSQL() (string, []any) {
+	q := sqlident.Quote(s.orderBy[0].Name)
+	sql := "SELECT min(" + q + "), max(" + q + ") FROM " + s.from
+	if len(s.filters) > 0 {
+		sql += " WHERE " + strings.Join(s.filters, " AND ")
+	}
+	return sql, s.args
+}
+
+// splittable reports whether a range of the type can be cut into equal widths.
+func splittable(lt LogicalType) bool {
+	switch lt {
+	case TypeShort, TypeInt, TypeLong, TypeNaiveDate, TypeNaiveDateTime, TypeUTCDateTime:
+		return true
+	}
+	return false
+}
+
+// splitRange returns up to n-1 increasing inner bounds that cut [lo, hi] into
+// n ranges of equal width, as key text of type lt. Values arrive as the
+// decoders deliver them: int64, or time.Time, or the strings "infinity" and
+// "-infinity" for an infinite date or timestamp. A range with an infinite
+// end, or ends of two kinds, has no width to cut and is read unsplit (no
+// bounds); any input returns, none panics (FuzzSplitRange).
+func splitRange(lo, hi any, n int, lt LogicalType) ([]string, error) {
+	var a, b int64
+	switch x := lo.(type) {
+	case int64:
+		y, ok := hi.(int64)
+		if !ok {
+			return nil, nil
+		}
+		a, b = x, y
+	case time.Time:
+		y, ok := hi.(time.Time)
+		if !ok {
+			return nil, nil // hi is 'infinity'
+		}
+		a, b = x.UnixMicro(), y.UnixMicro()
+	default:
+		return nil, nil // lo is '-infinity' (or 'infinity': a range of infinities)
+	}
+	if b <= a {
+		return nil, nil
+	}
+	span := new(big.Int).Sub(big.NewInt(b), big.NewInt(a))
+	var out []string
+	for i := 1; i < n; i++ {
+		step := new(big.Int).Mul(span, big.NewInt(int64(i)))
+		step.Quo(step, big.NewInt(int64(n)))
+		v := a + step.Int64()
+		var txt string
+		var err error
+		if _, ok := lo.(time.Time); ok {
+			txt, err = keyText(time.UnixMicro(v).UTC(), lt)
+		} else {
+			txt, err = keyText(v, lt)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(out) == 0 || out[len(out)-1] != txt {
+			out = append(out, txt)
+		}
+	}
+	return out, nil
+}
