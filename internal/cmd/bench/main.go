@@ -110,8 +110,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	// The server writes the COPY file into it, maybe as another OS user.
-	if err := os.Chmod(tmp, 0o777); err != nil {
+	// The server writes the COPY file into tmp/copy, maybe as another OS
+	// user: it may pass through tmp (not list it) and write there.
+	if err := os.Chmod(tmp, 0o711); err != nil {
+		return err
+	}
+	if err := os.Mkdir(filepath.Join(tmp, "copy"), 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(filepath.Join(tmp, "copy"), 0o777); err != nil {
 		return err
 	}
 	r := &runner{dsn: o.dsn, tmp: tmp, db: db}
@@ -302,7 +309,7 @@ func (r *runner) run(ctx context.Context, c *benchCase) (sample, error) {
 		s, err = r.process(ctx, exec.CommandContext(ctx, r.psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", "COPY (SELECT * FROM "+q+") TO STDOUT"), "")
 		s.Rows = r.rows[c.Table] // psql does not say; the file of copy-file is counted
 	case kindCopyFile:
-		path := filepath.Join(r.tmp, "copy.txt")
+		path := filepath.Join(r.tmp, "copy", c.Table+".txt")
 		t0 := time.Now()
 		_, err = r.db.ExecContext(ctx, `COPY (SELECT * FROM `+q+`) TO '`+path+`'`)
 		s = sample{result: result{Seconds: time.Since(t0).Seconds()}, RSSMiB: -1, CPU: -1}
