@@ -160,8 +160,9 @@ type Config struct {
 	CheckpointInterval time.Duration
 	// Lookback re-reads rows whose timestamp replication key is up to this
 	// much older than the bookmark [lookback]; default 0, none. Rows
-	// committed late need none for the keys the watermark covers (see
-	// Mark); it is for keys set from a client's clock and the like.
+	// committed late need none for the keys the watermark covers (see the
+	// README's "Late commits"); it is for keys set from a client's clock
+	// and the like.
 	Lookback time.Duration
 	// ConnectTimeout bounds each connection attempt [connect_timeout],
 	// default ConnectTimeoutDefault. It is sent to the driver in whole

@@ -27,21 +27,21 @@ func (s *Sink) Flush(ctx context.Context, table *redshiftsync.Table) error {
 		return err
 	}
 	ts.plain = true
-	if ts.tx == nil && !ts.endCalled {
+	if ts.tx == nil && ts.resyncCopy != copyEnded {
 		return nil
 	}
 	dests := []string{ts.qTarget}
-	switch {
-	case ts.resyncBegun || ts.resyncExists && ts.endCalled:
+	switch ts.resyncCopy {
+	case copyBegun, copyEnded:
 		dests = []string{ts.qResync}
-	case ts.resyncExists:
+	case copyLeft:
 		// A copy left by an earlier run, and no state to say whether its
 		// resync is being resumed or was abandoned: the rows go into both,
 		// so they are right either way (a resumed resync swaps the copy in
 		// at its end; an abandoned copy is replaced by the next resync).
 		dests = []string{ts.qResync, ts.qTarget}
 	}
-	return ts.commit(ctx, dests, ts.endCalled && ts.resyncExists, false, nil)
+	return ts.commit(ctx, dests, ts.resyncCopy == copyEnded, false, nil)
 }
 
 // FlushState commits the rows written since the last flush together with
@@ -64,21 +64,22 @@ func (s *Sink) FlushState(ctx context.Context, table *redshiftsync.Table, entry 
 		return err
 	}
 	ts.plain = false
+	ended := ts.resyncCopy == copyEnded
 	var inResync, finishing bool
 	if entry != nil {
 		inResync = entry.Resyncing()
-		finishing = entry.InProgress == nil && ts.endCalled
+		finishing = entry.InProgress == nil && ended
 	} else { // no entry to go by: the calls decide
-		inResync = ts.resyncExists && !ts.endCalled
-		finishing = ts.resyncExists && ts.endCalled
+		inResync = ts.resyncCopy.exists() && !ended
+		finishing = ended
 	}
 	switch {
-	case (inResync || finishing) && !ts.resyncExists:
+	case (inResync || finishing) && !ts.resyncCopy.exists():
 		return ts.fail("flush", fmt.Errorf("the state records a resync of the table in progress, but its copy %s does not exist, "+
 			"so the rows it held are gone: remove the table's entry from the state (or the whole state) to sync it again", ts.qResync))
-	case !inResync && !finishing && ts.resyncBegun:
+	case !inResync && !finishing && ts.resyncCopy == copyBegun:
 		return ts.fail("flush", errors.New("BeginResync was called, but the state records no resync in progress"))
-	case ts.endCalled && !finishing:
+	case ended && !finishing:
 		return ts.fail("flush", errors.New("EndResync was called, but the state does not record the table's sync finished"))
 	}
 	if err := s.state.ensureTable(ctx); err != nil {
@@ -91,7 +92,7 @@ func (s *Sink) FlushState(ctx context.Context, table *redshiftsync.Table, entry 
 	case finishing:
 		dest, swap = ts.qResync, true
 	default:
-		drop = ts.resyncExists
+		drop = ts.resyncCopy.exists()
 	}
 	return ts.commit(ctx, []string{dest}, swap, drop, doc)
 }
@@ -132,7 +133,7 @@ func (ts *tableSink) commit(ctx context.Context, dests []string, swap, drop bool
 		return fmt.Errorf("pgsink: table %s: commit: %w", ts.name, err)
 	}
 	if swap || drop {
-		ts.resyncExists, ts.resyncBegun, ts.endCalled = false, false, false
+		ts.resyncCopy = copyNone
 	}
 	return nil
 }

@@ -15,6 +15,21 @@ import (
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 )
 
+// copyState is where a table's resync copy stands since Open: the calls
+// that decide where rows go and whether a flush swaps the copy in.
+type copyState int
+
+const (
+	copyNone  copyState = iota // no resync copy exists
+	copyLeft                   // a copy left by an earlier run: whether its resync goes on is for the state (or the calls) to say
+	copyBegun                  // BeginResync created the copy (again) in this run
+	copyEnded                  // EndResync was called: the next flush swaps the copy in
+)
+
+// exists reports whether the copy exists (committed, or created in the
+// table's transaction).
+func (c copyState) exists() bool { return c != copyNone }
+
 // BeginResync creates the resync copy of the table, empty, in the table's
 // transaction (replacing a copy left by an abandoned resync): it is
 // committed with the first flush of the resync, together with the state
@@ -50,7 +65,7 @@ func (s *Sink) BeginResync(ctx context.Context, table *redshiftsync.Table) error
 		return ts.fail("begin resync", err)
 	}
 	ts.rows = 0
-	ts.resyncExists, ts.resyncBegun, ts.endCalled = true, true, false
+	ts.resyncCopy = copyBegun
 	ts.tryInsert = true
 	return nil
 }
@@ -68,19 +83,19 @@ func (s *Sink) EndResync(ctx context.Context, table *redshiftsync.Table) error {
 		return err
 	}
 	if !ts.plain {
-		if !ts.resyncExists {
+		if !ts.resyncCopy.exists() {
 			return ts.fail("end resync", fmt.Errorf("no resync in progress: its copy %s does not exist; "+
 				"remove the table's entry from the state (or the whole state) to sync it again", ts.qResync))
 		}
-		ts.endCalled = true
+		ts.resyncCopy = copyEnded
 		return nil
 	}
-	if !ts.resyncExists {
+	if !ts.resyncCopy.exists() {
 		// Resumed after a crash that followed the swap: the rows since
 		// went into the table itself.
 		return nil
 	}
-	ts.endCalled = true
+	ts.resyncCopy = copyEnded
 	return ts.commit(ctx, []string{ts.qResync}, true, false, nil)
 }
 

@@ -136,13 +136,11 @@ type tableSink struct {
 	seq    int64
 	args   []any
 
-	resyncExists bool // the resync copy exists (committed, or created in tx)
-	resyncBegun  bool // BeginResync was called since Open
-	endCalled    bool // EndResync was called since Open
-	plain        bool // the last flush was Flush, not FlushState
-	broken       error
-	attempt      attemptMark       // where the last BeginAttempt left the transaction
-	reshape      map[string]string // column: the source's type, for the columns a resync must reshape (see followTypes)
+	resyncCopy copyState // where the table's resync copy stands (see resync.go)
+	plain      bool      // the last flush was Flush, not FlushState
+	broken     error
+	attempt    attemptMark       // where the last BeginAttempt left the transaction
+	reshape    map[string]string // column: the source's type, for the columns a resync must reshape (see followTypes)
 }
 
 // Open creates the destination schema and table of table when they do not
@@ -254,10 +252,12 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table, saved *reds
 			"rows cannot be merged by another key; drop the destination table (it is created again) or give it the source's key",
 			ts.qTarget, strings.Join(destPK, ", "), strings.Join(t.PrimaryKey, ", "))
 	}
-	if ts.resyncExists, err = tableExists(ctx, tx, ResyncSchema, ts.resync); err != nil {
+	left, err := tableExists(ctx, tx, ResyncSchema, ts.resync)
+	if err != nil {
 		return nil, err
 	}
-	if ts.resyncExists {
+	if left {
+		ts.resyncCopy = copyLeft
 		if err := addMissingColumns(ctx, tx, ResyncSchema, ts.resync, t, s.opts.nativeIntervals); err != nil {
 			return nil, fmt.Errorf("table %s: %w", ts.qResync, err)
 		}
@@ -270,7 +270,7 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table, saved *reds
 			}
 		}
 	}
-	inResync := ts.resyncExists && saved.Resyncing()
+	inResync := left && saved.Resyncing()
 	reshape := ts.followTypes(ctx, tx, t, inResync)
 	if reshape != nil && !errors.Is(reshape, redshiftsync.ErrResyncRequired) {
 		return nil, reshape

@@ -140,7 +140,7 @@ func numericType(t string) (p, s int, ok bool) {
 func (ts *tableSink) followTypes(ctx context.Context, q queryer, t *redshiftsync.Table, inResync bool) error {
 	type rel struct{ schema, name string }
 	tables := []rel{{ts.schema, ts.table}}
-	if ts.resyncExists {
+	if ts.resyncCopy.exists() {
 		tables = append(tables, rel{ResyncSchema, ts.resync}) // the copy lives in pgsink's own schema
 		if inResync {
 			tables = tables[1:]

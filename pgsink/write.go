@@ -64,10 +64,10 @@ func (s *Sink) Write(ctx context.Context, batch redshiftsync.Batch) error {
 // when there is no copy. With a copy left by an earlier run, the flush's
 // state document decides (see FlushState), so rows are staged.
 func (ts *tableSink) writeDest() (dest string, known bool) {
-	switch {
-	case ts.resyncBegun:
+	switch ts.resyncCopy {
+	case copyBegun:
 		return ts.qResync, true
-	case !ts.resyncExists:
+	case copyNone:
 		return ts.qTarget, true
 	}
 	return "", false
