@@ -191,11 +191,13 @@ func diffMaps(want, got map[string]string) string {
 	return fmt.Sprintf("%d missing %v, %d wrong %v, %d extra %v", len(missing), cut(missing), len(wrong), cut(wrong), len(extra), cut(extra))
 }
 
-// testConfig returns a valid configuration for the test server and schema,
-// with two workers.
+// testConfig returns a valid configuration for the test source and schema,
+// with two workers: the test server, or the Redshift stand-in in front of it
+// when scripts/test runs the source-side tests through it (see
+// pgtest.SourceDSN).
 func testConfig(t *testing.T, schema string) redshiftsync.Config {
 	t.Helper()
-	cfg := configFor(t, pgtest.DSN(t), schema)
+	cfg := configFor(t, pgtest.SourceDSN(t), schema)
 	cfg.MaxParallelWorkers = 2
 	return cfg
 }

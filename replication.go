@@ -200,10 +200,16 @@ func textEqualsValue(lt LogicalType) bool {
 	return false
 }
 
-// selectExpr returns the select-list expression of c.
-func selectExpr(c Column) string {
+// selectExpr returns the select-list expression of c on dialect.
+func selectExpr(c Column, dialect Dialect) string {
 	q := sqlident.Quote(c.Name)
 	switch {
+	case c.Type == TypeFloat && dialect == DialectRedshift:
+		// Redshift prints a REAL with at most 8 significant digits
+		// (extra_float_digits 2 is its maximum), which do not always read
+		// back as the same REAL; widened to DOUBLE PRECISION (exact) it
+		// prints 17, which do.
+		return "CAST(" + q + " AS DOUBLE PRECISION) AS " + q
 	case c.Type == TypeNaiveTime || c.Type == TypeTimeTZ:
 		// lib/pq parses time into a time.Time dated year 0, which loses
 		// 24:00:00 and reformats the offset: keep the server's text.
@@ -333,7 +339,7 @@ func (p *Plan) shape(phase string, prog *progress, lookback string, dialect Dial
 	t := p.Table
 	exprs := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
-		exprs[i] = selectExpr(c)
+		exprs[i] = selectExpr(c, dialect)
 	}
 	s := &readShape{selectList: strings.Join(exprs, ", "), from: sqlident.Qualified(t.Schema, t.Name)}
 	var pk []Column

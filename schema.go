@@ -26,7 +26,7 @@ import (
 type catalogSQL struct {
 	tables      string // relname, estimated rows
 	columns     string // relname, attnum, attname, format_type, notnull, default expression, identity
-	primaryKeys string // relname, conkey (int2[] text)
+	primaryKeys string // relname, conkey (int2[], read in its text form)
 	tableInfo   string // relname, tbl_rows, sortkey1, diststyle; "" when the dialect has none
 	indexes     string // relname, leading column of each valid btree index; "" when the dialect has none
 }
@@ -80,9 +80,13 @@ WHERE n.nspname = $1 AND i.indisvalid AND i.indpred IS NULL AND am.amname = 'btr
 // column default), and svv_table_info for row counts, sort and dist keys
 // (https://docs.aws.amazon.com/redshift/latest/dg/r_SVV_TABLE_INFO.html).
 var redshiftCatalog = catalogSQL{
+	// A materialized view keeps its rows in a table named
+	// mv_tbl__<view>__0, listed as an ordinary table: not a user table.
+	// (Compared without LIKE: Redshift reads a backslash in a literal as an
+	// escape, so 'mv\_tbl' would need doubled backslashes there.)
 	tables: `SELECT c.relname AS name, -1::bigint AS estimate
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = $1 AND c.relkind = 'r'
+WHERE n.nspname = $1 AND c.relkind = 'r' AND substring(c.relname, 1, 8) <> 'mv_tbl__'
 ORDER BY c.relname`,
 	columns: `SELECT c.relname AS table_name, a.attnum AS num, a.attname AS name,
 	pg_catalog.format_type(a.atttypid, a.atttypmod) AS source_type, a.attnotnull AS not_null,
@@ -94,7 +98,10 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE n.nspname = $1 AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY c.relname, a.attnum`,
-	primaryKeys: `SELECT c.relname AS table_name, con.conkey::text AS conkey
+	// conkey raw, in its text form {1,2}: casting an array to text
+	// arrived in PostgreSQL 8.3, and Redshift (8.0.2) answers "cannot cast
+	// type smallint[] to character varying".
+	primaryKeys: `SELECT c.relname AS table_name, con.conkey AS conkey
 FROM pg_catalog.pg_constraint con
 JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

@@ -179,20 +179,33 @@ func appendDate(b []byte, y int, m time.Month, d int) []byte {
 	return digits.AppendPadded(b, d, 2)
 }
 
+// safeASCII[c] is true for the ASCII bytes a JSON string holds as they are:
+// not '"', '\\', a control character or DEL. Bytes from 0x80 are false: they
+// take the UTF-8 path.
+var safeASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendString appends s as a JSON string. The result is valid UTF-8: each
 // byte of invalid UTF-8 in s becomes \ufffd. '"', '\\', control characters,
-// U+2028 and U+2029 are escaped.
+// U+2028 and U+2029 are escaped. Runs of bytes that need no escape (one
+// table lookup each) are copied whole.
 func appendString(b []byte, s string) []byte {
 	const hexDigits = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i < len(s) && safeASCII[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':

@@ -261,3 +261,26 @@ func perByteReplacement(s string) string {
 	}
 	return b.String()
 }
+
+// BenchmarkAppendString measures the encoding of strings shaped like the
+// text column of the benchmark's bench.wide (70-130 characters of hex and
+// spaces, one in a hundred with a quote, a tab, a backslash and a non-ASCII
+// letter); one op is one string.
+func BenchmarkAppendString(b *testing.B) {
+	var strs []string
+	for i := range 100 {
+		s := strings.Repeat("0123456789abcdef0123456789abcdef ", 4)[:70+i*61/100]
+		if i == 0 {
+			s = "Zürich \"quoted\", tab\tand \\ backslash: " + s
+		}
+		strs = append(strs, s)
+	}
+	var buf []byte
+	i, n := 0, 0
+	for b.Loop() {
+		buf = appendString(buf[:0], strs[i])
+		n += len(strs[i])
+		i = (i + 1) % len(strs)
+	}
+	b.ReportMetric(float64(n)/float64(b.N), "bytes/op")
+}

@@ -322,3 +322,40 @@ func FreePort(tb testing.TB) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// EnvRedshiftDSN names the variable holding the URL of a Redshift stand-in
+// (internal/cmd/redshift-standin) in front of the test server; scripts/test
+// starts one (scripts/lib/standin.sh) and sets it.
+const EnvRedshiftDSN = "REDSHIFTSYNC_TEST_REDSHIFT_DSN"
+
+// EnvSource names the variable that picks the source SourceDSN returns:
+// "redshift" for the stand-in, anything else for the test server itself.
+// scripts/test sets it for its second run of the source-side tests.
+const EnvSource = "REDSHIFTSYNC_TEST_SOURCE"
+
+// RedshiftDSN returns the URL of the Redshift stand-in, from
+// REDSHIFTSYNC_TEST_REDSHIFT_DSN, skipping the test without it (failing it
+// when REDSHIFTSYNC_REQUIRE_DB is set). Its user and database are the test
+// server's.
+func RedshiftDSN(tb testing.TB) string {
+	tb.Helper()
+	dsn := os.Getenv(EnvRedshiftDSN)
+	if dsn == "" {
+		if os.Getenv(EnvRequireDB) != "" {
+			tb.Fatalf("%s is set, but %s is empty: no Redshift stand-in for this test (run ./scripts/test, which starts one)", EnvRequireDB, EnvRedshiftDSN)
+		}
+		tb.Skip("integration test needs the Redshift stand-in: run ./scripts/test, or set " + EnvRedshiftDSN)
+	}
+	return dsn
+}
+
+// SourceDSN returns the URL a source-side test reads from: the stand-in's
+// (RedshiftDSN) when REDSHIFTSYNC_TEST_SOURCE is "redshift", else the test
+// server's (DSN). Setup and checks keep using Open, the server itself.
+func SourceDSN(tb testing.TB) string {
+	tb.Helper()
+	if os.Getenv(EnvSource) == "redshift" {
+		return RedshiftDSN(tb)
+	}
+	return DSN(tb)
+}

@@ -1,0 +1,150 @@
+// This file holds what the stand-in creates in each upstream database it
+// serves, in the schema redshift_standin: Redshift's functions (VERSION,
+// GETDATE, SYSDATE, CURRENT_NAMESPACE) and system views (SVV_TABLE_INFO,
+// SVV_TRANSACTIONS), computed from the PostgreSQL catalog, and the casts to
+// text that Redshift performs.
+
+package standin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// RedshiftVersion is what version() answers: the form of r_VERSION's
+// example (the library's dialect detection keys on "Redshift").
+const RedshiftVersion = "PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 (Red Hat 3.4.2-6.fc3), Redshift 1.0.12103"
+
+// castableToText are the types whose values PostgreSQL 8.0.2, and so
+// Redshift, can cast to text or VARCHAR; casting any other type (boolean,
+// int2vector, regproc, arrays) fails with "cannot cast type X to character
+// varying" (42846). PostgreSQL 8.3 added the cast from every type.
+var castableToText = []string{"smallint", "integer", "bigint", "real", "double precision", "numeric",
+	"text", "character varying", "character", "name", `"char"`, "date", "time without time zone",
+	"time with time zone", "timestamp without time zone", "timestamp with time zone", "interval", "oid"}
+
+// installSQL creates (or replaces) the stand-in's schema. It runs as the
+// upstream URL's role (a superuser), under an advisory lock so that
+// connections opening at once do not race.
+func installSQL() string {
+	var b strings.Builder
+	b.WriteString(`SELECT pg_advisory_xact_lock(2085993);
+CREATE SCHEMA IF NOT EXISTS ` + Schema + `;
+CREATE SCHEMA IF NOT EXISTS ` + missingSchema + `;
+GRANT USAGE ON SCHEMA ` + Schema + `, ` + missingSchema + ` TO PUBLIC;
+
+-- r_VERSION
+CREATE OR REPLACE FUNCTION ` + Schema + `.version() RETURNS text LANGUAGE sql IMMUTABLE AS $f$SELECT '` + RedshiftVersion + `'::text$f$;
+
+-- r_GETDATE: the current statement's start, a TIMESTAMP (no zone) in UTC.
+CREATE OR REPLACE FUNCTION ` + Schema + `.getdate() RETURNS timestamp LANGUAGE sql STABLE AS $f$SELECT statement_timestamp() AT TIME ZONE 'UTC'$f$;
+
+-- r_SYSDATE: the current transaction's start, a TIMESTAMP in UTC.
+CREATE OR REPLACE FUNCTION ` + Schema + `.sysdate() RETURNS timestamp LANGUAGE sql STABLE AS $f$SELECT now() AT TIME ZONE 'UTC'$f$;
+
+-- r_CURRENT_NAMESPACE: "the unique ID of the cluster", from the upstream
+-- server's system identifier (read as the installing superuser).
+CREATE OR REPLACE FUNCTION ` + Schema + `.current_namespace() RETURNS text LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog AS $f$
+	SELECT regexp_replace(md5(system_identifier::text), '^(.{8})(.{4})(.{4})(.{4})(.{12})$', '\1-\2-\3-\4-\5')
+	FROM pg_control_system()$f$;
+
+-- Sort and distribution keys: PostgreSQL has none. A test declares a
+-- table's as Redshift's CREATE TABLE would (DISTSTYLE, DISTKEY, SORTKEY) by
+-- a row here; without one a table has Redshift's defaults for a table
+-- created without them, AUTO(EVEN) and AUTO(SORTKEY) (r_CREATE_TABLE_NEW).
+CREATE TABLE IF NOT EXISTS ` + Schema + `.table_attributes (
+	relid oid PRIMARY KEY, diststyle text NOT NULL DEFAULT 'AUTO(EVEN)', sortkey1 text NOT NULL DEFAULT 'AUTO(SORTKEY)');
+GRANT SELECT, INSERT, UPDATE, DELETE ON ` + Schema + `.table_attributes TO PUBLIC;
+
+-- A table's row count, as tbl_rows gives it; read as the installing
+-- superuser, as Redshift reads its own block lists.
+CREATE OR REPLACE FUNCTION ` + Schema + `.row_count(rel oid) RETURNS numeric LANGUAGE plpgsql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog AS $f$
+DECLARE n bigint;
+BEGIN
+	EXECUTE format('SELECT count(*) FROM %s', rel::regclass) INTO n;
+	RETURN n;
+END$f$;
+
+-- r_SVV_TABLE_INFO: the documented columns and types; no row for an empty
+-- table; user tables only (no catalog, no system schema); "visible only to
+-- superusers": PUBLIC has no SELECT, and a role given SELECT sees every
+-- table, as on Redshift.
+CREATE OR REPLACE VIEW ` + Schema + `.svv_table_info AS
+SELECT * FROM (
+SELECT current_database()::text AS database, n.nspname::text AS schema, c.oid AS table_id,
+	c.relname::text AS "table", 'Y'::text AS encoded,
+	coalesce(ta.diststyle, 'AUTO(EVEN)') AS diststyle, coalesce(ta.sortkey1, 'AUTO(SORTKEY)') AS sortkey1,
+	coalesce((SELECT max(a.atttypmod - 4) FROM pg_catalog.pg_attribute a
+		WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = 'pg_catalog.varchar'::regtype), 0)::integer AS max_varchar,
+	NULL::character(32) AS sortkey1_enc,
+	CASE WHEN ta.sortkey1 IS NULL OR ta.sortkey1 = 'AUTO(SORTKEY)' THEN 0 ELSE 1 END::integer AS sortkey_num,
+	ceil(pg_catalog.pg_total_relation_size(c.oid) / 1048576.0)::bigint AS size,
+	0::numeric(10,4) AS pct_used, 0::bigint AS empty, 0::numeric(5,2) AS unsorted, 0::numeric(5,2) AS stats_off,
+	` + Schema + `.row_count(c.oid)::numeric(38,0) AS tbl_rows,
+	NULL::numeric(19,2) AS skew_sortkey1, 1::numeric(19,2) AS skew_rows,
+	` + Schema + `.row_count(c.oid)::numeric(38,0) AS estimated_visible_rows,
+	NULL::text AS risk_event, NULL::numeric(12,2) AS vacuum_sort_benefit,
+	NULL::timestamp AS create_time
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN ` + Schema + `.table_attributes ta ON ta.relid = c.oid
+WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', '` + Schema + `') AND n.nspname NOT LIKE 'pg\_%'
+) t WHERE tbl_rows > 0;
+REVOKE ALL ON ` + Schema + `.svv_table_info FROM PUBLIC;
+
+-- r_SVV_TRANSACTIONS: the transactions holding locks on tables or on their
+-- transaction id in this database, one row per lock, with the documented
+-- columns and types. "Visible to all users. Superusers can see all rows;
+-- regular users can see only their own data." txn_start is a TIMESTAMP in
+-- UTC. A transaction that has not written has no xid on PostgreSQL: xid 0.
+CREATE OR REPLACE VIEW ` + Schema + `.svv_transactions AS
+SELECT a.usename::text AS txn_owner, a.datname::text AS txn_db,
+	coalesce(a.backend_xid::text::bigint, 0) AS xid, l.pid::integer AS pid,
+	(a.xact_start AT TIME ZONE 'UTC')::timestamp AS txn_start, l.mode::text AS lock_mode,
+	l.locktype::text AS lockable_object_type,
+	CASE WHEN l.locktype = 'relation' THEN l.relation::integer END AS relation, l.granted
+FROM pg_catalog.pg_locks l
+JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype IN ('relation', 'transactionid') AND a.xact_start IS NOT NULL
+	AND (l.locktype = 'transactionid' OR l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()))
+	AND (l.relation IS NULL OR l.relation NOT IN (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname IN ('pg_catalog', 'information_schema', '` + Schema + `')))
+	AND (a.usename = current_user OR (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user));
+GRANT SELECT ON ` + Schema + `.svv_transactions TO PUBLIC;
+
+-- r_VARBYTE_type: a VARBYTE column, for tests to create (CREATE TABLE t (b
+-- varbyte)); the catalog calls it varbyte, the relay prints its values as
+-- Redshift does, in hexadecimal (see render.go).
+DO $d$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+		WHERE n.nspname = 'public' AND t.typname = 'varbyte') THEN
+		CREATE DOMAIN public.varbyte AS bytea;
+	END IF;
+END $d$;
+`)
+	// Casts to text: one to_varchar overload per castable type, so that
+	// any other type finds none and the relay turns PostgreSQL's "function
+	// to_varchar(T) does not exist" into Redshift's "cannot cast type T to
+	// character varying".
+	for _, t := range castableToText {
+		fmt.Fprintf(&b, "CREATE OR REPLACE FUNCTION %s.to_varchar(%s) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$SELECT $1::text$f$;\n", Schema, t)
+	}
+	return b.String()
+}
+
+// install runs installSQL in the database of url (the upstream URL with
+// the client's database).
+func install(ctx context.Context, url string) error {
+	conn, err := pgconn.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "BEGIN;\n"+installSQL()+"COMMIT;").ReadAll()
+	return err
+}
