@@ -10,12 +10,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
-
-	"syscall"
 	"time"
 
 	"github.com/seed2085993a/redshiftsync"
+	"github.com/seed2085993a/redshiftsync/internal/durable"
 	"github.com/seed2085993a/redshiftsync/internal/lockfile"
 	"github.com/seed2085993a/redshiftsync/internal/opentables"
 )
@@ -82,7 +80,7 @@ func New(dir string, opts ...Option) (*Sink, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("jsonlsink: %w", err)
 		}
-		if err := syncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
+		if err := durable.SyncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
 			return nil, fmt.Errorf("jsonlsink: %w", err)
 		}
 	default:
@@ -150,7 +148,7 @@ func (s *Sink) openFile(table *redshiftsync.Table) (*tableFile, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL, s.mode)
 	switch {
 	case err == nil:
-		if err := syncDir(s.dir); err != nil {
+		if err := durable.SyncDir(s.dir); err != nil {
 			f.Close()
 			return nil, err
 		}
@@ -286,21 +284,4 @@ func repairTail(path string) error {
 		return err
 	}
 	return f.Sync()
-}
-
-// syncDir fsyncs a directory so that the entries created in it survive a
-// crash. File systems that cannot sync a directory are tolerated.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
-		return err
-	}
-	return nil
 }

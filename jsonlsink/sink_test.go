@@ -194,10 +194,7 @@ func checkDecoded(t *testing.T, typ redshiftsync.LogicalType, v any, raw json.Ra
 // back with encoding/json: keys in column order, exact values.
 func TestRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	s, err := New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, dir)
 	table := &redshiftsync.Table{Schema: "public", Name: "all_types"}
 	row, nulls := []any{}, []any{}
 	for _, tc := range valueCases {
@@ -409,6 +406,16 @@ func TestOpenRejectsEmptyNames(t *testing.T) {
 	}
 }
 
+// mustNew returns New(dir, opts...), failing the test on error.
+func mustNew(t *testing.T, dir string, opts ...Option) *Sink {
+	t.Helper()
+	s, err := New(dir, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func simpleTable() *redshiftsync.Table {
 	return &redshiftsync.Table{Schema: "public", Name: "t", Columns: []redshiftsync.Column{
 		{Name: "id", Type: redshiftsync.TypeLong},
@@ -463,10 +470,7 @@ func TestAppendAcrossSinks(t *testing.T) {
 	// A second run: a new version of row 1, and a column added at the source.
 	table2 := simpleTable()
 	table2.Columns = append(table2.Columns, redshiftsync.Column{Name: "added", Type: redshiftsync.TypeBoolean})
-	s2, err := New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s2 := mustNew(t, dir)
 	writeRows(t, s2, table2, []any{int64(1), "a2", true})
 	if err := s2.Close(); err != nil {
 		t.Fatal(err)
@@ -497,10 +501,7 @@ func TestTornTailTruncated(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tc.existing), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			s, err := New(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := mustNew(t, dir)
 			table := simpleTable()
 			if err := s.Open(context.Background(), table); err != nil {
 				t.Fatal(err)
@@ -521,10 +522,7 @@ func TestTornTailTruncated(t *testing.T) {
 func TestReopenDiscardsUnflushed(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "public.t.jsonl")
-	s, err := New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, dir)
 	ctx := context.Background()
 	table := simpleTable()
 	writeRows(t, s, table, []any{int64(1), "flushed"})
@@ -540,10 +538,7 @@ func TestReopenDiscardsUnflushed(t *testing.T) {
 
 func TestCloseFlushes(t *testing.T) {
 	dir := t.TempDir()
-	s, err := New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, dir)
 	ctx := context.Background()
 	table := simpleTable()
 	if err := s.Open(ctx, table); err != nil {
@@ -572,10 +567,7 @@ func TestCloseFlushes(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	dir := t.TempDir()
-	s, err := New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, dir)
 	defer s.Close()
 	ctx := context.Background()
 	table := simpleTable()
@@ -596,7 +588,7 @@ func TestErrors(t *testing.T) {
 	if err := s.Write(ctx, redshiftsync.Batch{Table: other, Rows: [][]any{{}}}); err == nil {
 		t.Error("Write to another table: no error")
 	}
-	err = s.Write(ctx, redshiftsync.Batch{Table: table, Rows: [][]any{{int64(1), "ok"}, {1, "bad"}}})
+	err := s.Write(ctx, redshiftsync.Batch{Table: table, Rows: [][]any{{int64(1), "ok"}, {1, "bad"}}})
 	if err == nil || !strings.Contains(err.Error(), `"id"`) || !strings.Contains(err.Error(), "int") {
 		t.Errorf("Write of an int: %v", err)
 	}
@@ -628,10 +620,7 @@ func TestErrors(t *testing.T) {
 // with -race.
 func TestConcurrentTables(t *testing.T) {
 	dir := t.TempDir()
-	s, err := New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, dir)
 	const tables, batches, rowsPerBatch = 12, 30, 50
 	ctx := context.Background()
 	var wg sync.WaitGroup

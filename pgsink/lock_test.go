@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seed2085993a/redshiftsync"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 	"github.com/seed2085993a/redshiftsync/pgsink"
 )
 
@@ -35,23 +36,15 @@ func TestStateStoreLock(t *testing.T) {
 		},
 		WriteFunc: func(context.Context, redshiftsync.Batch) error { return nil },
 	}
-	exA, err := redshiftsync.New(cfg, held, newStateStore(t, e.dst, pgsink.WithStateName("s")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exA.Close()
+	exA := synctest.New(t, cfg, held, newStateStore(t, e.dst, pgsink.WithStateName("s")))
 	doneA := make(chan error, 1)
 	go func() { _, err := exA.Run(ctx); doneA <- err }()
 	<-entered
 
 	// A second run of the same state, through a sink of its own.
 	sink := e.newSink(t, pgsink.WithStateName("s"))
-	exB, err := redshiftsync.New(cfg, sink, sink.StateStore())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exB.Close()
-	_, err = exB.Run(ctx)
+	exB := synctest.New(t, cfg, sink, sink.StateStore())
+	_, err := exB.Run(ctx)
 	host, _ := os.Hostname()
 	var lerr *redshiftsync.LockError
 	switch {
