@@ -12,9 +12,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/seed2085993a/redshiftsync/internal/durable"
 )
 
 // StateVersion is the version of the state document this library writes.
@@ -292,37 +293,7 @@ func (f *FileStore) Save(_ context.Context, doc []byte) error {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("redshiftsync: read state: %w", err)
 	}
-	dir := filepath.Dir(f.Path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(f.Path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("redshiftsync: save state: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if _, err := tmp.Write(doc); err != nil {
-		tmp.Close()
-		return fmt.Errorf("redshiftsync: save state: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("redshiftsync: save state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("redshiftsync: save state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), f.Path); err != nil {
-		return fmt.Errorf("redshiftsync: save state: %w", err)
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("redshiftsync: save state: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := durable.WriteFile(f.Path, doc); err != nil {
 		return fmt.Errorf("redshiftsync: save state: %w", err)
 	}
 	return nil
