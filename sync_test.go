@@ -14,9 +14,10 @@ import (
 
 // TestSyncThenIncremental: a first sync copies every table exactly; after
 // updates, inserts and a late row at the bookmark, an incremental sync
-// brings the destination equal to the source again.
+// brings the destination equal to the source again. It has a database of its
+// own, as it counts the rows the incremental sync re-reads.
 func TestSyncThenIncremental(t *testing.T) {
-	db, s := pgtest.OpenSchema(t, `
+	db, s, dsn := pgtest.OpenIsolated(t, `
 CREATE TABLE %[1]s.orders (id bigint PRIMARY KEY, v int NOT NULL, updated_at timestamp NOT NULL);
 INSERT INTO %[1]s.orders SELECT i, 0, timestamp '2024-01-01' + (i / 10) * interval '1 second' FROM generate_series(1, 5000) i;
 CREATE TABLE %[1]s.events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, kind text);
@@ -24,7 +25,8 @@ INSERT INTO %[1]s.events (kind) SELECT 'k' || i FROM generate_series(1, 2500) i;
 CREATE TABLE %[1]s.codes (code char(2), name text, birth_date date);
 INSERT INTO %[1]s.codes SELECT chr(65 + i / 26) || chr(65 + i %% 26), 'n' || i, date '2000-01-01' + i FROM generate_series(0, 299) i;
 CREATE TABLE %[1]s.empty (id int PRIMARY KEY, updated_at timestamptz);`)
-	cfg := testConfig(t, s)
+	cfg := configFor(t, dsn, s)
+	cfg.MaxParallelWorkers = 2
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
 	rep := mustRun(t, cfg, sink, store)
 	if rep.Rows != 5000+2500+300 {

@@ -48,13 +48,22 @@ type tableFile struct {
 	enc  encoder
 }
 
-// An Option configures a Sink.
-type Option func(*Sink)
+// An Option configures a Sink. An Option that is given a value it cannot
+// use returns an error naming it, which New returns.
+type Option func(*Sink) error
 
 // WithFileMode sets the permission bits of the table files the sink creates
-// (before the umask); the default is 0o644. Existing files keep theirs.
+// (before the umask); the default is 0o644. Existing files keep theirs. The
+// mode holds permission bits only, and must let the owner read and write
+// (the sink appends to its files on the next run).
 func WithFileMode(mode fs.FileMode) Option {
-	return func(s *Sink) { s.mode = mode.Perm() }
+	return func(s *Sink) error {
+		if mode != mode.Perm() || mode&0o600 != 0o600 {
+			return fmt.Errorf("jsonlsink: WithFileMode(%#o): give permission bits that let the owner read and write, such as 0o640", uint32(mode))
+		}
+		s.mode = mode
+		return nil
+	}
 }
 
 // New returns a Sink that writes its files to dir, creating the directory
@@ -68,7 +77,12 @@ func New(dir string, opts ...Option) (*Sink, error) {
 	}
 	s := &Sink{dir: dir, mode: 0o644, tables: opentables.New[*tableFile]("jsonlsink")}
 	for _, o := range opts {
-		o(s)
+		if o == nil {
+			return nil, errors.New("jsonlsink: nil Option")
+		}
+		if err := o(s); err != nil {
+			return nil, err
+		}
 	}
 	fi, err := os.Stat(dir)
 	switch {

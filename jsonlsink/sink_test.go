@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -447,6 +449,28 @@ func wantLines(t *testing.T, path string, want ...string) {
 	}
 	if strings.Join(gs, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("%s holds\n%s\nwant\n%s", filepath.Base(path), strings.Join(gs, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestOptionsValidate: an option given a value it cannot use fails New with
+// an error naming it, and creates nothing.
+func TestOptionsValidate(t *testing.T) {
+	for name, c := range map[string]struct {
+		opt  Option
+		want string
+	}{
+		"read-only mode":  {WithFileMode(0o444), "WithFileMode"},
+		"not permissions": {WithFileMode(fs.ModeDir | 0o644), "WithFileMode"},
+		"negative wait":   {WithLockWait(-time.Second), "WithLockWait"},
+		"nil option":      {nil, "nil Option"},
+	} {
+		dir := filepath.Join(t.TempDir(), "out")
+		if _, err := New(dir, c.opt); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: New = %v, want an error naming %s", name, err, c.want)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: New created %s (%v)", name, dir, err)
+		}
 	}
 }
 

@@ -147,7 +147,18 @@ func TestNewStateStoreOptions(t *testing.T) {
 	if _, err := pgsink.NewStateStore(nil); err == nil {
 		t.Error("nil db accepted")
 	}
-	if _, err := pgsink.New(e.dst, pgsink.WithStateName("")); err == nil || !strings.Contains(err.Error(), "WithStateName") {
-		t.Errorf("New with an empty state name: %v", err)
+	for name, c := range map[string]struct {
+		opt  pgsink.Option
+		want string
+	}{
+		"empty state name":  {pgsink.WithStateName(""), "WithStateName"},
+		"empty schema":      {pgsink.WithSchema(""), "WithSchema"},
+		"resync schema":     {pgsink.WithSchema(pgsink.ResyncSchema), "resync copies"},
+		"empty state table": {pgsink.WithStateTable("", ""), "WithStateTable"},
+		"nil option":        {nil, "nil Option"},
+	} {
+		if _, err := pgsink.New(e.dst, c.opt); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("New with %s: %v, want an error naming %s", name, err, c.want)
+		}
 	}
 }

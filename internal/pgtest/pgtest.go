@@ -213,17 +213,49 @@ func dropAtCleanup(tb testing.TB, db *sql.DB, drop string) {
 // not keep it alive.
 func NewDatabase(tb testing.TB) (dsn string) {
 	tb.Helper()
+	return inDatabase(tb, DSN(tb), newDatabase(tb))
+}
+
+// newDatabase creates the database of NewDatabase and returns its name.
+func newDatabase(tb testing.TB) string {
+	tb.Helper()
 	admin := OpenDSN(tb, DSN(tb))
 	name := uniqueName("d_", tb.Name())
 	// template0 is never connected to, so concurrent tests cannot make
 	// CREATE DATABASE fail with "source database is being accessed".
 	Exec(tb, admin, "CREATE DATABASE "+pq.QuoteIdentifier(name)+" TEMPLATE template0 ENCODING 'UTF8'")
 	dropAtCleanup(tb, admin, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)")
-	dsn, err := withDatabase(DSN(tb), name)
+	return name
+}
+
+// inDatabase returns dsn with its database replaced by name, failing the
+// test when dsn cannot be read.
+func inDatabase(tb testing.TB, dsn, name string) string {
+	tb.Helper()
+	out, err := withDatabase(dsn, name)
 	if err != nil {
 		tb.Fatalf("pgtest: %v", err)
 	}
-	return dsn
+	return out
+}
+
+// OpenIsolated is OpenSchema in a database of the test's own (NewDatabase),
+// for a test whose assertions no other test's session may disturb: one
+// that counts the rows an incremental sync re-reads, which a transaction in
+// progress in the same database (another package's test holding one open)
+// rightly makes the watermark hold back. It returns the database (opened on
+// the test server itself), the schema, and the URL a source-side test reads
+// that database through (see SourceDSN: the stand-in's when the source is
+// Redshift).
+func OpenIsolated(tb testing.TB, setup string) (db *sql.DB, schema, sourceDSN string) {
+	tb.Helper()
+	name := newDatabase(tb)
+	db = OpenDSN(tb, inDatabase(tb, DSN(tb), name))
+	schema = NewSchema(tb, db)
+	if setup != "" {
+		Exec(tb, db, fmt.Sprintf(setup, schema))
+	}
+	return db, schema, inDatabase(tb, SourceDSN(tb), name)
 }
 
 // withDatabase returns dsn with its database replaced by name. dsn is a
