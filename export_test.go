@@ -16,6 +16,10 @@ func SetWatermarkTimings(margin, floor, warnAfter time.Duration) (restore func()
 	return func() { clockMargin, redshiftFloor, holdWarnAfter = m, f, w }
 }
 
+// SnapshotAppName is the application_name of an exporting session while it
+// holds its snapshot.
+const SnapshotAppName = snapshotAppName
+
 // RowBytes is the estimate of a decoded row's memory that BatchBytes
 // budgets, for tests that check the batches a sink receives.
 func RowBytes(row []any) int64 { return rowBytes(row) }
