@@ -125,10 +125,13 @@ type progress struct {
 }
 
 // partition is one key range of a partitioned read: Lower <= key < Upper on
-// the leading ordering column, each bound absent at its end of the range.
+// the leading ordering column, each bound absent at its end of the range;
+// or, with Null, the rows whose leading ordering column is NULL, which no
+// range holds (a chunk, streamed whole).
 type partition struct {
 	Lower *string  `json:"lower,omitempty"`
 	Upper *string  `json:"upper,omitempty"`
+	Null  bool     `json:"null,omitempty"`
 	After []string `json:"after,omitempty"`
 	Done  bool     `json:"done,omitempty"`
 	Rows  int64    `json:"rows"`

@@ -151,12 +151,24 @@ func (u *unit) partitions(ctx context.Context, prog *progress) ([]*partition, er
 			return err
 		})
 	})
-	if err != nil || lo == nil || hi == nil {
+	if err != nil {
 		return nil, err
 	}
-	bounds, err := splitRange(lo, hi, n, lead.Type)
-	if err != nil || (len(bounds) == 0 && !chunked) {
-		return nil, err
+	var bounds []string
+	if lo != nil && hi != nil {
+		if bounds, err = splitRange(lo, hi, n, lead.Type); err != nil {
+			return nil, err
+		}
+	}
+	if len(bounds) == 0 {
+		if !chunked {
+			return nil, nil
+		}
+		// No width to cut (no non-NULL key, one value, an infinite end):
+		// one chunk, which holds the NULLs too.
+		prog.Chunked = true
+		t.log.Debug("table split into key ranges", "ranges", 1, "chunked", true, "column", lead.Name)
+		return []*partition{{}}, nil
 	}
 	prog.Chunked = chunked
 	parts := make([]*partition, len(bounds)+1)
@@ -168,6 +180,11 @@ func (u *unit) partitions(ctx context.Context, prog *progress) ([]*partition, er
 		if i < len(bounds) {
 			parts[i].Upper = &bounds[i]
 		}
+	}
+	if shape.leadNullable {
+		// Lower <= k < Upper holds no NULL: those rows are a chunk of
+		// their own, last as in the key's sort order.
+		parts = append(parts, &partition{Null: true})
 	}
 	t.log.Debug("table split into key ranges", "ranges", len(parts), "chunked", chunked, "column", lead.Name)
 	return parts, nil

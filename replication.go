@@ -182,6 +182,10 @@ type readShape struct {
 	// calls the values equal (see textEqualsValue): the non-unique page
 	// loop then reads ranked pages.
 	serverTies bool
+	// leadNullable is true when the shape's rows may hold NULL in the
+	// leading ordering column: key ranges on it (Lower <= k < Upper) miss
+	// those rows, which a partition of their own reads (partition.Null).
+	leadNullable bool
 }
 
 // textEqualsValue reports whether two values of a column of type lt are
@@ -373,6 +377,10 @@ func (p *Plan) shape(phase string, prog *progress, lookback string, dialect Dial
 		}
 		s.orderBy = append([]Column{key}, pk...)
 	}
+	// The rows phase of an incremental sync filters the key's NULLs out;
+	// a full sync's leading key column is nullable where the catalog says
+	// so (Redshift enforces NOT NULL, never a primary key).
+	s.leadNullable = len(s.orderBy) > 0 && s.orderBy[0].Nullable && (p.Mode == ModeFull || phase == phaseNullKeys)
 	for _, c := range s.orderBy {
 		s.orderIdx = append(s.orderIdx, t.ColumnIndex(c.Name))
 		s.serverTies = s.serverTies || !textEqualsValue(c.Type)
@@ -392,13 +400,18 @@ func (p *Plan) shape(phase string, prog *progress, lookback string, dialect Dial
 }
 
 // within returns the shape narrowed to one partition's key range on the
-// leading ordering column: Lower <= lead < Upper.
+// leading ordering column: Lower <= lead < Upper, or lead IS NULL for the
+// partition of the NULLs.
 func (s *readShape) within(p *partition) *readShape {
 	c := *s
 	c.filters = append([]string(nil), s.filters...)
 	c.args = append([]any(nil), s.args...)
 	lead := s.orderBy[0]
 	q := sqlident.Quote(lead.Name)
+	if p.Null {
+		c.filters = append(c.filters, q+" IS NULL")
+		return &c
+	}
 	if p.Lower != nil {
 		c.args = append(c.args, *p.Lower)
 		c.filters = append(c.filters, q+" >= "+castParam(len(c.args), lead))

@@ -86,6 +86,10 @@ func (s *tableSync) checkResume() error {
 	}
 	for i, part := range p.Partitions {
 		what := fmt.Sprintf("partition %d", i)
+		if part.Null && (part.Lower != nil || part.Upper != nil || len(part.After) > 0) {
+			// The NULLs' chunk is streamed whole: it has no bound and no position.
+			return fmt.Errorf("%w: table %q: %s holds the NULL keys but has a bound or a position; move the state away to sync the table from its start", ErrStateCorrupt, s.name, what)
+		}
 		if err := s.checkKeyTexts(what+"'s after", order, part.After); err != nil {
 			return err
 		}
