@@ -9,7 +9,9 @@ import (
 	"bytes"
 	"database/sql"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
@@ -67,5 +69,53 @@ INSERT INTO %[1]s.pairs SELECT NULL, i, -i FROM generate_series(1, 30) i;`, s))
 	}
 	if sink.written >= 2030 {
 		t.Errorf("the resume delivered %d rows: its finished chunks were read again", sink.written)
+	}
+}
+
+// TestRedshiftLookback: an incremental sync with a lookback reads again the
+// rows up to the lookback below the bookmark. Redshift takes an interval
+// only as a literal, not as a bound parameter: the lower bound is bound as
+// a timestamp, the bookmark less the lookback.
+func TestRedshiftLookback(t *testing.T) {
+	db, s := standinSchema(t)
+	pgtest.Exec(t, db, fmt.Sprintf(`
+CREATE TABLE %[1]s.ev (id bigint PRIMARY KEY, v text, updated_at timestamp NOT NULL);
+INSERT INTO %[1]s.ev SELECT i, 'v' || i, timestamp '2024-01-01' + i * interval '1 minute' FROM generate_series(1, 300) i;`, s))
+	cfg := configFor(t, pgtest.RedshiftDSN(t), s)
+	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
+	// Syncs until the bookmark is set: a mark is released once the
+	// transactions in progress at it (other tests') have ended.
+	var bookmark *string
+	for range 20 {
+		mustRun(t, cfg, sink, store)
+		doc, err := store.Load(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := redshiftsync.InspectState(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bookmark = v.Tables[s+".ev"].Bookmark; bookmark != nil {
+			break
+		}
+	}
+	if bookmark == nil || !strings.HasPrefix(*bookmark, "2024-01-01 05:00:00") {
+		t.Fatalf("bookmark %v, want 2024-01-01 05:00:00", bookmark)
+	}
+	before := map[string]int{}
+	for k, n := range sink.deliveries[s+".ev"] {
+		before[k] = n
+	}
+	cfg.Lookback = time.Hour
+	mustRun(t, cfg, sink, store)
+	for i := 240; i <= 300; i++ {
+		k := fmt.Sprint(i)
+		if sink.deliveries[s+".ev"][k] != before[k]+1 {
+			t.Errorf("row %d (updated_at 04:00 + %d min): delivered %d times by the sync with a lookback of 1h, want once", i, i-240, sink.deliveries[s+".ev"][k]-before[k])
+		}
+	}
+	if n := sink.deliveries[s+".ev"]["239"] - before["239"]; n != 0 {
+		t.Errorf("row 239, 1h01 below the bookmark: read again %d times", n)
 	}
 }

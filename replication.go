@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 )
@@ -338,8 +339,28 @@ func tupleAfter(cols []Column, vals []string, firstParam int) (string, []any) {
 	return "(" + sqlident.Quote(cols[0].Name) + " >= " + castParam(firstParam, cols[0]) + " AND (" + b.String() + "))", args
 }
 
+// lowerBound returns the inclusive lower bound of an incremental sync from
+// the bookmark from: the bookmark less the lookback for a timestamp key,
+// computed here and bound as a value of the key's type. Redshift takes an
+// interval only as a literal of the statement's text ("the INTERVAL keyword
+// with a numeric quantity and a supported date part",
+// https://docs.aws.amazon.com/redshift/latest/dg/r_interval_literals.html),
+// not as a bound parameter; and a timestamp less a whole number of
+// microseconds is the same instant on both dialects. An infinite bookmark
+// is kept as it is.
+func lowerBound(from string, lookback time.Duration, key Column) string {
+	if lookback <= 0 || !isTimestamp(key.Type) {
+		return from
+	}
+	t, ok := parseDateTimeText(from)
+	if !ok {
+		return from
+	}
+	return timeText(t.Add(-lookback.Truncate(time.Microsecond)), key.Type)
+}
+
 // shapes returns the read shapes of a plan's phase.
-func (p *Plan) shape(phase string, prog *progress, lookback string, dialect Dialect) *readShape {
+func (p *Plan) shape(phase string, prog *progress, lookback time.Duration, dialect Dialect) *readShape {
 	t := p.Table
 	exprs := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
@@ -363,13 +384,8 @@ func (p *Plan) shape(phase string, prog *progress, lookback string, dialect Dial
 		q := sqlident.Quote(key.Name)
 		s.filters = []string{q + " IS NOT NULL"}
 		if prog.From != nil {
-			s.args = append(s.args, *prog.From)
-			lower := castParam(len(s.args), key)
-			if lookback != "" && isTimestamp(key.Type) {
-				s.args = append(s.args, lookback)
-				lower = "(" + lower + " - $" + strconv.Itoa(len(s.args)) + "::interval)"
-			}
-			s.filters = append(s.filters, q+" >= "+lower)
+			s.args = append(s.args, lowerBound(*prog.From, lookback, key))
+			s.filters = append(s.filters, q+" >= "+castParam(len(s.args), key))
 		}
 		if prog.HighWater != nil {
 			s.args = append(s.args, *prog.HighWater)

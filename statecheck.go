@@ -73,9 +73,9 @@ func (s *tableSync) checkResume() error {
 	if err := checkProgress(s.name, p); err != nil || p.Blocks != nil {
 		return err
 	}
-	shape := s.plan.shape(phaseRows, p, "", s.dialect)
+	shape := s.plan.shape(phaseRows, p, 0, s.dialect)
 	if p.Phase == phaseNullKeys {
-		shape = s.plan.shape(phaseNullKeys, p, "", s.dialect)
+		shape = s.plan.shape(phaseNullKeys, p, 0, s.dialect)
 	}
 	order := shape.orderBy
 	if err := s.checkKeyTexts("in_progress.after", order, p.After); err != nil {

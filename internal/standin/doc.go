@@ -82,6 +82,9 @@
 //	                                                  standard_conforming_strings)
 //	REAL / DOUBLE PRECISION values                  r_extra_float_digits                   "%.*g" with 6 / 15 + extra_float_digits digits (8 / 17 at
 //	                                                                                       Redshift's maximum, 2), not PostgreSQL 12's shortest form
+//	a bound parameter cast to INTERVAL              r_interval_literals (an interval is    XX000 "Not implemented"* (Redshift's answer to a
+//	  ($1::interval, CAST($1 AS interval))            the INTERVAL keyword, a quantity       parameter where it needs a constant, as for LIMIT $1)
+//	                                                  and a date part)
 //	PRIMARY KEY informational, NOT NULL enforced    t_Defining_constraints,                redshift_standin.informational_primary_key(table) makes
 //	                                                  r_CREATE_TABLE_NEW                     a key's columns nullable, as Redshift's are when declared
 //	                                                                                       without NOT NULL† (PostgreSQL makes them NOT NULL)
