@@ -15,3 +15,12 @@ func SetWatermarkTimings(margin, floor, warnAfter time.Duration) (restore func()
 // RowBytes is the estimate of a decoded row's memory that BatchBytes
 // budgets, for tests that check the batches a sink receives.
 func RowBytes(row []any) int64 { return rowBytes(row) }
+
+// SetChunkRows sets the rows a Redshift chunk aims at, for tests that cut
+// small tables into several chunks; the returned func restores it. Tests
+// that call it must not run in parallel.
+func SetChunkRows(n int64) (restore func()) {
+	old := chunkRows
+	chunkRows = n
+	return func() { chunkRows = old }
+}

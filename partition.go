@@ -70,8 +70,8 @@ func (s *tableSync) readRows(ctx context.Context) error {
 
 // chunkRows is the size a Redshift table's key ranges aim at: large enough
 // that the leader node's cost per query stays small, small enough that a
-// crash re-reads little.
-const chunkRows = 1_000_000
+// crash re-reads little. (A variable for tests: SetChunkRows.)
+var chunkRows int64 = 1_000_000
 
 // maxChunks caps the chunks of one table (a stale or wrong estimate must not
 // make thousands of tiny queries); larger tables get larger chunks.
@@ -126,33 +126,28 @@ func (u *unit) partitions(ctx context.Context, prog *progress) ([]*partition, er
 	if large {
 		n = cfg.Partitions
 	}
+	// Redshift chunks are sized by svv_table_info's row count; when it is
+	// unknown (the view is visible only to superusers unless granted:
+	// https://docs.aws.amazon.com/redshift/latest/dg/r_SVV_TABLE_INFO.html)
+	// the rows are counted instead, range by range (see sizeRanges).
+	counted := chunked && !unindexed && est <= 0
 	switch {
 	case unindexed:
 	case chunked && est > 0:
 		n = max(n, int(min((est+chunkRows-1)/chunkRows, maxChunks)))
-	case chunked:
-		n = max(n, cfg.Partitions) // size unknown (svv_table_info unreadable)
 	}
-	if n == 1 {
+	if n == 1 && !counted {
 		prog.Chunked = true // one range: no bounds to find
 		t.log.Debug("table split into key ranges", "ranges", 1, "chunked", true, "column", lead.Name)
 		return []*partition{{}}, nil
 	}
-	q, args := shape.minMaxSQL()
-	var lo, hi any
-	err := u.withRetry(ctx, StepReadBounds, func() error {
-		return u.query(ctx, q, args, func(row []driver.Value) error {
-			dec := decoderFor(lead)
-			var err error
-			if lo, err = dec(row[0]); err != nil {
-				return err
-			}
-			hi, err = dec(row[1])
-			return err
-		})
-	})
+	lo, hi, rows, err := u.rangeStats(ctx, shape, counted)
 	if err != nil {
 		return nil, err
+	}
+	if counted {
+		// At least partitions ranges, as with an estimate.
+		n = max(n, cfg.Partitions, int(min((rows+chunkRows-1)/chunkRows, maxChunks)))
 	}
 	var bounds []string
 	if lo != nil && hi != nil {
@@ -181,6 +176,13 @@ func (u *unit) partitions(ctx context.Context, prog *progress) ([]*partition, er
 			parts[i].Upper = &bounds[i]
 		}
 	}
+	if counted {
+		// Equal widths hold equal rows only where the keys are spread
+		// evenly: a range found to hold more is split again.
+		if parts, err = u.sizeRanges(ctx, shape, parts); err != nil {
+			return nil, err
+		}
+	}
 	if shape.leadNullable {
 		// Lower <= k < Upper holds no NULL: those rows are a chunk of
 		// their own, last as in the key's sort order.
@@ -192,14 +194,99 @@ func (u *unit) partitions(ctx context.Context, prog *progress) ([]*partition, er
 
 // minMaxSQL returns the query of the leading ordering column's range within
 // the shape: one cheap query (an index or zone maps answer it), never OFFSET
-// probes.
-func (s *readShape) minMaxSQL() (string, []any) {
+// probes. With count, it counts the column's values too (a scan of the
+// column: on Redshift, of its blocks the zone maps do not rule out).
+func (s *readShape) minMaxSQL(count bool) (string, []any) {
 	q := sqlident.Quote(s.orderBy[0].Name)
-	sql := "SELECT min(" + q + "), max(" + q + ") FROM " + s.from
+	sql := "SELECT min(" + q + "), max(" + q + ")"
+	if count {
+		sql += ", count(" + q + ")"
+	}
+	sql += " FROM " + s.from
 	if len(s.filters) > 0 {
 		sql += " WHERE " + strings.Join(s.filters, " AND ")
 	}
 	return sql, s.args
+}
+
+// rangeStats returns the smallest and largest value of the shape's leading
+// ordering column (nil when it has none) and, with count, how many rows
+// hold a value.
+func (u *unit) rangeStats(ctx context.Context, shape *readShape, count bool) (lo, hi any, rows int64, err error) {
+	q, args := shape.minMaxSQL(count)
+	dec := decoderFor(shape.orderBy[0])
+	err = u.withRetry(ctx, StepReadBounds, func() error {
+		return u.query(ctx, q, args, func(row []driver.Value) error {
+			var err error
+			if lo, err = dec(row[0]); err != nil {
+				return err
+			}
+			if hi, err = dec(row[1]); err != nil {
+				return err
+			}
+			if count {
+				rows, _ = row[2].(int64)
+			}
+			return nil
+		})
+	})
+	return lo, hi, rows, err
+}
+
+// maxSplitDepth bounds how many times sizeRanges splits a range again: each
+// level costs a count of every range it splits.
+const maxSplitDepth = 3
+
+// sizeRanges counts the rows of each key range and splits one that holds
+// more than twice chunkRows again, into ranges of equal width between its
+// own smallest and largest value, until each holds at most that, a range
+// cannot be cut (one value), maxSplitDepth levels are done or the table has
+// maxChunks ranges. Used when no row count is known for the table: keys
+// spread unevenly (a few outliers far above the rest) would otherwise make
+// one chunk hold nearly every row.
+func (u *unit) sizeRanges(ctx context.Context, base *readShape, parts []*partition) ([]*partition, error) {
+	lead := base.orderBy[0]
+	var out []*partition
+	var split func(p *partition, depth int) error
+	split = func(p *partition, depth int) error {
+		if depth >= maxSplitDepth || len(out)+1 >= maxChunks {
+			out = append(out, p)
+			return nil
+		}
+		lo, hi, rows, err := u.rangeStats(ctx, base.within(p), true)
+		if err != nil {
+			return err
+		}
+		if rows <= 2*chunkRows || lo == nil || hi == nil {
+			out = append(out, p)
+			return nil
+		}
+		n := int(min((rows+chunkRows-1)/chunkRows, int64(maxChunks)))
+		bounds, err := splitRange(lo, hi, n, lead.Type)
+		if err != nil || len(bounds) == 0 {
+			out = append(out, p)
+			return err
+		}
+		for i := range len(bounds) + 1 {
+			sub := &partition{Lower: p.Lower, Upper: p.Upper}
+			if i > 0 {
+				sub.Lower = &bounds[i-1]
+			}
+			if i < len(bounds) {
+				sub.Upper = &bounds[i]
+			}
+			if err := split(sub, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, p := range parts {
+		if err := split(p, 0); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // splittable reports whether a range of the type can be cut into equal widths.

@@ -7,9 +7,12 @@ package redshiftsync_test
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,5 +120,87 @@ INSERT INTO %[1]s.ev SELECT i, 'v' || i, timestamp '2024-01-01' + i * interval '
 	}
 	if n := sink.deliveries[s+".ev"]["239"] - before["239"]; n != 0 {
 		t.Errorf("row 239, 1h01 below the bookmark: read again %d times", n)
+	}
+}
+
+// savesStore is a MemoryStore that keeps every document saved.
+type savesStore struct {
+	redshiftsync.MemoryStore
+	mu   sync.Mutex
+	docs [][]byte
+}
+
+func (s *savesStore) Save(ctx context.Context, doc []byte) error {
+	s.mu.Lock()
+	s.docs = append(s.docs, bytes.Clone(doc))
+	s.mu.Unlock()
+	return s.MemoryStore.Save(ctx, doc)
+}
+
+// TestRedshiftChunksWithoutTableInfo: a role not granted SVV_TABLE_INFO
+// (visible only to superusers) has no row count; the chunks are sized by
+// counting the rows, range by range, so that none holds much more than a
+// chunk's rows even when a few outlying keys stretch the key range. Granted
+// SELECT on the view, the role gets the estimate.
+func TestRedshiftChunksWithoutTableInfo(t *testing.T) {
+	defer redshiftsync.SetChunkRows(1000)()
+	db, s := standinSchema(t)
+	pgtest.Exec(t, db, fmt.Sprintf(`
+CREATE TABLE %[1]s.skew (id bigint PRIMARY KEY, v int);
+INSERT INTO %[1]s.skew SELECT i, i FROM generate_series(1, 6000) i;
+INSERT INTO %[1]s.skew SELECT 100000 * i, i FROM generate_series(1, 10) i;`, s))
+	role := readerRole(t, s, "skew")
+	rdsn, err := url.Parse(pgtest.RedshiftDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdsn.User = url.User(role)
+	cfg := configFor(t, rdsn.String(), s)
+	cfg.MaxParallelWorkers, cfg.CheckpointEveryRows, cfg.BatchSize = 1, 1, 100
+	_, d := discover(t, cfg, newMemSink())
+	if est := d.Plans[0].Table.EstimatedRows; est != -1 {
+		t.Fatalf("estimate %d without svv_table_info, want -1 (unknown)", est)
+	}
+
+	sink, store := newMemSink(), &savesStore{}
+	mustRun(t, cfg, sink, store)
+	if diff := diffMaps(sourceMap(t, db, `SELECT id::text, v::text FROM `+s+`.skew`), sink.column(s+".skew", "v")); diff != "" {
+		t.Errorf("rows: %s", diff)
+	}
+	if len(store.docs) == 0 {
+		t.Fatal("no checkpoint saved")
+	}
+	v, err := redshiftsync.InspectState(store.docs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := v.Tables[s+".skew"].InProgress.Partitions
+	largest := 0
+	for _, p := range parts {
+		q := `SELECT count(*) FROM ` + s + `.skew WHERE true`
+		var args []any
+		if p.Lower != nil {
+			args = append(args, *p.Lower)
+			q += fmt.Sprintf(" AND id >= $%d", len(args))
+		}
+		if p.Upper != nil {
+			args = append(args, *p.Upper)
+			q += fmt.Sprintf(" AND id < $%d", len(args))
+		}
+		var n int
+		if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		largest = max(largest, n)
+	}
+	if largest > 2000 || len(parts) < 6 {
+		t.Errorf("%d chunks, the largest %d rows; want at least 6, none above 2000 (twice the chunk size)", len(parts), largest)
+	}
+
+	// GRANT SELECT ON svv_table_info restores the estimate.
+	pgtest.Exec(t, pgtest.OpenDSN(t, pgtest.RedshiftDSN(t)), `GRANT SELECT ON svv_table_info TO `+role)
+	_, d = discover(t, cfg, newMemSink())
+	if est := d.Plans[0].Table.EstimatedRows; est != 6010 {
+		t.Errorf("estimate %d with SELECT on svv_table_info, want 6010", est)
 	}
 }
