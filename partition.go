@@ -9,6 +9,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -346,4 +347,77 @@ func splitRange(lo, hi any, n int, lt LogicalType) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// splitParts is how many chunks a Redshift chunk whose statement timed out
+// is read in instead (see readSplit).
+const splitParts = 4
+
+// canSplit reports whether a Redshift chunk whose statement timed out can
+// be read in smaller key ranges: a range (not the NULLs' chunk) on a
+// column that can be cut.
+func (s *tableSync) canSplit(part *partition) bool {
+	if s.dialect != DialectRedshift || part.Null || s.prog.Blocks != nil {
+		return false
+	}
+	shape := s.shape()
+	return len(shape.orderBy) > 0 && splittable(shape.orderBy[0].Type)
+}
+
+// readSplit reads the unit's chunk, whose statement timed out (cause), as
+// splitParts chunks of equal width between its own smallest and largest
+// key, which take its place in the progress (so a crash resumes at them),
+// each split again if it times out too. Running the same statement again
+// would meet the same statement_timeout or WLM rule. A chunk of one key
+// value cannot be split: it is retried once more as it is, and a second
+// timeout fails the table (see withRetry).
+func (u *unit) readSplit(ctx context.Context, cause error) error {
+	t, part := u.t, u.part
+	base := t.shape().within(part)
+	u.splitOnTimeout = false
+	lo, hi, _, err := u.rangeStats(ctx, base, false)
+	if err != nil {
+		return err
+	}
+	var bounds []string
+	if lo != nil && hi != nil {
+		if bounds, err = splitRange(lo, hi, splitParts, base.orderBy[0].Type); err != nil {
+			return err
+		}
+	}
+	if len(bounds) == 0 {
+		u.timeouts = 1 // the timeout that brought it here
+		return u.readChunk(ctx)
+	}
+	u.releaseConn(false) // the smaller chunks take connections of their own
+	subs := make([]*partition, len(bounds)+1)
+	for i := range subs {
+		subs[i] = &partition{Lower: part.Lower, Upper: part.Upper}
+		if i > 0 {
+			subs[i].Lower = &bounds[i-1]
+		}
+		if i < len(bounds) {
+			subs[i].Upper = &bounds[i]
+		}
+	}
+	t.mu.Lock()
+	if i := slices.Index(t.prog.Partitions, part); i >= 0 {
+		t.prog.Partitions = slices.Replace(t.prog.Partitions, i, i+1, subs...)
+	}
+	t.mu.Unlock()
+	t.stats.parts.Add(int64(len(subs) - 1))
+	t.log.Warn("statement timed out: reading its chunk in smaller chunks", "chunks", len(subs), "sqlstate", SQLState(cause), "error", cause)
+	for _, sub := range subs {
+		su := t.newUnit(t.partShape(sub), &sub.After)
+		su.part = sub
+		if err := su.read(ctx); err != nil {
+			return err
+		}
+		t.mu.Lock()
+		sub.Done = true
+		t.mu.Unlock()
+		t.stats.partsDone.Add(1)
+	}
+	t.stats.partsDone.Add(-1) // readRows counts the chunk split here as done
+	return nil
 }

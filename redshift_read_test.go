@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -202,5 +203,66 @@ INSERT INTO %[1]s.skew SELECT 100000 * i, i FROM generate_series(1, 10) i;`, s))
 	_, d = discover(t, cfg, newMemSink())
 	if est := d.Plans[0].Table.EstimatedRows; est != 6010 {
 		t.Errorf("estimate %d with SELECT on svv_table_info, want 6010", est)
+	}
+}
+
+// slowRows creates in schema table (id int PRIMARY KEY, v int) with rows
+// 1..n, which a role other than its owner reads at the pace the SQL
+// expression slow (of id, in seconds) gives each row: a row-level security
+// policy sleeps that long per row read. The upstream's statement_timeout
+// then cancels a statement that reads too many slow rows (57014), as
+// Redshift's statement_timeout or a WLM timeout does.
+func slowRows(t *testing.T, db *sql.DB, schema, table string, n int, slow string) {
+	t.Helper()
+	pgtest.Exec(t, db, fmt.Sprintf(`
+CREATE TABLE %[1]s.%[2]s (id int PRIMARY KEY, v int);
+INSERT INTO %[1]s.%[2]s SELECT i, i FROM generate_series(1, %[3]d) i;
+CREATE FUNCTION %[1]s.%[2]s_pace(id int) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $f$
+BEGIN PERFORM pg_sleep(%[4]s); RETURN true; END $f$;
+ALTER TABLE %[1]s.%[2]s ENABLE ROW LEVEL SECURITY;
+CREATE POLICY pace ON %[1]s.%[2]s FOR SELECT USING (%[1]s.%[2]s_pace(id));`, schema, table, n, slow))
+}
+
+// TestRedshiftChunkTimeoutSplits: a chunk whose statement is canceled by a
+// timeout (57014) is read again in smaller chunks, not as the same
+// statement; a chunk that cannot be made smaller (one key) and times out
+// twice fails the table with a hint, whatever max_retries allows.
+func TestRedshiftChunkTimeoutSplits(t *testing.T) {
+	db, s := standinSchema(t)
+	s2 := pgtest.NewSchema(t, db)
+	// 200 rows of 5 ms: 1 s in one statement, 0.25 s in a quarter.
+	slowRows(t, db, s, "slow", 200, "0.005")
+	// Row 7 alone takes 0.8 s: every statement that reads it times out.
+	slowRows(t, db, s2, "stuck", 40, "CASE WHEN id = 7 THEN 0.8 ELSE 0 END")
+	role := readerRole(t, s, "slow")
+	pgtest.Exec(t, db, fmt.Sprintf(`GRANT USAGE ON SCHEMA %[1]s TO %[2]s; GRANT SELECT ON %[1]s.stuck TO %[2]s;
+GRANT SELECT ON redshift_standin.svv_table_info TO %[2]s`, s2, role))
+	rdsn, err := url.Parse(pgtest.RedshiftDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdsn.User = url.User(role)
+	cfg := configFor(t, rdsn.String(), s)
+	cfg.StatementTimeout, cfg.MaxRetries, cfg.MaxParallelWorkers = 500*time.Millisecond, 5, 1
+
+	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
+	mustRun(t, cfg, sink, store)
+	if diff := diffMaps(sourceMap(t, db, `SELECT id::text, v::text FROM `+s+`.slow`), sink.column(s+".slow", "v")); diff != "" {
+		t.Errorf("slow: %s", diff)
+	}
+
+	cfg.Schema = s2
+	ex, err := redshiftsync.New(cfg, newMemSink(), &redshiftsync.MemoryStore{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
+	_, err = ex.Run(t.Context())
+	var te *redshiftsync.TableError
+	if !errors.As(err, &te) || redshiftsync.SQLState(err) != "57014" || !strings.Contains(te.Hint, "timed out twice") {
+		t.Fatalf("err = %v; want a TableError with SQLSTATE 57014 and a hint that the statement timed out twice", err)
+	}
+	if n := totalRetries(ex); n != 1 {
+		t.Errorf("%d retries, want 1: the chunk of key 7 alone, retried once", n)
 	}
 }
