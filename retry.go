@@ -135,7 +135,7 @@ const timeoutHint = "the statement timed out twice, and its read cannot be split
 // connection, up to MaxRetries times. fn must be safe to run again: a page
 // that failed was not delivered, so it is read again from the same position.
 //
-// A statement that timed out (57014) is not retried as it is when the unit
+// On Redshift, a statement that timed out (57014) is not retried as it is when the unit
 // can split its read (splitOnTimeout): withRetry returns an *errTimedOut and
 // the caller reads it in smaller parts. Otherwise it is retried once: a
 // second timeout fails the step, whatever MaxRetries allows (u.timeouts
@@ -167,7 +167,7 @@ func (u *unit) withRetry(ctx context.Context, step string, fn func() error) erro
 			// life. (A stream that starts over makes no progress.)
 			attempt = 0
 		}
-		if SQLState(err) == sqlStateTimeout && ctx.Err() == nil {
+		if SQLState(err) == sqlStateTimeout && ctx.Err() == nil && t.dialect == DialectRedshift {
 			if u.splitOnTimeout {
 				return &errTimedOut{err}
 			}
