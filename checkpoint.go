@@ -108,6 +108,11 @@ type progress struct {
 	// whole without ORDER BY and is the unit of resume (Redshift, where a
 	// per-page sort runs on the leader node).
 	Chunked bool `json:"chunked,omitempty"`
+	// ChunkColumn names the column the chunks' bounds range over when it
+	// is not the leading ordering column: a Redshift table ordered by a
+	// text key is chunked on its sort key, or an integer, date or
+	// timestamp column.
+	ChunkColumn string `json:"chunk_column,omitempty"`
 	// Blocks is set when the phase is read in block order (PostgreSQL 14+,
 	// a table with no index to page by): its one partition's After is the
 	// ctid of the last row delivered.

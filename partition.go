@@ -8,6 +8,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"math"
 	"math/big"
 	"slices"
 	"strings"
@@ -114,9 +115,21 @@ func (u *unit) partitions(ctx context.Context, prog *progress) ([]*partition, er
 	if !large && !chunked {
 		return nil, nil
 	}
-	if !splittable(lead.Type) {
-		if unindexed {
-			// One streaming pass over the phase, resumed as a whole.
+	cut := splittable(lead.Type) || (t.dialect == DialectRedshift && chunkSplittable(lead.Type))
+	if !cut && t.dialect == DialectRedshift {
+		// Chunks are streamed unordered: they may range over another
+		// column than the ordering's (a text key's), such as the sort key.
+		if c, ok := t.chunkColumn(); ok {
+			prog.ChunkColumn = c.Name
+			shape = t.plan.shape(phaseRows, prog, t.lookback(), t.dialect)
+			lead, cut = c, true
+		}
+	}
+	if !cut {
+		if chunked {
+			// One streaming pass over the phase, resumed as a whole: on
+			// Redshift, rather than keyset pages that the leader node
+			// sorts one by one.
 			prog.Chunked = true
 			t.log.Debug("table split into key ranges", "ranges", 1, "chunked", true, "column", lead.Name)
 			return []*partition{{}}, nil
@@ -184,7 +197,7 @@ func (u *unit) partitions(ctx context.Context, prog *progress) ([]*partition, er
 			return nil, err
 		}
 	}
-	if shape.leadNullable {
+	if shape.rangeNullable {
 		// Lower <= k < Upper holds no NULL: those rows are a chunk of
 		// their own, last as in the key's sort order.
 		parts = append(parts, &partition{Null: true})
@@ -198,7 +211,7 @@ func (u *unit) partitions(ctx context.Context, prog *progress) ([]*partition, er
 // probes. With count, it counts the column's values too (a scan of the
 // column: on Redshift, of its blocks the zone maps do not rule out).
 func (s *readShape) minMaxSQL(count bool) (string, []any) {
-	q := sqlident.Quote(s.orderBy[0].Name)
+	q := sqlident.Quote(s.rangeColumn().Name)
 	sql := "SELECT min(" + q + "), max(" + q + ")"
 	if count {
 		sql += ", count(" + q + ")"
@@ -215,7 +228,7 @@ func (s *readShape) minMaxSQL(count bool) (string, []any) {
 // hold a value.
 func (u *unit) rangeStats(ctx context.Context, shape *readShape, count bool) (lo, hi any, rows int64, err error) {
 	q, args := shape.minMaxSQL(count)
-	dec := decoderFor(shape.orderBy[0])
+	dec := decoderFor(shape.rangeColumn())
 	err = u.withRetry(ctx, StepReadBounds, func() error {
 		return u.query(ctx, q, args, func(row []driver.Value) error {
 			var err error
@@ -246,7 +259,7 @@ const maxSplitDepth = 3
 // spread unevenly (a few outliers far above the rest) would otherwise make
 // one chunk hold nearly every row.
 func (u *unit) sizeRanges(ctx context.Context, base *readShape, parts []*partition) ([]*partition, error) {
-	lead := base.orderBy[0]
+	lead := base.rangeColumn()
 	var out []*partition
 	var split func(p *partition, depth int) error
 	split = func(p *partition, depth int) error {
@@ -299,15 +312,36 @@ func splittable(lt LogicalType) bool {
 	return false
 }
 
+// chunkSplittable reports whether a Redshift chunk's range on a column of
+// the type can be cut: splittable's types, and decimals and floats, whose
+// chunks are streamed unordered (on PostgreSQL they are keyset-paged within
+// partitions on splittable types only, as before).
+func chunkSplittable(lt LogicalType) bool {
+	return splittable(lt) || lt == TypeDecimal || lt == TypeFloat || lt == TypeDouble
+}
+
 // splitRange returns up to n-1 increasing inner bounds that cut [lo, hi] into
 // n ranges of equal width, as key text of type lt. Values arrive as the
 // decoders deliver them: int64, or time.Time, or the strings "infinity" and
-// "-infinity" for an infinite date or timestamp. A range with an infinite
-// end, or ends of two kinds, has no width to cut and is read unsplit (no
-// bounds); any input returns, none panics (FuzzSplitRange).
+// "-infinity" for an infinite date or timestamp, or a Decimal, or a float64.
+// A range with an infinite end (or NaN), or ends of two kinds, has no width
+// to cut and is read unsplit (no bounds); any input returns, none panics
+// (FuzzSplitRange).
 func splitRange(lo, hi any, n int, lt LogicalType) ([]string, error) {
 	var a, b int64
 	switch x := lo.(type) {
+	case Decimal:
+		y, ok := hi.(Decimal)
+		if !ok {
+			return nil, nil
+		}
+		return splitDecimal(x, y, n), nil
+	case float64:
+		y, ok := hi.(float64)
+		if !ok {
+			return nil, nil
+		}
+		return splitFloat(x, y, n), nil
 	case int64:
 		y, ok := hi.(int64)
 		if !ok {
@@ -361,7 +395,7 @@ func (s *tableSync) canSplit(part *partition) bool {
 		return false
 	}
 	shape := s.shape()
-	return len(shape.orderBy) > 0 && splittable(shape.orderBy[0].Type)
+	return len(shape.orderBy) > 0 && chunkSplittable(shape.rangeColumn().Type)
 }
 
 // readSplit reads the unit's chunk, whose statement timed out (cause), as
@@ -381,7 +415,7 @@ func (u *unit) readSplit(ctx context.Context, cause error) error {
 	}
 	var bounds []string
 	if lo != nil && hi != nil {
-		if bounds, err = splitRange(lo, hi, splitParts, base.orderBy[0].Type); err != nil {
+		if bounds, err = splitRange(lo, hi, splitParts, base.rangeColumn().Type); err != nil {
 			return err
 		}
 	}
@@ -420,4 +454,84 @@ func (u *unit) readSplit(ctx context.Context, cause error) error {
 	}
 	t.stats.partsDone.Add(-1) // readRows counts the chunk split here as done
 	return nil
+}
+
+// splitDecimal is splitRange for decimals: exact arithmetic on the texts,
+// each bound printed with two more fractional digits than the ends have.
+// The server rounds a bound to the column's scale when it binds it, which
+// keeps the bounds in order (a range may come out empty, never overlap
+// another); every row lies in exactly one range whatever the bounds are.
+func splitDecimal(lo, hi Decimal, n int) []string {
+	a, okA := new(big.Rat).SetString(string(lo))
+	b, okB := new(big.Rat).SetString(string(hi))
+	if !okA || !okB || b.Cmp(a) <= 0 || n < 2 {
+		return nil // NaN, or nothing to cut
+	}
+	digits := 2
+	for _, d := range []Decimal{lo, hi} {
+		if i := strings.IndexByte(string(d), '.'); i >= 0 {
+			digits = max(digits, len(d)-i-1+2)
+		}
+	}
+	digits = min(digits, 40)
+	span := new(big.Rat).Sub(b, a)
+	var out []string
+	for i := 1; i < n; i++ {
+		v := new(big.Rat).Mul(span, big.NewRat(int64(i), int64(n)))
+		v.Add(v, a)
+		txt := decimalKeyText(Decimal(v.FloatString(digits)))
+		if len(out) == 0 || out[len(out)-1] != txt {
+			out = append(out, txt)
+		}
+	}
+	return out
+}
+
+// splitFloat is splitRange for floats: a*(n-i)/n + b*i/n, which cannot
+// overflow as b-a can, printed exactly (floatKeyText); bounds that do not
+// increase (rounding between two adjacent floats) are dropped.
+func splitFloat(a, b float64, n int) []string {
+	if math.IsNaN(a) || math.IsNaN(b) || math.IsInf(a, 0) || math.IsInf(b, 0) || b <= a || n < 2 {
+		return nil
+	}
+	var out []string
+	prev := a
+	for i := 1; i < n; i++ {
+		f := float64(i) / float64(n)
+		v := a*(1-f) + b*f
+		if v <= prev || v > b {
+			continue
+		}
+		prev = v
+		out = append(out, floatKeyText(v))
+	}
+	return out
+}
+
+// chunkColumn returns the column a Redshift table whose ordering column
+// cannot be cut (a text key) is chunked on instead: its sort key when that
+// can be cut, else its first integer, date or timestamp column, NOT NULL
+// ones first. Zone maps prune ranges of the sort key best
+// (https://docs.aws.amazon.com/redshift/latest/dg/t_Sorting_data.html).
+func (s *tableSync) chunkColumn() (Column, bool) {
+	t := s.plan.Table
+	if c, ok := t.Column(t.SortKey); ok && t.SortKey != "" && chunkSplittable(c.Type) {
+		return c, true
+	}
+	var nullable *Column
+	for _, c := range t.Columns {
+		if !splittable(c.Type) {
+			continue
+		}
+		if !c.Nullable {
+			return c, true
+		}
+		if nullable == nil {
+			nullable = &c
+		}
+	}
+	if nullable != nil {
+		return *nullable, true
+	}
+	return Column{}, false
 }

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -264,5 +265,66 @@ GRANT SELECT ON redshift_standin.svv_table_info TO %[2]s`, s2, role))
 	}
 	if n := totalRetries(ex); n != 1 {
 		t.Errorf("%d retries, want 1: the chunk of key 7 alone, retried once", n)
+	}
+}
+
+// TestRedshiftChunksOtherKeys: on Redshift every keyset page is sorted by
+// the leader node, so tables are read in unordered chunks whatever their
+// key: decimal and float keys are cut into ranges too; a table ordered by a
+// text key is chunked on its sort key (or an integer or date column); one
+// with no column to cut is read in one unordered pass. Every row arrives.
+func TestRedshiftChunksOtherKeys(t *testing.T) {
+	db, s := standinSchema(t)
+	pgtest.Exec(t, db, fmt.Sprintf(`
+CREATE TABLE %[1]s.dec (id numeric(12,2) PRIMARY KEY, v int);
+INSERT INTO %[1]s.dec SELECT i * 1.25, i FROM generate_series(1, 3000) i;
+CREATE TABLE %[1]s.flt (id double precision PRIMARY KEY, v int);
+INSERT INTO %[1]s.flt SELECT i / 7.0, i FROM generate_series(1, 3000) i;
+CREATE TABLE %[1]s.txt (id varchar(16) PRIMARY KEY, n int NOT NULL, created date NOT NULL, v int);
+INSERT INTO %[1]s.txt SELECT 'k' || i, i, date '2024-01-01' + i / 10, i FROM generate_series(1, 3000) i;
+INSERT INTO redshift_standin.table_attributes (relid, sortkey1) VALUES ('%[1]s.txt'::regclass, 'created');
+CREATE TABLE %[1]s.onlytxt (id varchar(16) PRIMARY KEY, v text);
+INSERT INTO %[1]s.onlytxt SELECT 'k' || i, 'v' || i FROM generate_series(1, 3000) i;`, s))
+	cfg := configFor(t, pgtest.RedshiftDSN(t), s)
+	cfg.Partitions, cfg.PartitionThreshold, cfg.CheckpointEveryRows, cfg.BatchSize = 4, 1, 1, 500
+	sink, store := newMemSink(), &savesStore{}
+	mustRun(t, cfg, sink, store)
+	for _, table := range []string{"dec", "flt", "txt", "onlytxt"} {
+		if d := diffMaps(sourceMap(t, db, `SELECT id::text, v::text FROM `+s+`.`+table), sink.column(s+"."+table, "v")); d != "" {
+			t.Errorf("%s: %s", table, d)
+		}
+	}
+	// The ranges each table was read in, from the checkpoints saved while
+	// it was read.
+	ranges := map[string]int{}
+	chunkColumn := map[string]string{}
+	for _, doc := range store.docs {
+		var st struct {
+			Tables map[string]struct {
+				InProgress *struct {
+					Chunked     bool              `json:"chunked"`
+					ChunkColumn string            `json:"chunk_column"`
+					Partitions  []json.RawMessage `json:"partitions"`
+				} `json:"in_progress"`
+			} `json:"tables"`
+		}
+		if err := json.Unmarshal(doc, &st); err != nil {
+			t.Fatal(err)
+		}
+		for name, ts := range st.Tables {
+			if p := ts.InProgress; p != nil && p.Chunked {
+				name = strings.TrimPrefix(name, s+".")
+				ranges[name] = max(ranges[name], len(p.Partitions))
+				chunkColumn[name] = p.ChunkColumn
+			}
+		}
+	}
+	for table, want := range map[string]int{"dec": 4, "flt": 4, "txt": 4, "onlytxt": 1} {
+		if ranges[table] != want {
+			t.Errorf("%s: read in %d chunks, want %d", table, ranges[table], want)
+		}
+	}
+	if chunkColumn["txt"] != "created" {
+		t.Errorf("txt: chunked on %q, want its sort key created", chunkColumn["txt"])
 	}
 }

@@ -183,10 +183,22 @@ type readShape struct {
 	// calls the values equal (see textEqualsValue): the non-unique page
 	// loop then reads ranked pages.
 	serverTies bool
-	// leadNullable is true when the shape's rows may hold NULL in the
-	// leading ordering column: key ranges on it (Lower <= k < Upper) miss
-	// those rows, which a partition of their own reads (partition.Null).
-	leadNullable bool
+	// rangeBy is the column partitions range over when it is not the
+	// leading ordering column (progress.ChunkColumn); nil for that one.
+	rangeBy *Column
+	// rangeNullable is true when the shape's rows may hold NULL in the
+	// column partitions range over: key ranges on it (Lower <= k < Upper)
+	// miss those rows, which a partition of their own reads
+	// (partition.Null).
+	rangeNullable bool
+}
+
+// rangeColumn returns the column the shape's partitions range over.
+func (s *readShape) rangeColumn() Column {
+	if s.rangeBy != nil {
+		return *s.rangeBy
+	}
+	return s.orderBy[0]
 }
 
 // textEqualsValue reports whether two values of a column of type lt are
@@ -396,7 +408,12 @@ func (p *Plan) shape(phase string, prog *progress, lookback time.Duration, diale
 	// The rows phase of an incremental sync filters the key's NULLs out;
 	// a full sync's leading key column is nullable where the catalog says
 	// so (Redshift enforces NOT NULL, never a primary key).
-	s.leadNullable = len(s.orderBy) > 0 && s.orderBy[0].Nullable && (p.Mode == ModeFull || phase == phaseNullKeys)
+	s.rangeNullable = len(s.orderBy) > 0 && s.orderBy[0].Nullable && (p.Mode == ModeFull || phase == phaseNullKeys)
+	if prog != nil && prog.ChunkColumn != "" && phase == phaseRows {
+		if c, ok := t.Column(prog.ChunkColumn); ok {
+			s.rangeBy, s.rangeNullable = &c, c.Nullable
+		}
+	}
 	for _, c := range s.orderBy {
 		s.orderIdx = append(s.orderIdx, t.ColumnIndex(c.Name))
 		s.serverTies = s.serverTies || !textEqualsValue(c.Type)
@@ -416,13 +433,13 @@ func (p *Plan) shape(phase string, prog *progress, lookback time.Duration, diale
 }
 
 // within returns the shape narrowed to one partition's key range on the
-// leading ordering column: Lower <= lead < Upper, or lead IS NULL for the
+// column it ranges over (rangeColumn): Lower <= lead < Upper, or lead IS NULL for the
 // partition of the NULLs.
 func (s *readShape) within(p *partition) *readShape {
 	c := *s
 	c.filters = append([]string(nil), s.filters...)
 	c.args = append([]any(nil), s.args...)
-	lead := s.orderBy[0]
+	lead := s.rangeColumn()
 	q := sqlident.Quote(lead.Name)
 	if p.Null {
 		c.filters = append(c.filters, q+" IS NULL")
