@@ -180,16 +180,7 @@ func (u *unit) partitions(ctx context.Context, prog *progress) ([]*partition, er
 		return []*partition{{}}, nil
 	}
 	prog.Chunked = chunked
-	parts := make([]*partition, len(bounds)+1)
-	for i := range parts {
-		parts[i] = &partition{}
-		if i > 0 {
-			parts[i].Lower = &bounds[i-1]
-		}
-		if i < len(bounds) {
-			parts[i].Upper = &bounds[i]
-		}
-	}
+	parts := cutRange(&partition{}, bounds)
 	if counted {
 		// Equal widths hold equal rows only where the keys are spread
 		// evenly: a range found to hold more is split again.
@@ -204,6 +195,22 @@ func (u *unit) partitions(ctx context.Context, prog *progress) ([]*partition, er
 	}
 	t.log.Debug("table split into key ranges", "ranges", len(parts), "chunked", chunked, "column", lead.Name)
 	return parts, nil
+}
+
+// cutRange returns the len(bounds)+1 ranges that the increasing bounds cut p's
+// range into: the first from p's Lower, the last to p's Upper.
+func cutRange(p *partition, bounds []string) []*partition {
+	out := make([]*partition, len(bounds)+1)
+	for i := range out {
+		out[i] = &partition{Lower: p.Lower, Upper: p.Upper}
+		if i > 0 {
+			out[i].Lower = &bounds[i-1]
+		}
+		if i < len(bounds) {
+			out[i].Upper = &bounds[i]
+		}
+	}
+	return out
 }
 
 // minMaxSQL returns the query of the leading ordering column's range within
@@ -281,14 +288,7 @@ func (u *unit) sizeRanges(ctx context.Context, base *readShape, parts []*partiti
 			out = append(out, p)
 			return err
 		}
-		for i := range len(bounds) + 1 {
-			sub := &partition{Lower: p.Lower, Upper: p.Upper}
-			if i > 0 {
-				sub.Lower = &bounds[i-1]
-			}
-			if i < len(bounds) {
-				sub.Upper = &bounds[i]
-			}
+		for _, sub := range cutRange(p, bounds) {
 			if err := split(sub, depth+1); err != nil {
 				return err
 			}
@@ -424,16 +424,7 @@ func (u *unit) readSplit(ctx context.Context, cause error) error {
 		return u.readChunk(ctx)
 	}
 	u.releaseConn(false) // the smaller chunks take connections of their own
-	subs := make([]*partition, len(bounds)+1)
-	for i := range subs {
-		subs[i] = &partition{Lower: part.Lower, Upper: part.Upper}
-		if i > 0 {
-			subs[i].Lower = &bounds[i-1]
-		}
-		if i < len(bounds) {
-			subs[i].Upper = &bounds[i]
-		}
-	}
+	subs := cutRange(part, bounds)
 	t.mu.Lock()
 	if i := slices.Index(t.prog.Partitions, part); i >= 0 {
 		t.prog.Partitions = slices.Replace(t.prog.Partitions, i, i+1, subs...)
