@@ -2,7 +2,6 @@ package redshiftsync
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -16,10 +15,8 @@ import (
 // already read, are TID Range Scans, which read only those blocks (before
 // PostgreSQL 14 the same predicate scanned the whole table).
 func TestBlockOrderPlans(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.u (n int, label text);
-INSERT INTO %[1]s.u SELECT i, 'l' || i FROM generate_series(1, 50000) i; ANALYZE %[1]s.u;`, s))
+	db, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.u (n int, label text);
+INSERT INTO %[1]s.u SELECT i, 'l' || i FROM generate_series(1, 50000) i; ANALYZE %[1]s.u;`)
 	base := (&readShape{selectList: "n, label", from: sqlident.Qualified(s, "u"), filters: []string{"n IS NOT NULL"}}).blockShape()
 	for _, c := range []struct {
 		shape *readShape
@@ -30,19 +27,7 @@ INSERT INTO %[1]s.u SELECT i, 'l' || i FROM generate_series(1, 50000) i; ANALYZE
 		{base.tidPredicate("<=", "(16,3)"), "Tid Range Scan"},
 	} {
 		q, args := c.shape.pageSQL(nil, 0)
-		rows, err := db.Query("EXPLAIN "+q, args...)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		var plan []string
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, line)
-		}
-		rows.Close()
+		plan := pgtest.QueryColumn[string](t, db, "EXPLAIN "+q, args...)
 		if !strings.Contains(plan[0], c.plan) {
 			t.Errorf("%s\nis planned as\n%s\nwant a %s", q, strings.Join(plan, "\n"), c.plan)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 )
 
 // countSink counts the deliveries of each row of tables keyed by an integer
@@ -80,14 +81,9 @@ func (c *countSink) missing(table string) (int, int) {
 // that mentions schema.
 func activeQueries(t *testing.T, db *sql.DB, schema string) int {
 	t.Helper()
-	var n int
-	err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity
+	return pgtest.QueryValue[int](t, db, `SELECT count(*) FROM pg_stat_activity
 WHERE application_name = 'redshiftsync' AND state = 'active' AND pid <> pg_backend_pid()
-AND strpos(query, $1) > 0`, schema).Scan(&n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+AND strpos(query, $1) > 0`, schema)
 }
 
 // TestCancelMidTable: the run's context is canceled while a big table is
@@ -147,11 +143,7 @@ INSERT INTO %[1]s.blocks SELECT i, repeat('z', 40) FROM generate_series(1, %[3]d
 					})
 				}
 			}
-			ex, err := redshiftsync.New(cfg, sink, store)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ex.Close()
+			ex := synctest.New(t, cfg, sink, store)
 			rep, err := ex.Run(ctx)
 			latency := time.Since(canceledAt)
 			if canceledAt.IsZero() {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 )
 
 // noRowsSink fails the test when a row reaches it.
@@ -30,11 +31,8 @@ func noRowsSink(t *testing.T) redshiftsync.Sink {
 // runCheck runs Extractor.Check with a fresh extractor and closes it.
 func runCheck(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore, opts ...redshiftsync.Option) []redshiftsync.CheckResult {
 	t.Helper()
-	ex, err := redshiftsync.New(cfg, sink, store, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
+	ex := synctest.New(t, cfg, sink, store, opts...)
+	defer ex.Close() // on return: tests count the sessions left after it
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	res, err := ex.Check(ctx)
@@ -63,11 +61,7 @@ func result(t *testing.T, res []redshiftsync.CheckResult, name string) redshifts
 // scans returns the sum of seq_scan and idx_scan of the tables of schema.
 func scans(t *testing.T, db *sql.DB, schema string) int64 {
 	t.Helper()
-	var n int64
-	if err := db.QueryRow(`SELECT coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0) FROM pg_stat_user_tables WHERE schemaname = $1`, schema).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return pgtest.QueryValue[int64](t, db, `SELECT coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0) FROM pg_stat_user_tables WHERE schemaname = $1`, schema)
 }
 
 // TestCheckPrivileges: as a role that may read two of three tables (one by
@@ -77,15 +71,13 @@ func scans(t *testing.T, db *sql.DB, schema string) int64 {
 // not move (read once the role's sessions are gone, which flush their
 // statistics as they end).
 func TestCheckPrivileges(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.a (id int PRIMARY KEY, v text);
 CREATE TABLE %[1]s.b (id int PRIMARY KEY, v text);
 CREATE TABLE %[1]s."Page-Views" (id int PRIMARY KEY, url text, at timestamptz);
 INSERT INTO %[1]s.a SELECT g, 'x' FROM generate_series(1, 50) g;
 INSERT INTO %[1]s.b SELECT g, 'y' FROM generate_series(1, 50) g;
-INSERT INTO %[1]s."Page-Views" SELECT g, 'u', now() FROM generate_series(1, 50) g;`, s))
+INSERT INTO %[1]s."Page-Views" SELECT g, 'u', now() FROM generate_series(1, 50) g;`)
 	role := "check_" + randomHex(t, 6)
 	pgtest.Exec(t, db, fmt.Sprintf(`CREATE ROLE %[1]s LOGIN; GRANT USAGE ON SCHEMA %[2]s TO %[1]s;
 GRANT SELECT ON %[2]s.a TO %[1]s; GRANT SELECT (id, v) ON %[2]s.b TO %[1]s; GRANT SELECT (id) ON %[2]s."Page-Views" TO %[1]s;`, role, s))
@@ -140,9 +132,7 @@ GRANT SELECT ON %[2]s.a TO %[1]s; GRANT SELECT (id, v) ON %[2]s.b TO %[1]s; GRAN
 // another server fails with the mismatch; a good state passes and is left
 // as it was, with nothing left beside it.
 func TestCheckState(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.a (id int PRIMARY KEY); INSERT INTO %[1]s.a SELECT generate_series(1, 10);`, s))
+	_, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.a (id int PRIMARY KEY); INSERT INTO %[1]s.a SELECT generate_series(1, 10);`)
 	cfg := testConfig(t, s)
 
 	t.Run("good state", func(t *testing.T) {
@@ -230,9 +220,7 @@ func TestCheckState(t *testing.T) {
 // is lost, with the grant to run; readable, it is ok. A warning alone does
 // not fail the check.
 func TestCheckRedshiftTableInfo(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.orders (id bigint PRIMARY KEY, note text); INSERT INTO %[1]s.orders SELECT generate_series(1, 10), 'n';`, s))
+	db, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.orders (id bigint PRIMARY KEY, note text); INSERT INTO %[1]s.orders SELECT generate_series(1, 10), 'n';`)
 	check := func() redshiftsync.CheckResult {
 		t.Helper()
 		ex := redshiftExtractor(t, s, s, noRowsSink(t))

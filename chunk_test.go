@@ -2,7 +2,6 @@ package redshiftsync_test
 
 import (
 	"bytes"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -18,13 +17,11 @@ import (
 // size is unknown and the partition count gives the chunks); GETDATE() and
 // svv_transactions are mirrored (redshiftClock).
 func TestRedshiftChunks(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.inc (id bigint PRIMARY KEY, v int, updated_at timestamp);
 INSERT INTO %[1]s.inc SELECT i, i %% 7, CASE WHEN i %% 50 = 0 THEN NULL ELSE timestamp '2024-01-01' + (i / 10) * interval '1 minute' END FROM generate_series(1, 30000) i;
 CREATE TABLE %[1]s.full (id int PRIMARY KEY, v int);
-INSERT INTO %[1]s.full SELECT i, i FROM generate_series(1, 20000) i;`, s))
+INSERT INTO %[1]s.full SELECT i, i FROM generate_series(1, 20000) i;`)
 	cfg := testConfig(t, s)
 	cfg.Dialect = redshiftsync.DialectRedshift
 	cfg.Partitions, cfg.MaxParallelWorkers, cfg.CheckpointEveryRows = 4, 2, 1000

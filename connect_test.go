@@ -15,6 +15,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 )
 
 // connectFailure runs a sync with cfg, which cannot connect, and returns its
@@ -112,11 +113,7 @@ func TestConnectErrors(t *testing.T) {
 	})
 	t.Run("caller canceled", func(t *testing.T) {
 		// Not a connection failure to explain: the caller's cancel.
-		ex, err := redshiftsync.New(base, newMemSink(), &redshiftsync.MemoryStore{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ex.Close()
+		ex := synctest.New(t, base, newMemSink(), &redshiftsync.MemoryStore{})
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		if _, err := ex.Run(ctx); !errors.Is(err, context.Canceled) {

@@ -383,17 +383,15 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 // discover runs Discover for Run, retrying a transient failure (a dropped
 // connection, a restarting server) the way table reads are retried.
 func (e *Extractor) discover(ctx context.Context) (*Discovery, error) {
-	for attempt := 0; ; attempt++ {
-		d, err := e.Discover(ctx)
-		if err == nil || !isTransient(ctx, err) || attempt >= e.cfg.MaxRetries {
-			return d, err
-		}
-		wait := backoff(attempt + 1)
-		e.log.Warn(RetryLogMessage, "step", "discover", "attempt", attempt+1, "wait", wait, "sqlstate", SQLState(err), "error", err)
-		if err := sleep(ctx, wait); err != nil {
-			return nil, err
-		}
+	var d *Discovery
+	err := retryTransient(ctx, e.log, "discover", e.cfg.MaxRetries, nil, func() (err error) {
+		d, err = e.Discover(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return d, nil
 }
 
 // reportProgress calls the progress hook every progressEvery until the

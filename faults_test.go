@@ -38,6 +38,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 	"github.com/seed2085993a/redshiftsync/internal/testlog"
 )
 
@@ -47,6 +48,17 @@ type hookSink struct {
 	*memSink
 	rows    atomic.Int64
 	onWrite func(total int64)
+}
+
+// onceAfter returns a hookSink that calls f once, in the Write that brings
+// the rows written to n or more: a fault injected mid-run.
+func onceAfter(n int64, f func()) *hookSink {
+	var once sync.Once
+	return &hookSink{memSink: newMemSink(), onWrite: func(total int64) {
+		if total >= n {
+			once.Do(f)
+		}
+	}}
 }
 
 func (h *hookSink) Write(ctx context.Context, b redshiftsync.Batch) error {
@@ -63,7 +75,7 @@ func (h *hookSink) Write(ctx context.Context, b redshiftsync.Batch) error {
 // debugLogger returns a JSON logger at debug level writing to a new buffer.
 func debugLogger() (*slog.Logger, *testlog.Buffer) {
 	buf := &testlog.Buffer{}
-	return slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
+	return newLogger(buf), buf
 }
 
 // randomHex returns n random bytes in hex.
@@ -117,15 +129,7 @@ func totalRetries(ex *redshiftsync.Extractor) int64 {
 // loadStateDoc reads the document a store holds.
 func loadStateDoc(t *testing.T, store redshiftsync.StateStore) *redshiftsync.StateView {
 	t.Helper()
-	doc, err := store.Load(context.Background())
-	if err != nil {
-		t.Fatalf("load state: %v", err)
-	}
-	st, err := redshiftsync.InspectState(doc)
-	if err != nil {
-		t.Fatalf("state: %v\n%s", err, doc)
-	}
-	return st
+	return synctest.LoadState(t, store)
 }
 
 // TestFaultTerminatedBackends: while three 100,000-row tables sync, a
@@ -162,13 +166,8 @@ CREATE INDEX ON public.%[1]s (updated_at, id);`, tb, rowsPerTable))
 	// Terminate only after discovery: the catalog queries of Run are not
 	// retried (a failure there fails the run before any row is read).
 	started := make(chan struct{})
-	var once sync.Once
-	sink := &hookSink{memSink: newMemSink(), onWrite: func(int64) { once.Do(func() { close(started) }) }}
-	ex, err := redshiftsync.New(cfg, sink, &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(logger))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
+	sink := onceAfter(1, func() { close(started) })
+	ex := synctest.New(t, cfg, sink, &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(logger))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -457,14 +456,7 @@ INSERT INTO src.b SELECT i, md5(i::text) FROM generate_series(1, %[1]d) i;`, row
 	run := func(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore) (*redshiftsync.Extractor, *redshiftsync.Report, error, []string) {
 		t.Helper()
 		logger, logs := debugLogger()
-		ex, err := redshiftsync.New(cfg, sink, store, redshiftsync.WithLogger(logger))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ex.Close() })
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		rep, err := ex.Run(ctx)
+		ex, rep, err := synctest.Run(t, cfg, sink, store, redshiftsync.WithLogger(logger))
 		return ex, rep, err, append(errorTexts(err, rep), logs.String())
 	}
 
@@ -544,25 +536,18 @@ INSERT INTO src.b SELECT i, md5(i::text) FROM generate_series(1, %[1]d) i;`, row
 		// (pg_ctl stop -m immediate: a crash, recovery on the next start)
 		// and started again a second later.
 		restarted := make(chan error, 1)
-		var once sync.Once
 		var downAt time.Time
-		sink := &hookSink{memSink: newMemSink()}
-		sink.onWrite = func(total int64) {
-			if total < 20_000 {
+		sink := onceAfter(20_000, func() {
+			if err := srv.pgctl(t, "stop", "-m", "immediate"); err != nil {
+				restarted <- err
 				return
 			}
-			once.Do(func() {
-				if err := srv.pgctl(t, "stop", "-m", "immediate"); err != nil {
-					restarted <- err
-					return
-				}
-				downAt = time.Now()
-				go func() {
-					time.Sleep(time.Second)
-					restarted <- srv.pgctl(t, "start")
-				}()
-			})
-		}
+			downAt = time.Now()
+			go func() {
+				time.Sleep(time.Second)
+				restarted <- srv.pgctl(t, "start")
+			}()
+		})
 		store := &redshiftsync.MemoryStore{}
 		ex, _, err, texts := run(t, baseCfg, sink, store)
 		var startErr error
@@ -608,10 +593,8 @@ INSERT INTO src.b SELECT i, md5(i::text) FROM generate_series(1, %[1]d) i;`, row
 // version or for another source stops the run before it reads a row, with
 // an error that says so, and the file is left byte for byte as it was.
 func TestFaultStateFileUnusable(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text);
-INSERT INTO %[1]s.t SELECT i, 'x' FROM generate_series(1, 100) i;`, s))
+	_, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text);
+INSERT INTO %[1]s.t SELECT i, 'x' FROM generate_series(1, 100) i;`)
 	cfg := testConfig(t, s)
 	for _, tc := range []struct {
 		name, doc string
@@ -647,9 +630,7 @@ INSERT INTO %[1]s.t SELECT i, 'x' FROM generate_series(1, 100) i;`, s))
 // TestFaultNoTables: a schema without tables, or one that does not exist,
 // is ErrNoTables, not an empty success.
 func TestFaultNoTables(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE VIEW %[1]s.v AS SELECT 1 AS x; CREATE SEQUENCE %[1]s.seq;`, s))
+	_, s := pgtest.OpenSchema(t, `CREATE VIEW %[1]s.v AS SELECT 1 AS x; CREATE SEQUENCE %[1]s.seq;`)
 	for _, schema := range []string{s, s + "_missing"} {
 		cfg := testConfig(t, schema)
 		_, err := runOnce(t, cfg, newMemSink(), &redshiftsync.MemoryStore{})
@@ -681,15 +662,13 @@ func (d *dropSink) Open(ctx context.Context, t *redshiftsync.Table) error {
 // the issue asks that they finish in the same run; at the least a rerun
 // (which no longer sees the dropped table) completes them.
 func TestFaultTableDropped(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.a (id int PRIMARY KEY, v text);
 INSERT INTO %[1]s.a SELECT i, 'a' || i FROM generate_series(1, 20000) i;
 CREATE TABLE %[1]s.gone (id int PRIMARY KEY, v text);
 INSERT INTO %[1]s.gone SELECT i, 'g' FROM generate_series(1, 100) i;
 CREATE TABLE %[1]s.z (id int PRIMARY KEY, v text);
-INSERT INTO %[1]s.z SELECT i, 'z' || i FROM generate_series(1, 20000) i;`, s))
+INSERT INTO %[1]s.z SELECT i, 'z' || i FROM generate_series(1, 20000) i;`)
 	cfg := testConfig(t, s)
 	cfg.MaxRetries = 3
 	sink := &dropSink{memSink: newMemSink(), db: db, drop: s + ".gone"}
@@ -732,10 +711,8 @@ INSERT INTO %[1]s.z SELECT i, 'z' || i FROM generate_series(1, 20000) i;`, s))
 // bookmark, taken on the old type, is not reused: the table syncs in full
 // again, and the values arrive in their new types.
 func TestFaultColumnTypeChanged(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.t (id int PRIMARY KEY, n int, updated_at timestamp NOT NULL);
-INSERT INTO %[1]s.t SELECT i, i, timestamp '2024-01-01' + i * interval '1 minute' FROM generate_series(1, 3000) i;`, s))
+	db, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, n int, updated_at timestamp NOT NULL);
+INSERT INTO %[1]s.t SELECT i, i, timestamp '2024-01-01' + i * interval '1 minute' FROM generate_series(1, 3000) i;`)
 	cfg := testConfig(t, s)
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
 	mustRun(t, cfg, sink, store)
@@ -784,10 +761,8 @@ func TestFaultPrimaryKeyChangedMidSync(t *testing.T) {
 		{"key gains a column", `ALTER TABLE %[1]s.t DROP CONSTRAINT t_pkey, ADD PRIMARY KEY (id, code)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db := pgtest.Open(t)
-			s := pgtest.NewSchema(t, db)
-			pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.t (id int PRIMARY KEY, code text NOT NULL, v text);
-INSERT INTO %[1]s.t SELECT i, md5(i::text), 'v' || i FROM generate_series(1, 5000) i;`, s))
+			db, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, code text NOT NULL, v text);
+INSERT INTO %[1]s.t SELECT i, md5(i::text), 'v' || i FROM generate_series(1, 5000) i;`)
 			cfg := testConfig(t, s)
 			cfg.BatchSize = 500
 			cfg.CheckpointEveryRows = 500
@@ -836,12 +811,8 @@ INSERT INTO %[1]s.streamed SELECT i, repeat('y', 4000) FROM generate_series(1, 2
 	// a sink that takes 2s over its 40 batches: the statement outlives 1s.
 	sink := newCountSink(20_000)
 	sink.delay = 50 * time.Millisecond
-	ex, err := redshiftsync.New(cfg, sink, &redshiftsync.MemoryStore{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
-	_, err = ex.Run(t.Context())
+	ex := synctest.New(t, cfg, sink, &redshiftsync.MemoryStore{})
+	_, err := ex.Run(t.Context())
 	var te *redshiftsync.TableError
 	if !errors.As(err, &te) || redshiftsync.SQLState(err) != "57014" || !strings.Contains(err.Error(), "(SQLSTATE 57014)") {
 		t.Fatalf("err = %v, want a TableError with SQLSTATE 57014 (statement timeout)", err)

@@ -1,15 +1,15 @@
 package redshiftsync_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +17,8 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
+	"github.com/seed2085993a/redshiftsync/internal/testlog"
 )
 
 // memSink is a Sink that keeps rows in memory, upserting by primary key (or
@@ -182,9 +184,9 @@ func diffMaps(want, got map[string]string) string {
 	if len(missing)+len(wrong)+len(extra) == 0 {
 		return ""
 	}
-	sort.Strings(missing)
-	sort.Strings(wrong)
-	sort.Strings(extra)
+	slices.Sort(missing)
+	slices.Sort(wrong)
+	slices.Sort(extra)
 	cut := func(s []string) []string { return s[:min(len(s), 5)] }
 	return fmt.Sprintf("%d missing %v, %d wrong %v, %d extra %v", len(missing), cut(missing), len(wrong), cut(wrong), len(extra), cut(extra))
 }
@@ -216,30 +218,20 @@ func configFor(t *testing.T, dsn, schema string) redshiftsync.Config {
 	return cfg
 }
 
-// logBuffer collects JSON log lines from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
+// logBuffer collects JSON log lines from several goroutines (see
+// newLogger).
+type logBuffer struct{ testlog.Buffer }
 
 // records returns the log lines, decoded.
 func (b *logBuffer) records(t *testing.T) []map[string]any {
 	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var out []map[string]any
-	for _, line := range bytes.Split(bytes.TrimSpace(b.buf.Bytes()), []byte("\n")) {
-		if len(line) == 0 {
+	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		if line == "" {
 			continue
 		}
 		var m map[string]any
-		if err := json.Unmarshal(line, &m); err != nil {
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("log line %s: %v", line, err)
 		}
 		out = append(out, m)
@@ -247,29 +239,16 @@ func (b *logBuffer) records(t *testing.T) []map[string]any {
 	return out
 }
 
-// String returns everything logged so far.
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // newLogger logs JSON lines at debug level into b.
-func newLogger(b *logBuffer) *slog.Logger {
+func newLogger(b io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // runOnce runs one sync with a fresh extractor.
 func runOnce(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore, opts ...redshiftsync.Option) (*redshiftsync.Report, error) {
 	t.Helper()
-	ex, err := redshiftsync.New(cfg, sink, store, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	return ex.Run(ctx)
+	_, rep, err := synctest.Run(t, cfg, sink, store, opts...)
+	return rep, err
 }
 
 func mustRun(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore, opts ...redshiftsync.Option) *redshiftsync.Report {
@@ -283,10 +262,7 @@ func mustRun(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, stor
 
 // dsnWithPassword returns the test DSN with a password set, for redaction tests.
 func dsnWithPassword(t *testing.T, pw string) string {
-	u, err := url.Parse(pgtest.DSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := pgtest.URL(t)
 	u.User = url.UserPassword(u.User.Username(), pw)
 	return u.String()
 }

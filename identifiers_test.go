@@ -11,6 +11,7 @@ package redshiftsync_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -146,7 +147,7 @@ CREATE SCHEMA `+qs+`; CREATE TABLE `+qs+`.victim (id int); INSERT INTO `+qs+`.vi
 				query := "SELECT concat_ws('|', " + strings.Join(keyExpr, ", ") + "), " + q(c) + "::text FROM " + qs + "." + q(ht.name)
 				want := sourceMap(t, db, query)
 				got := sink.column(qn, c)
-				if !strings.Contains(ht.types[indexOf(ht.cols, c)], "timestamp") {
+				if !strings.Contains(ht.types[slices.Index(ht.cols, c)], "timestamp") {
 					if d := diffMaps(want, got); d != "" {
 						t.Errorf("%s: %q.%q: %s", stage, ht.name, c, d)
 					}
@@ -200,13 +201,4 @@ CREATE SCHEMA `+qs+`; CREATE TABLE `+qs+`.victim (id int); INSERT INTO `+qs+`.vi
 		}
 		check(fmt.Sprintf("specs, run %d", run), sink, only)
 	}
-}
-
-func indexOf(list []string, s string) int {
-	for i, x := range list {
-		if x == s {
-			return i
-		}
-	}
-	return -1
 }

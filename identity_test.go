@@ -14,6 +14,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 )
 
 // systemID returns the server's system_identifier.
@@ -49,15 +50,7 @@ func editState(t *testing.T, store *redshiftsync.MemoryStore, edit func(map[stri
 // savedServer returns the server identity recorded in store's document.
 func savedServer(t *testing.T, store *redshiftsync.MemoryStore) string {
 	t.Helper()
-	doc, err := store.Load(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := redshiftsync.InspectState(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st.Server
+	return synctest.LoadState(t, store).Server
 }
 
 // TestStateFromAnotherServer: two servers hold a schema and table of the same
@@ -126,10 +119,8 @@ INSERT INTO %[1]s.t SELECT i, timestamp '2024-01-01' + i * interval '1 minute' F
 // a state without a server identity (written before it was recorded) is
 // accepted once, with a warning, and upgraded.
 func TestStateServerIdentity(t *testing.T) {
-	db := pgtest.Open(t)
-	schema := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.t (id int PRIMARY KEY, updated_at timestamp NOT NULL);
-INSERT INTO %[1]s.t SELECT i, timestamp '2024-01-01' + i * interval '1 minute' FROM generate_series(1, 50) i;`, schema))
+	_, schema := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, updated_at timestamp NOT NULL);
+INSERT INTO %[1]s.t SELECT i, timestamp '2024-01-01' + i * interval '1 minute' FROM generate_series(1, 50) i;`)
 	cfg := testConfig(t, schema)
 	store := &redshiftsync.MemoryStore{}
 	mustRun(t, cfg, newMemSink(), store)

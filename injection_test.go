@@ -14,6 +14,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 )
 
 // This file feeds hostile names to the extractor through its configuration:
@@ -64,11 +65,8 @@ INSERT INTO %[1]s.t SELECT i, 'v' || i, timestamp '2024-01-01' + i * interval '1
 			store := redshiftsync.NewFileStore(filepath.Join(t.TempDir(), "state.json"))
 			sink := newMemSink()
 			d, err := func() (*redshiftsync.Discovery, error) {
-				ex, err := redshiftsync.New(cfg, sink, store)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer ex.Close()
+				ex := synctest.New(t, cfg, sink, store)
+				defer ex.Close() // before the run below
 				return ex.Discover(t.Context())
 			}()
 			if err != nil || len(d.Plans) != 1 || d.Plans[0].Table.Schema != schema {

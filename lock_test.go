@@ -12,6 +12,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 )
 
 // gatedSink is a memSink whose first Open waits until gate is closed, after
@@ -45,27 +46,21 @@ func (g *gatedSink) Open(ctx context.Context, t *redshiftsync.Table) error {
 // it reads or writes anything; with WithLockWait it waits for the first to
 // end, then runs; and once the first ended, a plain run goes ahead.
 func TestRunLocked(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.t (id int PRIMARY KEY, updated_at timestamp NOT NULL);
-INSERT INTO %[1]s.t SELECT i, timestamp '2024-01-01' + i * interval '1 s' FROM generate_series(1, 500) i`, s))
+	db, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, updated_at timestamp NOT NULL);
+INSERT INTO %[1]s.t SELECT i, timestamp '2024-01-01' + i * interval '1 s' FROM generate_series(1, 500) i`)
 	cfg := testConfig(t, s)
 	path := filepath.Join(t.TempDir(), "state.json")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
 	first := newGatedSink()
-	exA, err := redshiftsync.New(cfg, first, redshiftsync.NewFileStore(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exA.Close()
+	exA := synctest.New(t, cfg, first, redshiftsync.NewFileStore(path))
 	doneA := make(chan error, 1)
 	go func() { _, err := exA.Run(ctx); doneA <- err }()
 	<-first.entered
 
 	second := newMemSink()
-	_, err = runOnce(t, cfg, second, redshiftsync.NewFileStore(path))
+	_, err := runOnce(t, cfg, second, redshiftsync.NewFileStore(path))
 	host, _ := os.Hostname()
 	var lerr *redshiftsync.LockError
 	switch {
@@ -82,11 +77,7 @@ INSERT INTO %[1]s.t SELECT i, timestamp '2024-01-01' + i * interval '1 s' FROM g
 	logs := &logBuffer{}
 	third := newMemSink()
 	doneC := make(chan error, 1)
-	exC, err := redshiftsync.New(cfg, third, redshiftsync.NewFileStore(path), redshiftsync.WithLockWait(time.Minute), redshiftsync.WithLogger(newLogger(logs)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exC.Close()
+	exC := synctest.New(t, cfg, third, redshiftsync.NewFileStore(path), redshiftsync.WithLockWait(time.Minute), redshiftsync.WithLogger(newLogger(logs)))
 	go func() { _, err := exC.Run(ctx); doneC <- err }()
 	for !strings.Contains(logs.String(), "waiting for the lock") {
 		select {
@@ -119,11 +110,7 @@ INSERT INTO %[1]s.t SELECT i, timestamp '2024-01-01' + i * interval '1 s' FROM g
 	}
 	canceled, stop := context.WithCancel(ctx)
 	stop()
-	exD, err := redshiftsync.New(cfg, newMemSink(), redshiftsync.NewFileStore(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exD.Close()
+	exD := synctest.New(t, cfg, newMemSink(), redshiftsync.NewFileStore(path))
 	if _, err := exD.Run(canceled); !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled run: %v", err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 )
 
 // fiveTables creates five small tables in a fresh schema: a1, a2 (rows 1..n)
@@ -207,11 +208,7 @@ func TestCallerCancelInterrupts(t *testing.T) {
 			cfg.MaxParallelWorkers = 5
 			cfg.BatchSize = 100
 			sink := &blockingSink{memSink: newMemSink(), seen: map[string]bool{}, want: len(names), started: make(chan struct{})}
-			ex, err := redshiftsync.New(cfg, sink, &redshiftsync.MemoryStore{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ex.Close()
+			ex := synctest.New(t, cfg, sink, &redshiftsync.MemoryStore{})
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			runCtx, stop := context.WithCancelCause(ctx)

@@ -22,9 +22,7 @@ import (
 // column reaches 'infinity' (or starts at '-infinity') is read whole. The
 // range split took the infinite end for a time.Time and panicked.
 func TestPartitionBoundsInfinite(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.hi (at timestamp PRIMARY KEY, v int);
 INSERT INTO %[1]s.hi SELECT timestamp '2024-01-01' + i * interval '1 minute', i FROM generate_series(1, 500) i;
 INSERT INTO %[1]s.hi VALUES ('infinity', -1);
@@ -34,7 +32,7 @@ INSERT INTO %[1]s.lo VALUES ('-infinity', -1), ('infinity', -2);
 CREATE TABLE %[1]s.d (day date PRIMARY KEY, v int);
 INSERT INTO %[1]s.d SELECT date '2000-01-01' + i, i FROM generate_series(1, 500) i;
 INSERT INTO %[1]s.d VALUES ('infinity', -1);
-ANALYZE %[1]s.hi; ANALYZE %[1]s.lo; ANALYZE %[1]s.d;`, s))
+ANALYZE %[1]s.hi; ANALYZE %[1]s.lo; ANALYZE %[1]s.d;`)
 	for _, dialect := range []redshiftsync.Dialect{redshiftsync.DialectPostgres, redshiftsync.DialectRedshift} {
 		t.Run(string(dialect), func(t *testing.T) {
 			cfg := testConfig(t, s)
@@ -88,14 +86,12 @@ func (p *panicSink) Flush(ctx context.Context, t *redshiftsync.Table) error {
 // from the last checkpoint and delivers every row. A panic in the progress
 // hook stops that hook and is reported in Run's error; the tables finish.
 func TestPanicsBecomeErrors(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.boom (id bigint PRIMARY KEY, v int);
 INSERT INTO %[1]s.boom SELECT i, i FROM generate_series(1, 6000) i;
 CREATE TABLE %[1]s.calm (id bigint PRIMARY KEY, v int);
 INSERT INTO %[1]s.calm SELECT i, i FROM generate_series(1, 300) i;
-ANALYZE %[1]s.boom; ANALYZE %[1]s.calm;`, s))
+ANALYZE %[1]s.boom; ANALYZE %[1]s.calm;`)
 	check := func(t *testing.T, sink *memSink, tables ...string) {
 		t.Helper()
 		for _, table := range tables {
@@ -189,15 +185,13 @@ ANALYZE %[1]s.boom; ANALYZE %[1]s.calm;`, s))
 // longer or shorter than the ordering, partitions of a table with no
 // ordering) or failed on the server (an unparseable bound).
 func TestResumeCorruptState(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	_, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.t (id bigint PRIMARY KEY, v int);
 INSERT INTO %[1]s.t SELECT i, i FROM generate_series(1, 100) i;
 CREATE TABLE %[1]s.t2 (a int, b int, v int, PRIMARY KEY (a, b));
 INSERT INTO %[1]s.t2 SELECT i / 10, i, i FROM generate_series(1, 100) i;
 CREATE TABLE %[1]s.keyless (v int);
-INSERT INTO %[1]s.keyless SELECT i FROM generate_series(1, 100) i;`, s))
+INSERT INTO %[1]s.keyless SELECT i FROM generate_series(1, 100) i;`)
 	const head = `{"version":1,"tables":{"%s.%s":{"mode":"full","in_progress":{"phase":"rows","rows":10,"order":%s,%s}}}}`
 	for _, tc := range []struct {
 		name, table, order, progress string

@@ -16,15 +16,13 @@ import (
 // an incremental table (timestamp key with ties and NULLs) and a full one
 // (integer primary key), and a crash mid-way resumes each partition.
 func TestPartitionsMatchUnpartitioned(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.inc (id bigint PRIMARY KEY, v int, updated_at timestamptz);
 INSERT INTO %[1]s.inc SELECT i, i %% 97, CASE WHEN i %% 101 = 0 THEN NULL ELSE timestamptz '2024-01-01 00:00:00+00' + (i / 3) * interval '1 second' END FROM generate_series(1, 40000) i;
 CREATE TABLE %[1]s.full (id bigint PRIMARY KEY, v int);
 INSERT INTO %[1]s.full SELECT i * 13 - 200000, i FROM generate_series(1, 30000) i;
 CREATE INDEX ON %[1]s.inc (updated_at, id);
-ANALYZE %[1]s.inc; ANALYZE %[1]s.full;`, s))
+ANALYZE %[1]s.inc; ANALYZE %[1]s.full;`)
 	for _, parts := range []int{1, 4} {
 		t.Run(fmt.Sprintf("partitions=%d", parts), func(t *testing.T) {
 			cfg := testConfig(t, s)

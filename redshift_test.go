@@ -47,6 +47,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 )
 
 // svvTableInfo creates the mirror of SVV_TABLE_INFO in schema %[1]s; the
@@ -157,12 +158,7 @@ func TestRedshiftDialectOnMirrors(t *testing.T) {
 	logs := &logBuffer{}
 	sink := newMemSink()
 	ex := redshiftExtractor(t, s, s+",public", sink, redshiftsync.WithLogger(newLogger(logs)))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	d, err := ex.Discover(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := synctest.Discover(t, ex)
 	if d.Dialect != redshiftsync.DialectRedshift {
 		t.Errorf("dialect %s", d.Dialect)
 	}
@@ -218,6 +214,8 @@ func TestRedshiftDialectOnMirrors(t *testing.T) {
 
 	// The rows, read the Redshift way (no row-value comparison, tuples
 	// assumed not unique), all arrive.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	rep, err := ex.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -258,23 +256,13 @@ func TestRedshiftDialectOnMirrors(t *testing.T) {
 // TestDescribeJSON checks the JSON that examples/basic -describe prints: the
 // marshalled Discovery.
 func TestDescribeJSON(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	_, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.orders (id bigint PRIMARY KEY, amount numeric(38,10) NOT NULL, doc jsonb, updated_at timestamptz NOT NULL);
 INSERT INTO %[1]s.orders SELECT i, i, '{}', now() FROM generate_series(1, 1000) i;
 ANALYZE %[1]s.orders;
 CREATE TABLE %[1]s.events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, kind text);
-CREATE TABLE %[1]s.plain (v text);`, s))
-	ex, err := redshiftsync.New(testConfig(t, s), newMemSink(), &redshiftsync.MemoryStore{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
-	d, err := ex.Discover(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+CREATE TABLE %[1]s.plain (v text);`)
+	d := synctest.Discover(t, synctest.New(t, testConfig(t, s), newMemSink(), &redshiftsync.MemoryStore{}))
 	b, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -378,17 +366,8 @@ func TestRedshiftClusterDiscover(t *testing.T) {
 		cfg.Schema = "public"
 	}
 	logs := &logBuffer{}
-	ex, err := redshiftsync.New(cfg, newMemSink(), &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(newLogger(logs)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	d, err := ex.Discover(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ex := synctest.New(t, cfg, newMemSink(), &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(newLogger(logs)))
+	d := synctest.Discover(t, ex)
 	if d.Dialect != redshiftsync.DialectRedshift {
 		t.Errorf("dialect detected as %s: version() did not say Redshift", d.Dialect)
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"strings"
@@ -91,6 +92,29 @@ func isTransient(ctx context.Context, err error) bool {
 		errors.Is(err, syscall.ECONNABORTED) ||
 		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) ||
 		errors.As(err, &netErr)
+}
+
+// retryTransient runs try until it returns nil or an error that is not
+// transient, or until it has been retried maxRetries times, and returns its
+// last error. Before each retry it calls onRetry (when not nil: a table's
+// retry count), logs RetryLogMessage with step, and waits the backoff; a
+// ctx done meanwhile ends the loop with ctx's error. try must be safe to
+// run again.
+func retryTransient(ctx context.Context, log *slog.Logger, step string, maxRetries int, onRetry func(), try func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := try()
+		if err == nil || !isTransient(ctx, err) || attempt >= maxRetries {
+			return err
+		}
+		if onRetry != nil {
+			onRetry()
+		}
+		wait := backoff(attempt + 1)
+		log.Warn(RetryLogMessage, "step", step, "attempt", attempt+1, "wait", wait, "sqlstate", SQLState(err), "error", err)
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
 }
 
 // backoff returns the wait before retry attempt n (1-based): exponential

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -419,7 +420,7 @@ func applySpecs(catalog []*Table, specs []TableSpec, schema string) ([]*Table, m
 		if len(s.Include) > 0 || len(s.Exclude) > 0 {
 			t.Columns = nil
 			for _, c := range src.Columns {
-				if (len(s.Include) == 0 || contains(s.Include, c.Name)) && !contains(s.Exclude, c.Name) {
+				if (len(s.Include) == 0 || slices.Contains(s.Include, c.Name)) && !slices.Contains(s.Exclude, c.Name) {
 					t.Columns = append(t.Columns, c)
 				}
 			}
@@ -456,21 +457,7 @@ func applySpecs(catalog []*Table, specs []TableSpec, schema string) ([]*Table, m
 
 // containsAll reports whether every element of sub is in list.
 func containsAll(list, sub []string) bool {
-	for _, s := range sub {
-		if !contains(list, s) {
-			return false
-		}
-	}
-	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return !slices.ContainsFunc(sub, func(s string) bool { return !slices.Contains(list, s) })
 }
 
 // tableExists is used after a read fails to tell a dropped table from

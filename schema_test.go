@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -208,15 +207,13 @@ func TestLoadTableSpecs(t *testing.T) {
 // given relative to the configuration file syncs exactly the listed tables,
 // with their columns narrowed and their strategies and keys as specified.
 func TestTableSpecFileSync(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	_, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.orders (id bigint PRIMARY KEY, name text, secret text, changed timestamp NOT NULL, doc jsonb);
 INSERT INTO %[1]s.orders SELECT i, 'n' || i, 'pw' || i, timestamp '2024-01-01' + i * interval '1 minute', '{}' FROM generate_series(1, 250) i;
 CREATE TABLE %[1]s.lines (order_id bigint, n int, sku text, PRIMARY KEY (order_id, n));
 INSERT INTO %[1]s.lines SELECT i / 3, i %% 3, 's' || i FROM generate_series(1, 300) i;
 CREATE TABLE %[1]s.unlisted (id int PRIMARY KEY, updated_at timestamp);
-INSERT INTO %[1]s.unlisted VALUES (1, now());`, s))
+INSERT INTO %[1]s.unlisted VALUES (1, now());`)
 
 	dir := t.TempDir()
 	specs := `[
@@ -226,10 +223,7 @@ INSERT INTO %[1]s.unlisted VALUES (1, now());`, s))
 	if err := os.WriteFile(filepath.Join(dir, "specs.json"), []byte(specs), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	u, err := url.Parse(pgtest.DSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := pgtest.URL(t)
 	port := u.Port()
 	if port == "" {
 		port = "5432"
@@ -345,13 +339,11 @@ INSERT INTO %[1]s.unlisted VALUES (1, now());`, s))
 // for them (50 of 60 rows were delivered). A nullable replication key stays
 // allowed: its NULL rows are read in the null_keys phase.
 func TestSpecNullablePrimaryKey(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	_, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.n (a int NOT NULL, b int, v text, updated_at timestamp);
 INSERT INTO %[1]s.n SELECT i / 10, CASE WHEN i %% 6 = 0 THEN NULL ELSE i END, 'v' || i,
 	CASE WHEN i %% 7 = 0 THEN NULL ELSE timestamp '2024-01-01' + i * interval '1 s' END FROM generate_series(0, 59) i;
-CREATE INDEX ON %[1]s.n (a, b); CREATE INDEX ON %[1]s.n (updated_at);`, s))
+CREATE INDEX ON %[1]s.n (a, b); CREATE INDEX ON %[1]s.n (updated_at);`)
 	cfg, err := ConfigFromURL(pgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)

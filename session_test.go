@@ -7,7 +7,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/url"
 	"testing"
 	"time"
 
@@ -70,10 +69,7 @@ func TestNewFromDBRestoresSessions(t *testing.T) {
 INSERT INTO %[1]s.t%[2]d SELECT i, now(), i / 3.0, timestamp '2024-01-01' + i * interval '1 s' FROM generate_series(1, 300) i;`, s, i))
 	}
 	const conns = 4
-	u, err := url.Parse(pgtest.DSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := pgtest.URL(t)
 	q := u.Query()
 	q.Set("options", "-c TimeZone=Asia/Kolkata -c DateStyle=SQL,DMY -c extra_float_digits=0")
 	u.RawQuery = q.Encode()

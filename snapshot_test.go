@@ -3,9 +3,8 @@ package redshiftsync_test
 import (
 	"database/sql"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -19,7 +18,7 @@ func sinkIDs(h *hookSink, table string) []string {
 	for k := range h.column(table, "id") {
 		out = append(out, k)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
@@ -31,26 +30,20 @@ func sinkIDs(h *hookSink, table string) []string {
 // neither place when the cursor passed, and a ResyncSink's swap dropped them.
 // The next resync sees the moves.
 func TestFullResyncIsOneSnapshot(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text);
 INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 5000) i;
-ANALYZE %[1]s.t;`, s))
+ANALYZE %[1]s.t;`)
 	for _, parts := range []int{1, 4} {
 		t.Run(fmt.Sprintf("partitions=%d", parts), func(t *testing.T) {
 			pgtest.Exec(t, db, fmt.Sprintf(`DELETE FROM %[1]s.t; INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 5000) i;`, s))
 			cfg := testConfig(t, s)
 			cfg.BatchSize = 50 // pages of 500 rows
 			cfg.Partitions, cfg.PartitionThreshold = parts, 1
-			var once sync.Once
-			sink := &hookSink{memSink: newMemSink()}
-			sink.onWrite = func(int64) {
-				once.Do(func() {
-					pgtest.Exec(t, db, fmt.Sprintf(`UPDATE %[1]s.t SET id = -1 WHERE id = 4500;
+			sink := onceAfter(1, func() {
+				pgtest.Exec(t, db, fmt.Sprintf(`UPDATE %[1]s.t SET id = -1 WHERE id = 4500;
 DELETE FROM %[1]s.t WHERE id = 3999; INSERT INTO %[1]s.t VALUES (-2, 'v3999');`, s))
-				})
-			}
+			})
 			store := &redshiftsync.MemoryStore{}
 			mustRun(t, cfg, sink, store)
 			want := sourceMap(t, db, `SELECT g::text, g::text FROM generate_series(1, 5000) g`)
@@ -73,12 +66,7 @@ DELETE FROM %[1]s.t WHERE id = 3999; INSERT INTO %[1]s.t VALUES (-2, 'v3999');`,
 // full resync, 0 when there is none.
 func exporterPID(t *testing.T, db *sql.DB) int {
 	t.Helper()
-	var pid int
-	err := db.QueryRow(`SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE application_name = 'redshiftsync snapshot'`).Scan(&pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pid
+	return pgtest.QueryValue[int](t, db, `SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE application_name = 'redshiftsync snapshot'`)
 }
 
 // TestLostSnapshotRestartsResync: the session that exports a resync's
@@ -87,30 +75,21 @@ func exporterPID(t *testing.T, db *sql.DB) int {
 // start again in a new snapshot (the sink told so), not go on in fresh
 // snapshots page by page, which would miss the moved row.
 func TestLostSnapshotRestartsResync(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text);
-INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 5000) i;`, s))
+INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 5000) i;`)
 	cfg := testConfig(t, s)
 	cfg.BatchSize = 50
-	var once sync.Once
 	var killed atomic.Bool
-	sink := &hookSink{memSink: newMemSink()}
-	sink.onWrite = func(n int64) {
-		if n < 150 {
+	sink := onceAfter(150, func() {
+		pid := exporterPID(t, db)
+		if pid == 0 {
+			t.Error("no session exports the resync's snapshot")
 			return
 		}
-		once.Do(func() {
-			pid := exporterPID(t, db)
-			if pid == 0 {
-				t.Error("no session exports the resync's snapshot")
-				return
-			}
-			pgtest.Exec(t, db, fmt.Sprintf(`SELECT pg_terminate_backend(%d); UPDATE %s.t SET id = -1 WHERE id = 4500;`, pid, s))
-			killed.Store(true)
-		})
-	}
+		pgtest.Exec(t, db, fmt.Sprintf(`SELECT pg_terminate_backend(%d); UPDATE %s.t SET id = -1 WHERE id = 4500;`, pid, s))
+		killed.Store(true)
+	})
 	logs := &logBuffer{}
 	mustRun(t, cfg, sink, &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(newLogger(logs)))
 	if !killed.Load() {
@@ -133,11 +112,9 @@ INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 5000) i;`, s))
 // written since the first snapshot the moved row is read by neither run and
 // the swap drops it.
 func TestResumedResyncCatchesUp(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text);
-INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 20000) i;`, s))
+INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 20000) i;`)
 	cfg := testConfig(t, s)
 	cfg.BatchSize, cfg.CheckpointEveryRows = 500, 1000
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}

@@ -2,22 +2,20 @@ package redshiftsync_test
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 )
 
 // TestStatsWaiting: with one worker, while one table is read the other has
 // no worker yet and is "waiting", not "running".
 func TestStatsWaiting(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.a (v int); CREATE TABLE %[1]s.b (v int);
-INSERT INTO %[1]s.a SELECT generate_series(1, 50); INSERT INTO %[1]s.b SELECT generate_series(1, 50);`, s))
+	_, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.a (v int); CREATE TABLE %[1]s.b (v int);
+INSERT INTO %[1]s.a SELECT generate_series(1, 50); INSERT INTO %[1]s.b SELECT generate_series(1, 50);`)
 	cfg := testConfig(t, s)
 	cfg.MaxParallelWorkers = 1
 	var (
@@ -30,11 +28,7 @@ INSERT INTO %[1]s.a SELECT generate_series(1, 50); INSERT INTO %[1]s.b SELECT ge
 		once.Do(func() { first, by = ex.Stats(), b.Table.QualifiedName() })
 		return nil
 	}}
-	ex, err := redshiftsync.New(cfg, sink, &redshiftsync.MemoryStore{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
+	ex = synctest.New(t, cfg, sink, &redshiftsync.MemoryStore{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if _, err := ex.Run(ctx); err != nil {
@@ -66,16 +60,10 @@ INSERT INTO %[1]s.a SELECT generate_series(1, 50); INSERT INTO %[1]s.b SELECT ge
 // all of it, and unknown (-1) for an incremental sync from a bookmark, which
 // reads only the rows changed since.
 func TestStatsPhaseEstimate(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.t (id int PRIMARY KEY, updated_at timestamptz NOT NULL);
+	db, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, updated_at timestamptz NOT NULL);
 INSERT INTO %[1]s.t SELECT i, now() - interval '1 hour' FROM generate_series(1, 400) i;
-ANALYZE %[1]s.t;`, s))
-	ex, err := redshiftsync.New(testConfig(t, s), newMemSink(), &redshiftsync.MemoryStore{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
+ANALYZE %[1]s.t;`)
+	ex := synctest.New(t, testConfig(t, s), newMemSink(), &redshiftsync.MemoryStore{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	estimate := func() int64 {

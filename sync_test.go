@@ -14,19 +14,19 @@ import (
 
 // TestSyncThenIncremental: a first sync copies every table exactly; after
 // updates, inserts and a late row at the bookmark, an incremental sync
-// brings the destination equal to the source again.
+// brings the destination equal to the source again. It has a database of its
+// own, as it counts the rows the incremental sync re-reads.
 func TestSyncThenIncremental(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s, dsn := pgtest.OpenIsolated(t, `
 CREATE TABLE %[1]s.orders (id bigint PRIMARY KEY, v int NOT NULL, updated_at timestamp NOT NULL);
 INSERT INTO %[1]s.orders SELECT i, 0, timestamp '2024-01-01' + (i / 10) * interval '1 second' FROM generate_series(1, 5000) i;
 CREATE TABLE %[1]s.events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, kind text);
 INSERT INTO %[1]s.events (kind) SELECT 'k' || i FROM generate_series(1, 2500) i;
 CREATE TABLE %[1]s.codes (code char(2), name text, birth_date date);
 INSERT INTO %[1]s.codes SELECT chr(65 + i / 26) || chr(65 + i %% 26), 'n' || i, date '2000-01-01' + i FROM generate_series(0, 299) i;
-CREATE TABLE %[1]s.empty (id int PRIMARY KEY, updated_at timestamptz);`, s))
-	cfg := testConfig(t, s)
+CREATE TABLE %[1]s.empty (id int PRIMARY KEY, updated_at timestamptz);`)
+	cfg := configFor(t, dsn, s)
+	cfg.MaxParallelWorkers = 2
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
 	rep := mustRun(t, cfg, sink, store)
 	if rep.Rows != 5000+2500+300 {
@@ -82,14 +82,12 @@ UPDATE %[1]s.codes SET name = 'renamed' WHERE code = 'AA';`, s))
 // the resumed run still delivers every row. A strict key > bookmark resume
 // would lose the rest of the group.
 func TestTieGroupCrashResume(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.ties (id bigint PRIMARY KEY, updated_at timestamp NOT NULL);
 INSERT INTO %[1]s.ties SELECT i, timestamp '2024-03-01 10:00:00.123456' FROM generate_series(1, 20000) i;
 CREATE TABLE %[1]s.ties_nopk (id bigint, updated_at timestamp NOT NULL);
 INSERT INTO %[1]s.ties_nopk SELECT i, timestamp '2024-03-01' + (i / 5000) * interval '1 day' FROM generate_series(1, 20000) i;
-CREATE INDEX ON %[1]s.ties (updated_at, id); CREATE INDEX ON %[1]s.ties_nopk (updated_at);`, s))
+CREATE INDEX ON %[1]s.ties (updated_at, id); CREATE INDEX ON %[1]s.ties_nopk (updated_at);`)
 	for _, table := range []string{"ties", "ties_nopk"} {
 		t.Run(table, func(t *testing.T) {
 			cfg := testConfig(t, s)
@@ -134,11 +132,9 @@ CREATE INDEX ON %[1]s.ties (updated_at, id); CREATE INDEX ON %[1]s.ties_nopk (up
 // key > x would drop them), and a bookmark is not reused when the key
 // changes.
 func TestNullKeysAndKeyChange(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.t (id int PRIMARY KEY, v int, updated_at timestamptz);
-INSERT INTO %[1]s.t SELECT i, 0, CASE WHEN i %% 3 = 0 THEN NULL ELSE timestamptz '2024-01-01 00:00:00+00' + i * interval '1 minute' END FROM generate_series(1, 3000) i;`, s))
+INSERT INTO %[1]s.t SELECT i, 0, CASE WHEN i %% 3 = 0 THEN NULL ELSE timestamptz '2024-01-01 00:00:00+00' + i * interval '1 minute' END FROM generate_series(1, 3000) i;`)
 	cfg := testConfig(t, s)
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
 	mustRun(t, cfg, sink, store)
@@ -169,10 +165,8 @@ UPDATE %[1]s.t SET v = 2 WHERE id = 1;`, s))
 // TestResyncSinkIsTold: a full table tells a ResyncSink when it begins and
 // ends, once per sync.
 func TestResyncSinkIsTold(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.f (id int PRIMARY KEY, name text);
-INSERT INTO %[1]s.f SELECT i, 'x' FROM generate_series(1, 2500) i;`, s))
+	db, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.f (id int PRIMARY KEY, name text);
+INSERT INTO %[1]s.f SELECT i, 'x' FROM generate_series(1, 2500) i;`)
 	cfg := testConfig(t, s)
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
 	mustRun(t, cfg, sink, store)
@@ -186,11 +180,9 @@ INSERT INTO %[1]s.f SELECT i, 'x' FROM generate_series(1, 2500) i;`, s))
 // TestProgressAndLogs: the progress hook sees the rows grow to the total,
 // and the structured log carries the fixed keys.
 func TestProgressAndLogs(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.p (id int PRIMARY KEY, updated_at timestamp NOT NULL);
+	_, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.p (id int PRIMARY KEY, updated_at timestamp NOT NULL);
 INSERT INTO %[1]s.p SELECT i, timestamp '2024-01-01' + i * interval '1 s' FROM generate_series(1, 20000) i; ANALYZE %[1]s.p;
-CREATE INDEX ON %[1]s.p (updated_at, id); -- keyset pages: batches of exactly 1,000 rows`, s))
+CREATE INDEX ON %[1]s.p (updated_at, id); -- keyset pages: batches of exactly 1,000 rows`)
 	cfg := testConfig(t, s)
 	var mu sync.Mutex
 	var last redshiftsync.Stats
@@ -214,11 +206,9 @@ CREATE INDEX ON %[1]s.p (updated_at, id); -- keyset pages: batches of exactly 1,
 // (PostgreSQL 14+, resumable) bounded by the high-water mark, with the same
 // rows.
 func TestUnindexedKeyBlockRanges(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.u (id bigint PRIMARY KEY, v int, updated_at timestamptz);
-INSERT INTO %[1]s.u SELECT i, 0, CASE WHEN i %% 9 = 0 THEN NULL ELSE timestamptz '2024-01-01 00:00:00+00' + (i / 4) * interval '1 s' END FROM generate_series(1, 12000) i;`, s))
+INSERT INTO %[1]s.u SELECT i, 0, CASE WHEN i %% 9 = 0 THEN NULL ELSE timestamptz '2024-01-01 00:00:00+00' + (i / 4) * interval '1 s' END FROM generate_series(1, 12000) i;`)
 	cfg := testConfig(t, s)
 	logs := &logBuffer{}
 	logger := newLogger(logs)
@@ -245,14 +235,12 @@ INSERT INTO %[1]s.u SELECT i, 0, CASE WHEN i %% 9 = 0 THEN NULL ELSE timestamptz
 // longer its largest, and the rows between it and the true largest would be
 // skipped.
 func TestPageOrderIsTheColumnsOrder(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.o (id int PRIMARY KEY, updated_at timestamp NOT NULL);
 CREATE INDEX ON %[1]s.o (updated_at, id);
 INSERT INTO %[1]s.o SELECT i, CASE i %% 3 WHEN 0 THEN make_timestamp(10000 + i, 1, 1, 0, 0, 0)
 	WHEN 1 THEN make_timestamp(1900 + i, 1, 1, 0, 0, 0.5) ELSE make_timestamp(-(100 + i), 3, 15, 0, 0, 0) END
-FROM generate_series(1, 90) i;`, s))
+FROM generate_series(1, 90) i;`)
 	cfg := testConfig(t, s)
 	cfg.BatchSize = 1
 	sink := newMemSink()

@@ -8,7 +8,7 @@ package redshiftsync_test
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -107,7 +107,7 @@ CREATE INDEX ON s.g (k);`)
 		n, _ := strconv.Atoi(id)
 		ids = append(ids, n)
 	}
-	sort.Ints(ids)
+	slices.Sort(ids)
 	if len(ids) != 60 || ids[0] != 1 || ids[59] != 60 {
 		t.Errorf("delivered %d rows of 60: %v", len(ids), ids)
 	}

@@ -9,10 +9,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/seed2085993a/redshiftsync/internal/pgtext"
 )
 
 // decoder turns one driver value of a column into the column's Go value.
@@ -54,66 +55,49 @@ func decoderFor(c Column) decoder {
 	return decodeString
 }
 
-// decodeInt keeps the int64 lib/pq decodes integers into. Text (which lib/pq
-// hands over for a type whose OID it does not know) is parsed, so the value
-// is an int64 whatever the path: never a string in an INT column.
-func decodeInt(v driver.Value) (any, error) {
-	switch x := v.(type) {
-	case nil, int64:
-		return x, nil
-	case []byte:
-		return parseText("integer", string(x), func(s string) (any, error) { return strconv.ParseInt(s, 10, 64) })
-	case string:
-		return parseText("integer", x, func(s string) (any, error) { return strconv.ParseInt(s, 10, 64) })
+// The decoders of integers, floats and booleans keep the value lib/pq
+// decodes them into (int64; float64, NaN and the infinities included;
+// bool), and parse the text lib/pq hands over for a type whose OID it does
+// not know the same way, so the value has the one Go type whatever the path:
+// never a string in an INT column.
+var (
+	decodeInt   = decodeScalar("integer", func(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) })
+	decodeFloat = decodeScalar("float", func(s string) (float64, error) { return strconv.ParseFloat(s, 64) })
+	decodeBool  = decodeScalar("boolean", parseBoolText)
+)
+
+// decodeScalar returns the decoder that keeps NULL and a T as they are and
+// parses text with parse, naming kind and the text when it fails.
+func decodeScalar[T any](kind string, parse func(string) (T, error)) decoder {
+	return func(v driver.Value) (any, error) {
+		var s string
+		switch x := v.(type) {
+		case nil, T:
+			return x, nil
+		case []byte:
+			s = string(x)
+		case string:
+			s = x
+		default:
+			return nil, unexpected(kind, v)
+		}
+		t, err := parse(s)
+		if err != nil {
+			return nil, unexpected(kind, s)
+		}
+		return t, nil
 	}
-	return nil, unexpected("integer", v)
 }
 
-// decodeFloat keeps the float64 lib/pq parses float text into (NaN and the
-// infinities included), and parses text the same way.
-func decodeFloat(v driver.Value) (any, error) {
-	switch x := v.(type) {
-	case nil, float64:
-		return x, nil
-	case []byte:
-		return parseText("float", string(x), func(s string) (any, error) { return strconv.ParseFloat(s, 64) })
-	case string:
-		return parseText("float", x, func(s string) (any, error) { return strconv.ParseFloat(s, 64) })
-	}
-	return nil, unexpected("float", v)
-}
-
-// decodeBool keeps lib/pq's bool, and reads the server's text "t" / "f".
-func decodeBool(v driver.Value) (any, error) {
-	switch x := v.(type) {
-	case nil, bool:
-		return x, nil
-	case []byte:
-		return parseText("boolean", string(x), parseBoolText)
-	case string:
-		return parseText("boolean", x, parseBoolText)
-	}
-	return nil, unexpected("boolean", v)
-}
-
-func parseBoolText(s string) (any, error) {
+// parseBoolText reads the server's text of a boolean: "t" / "f".
+func parseBoolText(s string) (bool, error) {
 	switch s {
 	case "t", "true":
 		return true, nil
 	case "f", "false":
 		return false, nil
 	}
-	return nil, fmt.Errorf("not a boolean")
-}
-
-// parseText parses the text of a value, naming the type and the text on
-// failure.
-func parseText(kind, s string, parse func(string) (any, error)) (any, error) {
-	v, err := parse(s)
-	if err != nil {
-		return nil, unexpected(kind, s)
-	}
-	return v, nil
+	return false, fmt.Errorf("not a boolean")
 }
 
 func decodeDecimal(v driver.Value) (any, error) {
@@ -252,6 +236,18 @@ func infinity(v driver.Value) (any, bool) {
 	return s, true
 }
 
+// decodeDateTimeText decodes what lib/pq hands over as text for a date or
+// timestamp (kind, for the error): the server's ISO text or an infinity.
+func decodeDateTimeText(kind string, v driver.Value) (any, error) {
+	if t, ok := parseDateTimeText(v); ok {
+		return t, nil
+	}
+	if s, ok := infinity(v); ok {
+		return s, nil
+	}
+	return nil, unexpected(kind, v)
+}
+
 func decodeDate(v driver.Value) (any, error) {
 	switch x := v.(type) {
 	case nil:
@@ -262,13 +258,7 @@ func decodeDate(v driver.Value) (any, error) {
 		}
 		return time.Date(x.Year(), x.Month(), x.Day(), 0, 0, 0, 0, time.UTC), nil
 	}
-	if t, ok := parseDateTimeText(v); ok {
-		return t, nil
-	}
-	if s, ok := infinity(v); ok {
-		return s, nil
-	}
-	return nil, unexpected("date", v)
+	return decodeDateTimeText("date", v)
 }
 
 // decodeNaiveTimestamp keeps the wall clock as the server printed it, moved
@@ -283,13 +273,7 @@ func decodeNaiveTimestamp(v driver.Value) (any, error) {
 		}
 		return time.Date(x.Year(), x.Month(), x.Day(), x.Hour(), x.Minute(), x.Second(), x.Nanosecond(), time.UTC), nil
 	}
-	if t, ok := parseDateTimeText(v); ok {
-		return t, nil
-	}
-	if s, ok := infinity(v); ok {
-		return s, nil
-	}
-	return nil, unexpected("timestamp", v)
+	return decodeDateTimeText("timestamp", v)
 }
 
 func decodeUTCTimestamp(v driver.Value) (any, error) {
@@ -302,13 +286,7 @@ func decodeUTCTimestamp(v driver.Value) (any, error) {
 		}
 		return x.UTC(), nil
 	}
-	if t, ok := parseDateTimeText(v); ok {
-		return t, nil
-	}
-	if s, ok := infinity(v); ok {
-		return s, nil
-	}
-	return nil, unexpected("timestamptz", v)
+	return decodeDateTimeText("timestamptz", v)
 }
 
 // unexpected describes a driver value a decoder cannot take, quoting short
@@ -342,7 +320,7 @@ func keyText(v any, lt LogicalType) (string, error) {
 	case string:
 		return x, nil
 	case []byte:
-		return `\x` + hex.EncodeToString(x), nil
+		return pgtext.Bytea(x), nil
 	case time.Time:
 		return timeText(x, lt), nil
 	}
@@ -358,17 +336,10 @@ func keyText(v any, lt LogicalType) (string, error) {
 // read: -0 as 0 (they are equal), infinities as "Infinity" and "-Infinity"
 // (Go's "+Inf" is not Redshift's input form).
 func floatKeyText(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	case math.IsNaN(f):
-		return "NaN"
-	case f == 0:
+	if f == 0 {
 		return "0"
 	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
+	return pgtext.Float(f)
 }
 
 // decimalKeyText drops the trailing fractional zeros of a decimal's text, so
@@ -390,24 +361,17 @@ func decimalKeyText(d Decimal) string {
 	return s
 }
 
-// timeText prints t in PostgreSQL's ISO input form, with BC years written
-// the server's way ("0044-03-15 BC") and microseconds kept.
+// timeText prints t in PostgreSQL's ISO input form (see package pgtext),
+// with BC years written the server's way ("0044-03-15 BC") and
+// microseconds kept.
 func timeText(t time.Time, lt LogicalType) string {
-	y, bc := t.Year(), ""
-	if y <= 0 {
-		y, bc = 1-y, " BC"
-	}
-	var s string
 	switch lt {
 	case TypeNaiveDate:
-		s = fmt.Sprintf("%04d-%02d-%02d", y, t.Month(), t.Day())
-	default:
-		s = fmt.Sprintf("%04d-%02d-%02d %02d:%02d:%02d.%06d", y, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond()/1000)
-		if lt == TypeUTCDateTime {
-			s += "+00"
-		}
+		return pgtext.Date(t)
+	case TypeUTCDateTime:
+		return pgtext.TimestampTZ(t)
 	}
-	return s + bc
+	return pgtext.Timestamp(t)
 }
 
 // parseDateTimeText parses the server's ISO text of a date, timestamp or

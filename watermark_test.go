@@ -36,10 +36,16 @@ func noMargin(t *testing.T) {
 // virtual transaction ids. The role is dropped when the test ends.
 func unprivileged(t *testing.T, db *sql.DB, s string) redshiftsync.Config {
 	t.Helper()
+	return unprivilegedAt(t, db, s, pgtest.DSN(t))
+}
+
+// unprivilegedAt is unprivileged for the database of dsn (db's).
+func unprivilegedAt(t *testing.T, db *sql.DB, s, dsn string) redshiftsync.Config {
+	t.Helper()
 	role := "wm_" + randomHex(t, 6)
 	pgtest.Exec(t, db, fmt.Sprintf(`CREATE ROLE %[1]s LOGIN; GRANT USAGE ON SCHEMA %[2]s TO %[1]s; GRANT SELECT ON ALL TABLES IN SCHEMA %[2]s TO %[1]s;`, role, s))
 	t.Cleanup(func() { db.Exec(fmt.Sprintf(`DROP OWNED BY %[1]s; DROP ROLE %[1]s`, role)) })
-	cfg := configFor(t, dsnWith(t, func(u *url.URL) { u.User = url.User(role) }), s)
+	cfg := configFor(t, editDSN(t, dsn, func(u *url.URL) { u.User = url.User(role) }), s)
 	cfg.MaxParallelWorkers = 2
 	return cfg
 }
@@ -64,7 +70,13 @@ func eachRole(t *testing.T, db *sql.DB, f func(t *testing.T, s string, cfg redsh
 // dsnWith returns the test server's URL changed by edit.
 func dsnWith(t *testing.T, edit func(u *url.URL)) string {
 	t.Helper()
-	u, err := url.Parse(pgtest.DSN(t))
+	return editDSN(t, pgtest.DSN(t), edit)
+}
+
+// editDSN returns the URL dsn as edit changes it.
+func editDSN(t *testing.T, dsn string, edit func(u *url.URL)) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,15 +439,15 @@ func TestRedshiftLateCommit(t *testing.T) {
 // for a timestamp key the mark would be bounded by the session's start,
 // which the extractor's role sees, instead of waiting for it.)
 func TestOwnSessionsNotWaitedFor(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	// A database of its own: a transaction another package's test holds
+	// open in a shared one would rightly hold the bookmark too.
+	db, s, dsn := pgtest.OpenIsolated(t, `
 CREATE TABLE %[1]s.t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v int NOT NULL);
-INSERT INTO %[1]s.t (v) SELECT 0 FROM generate_series(1, 10);`, s))
-	cfg := unprivileged(t, db, s)
+INSERT INTO %[1]s.t (v) SELECT 0 FROM generate_series(1, 10);`)
+	cfg := unprivilegedAt(t, db, s, dsn)
 	for _, app := range []string{"redshiftsync", "some_app"} {
 		t.Run(app, func(t *testing.T) {
-			other := openTx(t, pgtest.OpenDSN(t, dsnWith(t, func(u *url.URL) {
+			other := openTx(t, pgtest.OpenDSN(t, editDSN(t, dsn, func(u *url.URL) {
 				u.User = url.User(cfg.User)
 				q := u.Query()
 				q.Set("application_name", app)

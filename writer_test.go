@@ -15,12 +15,10 @@ import (
 // sync then brings the destination, upserted by primary key, equal to the
 // source exactly.
 func TestConcurrentWriter(t *testing.T) {
-	db := pgtest.Open(t)
-	s := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`
+	db, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.w (id bigint PRIMARY KEY, v int NOT NULL, updated_at timestamptz NOT NULL DEFAULT clock_timestamp());
 INSERT INTO %[1]s.w SELECT i, 0, timestamptz '2024-01-01 00:00:00+00' + (i / 4) * interval '1 ms' FROM generate_series(1, 60000) i;
-CREATE INDEX ON %[1]s.w (updated_at, id);`, s))
+CREATE INDEX ON %[1]s.w (updated_at, id);`)
 	cfg := testConfig(t, s)
 	cfg.BatchSize, cfg.CheckpointEveryRows = 500, 2000
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}

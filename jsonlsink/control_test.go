@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 )
 
 // latestCopy reads a table's file as the package documentation tells a
@@ -77,10 +77,7 @@ func TestResyncControlLines(t *testing.T) {
 	// A column named like the control key: its rows are still rows.
 	table.Columns = append(table.Columns, redshiftsync.Column{Name: ResyncKey, Type: redshiftsync.TypeString})
 	path := filepath.Join(dir, "public.t.jsonl")
-	s, err := New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, dir)
 	writeRows(t, s, table, []any{int64(1), "old", "begin"}, []any{int64(9), "deleted later", "end"})
 
 	before := time.Now().UTC().Add(-time.Second)
@@ -147,10 +144,7 @@ func TestResyncControlLines(t *testing.T) {
 	}
 	f.WriteString(`{"_redshiftsync_resync":"beg`)
 	f.Close()
-	s, err = New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = mustNew(t, dir)
 	if err := s.Open(ctx, table); err != nil {
 		t.Fatal(err)
 	}
@@ -207,10 +201,8 @@ func TestOpenRefusesControlColumns(t *testing.T) {
 // the runs: the latest complete copy in the file is the source's table, the
 // deleted rows gone.
 func TestResyncLatestCopyEqualsSource(t *testing.T) {
-	db := pgtest.Open(t)
-	schema := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.k (id int, v text, "_redshiftsync_resync" text);
-INSERT INTO %[1]s.k SELECT i, 'v' || i, CASE WHEN i %% 2 = 0 THEN 'end' END FROM generate_series(1, 250) i`, schema))
+	db, schema := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.k (id int, v text, "_redshiftsync_resync" text);
+INSERT INTO %[1]s.k SELECT i, 'v' || i, CASE WHEN i %% 2 = 0 THEN 'end' END FROM generate_series(1, 250) i`)
 	cfg, err := redshiftsync.ConfigFromURL(pgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
@@ -222,16 +214,10 @@ INSERT INTO %[1]s.k SELECT i, 'v' || i, CASE WHEN i %% 2 = 0 THEN 'end' END FROM
 	defer cancel()
 	sync := func() {
 		t.Helper()
-		s, err := New(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := mustNew(t, dir)
 		defer s.Close()
-		ex, err := redshiftsync.New(cfg, s, store)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ex.Close()
+		ex := synctest.New(t, cfg, s, store)
+		defer ex.Close() // before s's
 		rep, err := ex.Run(ctx)
 		if err != nil {
 			t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/seed2085993a/redshiftsync"
+	"github.com/seed2085993a/redshiftsync/internal/digits"
 )
 
 // encoder turns rows of one table into JSON lines. It holds the column keys,
@@ -150,13 +151,13 @@ func appendDateTime(b []byte, t time.Time) []byte {
 	b = appendDate(b, y, m, d)
 	hh, mm, ss := t.Clock()
 	b = append(b, 'T')
-	b = appendDigits(b, hh, 2)
+	b = digits.AppendPadded(b, hh, 2)
 	b = append(b, ':')
-	b = appendDigits(b, mm, 2)
+	b = digits.AppendPadded(b, mm, 2)
 	b = append(b, ':')
-	b = appendDigits(b, ss, 2)
+	b = digits.AppendPadded(b, ss, 2)
 	b = append(b, '.')
-	return appendDigits(b, t.Nanosecond()/1000, 6)
+	return digits.AppendPadded(b, t.Nanosecond()/1000, 6)
 }
 
 // appendDate appends "YYYY-MM-DD", the year in ISO 8601 expanded form
@@ -171,46 +172,40 @@ func appendDate(b []byte, y int, m time.Month, d int) []byte {
 	default:
 		b = append(b, '+')
 	}
-	b = appendDigits(b, y, 4)
+	b = digits.AppendPadded(b, y, 4)
 	b = append(b, '-')
-	b = appendDigits(b, int(m), 2)
+	b = digits.AppendPadded(b, int(m), 2)
 	b = append(b, '-')
-	return appendDigits(b, d, 2)
+	return digits.AppendPadded(b, d, 2)
 }
 
-// appendDigits appends the non-negative n in decimal, zero-padded to at
-// least width digits.
-func appendDigits(b []byte, n, width int) []byte {
-	var buf [20]byte
-	i := len(buf)
-	for n >= 10 {
-		i--
-		buf[i] = byte('0' + n%10)
-		n /= 10
+// safeASCII[c] is true for the ASCII bytes a JSON string holds as they are:
+// not '"', '\\', a control character or DEL. Bytes from 0x80 are false: they
+// take the UTF-8 path.
+var safeASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
 	}
-	i--
-	buf[i] = byte('0' + n)
-	for len(buf)-i < width {
-		i--
-		buf[i] = '0'
-	}
-	return append(b, buf[i:]...)
-}
+	return t
+}()
 
 // appendString appends s as a JSON string. The result is valid UTF-8: each
 // byte of invalid UTF-8 in s becomes \ufffd. '"', '\\', control characters,
-// U+2028 and U+2029 are escaped.
+// U+2028 and U+2029 are escaped. Runs of bytes that need no escape (one
+// table lookup each) are copied whole.
 func appendString(b []byte, s string) []byte {
 	const hexDigits = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i < len(s) && safeASCII[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':

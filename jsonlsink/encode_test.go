@@ -262,13 +262,25 @@ func perByteReplacement(s string) string {
 	return b.String()
 }
 
-func TestAppendDigits(t *testing.T) {
-	for _, tc := range []struct {
-		n, w int
-		want string
-	}{{0, 1, "0"}, {0, 4, "0000"}, {7, 2, "07"}, {123456, 6, "123456"}, {43, 4, "0043"}, {294276, 4, "294276"}} {
-		if got := string(appendDigits(nil, tc.n, tc.w)); got != tc.want {
-			t.Errorf("appendDigits(%d, %d) = %q, want %q", tc.n, tc.w, got, tc.want)
+// BenchmarkAppendString measures the encoding of strings shaped like the
+// text column of the benchmark's bench.wide (70-130 characters of hex and
+// spaces, one in a hundred with a quote, a tab, a backslash and a non-ASCII
+// letter); one op is one string.
+func BenchmarkAppendString(b *testing.B) {
+	var strs []string
+	for i := range 100 {
+		s := strings.Repeat("0123456789abcdef0123456789abcdef ", 4)[:70+i*61/100]
+		if i == 0 {
+			s = "Zürich \"quoted\", tab\tand \\ backslash: " + s
 		}
+		strs = append(strs, s)
 	}
+	var buf []byte
+	i, n := 0, 0
+	for b.Loop() {
+		buf = appendString(buf[:0], strs[i])
+		n += len(strs[i])
+		i = (i + 1) % len(strs)
+	}
+	b.ReportMetric(float64(n)/float64(b.N), "bytes/op")
 }

@@ -18,10 +18,16 @@ import (
 const LockFile = ".jsonlsink.lock"
 
 // WithLockWait makes New wait up to d for the lock of the directory while
-// another Sink holds it, instead of failing at once; 0 (the default, and
-// any negative d) does not wait.
+// another Sink holds it, instead of failing at once; 0 (the default) does
+// not wait. A negative d is an error.
 func WithLockWait(d time.Duration) Option {
-	return func(s *Sink) { s.lockWait = max(d, 0) }
+	return func(s *Sink) error {
+		if d < 0 {
+			return fmt.Errorf("jsonlsink: WithLockWait(%s): the wait must not be negative", d)
+		}
+		s.lockWait = d
+		return nil
+	}
 }
 
 // lockDir takes the lock of the sink's directory, waiting as WithLockWait

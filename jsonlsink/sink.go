@@ -10,12 +10,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
-
-	"syscall"
 	"time"
 
 	"github.com/seed2085993a/redshiftsync"
+	"github.com/seed2085993a/redshiftsync/internal/durable"
 	"github.com/seed2085993a/redshiftsync/internal/lockfile"
 	"github.com/seed2085993a/redshiftsync/internal/opentables"
 )
@@ -50,13 +48,22 @@ type tableFile struct {
 	enc  encoder
 }
 
-// An Option configures a Sink.
-type Option func(*Sink)
+// An Option configures a Sink. An Option that is given a value it cannot
+// use returns an error naming it, which New returns.
+type Option func(*Sink) error
 
 // WithFileMode sets the permission bits of the table files the sink creates
-// (before the umask); the default is 0o644. Existing files keep theirs.
+// (before the umask); the default is 0o644. Existing files keep theirs. The
+// mode holds permission bits only, and must let the owner read and write
+// (the sink appends to its files on the next run).
 func WithFileMode(mode fs.FileMode) Option {
-	return func(s *Sink) { s.mode = mode.Perm() }
+	return func(s *Sink) error {
+		if mode != mode.Perm() || mode&0o600 != 0o600 {
+			return fmt.Errorf("jsonlsink: WithFileMode(%#o): give permission bits that let the owner read and write, such as 0o640", uint32(mode))
+		}
+		s.mode = mode
+		return nil
+	}
 }
 
 // New returns a Sink that writes its files to dir, creating the directory
@@ -70,7 +77,12 @@ func New(dir string, opts ...Option) (*Sink, error) {
 	}
 	s := &Sink{dir: dir, mode: 0o644, tables: opentables.New[*tableFile]("jsonlsink")}
 	for _, o := range opts {
-		o(s)
+		if o == nil {
+			return nil, errors.New("jsonlsink: nil Option")
+		}
+		if err := o(s); err != nil {
+			return nil, err
+		}
 	}
 	fi, err := os.Stat(dir)
 	switch {
@@ -82,7 +94,7 @@ func New(dir string, opts ...Option) (*Sink, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("jsonlsink: %w", err)
 		}
-		if err := syncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
+		if err := durable.SyncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
 			return nil, fmt.Errorf("jsonlsink: %w", err)
 		}
 	default:
@@ -150,7 +162,7 @@ func (s *Sink) openFile(table *redshiftsync.Table) (*tableFile, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL, s.mode)
 	switch {
 	case err == nil:
-		if err := syncDir(s.dir); err != nil {
+		if err := durable.SyncDir(s.dir); err != nil {
 			f.Close()
 			return nil, err
 		}
@@ -286,21 +298,4 @@ func repairTail(path string) error {
 		return err
 	}
 	return f.Sync()
-}
-
-// syncDir fsyncs a directory so that the entries created in it survive a
-// crash. File systems that cannot sync a directory are tolerated.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
-		return err
-	}
-	return nil
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -194,10 +196,7 @@ func checkDecoded(t *testing.T, typ redshiftsync.LogicalType, v any, raw json.Ra
 // back with encoding/json: keys in column order, exact values.
 func TestRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	s, err := New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, dir)
 	table := &redshiftsync.Table{Schema: "public", Name: "all_types"}
 	row, nulls := []any{}, []any{}
 	for _, tc := range valueCases {
@@ -409,6 +408,16 @@ func TestOpenRejectsEmptyNames(t *testing.T) {
 	}
 }
 
+// mustNew returns New(dir, opts...), failing the test on error.
+func mustNew(t *testing.T, dir string, opts ...Option) *Sink {
+	t.Helper()
+	s, err := New(dir, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func simpleTable() *redshiftsync.Table {
 	return &redshiftsync.Table{Schema: "public", Name: "t", Columns: []redshiftsync.Column{
 		{Name: "id", Type: redshiftsync.TypeLong},
@@ -443,6 +452,28 @@ func wantLines(t *testing.T, path string, want ...string) {
 	}
 }
 
+// TestOptionsValidate: an option given a value it cannot use fails New with
+// an error naming it, and creates nothing.
+func TestOptionsValidate(t *testing.T) {
+	for name, c := range map[string]struct {
+		opt  Option
+		want string
+	}{
+		"read-only mode":  {WithFileMode(0o444), "WithFileMode"},
+		"not permissions": {WithFileMode(fs.ModeDir | 0o644), "WithFileMode"},
+		"negative wait":   {WithLockWait(-time.Second), "WithLockWait"},
+		"nil option":      {nil, "nil Option"},
+	} {
+		dir := filepath.Join(t.TempDir(), "out")
+		if _, err := New(dir, c.opt); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: New = %v, want an error naming %s", name, err, c.want)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: New created %s (%v)", name, dir, err)
+		}
+	}
+}
+
 func TestAppendAcrossSinks(t *testing.T) {
 	dir := t.TempDir()
 	table := simpleTable()
@@ -463,10 +494,7 @@ func TestAppendAcrossSinks(t *testing.T) {
 	// A second run: a new version of row 1, and a column added at the source.
 	table2 := simpleTable()
 	table2.Columns = append(table2.Columns, redshiftsync.Column{Name: "added", Type: redshiftsync.TypeBoolean})
-	s2, err := New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s2 := mustNew(t, dir)
 	writeRows(t, s2, table2, []any{int64(1), "a2", true})
 	if err := s2.Close(); err != nil {
 		t.Fatal(err)
@@ -497,10 +525,7 @@ func TestTornTailTruncated(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tc.existing), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			s, err := New(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := mustNew(t, dir)
 			table := simpleTable()
 			if err := s.Open(context.Background(), table); err != nil {
 				t.Fatal(err)
@@ -521,10 +546,7 @@ func TestTornTailTruncated(t *testing.T) {
 func TestReopenDiscardsUnflushed(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "public.t.jsonl")
-	s, err := New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, dir)
 	ctx := context.Background()
 	table := simpleTable()
 	writeRows(t, s, table, []any{int64(1), "flushed"})
@@ -540,10 +562,7 @@ func TestReopenDiscardsUnflushed(t *testing.T) {
 
 func TestCloseFlushes(t *testing.T) {
 	dir := t.TempDir()
-	s, err := New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, dir)
 	ctx := context.Background()
 	table := simpleTable()
 	if err := s.Open(ctx, table); err != nil {
@@ -572,10 +591,7 @@ func TestCloseFlushes(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	dir := t.TempDir()
-	s, err := New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, dir)
 	defer s.Close()
 	ctx := context.Background()
 	table := simpleTable()
@@ -596,7 +612,7 @@ func TestErrors(t *testing.T) {
 	if err := s.Write(ctx, redshiftsync.Batch{Table: other, Rows: [][]any{{}}}); err == nil {
 		t.Error("Write to another table: no error")
 	}
-	err = s.Write(ctx, redshiftsync.Batch{Table: table, Rows: [][]any{{int64(1), "ok"}, {1, "bad"}}})
+	err := s.Write(ctx, redshiftsync.Batch{Table: table, Rows: [][]any{{int64(1), "ok"}, {1, "bad"}}})
 	if err == nil || !strings.Contains(err.Error(), `"id"`) || !strings.Contains(err.Error(), "int") {
 		t.Errorf("Write of an int: %v", err)
 	}
@@ -628,10 +644,7 @@ func TestErrors(t *testing.T) {
 // with -race.
 func TestConcurrentTables(t *testing.T) {
 	dir := t.TempDir()
-	s, err := New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustNew(t, dir)
 	const tables, batches, rowsPerBatch = 12, 30, 50
 	ctx := context.Background()
 	var wg sync.WaitGroup

@@ -10,7 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/lib/pq"
@@ -68,7 +68,7 @@ func (s *Sink) Check(ctx context.Context, src redshiftsync.SourceInfo, plans []*
 	for n := range schemas {
 		names = append(names, n)
 	}
-	sort.Strings(names)
+	slices.Sort(names)
 	for _, n := range names {
 		name := "create tables in destination schema " + n
 		if n == ResyncSchema {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 	"github.com/seed2085993a/redshiftsync/pgsink"
 )
 
@@ -23,11 +24,8 @@ import (
 // results by name.
 func (e *env) check(t *testing.T, sink *pgsink.Sink) map[string]redshiftsync.CheckResult {
 	t.Helper()
-	ex, err := redshiftsync.New(e.config(t), sink, sink.StateStore())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
+	ex := synctest.New(t, e.config(t), sink, sink.StateStore())
+	defer ex.Close() // on return, not at the test's end
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	res, err := ex.Check(ctx)

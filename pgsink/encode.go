@@ -4,15 +4,13 @@
 package pgsink
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/seed2085993a/redshiftsync"
+	"github.com/seed2085993a/redshiftsync/internal/pgtext"
 )
 
 // encoder turns one value of a column into what the COPY statement is given:
@@ -44,7 +42,7 @@ func encodeValue(v any, lt redshiftsync.LogicalType) (any, error) {
 		}
 		return "f", nil
 	case float64:
-		return floatText(x), nil
+		return pgtext.Float(x), nil
 	case redshiftsync.Decimal:
 		return string(x), nil
 	case time.Time:
@@ -53,10 +51,10 @@ func encodeValue(v any, lt redshiftsync.LogicalType) (any, error) {
 		if lt == redshiftsync.TypeJSON {
 			return checkText(string(x))
 		}
-		return byteaText(x), nil
+		return pgtext.Bytea(x), nil
 	case json.RawMessage:
 		if lt == redshiftsync.TypeBinary {
-			return byteaText(x), nil
+			return pgtext.Bytea(x), nil
 		}
 		return checkText(string(x))
 	case int:
@@ -66,7 +64,7 @@ func encodeValue(v any, lt redshiftsync.LogicalType) (any, error) {
 	case int16:
 		return int64(x), nil
 	case float32:
-		return floatText(float64(x)), nil
+		return pgtext.Float(float64(x)), nil
 	}
 	return nil, fmt.Errorf("cannot write a Go %T value into a %s column", v, lt)
 }
@@ -79,89 +77,23 @@ func checkText(s string) (any, error) {
 	return s, nil
 }
 
-// floatText prints f so that PostgreSQL reads back the same value: the
-// shortest text that round-trips, or NaN, Infinity, -Infinity.
-func floatText(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
-}
-
-// byteaText is bytea's hex input form.
-func byteaText(b []byte) string {
-	out := make([]byte, 2+hex.EncodedLen(len(b)))
-	out[0], out[1] = '\\', 'x'
-	hex.Encode(out[2:], b)
-	return string(out)
-}
-
-// timeText prints t for a column of type lt in PostgreSQL's ISO input form,
-// to the microsecond (finer fractions are truncated), with BC years written
-// the server's way ("0044-03-15 BC") and years past 9999 in full. A date
-// is t's calendar day, a naive timestamp t's wall clock (never shifted), a
-// UTC timestamp the instant, written in UTC.
+// timeText prints t for a column of type lt in PostgreSQL's ISO input form
+// (see package pgtext): a date is t's calendar day, a naive timestamp t's
+// wall clock (never shifted), a UTC timestamp the instant.
 func timeText(t time.Time, lt redshiftsync.LogicalType) (any, error) {
 	switch lt {
-	case redshiftsync.TypeNaiveDate, redshiftsync.TypeNaiveDateTime:
+	case redshiftsync.TypeNaiveDate:
+		return pgtext.Date(t), nil
+	case redshiftsync.TypeNaiveDateTime:
+		return pgtext.Timestamp(t), nil
 	case redshiftsync.TypeUTCDateTime:
-		t = t.UTC()
+		return pgtext.TimestampTZ(t), nil
 	case redshiftsync.TypeNaiveTime:
 		return t.Format("15:04:05.999999"), nil
 	case redshiftsync.TypeTimeTZ:
 		return t.Format("15:04:05.999999-07:00"), nil
 	case redshiftsync.TypeString:
 		return t.Format(time.RFC3339Nano), nil
-	default:
-		return nil, fmt.Errorf("cannot write a Go time.Time value into a %s column", lt)
 	}
-	b := make([]byte, 0, 40)
-	y, bc := t.Year(), false
-	if y <= 0 {
-		y, bc = 1-y, true // astronomical year 0 is 1 BC
-	}
-	b = appendPadded(b, y, 4)
-	b = append(b, '-')
-	b = appendPadded(b, int(t.Month()), 2)
-	b = append(b, '-')
-	b = appendPadded(b, t.Day(), 2)
-	if lt != redshiftsync.TypeNaiveDate {
-		b = append(b, ' ')
-		b = appendPadded(b, t.Hour(), 2)
-		b = append(b, ':')
-		b = appendPadded(b, t.Minute(), 2)
-		b = append(b, ':')
-		b = appendPadded(b, t.Second(), 2)
-		b = append(b, '.')
-		b = appendPadded(b, t.Nanosecond()/1000, 6)
-		if lt == redshiftsync.TypeUTCDateTime {
-			b = append(b, "+00"...)
-		}
-	}
-	if bc {
-		b = append(b, " BC"...)
-	}
-	return string(b), nil
-}
-
-// appendPadded appends n (>= 0) in decimal, zero-padded to width digits.
-func appendPadded(b []byte, n, width int) []byte {
-	var digits [20]byte
-	i := len(digits)
-	for n >= 10 {
-		i--
-		digits[i] = byte('0' + n%10)
-		n /= 10
-	}
-	i--
-	digits[i] = byte('0' + n)
-	for pad := width - (len(digits) - i); pad > 0; pad-- {
-		b = append(b, '0')
-	}
-	return append(b, digits[i:]...)
+	return nil, fmt.Errorf("cannot write a Go time.Time value into a %s column", lt)
 }

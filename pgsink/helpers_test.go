@@ -3,15 +3,14 @@ package pgsink_test
 import (
 	"context"
 	"database/sql"
-
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 	"github.com/seed2085993a/redshiftsync/pgsink"
 )
 
@@ -61,7 +60,7 @@ func (e *env) sync(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink
 // (closed) extractor, for its Stats.
 func (e *env) syncWith(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore, opts ...redshiftsync.Option) (*redshiftsync.Extractor, *redshiftsync.Report) {
 	t.Helper()
-	ex, rep, err := runExtractor(t, cfg, sink, store, opts...)
+	ex, rep, err := synctest.Run(t, cfg, sink, store, opts...)
 	if err != nil {
 		t.Fatalf("sync: %v", err)
 	}
@@ -71,38 +70,17 @@ func (e *env) syncWith(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.
 // runSync runs one sync into sink and returns its report and error.
 func runSync(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore) (*redshiftsync.Report, error) {
 	t.Helper()
-	_, rep, err := runExtractor(t, cfg, sink, store)
+	_, rep, err := synctest.Run(t, cfg, sink, store)
 	return rep, err
-}
-
-// runExtractor runs one sync with a fresh extractor, closed on return.
-func runExtractor(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore, opts ...redshiftsync.Option) (*redshiftsync.Extractor, *redshiftsync.Report, error) {
-	t.Helper()
-	ex, err := redshiftsync.New(cfg, sink, store, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	rep, err := ex.Run(ctx)
-	return ex, rep, err
 }
 
 // tables returns the source tables as the extractor discovers them.
 func (e *env) tables(t *testing.T, cfg redshiftsync.Config) []*redshiftsync.Table {
 	t.Helper()
-	ex, err := redshiftsync.New(cfg, redshiftsync.SinkFuncs{WriteFunc: func(context.Context, redshiftsync.Batch) error { return nil }}, &redshiftsync.MemoryStore{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
-	d, err := ex.Discover(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ex := synctest.New(t, cfg, redshiftsync.SinkFuncs{WriteFunc: func(context.Context, redshiftsync.Batch) error { return nil }}, &redshiftsync.MemoryStore{})
+	defer ex.Close() // on return, not at the test's end
 	var out []*redshiftsync.Table
-	for _, p := range d.Plans {
+	for _, p := range synctest.Discover(t, ex).Plans {
 		out = append(out, p.Table)
 	}
 	return out
@@ -205,41 +183,19 @@ func compareTable(t *testing.T, src, dst *sql.DB, tbl *redshiftsync.Table, dstSc
 // queryInt runs a query that returns one integer.
 func queryInt(t *testing.T, db *sql.DB, q string, args ...any) int64 {
 	t.Helper()
-	var n sql.NullInt64
-	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return n.Int64
-}
-
-// queryBool runs a query that returns one boolean.
-func queryBool(t *testing.T, db *sql.DB, q string, args ...any) bool {
-	t.Helper()
-	var b bool
-	if err := db.QueryRow(q, args...).Scan(&b); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return b
+	return pgtest.QueryValue[sql.NullInt64](t, db, q, args...).Int64
 }
 
 // exists reports whether relation schema.name exists in db.
 func exists(t *testing.T, db *sql.DB, schema, name string) bool {
 	t.Helper()
-	return queryBool(t, db, `SELECT to_regclass($1) IS NOT NULL`, sqlident.Qualified(schema, name))
+	return pgtest.QueryValue[bool](t, db, `SELECT to_regclass($1) IS NOT NULL`, sqlident.Qualified(schema, name))
 }
 
 // stateDoc returns the state saved by sink's store.
 func stateDoc(t *testing.T, store *pgsink.StateStore) *redshiftsync.StateView {
 	t.Helper()
-	doc, err := store.Load(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := redshiftsync.InspectState(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
+	return synctest.LoadState(t, store)
 }
 
 // flushState calls s.FlushState with doc and what doc records of tbl, as
@@ -261,6 +217,27 @@ func (e *env) newSink(t *testing.T, opts ...pgsink.Option) *pgsink.Sink {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// openSink returns a new sink (see newSink) on which tbl is open.
+func (e *env) openSink(t *testing.T, tbl *redshiftsync.Table, opts ...pgsink.Option) *pgsink.Sink {
+	t.Helper()
+	s := e.newSink(t, opts...)
+	if err := s.Open(context.Background(), tbl); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// idValueTable is the table s.<name> of the sink tests that write by hand:
+// columns id bigint and v text, with the primary key id when keyed.
+func idValueTable(name string, keyed bool) *redshiftsync.Table {
+	tbl := &redshiftsync.Table{Schema: "s", Name: name, Columns: []redshiftsync.Column{
+		{Name: "id", Type: redshiftsync.TypeLong}, {Name: "v", Type: redshiftsync.TypeString}}}
+	if keyed {
+		tbl.PrimaryKey = []string{"id"}
+	}
+	return tbl
 }
 
 // mustExec runs statements on db.

@@ -127,7 +127,7 @@ CREATE TABLE %[1]s.k (code text, n int); INSERT INTO %[1]s.k SELECT 'c' || i, i 
 	e.sync(t, cfg, e.newSink(t), sink.StateStore())
 	e.compareAll(t, cfg, "adopted", false)
 	for _, name := range []string{"t", "k"} {
-		if !queryBool(t, e.dst, `SELECT EXISTS (SELECT 1 FROM public.redshiftsync_tables WHERE relid = $1::regclass)`, e.schema+"."+name) {
+		if !pgtest.QueryValue[bool](t, e.dst, `SELECT EXISTS (SELECT 1 FROM public.redshiftsync_tables WHERE relid = $1::regclass)`, e.schema+"."+name) {
 			t.Errorf("the adopted table %s is not registered", name)
 		}
 	}

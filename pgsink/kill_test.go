@@ -3,7 +3,6 @@ package pgsink_test
 import (
 	"bytes"
 	"database/sql"
-
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -18,6 +17,7 @@ import (
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 	"github.com/seed2085993a/redshiftsync/pgsink"
 )
 
@@ -176,11 +176,7 @@ func stateTables(t *testing.T, db *sql.DB) map[string]*redshiftsync.TableView {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := redshiftsync.InspectState(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st.Tables
+	return synctest.DecodeState(t, doc).Tables
 }
 
 // bigProgress returns the rows of big that the saved state claims.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seed2085993a/redshiftsync"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 	"github.com/seed2085993a/redshiftsync/pgsink"
 )
 
@@ -35,23 +36,15 @@ func TestStateStoreLock(t *testing.T) {
 		},
 		WriteFunc: func(context.Context, redshiftsync.Batch) error { return nil },
 	}
-	exA, err := redshiftsync.New(cfg, held, newStateStore(t, e.dst, pgsink.WithStateName("s")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exA.Close()
+	exA := synctest.New(t, cfg, held, newStateStore(t, e.dst, pgsink.WithStateName("s")))
 	doneA := make(chan error, 1)
 	go func() { _, err := exA.Run(ctx); doneA <- err }()
 	<-entered
 
 	// A second run of the same state, through a sink of its own.
 	sink := e.newSink(t, pgsink.WithStateName("s"))
-	exB, err := redshiftsync.New(cfg, sink, sink.StateStore())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exB.Close()
-	_, err = exB.Run(ctx)
+	exB := synctest.New(t, cfg, sink, sink.StateStore())
+	_, err := exB.Run(ctx)
 	host, _ := os.Hostname()
 	var lerr *redshiftsync.LockError
 	switch {
@@ -154,7 +147,18 @@ func TestNewStateStoreOptions(t *testing.T) {
 	if _, err := pgsink.NewStateStore(nil); err == nil {
 		t.Error("nil db accepted")
 	}
-	if _, err := pgsink.New(e.dst, pgsink.WithStateName("")); err == nil || !strings.Contains(err.Error(), "WithStateName") {
-		t.Errorf("New with an empty state name: %v", err)
+	for name, c := range map[string]struct {
+		opt  pgsink.Option
+		want string
+	}{
+		"empty state name":  {pgsink.WithStateName(""), "WithStateName"},
+		"empty schema":      {pgsink.WithSchema(""), "WithSchema"},
+		"resync schema":     {pgsink.WithSchema(pgsink.ResyncSchema), "resync copies"},
+		"empty state table": {pgsink.WithStateTable("", ""), "WithStateTable"},
+		"nil option":        {nil, "nil Option"},
+	} {
+		if _, err := pgsink.New(e.dst, c.opt); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("New with %s: %v, want an error naming %s", name, err, c.want)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/seed2085993a/redshiftsync"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 	"github.com/seed2085993a/redshiftsync/pgsink"
 )
 
@@ -54,6 +55,18 @@ func (c *claimChecker) FlushState(ctx context.Context, t *redshiftsync.Table, en
 	return c.Sink.FlushState(ctx, t, entry, doc)
 }
 
+// partitionedTable creates the source table p of n rows and returns a
+// configuration that reads it in 4 concurrent partitions.
+func (e *env) partitionedTable(t *testing.T, n int) redshiftsync.Config {
+	t.Helper()
+	mustExec(t, e.src, `CREATE TABLE %[1]s.p (id bigint PRIMARY KEY, v text);
+INSERT INTO %[1]s.p SELECT i, md5(i::text) FROM generate_series(1, %[2]d) i; ANALYZE %[1]s.p;`, e.schema, n)
+	cfg := e.config(t)
+	cfg.PartitionThreshold = 1000
+	cfg.Partitions = 4
+	return cfg
+}
+
 // TestPartitionedClaims: with intra-table partitions read concurrently,
 // every FlushState must commit exactly the rows its document claims.
 //
@@ -67,11 +80,7 @@ func (c *claimChecker) FlushState(ctx context.Context, t *redshiftsync.Table, en
 func TestPartitionedClaims(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	mustExec(t, e.src, `CREATE TABLE %[1]s.p (id bigint PRIMARY KEY, v text);
-INSERT INTO %[1]s.p SELECT i, md5(i::text) FROM generate_series(1, 100000) i; ANALYZE %[1]s.p;`, e.schema)
-	cfg := e.config(t)
-	cfg.PartitionThreshold = 1000
-	cfg.Partitions = 4
+	cfg := e.partitionedTable(t, 100_000)
 	cfg.CheckpointEveryRows = 3000
 	sink := e.newSink(t)
 	c := &claimChecker{Sink: sink, t: t, written: map[string]int64{}, flushed: map[string]int64{}, claimed: map[string]int64{}}
@@ -89,23 +98,15 @@ INSERT INTO %[1]s.p SELECT i, md5(i::text) FROM generate_series(1, 100000) i; AN
 func TestPartitionedResyncResume(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	mustExec(t, e.src, `CREATE TABLE %[1]s.p (id bigint PRIMARY KEY, v text);
-INSERT INTO %[1]s.p SELECT i, md5(i::text) FROM generate_series(1, 60000) i; ANALYZE %[1]s.p;`, e.schema)
-	cfg := e.config(t)
-	cfg.PartitionThreshold = 1000
-	cfg.Partitions = 4
+	cfg := e.partitionedTable(t, 60_000)
 	sink := e.newSink(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ex, err := redshiftsync.New(cfg, sink, sink.StateStore(), redshiftsync.WithCheckpointHook(func(c redshiftsync.Checkpoint) {
+	ex := synctest.New(t, cfg, sink, sink.StateStore(), redshiftsync.WithCheckpointHook(func(c redshiftsync.Checkpoint) {
 		if c.Rows >= 25000 {
 			cancel()
 		}
 	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
 	if _, err := ex.Run(ctx); err == nil {
 		t.Fatal("the canceled run finished")
 	}

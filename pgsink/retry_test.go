@@ -111,27 +111,19 @@ func TestStreamRetryIncrementalNoKey(t *testing.T) {
 }
 
 // plainKiller is a streamKiller without FlushState: the sink used
-// at-least-once, with the state kept elsewhere (examples/basic -state), is
-// an AttemptSink still.
-type plainKiller struct{ k *streamKiller }
+// at-least-once (Sink.WithoutState), with the state kept elsewhere
+// (examples/basic -state), is an AttemptSink still.
+type plainKiller struct {
+	resyncAttemptSink // the killer's sink, WithoutState
+	k                 *streamKiller
+}
 
-func (p plainKiller) Open(ctx context.Context, t *redshiftsync.Table) error { return p.k.Open(ctx, t) }
+type resyncAttemptSink interface {
+	redshiftsync.ResyncSink
+	redshiftsync.AttemptSink
+}
+
 func (p plainKiller) Write(ctx context.Context, b redshiftsync.Batch) error { return p.k.Write(ctx, b) }
-func (p plainKiller) Flush(ctx context.Context, t *redshiftsync.Table) error {
-	return p.k.Flush(ctx, t)
-}
-func (p plainKiller) BeginResync(ctx context.Context, t *redshiftsync.Table) error {
-	return p.k.BeginResync(ctx, t)
-}
-func (p plainKiller) EndResync(ctx context.Context, t *redshiftsync.Table) error {
-	return p.k.EndResync(ctx, t)
-}
-func (p plainKiller) BeginAttempt(ctx context.Context, t *redshiftsync.Table) error {
-	return p.k.BeginAttempt(ctx, t)
-}
-func (p plainKiller) UndoAttempt(ctx context.Context, t *redshiftsync.Table) error {
-	return p.k.UndoAttempt(ctx, t)
-}
 
 func testStreamRetryIncrementalNoKey(t *testing.T, plain bool) {
 	e := newEnv(t)
@@ -163,7 +155,7 @@ ANALYZE %[1]s`, tbl, key, rows)
 	var target redshiftsync.Sink = killer
 	var store redshiftsync.StateStore = sink.StateStore()
 	if plain {
-		target, store = plainKiller{killer}, &redshiftsync.MemoryStore{}
+		target, store = plainKiller{sink.WithoutState().(resyncAttemptSink), killer}, &redshiftsync.MemoryStore{}
 	}
 	ex, _ := e.syncWith(t, cfg, target, store)
 	for _, ts := range ex.Stats().Tables {

@@ -52,11 +52,8 @@ func New(db *sql.DB, opts ...Option) (*Sink, error) {
 	if db == nil {
 		return nil, errors.New("pgsink: New: db is nil")
 	}
-	o := defaultOptions()
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if err := o.validateState(); err != nil {
+	o, err := apply(opts)
+	if err != nil {
 		return nil, err
 	}
 	return &Sink{db: db, opts: o, state: newStateStore(db, o), tables: opentables.New[*tableSink]("pgsink")}, nil

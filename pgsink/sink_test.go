@@ -14,6 +14,7 @@ import (
 	"github.com/seed2085993a/redshiftsync"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
+	"github.com/seed2085993a/redshiftsync/internal/synctest"
 	"github.com/seed2085993a/redshiftsync/pgsink"
 )
 
@@ -175,7 +176,7 @@ func TestResyncKeepsGrantsAndComment(t *testing.T) {
 	if queryInt(t, e.dst, `SELECT $1::regclass::oid::bigint`, q) == oid {
 		t.Error("the table was not replaced by the resync")
 	}
-	if !queryBool(t, e.dst, `SELECT has_table_privilege($1, $2, 'SELECT') AND has_table_privilege($1, $2, 'UPDATE') AND NOT has_table_privilege($1, $2, 'DELETE')`, role, q) {
+	if !pgtest.QueryValue[bool](t, e.dst, `SELECT has_table_privilege($1, $2, 'SELECT') AND has_table_privilege($1, $2, 'UPDATE') AND NOT has_table_privilege($1, $2, 'DELETE')`, role, q) {
 		t.Error("the resynced table lost its grants")
 	}
 	var comment string
@@ -247,13 +248,7 @@ func TestResyncCrashes(t *testing.T) {
 	ctx := context.Background()
 	tbl := &redshiftsync.Table{Schema: "s", Name: "t", PrimaryKey: []string{"id"}, Columns: []redshiftsync.Column{
 		{Name: "id", Type: redshiftsync.TypeLong}, {Name: "v", Type: redshiftsync.TypeString, Nullable: true}}}
-	open := func() *pgsink.Sink {
-		s := e.newSink(t)
-		if err := s.Open(ctx, tbl); err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	open := func() *pgsink.Sink { return e.openSink(t, tbl) }
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -335,12 +330,8 @@ func TestAbandonedResync(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	tbl := &redshiftsync.Table{Schema: "s", Name: "t", PrimaryKey: []string{"id"}, Columns: []redshiftsync.Column{
-		{Name: "id", Type: redshiftsync.TypeLong}, {Name: "v", Type: redshiftsync.TypeString}}}
-	s := e.newSink(t)
-	if err := s.Open(ctx, tbl); err != nil {
-		t.Fatal(err)
-	}
+	tbl := idValueTable("t", true)
+	s := e.openSink(t, tbl)
 	s.BeginResync(ctx, tbl)
 	s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 10, "a")})
 	if err := flushState(ctx, s, tbl, resyncDoc("s.t", "10", 10, false)); err != nil {
@@ -404,12 +395,8 @@ func TestFailureDiscardsAndSticks(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	tbl := &redshiftsync.Table{Schema: "s", Name: "t", PrimaryKey: []string{"id"}, Columns: []redshiftsync.Column{
-		{Name: "id", Type: redshiftsync.TypeLong}, {Name: "v", Type: redshiftsync.TypeString}}}
-	s := e.newSink(t)
-	if err := s.Open(ctx, tbl); err != nil {
-		t.Fatal(err)
-	}
+	tbl := idValueTable("t", true)
+	s := e.openSink(t, tbl)
 	if err := s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 10, "a")}); err != nil {
 		t.Fatal(err)
 	}
@@ -462,8 +449,7 @@ func TestPrimaryKeyMismatch(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	pgtest.Exec(t, e.dst, `CREATE SCHEMA s; CREATE TABLE s.t (id bigint, v text PRIMARY KEY)`)
-	tbl := &redshiftsync.Table{Schema: "s", Name: "t", PrimaryKey: []string{"id"}, Columns: []redshiftsync.Column{
-		{Name: "id", Type: redshiftsync.TypeLong}, {Name: "v", Type: redshiftsync.TypeString}}}
+	tbl := idValueTable("t", true)
 	sink := e.newSink(t)
 	err := sink.Open(context.Background(), tbl)
 	if !errors.Is(err, pgsink.ErrNotOwned) {
@@ -552,15 +538,11 @@ INSERT INTO %[1]s.big SELECT i, md5(i::text) FROM generate_series(1, 60000) i;`,
 	cfg := e.config(t)
 	sink := e.newSink(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	ex, err := redshiftsync.New(cfg, sink, sink.StateStore(), redshiftsync.WithCheckpointHook(func(c redshiftsync.Checkpoint) {
+	ex := synctest.New(t, cfg, sink, sink.StateStore(), redshiftsync.WithCheckpointHook(func(c redshiftsync.Checkpoint) {
 		if c.Rows >= 20000 {
 			cancel()
 		}
 	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
 	if _, err := ex.Run(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled run: %v", err)
 	}
@@ -604,6 +586,21 @@ func (c *cancelingSink) Write(ctx context.Context, b redshiftsync.Batch) error {
 func TestCancelMidStream(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	cfg, sink := e.keylessCanceled(t, redshiftsync.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
+	if exists(t, e.dst, pgsink.ResyncSchema, pgsink.ResyncName(e.schema, "keyless")) {
+		t.Logf("the stopped run committed %d rows of the stream to the copy",
+			queryInt(t, e.dst, `SELECT count(*) FROM `+sqlident.Qualified(pgsink.ResyncSchema, pgsink.ResyncName(e.schema, "keyless"))))
+	}
+	e.sync(t, cfg, sink, sink.StateStore())
+	e.compareAll(t, cfg, "resumed", false)
+}
+
+// keylessCanceled creates the keyless table of 30,000 rows and runs a sync
+// of it that is canceled after 10,000 rows, failing the test unless the run
+// stops with context.Canceled. It returns the configuration and the sink,
+// for the run that resumes.
+func (e *env) keylessCanceled(t *testing.T, opts ...redshiftsync.Option) (redshiftsync.Config, *pgsink.Sink) {
+	t.Helper()
 	mustExec(t, e.src, `CREATE TABLE %[1]s.keyless (n int, v text);
 INSERT INTO %[1]s.keyless SELECT i, md5(i::text) FROM generate_series(1, 30000) i;`, e.schema)
 	cfg := e.config(t)
@@ -611,22 +608,13 @@ INSERT INTO %[1]s.keyless SELECT i, md5(i::text) FROM generate_series(1, 30000) 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cs := &cancelingSink{Sink: sink, after: 10000, cancel: cancel}
-	ex, err := redshiftsync.New(cfg, cs, sink.StateStore(), redshiftsync.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
-	if _, err := ex.Run(ctx); !errors.Is(err, context.Canceled) {
+	ex := synctest.New(t, cfg, cs, sink.StateStore(), opts...)
+	_, err := ex.Run(ctx)
+	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled run: %v", err)
-	} else {
-		t.Logf("stopped: %v", err)
 	}
-	if exists(t, e.dst, pgsink.ResyncSchema, pgsink.ResyncName(e.schema, "keyless")) {
-		t.Logf("the stopped run committed %d rows of the stream to the copy",
-			queryInt(t, e.dst, `SELECT count(*) FROM `+sqlident.Qualified(pgsink.ResyncSchema, pgsink.ResyncName(e.schema, "keyless"))))
-	}
-	e.sync(t, cfg, sink, sink.StateStore())
-	e.compareAll(t, cfg, "resumed", false)
+	t.Logf("stopped: %v", err)
+	return cfg, sink
 }
 
 // TestCancelMidStreamOlderTransaction is TestCancelMidStream while an older
@@ -647,21 +635,7 @@ func TestCancelMidStreamOlderTransaction(t *testing.T) {
 	if _, err := older.Exec(`SELECT txid_current()`); err != nil { // takes an xid
 		t.Fatal(err)
 	}
-	mustExec(t, e.src, `CREATE TABLE %[1]s.keyless (n int, v text);
-INSERT INTO %[1]s.keyless SELECT i, md5(i::text) FROM generate_series(1, 30000) i;`, e.schema)
-	cfg := e.config(t)
-	sink := e.newSink(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cs := &cancelingSink{Sink: sink, after: 10000, cancel: cancel}
-	ex, err := redshiftsync.New(cfg, cs, sink.StateStore())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ex.Close()
-	if _, err := ex.Run(ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("canceled run: %v", err)
-	}
+	cfg, sink := e.keylessCanceled(t)
 	if err := older.Rollback(); err != nil {
 		t.Fatal(err)
 	}
@@ -677,16 +651,9 @@ func TestBeginResyncAgain(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	for _, keyed := range []bool{true, false} {
-		tbl := &redshiftsync.Table{Schema: "s", Name: fmt.Sprintf("t%v", keyed), Columns: []redshiftsync.Column{
-			{Name: "id", Type: redshiftsync.TypeLong}, {Name: "v", Type: redshiftsync.TypeString}}}
-		if keyed {
-			tbl.PrimaryKey = []string{"id"}
-		}
+		tbl := idValueTable(fmt.Sprintf("t%v", keyed), keyed)
 		name := "s." + tbl.Name
-		s := e.newSink(t)
-		if err := s.Open(ctx, tbl); err != nil {
-			t.Fatal(err)
-		}
+		s := e.openSink(t, tbl)
 		// A resync with a checkpoint, then a crash: the next run resumes
 		// it with a copy it did not begin (rows are staged).
 		s.BeginResync(ctx, tbl)
@@ -695,10 +662,7 @@ func TestBeginResyncAgain(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.Close()
-		s = e.newSink(t)
-		if err := s.Open(ctx, tbl); err != nil {
-			t.Fatal(err)
-		}
+		s = e.openSink(t, tbl)
 		steps := []error{
 			s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(6, 8, "b")}), // staged
 			s.BeginResync(ctx, tbl),

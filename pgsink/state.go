@@ -64,28 +64,14 @@ func NewStateStore(db *sql.DB, opts ...Option) (*StateStore, error) {
 	if db == nil {
 		return nil, errors.New("pgsink: NewStateStore: db is nil")
 	}
-	o := defaultOptions()
-	for _, opt := range opts {
-		opt(&o)
+	o, err := apply(opts)
+	if err != nil {
+		return nil, err
 	}
 	if o.schema != "" || o.nativeIntervals {
 		return nil, errors.New("pgsink: NewStateStore: only WithStateName and WithStateTable apply to a StateStore (WithSchema and WithNativeIntervals are options of a Sink)")
 	}
-	if err := o.validateState(); err != nil {
-		return nil, err
-	}
 	return newStateStore(db, o), nil
-}
-
-// validateState checks the options that name the state.
-func (o options) validateState() error {
-	switch {
-	case o.stateName == "":
-		return errors.New("pgsink: WithStateName: empty state name")
-	case o.stateSchema == "" || o.stateTable == "":
-		return errors.New("pgsink: WithStateTable: empty state table schema or name")
-	}
-	return nil
 }
 
 func newStateStore(db *sql.DB, o options) *StateStore {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -155,7 +156,7 @@ func (ts *tableSink) followTypes(ctx context.Context, q queryer, t *redshiftsync
 		}
 		qname := sqlident.Qualified(r.schema, r.name)
 		for _, c := range t.Columns {
-			j := indexString(names, c.Name)
+			j := slices.Index(names, c.Name)
 			if j < 0 {
 				continue
 			}

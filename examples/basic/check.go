@@ -44,11 +44,7 @@ func runCheck(ctx context.Context, f flags, cfg redshiftsync.Config, stdout io.W
 		}
 		store = redshiftsync.NewFileStore(f.state)
 	}
-	opts := []redshiftsync.Option{}
-	if f.adoptState {
-		opts = append(opts, redshiftsync.WithAdoptState())
-	}
-	ex, err := redshiftsync.New(cfg, sink, store, opts...)
+	ex, err := newExtractor(f, cfg, sink, store)
 	if err != nil {
 		return err
 	}

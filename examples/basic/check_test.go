@@ -4,7 +4,6 @@ package main
 // when one fails, and nothing created.
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,9 +13,7 @@ import (
 )
 
 func TestCheckFlag(t *testing.T) {
-	src := pgtest.Open(t)
-	schema := pgtest.NewSchema(t, src)
-	pgtest.Exec(t, src, fmt.Sprintf(`CREATE TABLE %[1]s.k (id int PRIMARY KEY); INSERT INTO %[1]s.k SELECT generate_series(1, 10);`, schema))
+	_, schema := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.k (id int PRIMARY KEY); INSERT INTO %[1]s.k SELECT generate_series(1, 10);`)
 	out := filepath.Join(t.TempDir(), "out")
 	args := []string{"-source", pgtest.DSN(t), "-schema", schema, "-out", out, "-check"}
 

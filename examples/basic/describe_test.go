@@ -42,12 +42,10 @@ func TestDescribeFlag(t *testing.T) {
 
 // TestDescribe prints the plan of a real schema as a table and as JSON.
 func TestDescribe(t *testing.T) {
-	db := pgtest.Open(t)
-	schema := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.orders (id int PRIMARY KEY, updated_at timestamptz NOT NULL);
+	_, schema := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.orders (id int PRIMARY KEY, updated_at timestamptz NOT NULL);
 INSERT INTO %[1]s.orders SELECT i, now() FROM generate_series(1, 300) i;
 ANALYZE %[1]s.orders;
-CREATE TABLE %[1]s.plain (v text);`, schema))
+CREATE TABLE %[1]s.plain (v text);`)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	out := filepath.Join(t.TempDir(), "none")
@@ -113,11 +111,9 @@ CREATE TABLE %[1]s.plain (v text);`, schema))
 // TestSummarySaysWhere: after the summary table, the command says where the
 // rows and the state went.
 func TestSummarySaysWhere(t *testing.T) {
-	db := pgtest.Open(t)
-	schema := pgtest.NewSchema(t, db)
-	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.t (id int PRIMARY KEY, updated_at timestamptz NOT NULL);
+	_, schema := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, updated_at timestamptz NOT NULL);
 INSERT INTO %[1]s.t SELECT i, now() FROM generate_series(1, 20) i;
-CREATE TABLE %[1]s."a/b" (v text);`, schema))
+CREATE TABLE %[1]s."a/b" (v text);`)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	out := t.TempDir()

@@ -34,10 +34,7 @@ func randomName(t *testing.T, prefix string) string {
 // loopback: no password).
 func dsnAs(t *testing.T, role string) string {
 	t.Helper()
-	u, err := url.Parse(pgtest.DSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := pgtest.URL(t)
 	u.User = url.User(role)
 	return u.String()
 }
@@ -146,10 +143,7 @@ func TestConnectionFailureSaysWhere(t *testing.T) {
 	}
 
 	// A server without TLS, and sslmode=require.
-	u, err := url.Parse(pgtest.DSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := pgtest.URL(t)
 	q := u.Query()
 	q.Set("sslmode", "require")
 	u.RawQuery = q.Encode()
@@ -168,10 +162,8 @@ func TestExitCodesSignal(t *testing.T) {
 		code int
 	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}} {
 		t.Run(c.sig.String(), func(t *testing.T) {
-			db := pgtest.Open(t)
-			schema := pgtest.NewSchema(t, db)
-			pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text);
-INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 20) i;`, schema))
+			db, schema := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text);
+INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 20) i;`)
 			tx, err := db.Begin()
 			if err != nil {
 				t.Fatal(err)

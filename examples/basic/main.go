@@ -294,11 +294,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return lockHint(err, f.wait)
 	}
 	defer closeSink()
-	opts := []redshiftsync.Option{redshiftsync.WithLogger(logger), redshiftsync.WithLockWait(f.wait)}
-	if f.adoptState {
-		opts = append(opts, redshiftsync.WithAdoptState())
-	}
-	ex, err := redshiftsync.New(cfg, sink, store, opts...)
+	ex, err := newExtractor(f, cfg, sink, store, redshiftsync.WithLogger(logger), redshiftsync.WithLockWait(f.wait))
 	if err != nil {
 		return err
 	}
@@ -373,4 +369,13 @@ func printReport(w io.Writer, rep *redshiftsync.Report) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%d rows in %.1fs\n", rep.Rows, rep.Duration.Seconds())
+}
+
+// newExtractor returns the extractor of a run or a check: cfg, sink and
+// store, with opts and the options the flags ask for.
+func newExtractor(f flags, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore, opts ...redshiftsync.Option) (*redshiftsync.Extractor, error) {
+	if f.adoptState {
+		opts = append(opts, redshiftsync.WithAdoptState())
+	}
+	return redshiftsync.New(cfg, sink, store, opts...)
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,12 +157,10 @@ func TestCount(t *testing.T) {
 // in the destination, the state in its state table under the source's name;
 // with -state, the state goes to that file instead.
 func TestRunDest(t *testing.T) {
-	src := pgtest.Open(t)
-	schema := pgtest.NewSchema(t, src)
-	pgtest.Exec(t, src, fmt.Sprintf(`CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text, updated_at timestamptz NOT NULL);
+	src, schema := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text, updated_at timestamptz NOT NULL);
 INSERT INTO %[1]s.t SELECT i, 'v' || i, timestamptz '2024-01-01' + i * interval '1 s' FROM generate_series(1, 2500) i;
 CREATE TABLE %[1]s.k (code text, n int);
-INSERT INTO %[1]s.k SELECT 'c' || i, i FROM generate_series(1, 100) i;`, schema))
+INSERT INTO %[1]s.k SELECT 'c' || i, i FROM generate_series(1, 100) i;`)
 	dstDSN := pgtest.NewDatabase(t)
 	dst := pgtest.OpenDSN(t, dstDSN)
 	var database string

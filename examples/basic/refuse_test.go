@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,12 +31,10 @@ func oneLine(t *testing.T, err error, want string) {
 // to the source; a state file recording another server fails until
 // -adopt-state.
 func TestRunRefuses(t *testing.T) {
-	src := pgtest.Open(t)
-	schema := pgtest.NewSchema(t, src)
-	pgtest.Exec(t, src, fmt.Sprintf(`CREATE TABLE %[1]s.k (code text, n int);
+	src, schema := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.k (code text, n int);
 INSERT INTO %[1]s.k SELECT 'c' || i, i FROM generate_series(1, 100) i;
 CREATE FUNCTION %[1]s.f() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
-CREATE TRIGGER keep_me BEFORE INSERT ON %[1]s.k FOR EACH ROW EXECUTE FUNCTION %[1]s.f();`, schema))
+CREATE TRIGGER keep_me BEFORE INSERT ON %[1]s.k FOR EACH ROW EXECUTE FUNCTION %[1]s.f();`)
 	oid := func() (n int64) {
 		if err := src.QueryRow(`SELECT $1::regclass::oid`, schema+".k").Scan(&n); err != nil {
 			t.Fatal(err)

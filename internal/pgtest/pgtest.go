@@ -1,6 +1,6 @@
 // This file holds the connection helpers of package pgtest: DSN, Open,
-// OpenDSN, Exec, NewSchema and NewDatabase, and the environment variables
-// they read.
+// OpenDSN, Exec, QueryValue, QueryColumn, NewSchema, OpenSchema and
+// NewDatabase, and the environment variables they read.
 
 // Package pgtest gives integration tests a real PostgreSQL server: the one
 // that scripts/test (through scripts/lib/pg.sh) starts and describes in the
@@ -20,6 +20,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -28,6 +29,7 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+	"github.com/seed2085993a/redshiftsync/internal/redact"
 )
 
 // Environment variables read by this package; scripts/lib/pg.sh sets all but
@@ -74,6 +76,17 @@ func DSN(tb testing.TB) string {
 	return dsn
 }
 
+// URL returns the test server's URL (see DSN), parsed: a copy the test may
+// change, to connect as another role or with other parameters.
+func URL(tb testing.TB) *url.URL {
+	tb.Helper()
+	u, err := url.Parse(DSN(tb))
+	if err != nil {
+		tb.Fatalf("pgtest: %s is not a URL: %v", EnvDSN, redact.Error(err, DSN(tb)))
+	}
+	return u
+}
+
 // Open connects to the test server (see DSN) with the lib/pq "postgres"
 // driver, checks the connection with a ping, and closes the pool in the
 // test's Cleanup.
@@ -87,13 +100,13 @@ func OpenDSN(tb testing.TB, dsn string) *sql.DB {
 	tb.Helper()
 	db, err := sql.Open("postgres", dsn)
 	if err != nil {
-		tb.Fatalf("pgtest: open %s: %v", redact(dsn), err)
+		tb.Fatalf("pgtest: open %q: %v", redact.DSN(dsn), redact.Error(err, dsn))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
-		tb.Fatalf("pgtest: ping %s: %v", redact(dsn), err)
+		tb.Fatalf("pgtest: ping %q: %v", redact.DSN(dsn), redact.Error(err, dsn))
 	}
 	tb.Cleanup(func() { _ = db.Close() })
 	return db
@@ -110,6 +123,46 @@ func Exec(tb testing.TB, db *sql.DB, query string, args ...any) {
 	}
 }
 
+// QueryValue returns the one value that query (run with args on db)
+// selects, scanned into a T, and fails the test on error (no row included).
+// Call it from the test's goroutine.
+func QueryValue[T any](tb testing.TB, db *sql.DB, query string, args ...any) T {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	var v T
+	if err := db.QueryRowContext(ctx, query, args...).Scan(&v); err != nil {
+		tb.Fatalf("pgtest: query %s: %v", abbreviate(query), err)
+	}
+	return v
+}
+
+// QueryColumn returns the values, in order, of the one column that query
+// (run with args on db) selects, and fails the test on error. Call it from
+// the test's goroutine.
+func QueryColumn[T any](tb testing.TB, db *sql.DB, query string, args ...any) []T {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		tb.Fatalf("pgtest: query %s: %v", abbreviate(query), err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			tb.Fatalf("pgtest: query %s: %v", abbreviate(query), err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatalf("pgtest: query %s: %v", abbreviate(query), err)
+	}
+	return out
+}
+
 // NewSchema creates a schema with a unique name in db's database and drops it,
 // with everything in it, in the test's Cleanup. The name is "t_", the test's
 // name in lower case with anything but letters and digits turned into "_",
@@ -119,18 +172,38 @@ func NewSchema(tb testing.TB, db *sql.DB) string {
 	tb.Helper()
 	name := uniqueName("t_", tb.Name())
 	Exec(tb, db, "CREATE SCHEMA "+pq.QuoteIdentifier(name))
+	dropAtCleanup(tb, db, "DROP SCHEMA IF EXISTS "+pq.QuoteIdentifier(name)+" CASCADE")
+	return name
+}
+
+// OpenSchema is the usual start of a test: Open, NewSchema, and Exec of
+// setup, the statements that create the test's tables, formatted with
+// fmt.Sprintf(setup, schema) so that %[1]s names the schema (a literal %
+// is written %%). An empty setup runs nothing.
+func OpenSchema(tb testing.TB, setup string) (db *sql.DB, schema string) {
+	tb.Helper()
+	db = Open(tb)
+	schema = NewSchema(tb, db)
+	if setup != "" {
+		Exec(tb, db, fmt.Sprintf(setup, schema))
+	}
+	return db, schema
+}
+
+// dropAtCleanup runs the statement drop in the test's Cleanup, failing the
+// test when it cannot. A test that restarted the server leaves dead
+// connections in the pool: each failed attempt discards one, so it tries a
+// few times.
+func dropAtCleanup(tb testing.TB, db *sql.DB, drop string) {
 	tb.Cleanup(func() {
-		// A test that restarted the server leaves dead connections in the
-		// pool: each failed attempt discards one, so try a few times.
 		err := retry(func(ctx context.Context) error {
-			_, err := db.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+pq.QuoteIdentifier(name)+" CASCADE")
+			_, err := db.ExecContext(ctx, drop)
 			return err
 		})
 		if err != nil {
-			tb.Errorf("pgtest: drop schema %s: %v", name, err)
+			tb.Errorf("pgtest: %s: %v", drop, err)
 		}
 	})
-	return name
 }
 
 // NewDatabase creates a database with a unique name (see NewSchema for its
@@ -140,25 +213,49 @@ func NewSchema(tb testing.TB, db *sql.DB) string {
 // not keep it alive.
 func NewDatabase(tb testing.TB) (dsn string) {
 	tb.Helper()
+	return inDatabase(tb, DSN(tb), newDatabase(tb))
+}
+
+// newDatabase creates the database of NewDatabase and returns its name.
+func newDatabase(tb testing.TB) string {
+	tb.Helper()
 	admin := OpenDSN(tb, DSN(tb))
 	name := uniqueName("d_", tb.Name())
 	// template0 is never connected to, so concurrent tests cannot make
 	// CREATE DATABASE fail with "source database is being accessed".
 	Exec(tb, admin, "CREATE DATABASE "+pq.QuoteIdentifier(name)+" TEMPLATE template0 ENCODING 'UTF8'")
-	tb.Cleanup(func() {
-		err := retry(func(ctx context.Context) error {
-			_, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)")
-			return err
-		})
-		if err != nil {
-			tb.Errorf("pgtest: drop database %s: %v", name, err)
-		}
-	})
-	dsn, err := withDatabase(DSN(tb), name)
+	dropAtCleanup(tb, admin, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)")
+	return name
+}
+
+// inDatabase returns dsn with its database replaced by name, failing the
+// test when dsn cannot be read.
+func inDatabase(tb testing.TB, dsn, name string) string {
+	tb.Helper()
+	out, err := withDatabase(dsn, name)
 	if err != nil {
 		tb.Fatalf("pgtest: %v", err)
 	}
-	return dsn
+	return out
+}
+
+// OpenIsolated is OpenSchema in a database of the test's own (NewDatabase),
+// for a test whose assertions no other test's session may disturb: one
+// that counts the rows an incremental sync re-reads, which a transaction in
+// progress in the same database (another package's test holding one open)
+// rightly makes the watermark hold back. It returns the database (opened on
+// the test server itself), the schema, and the URL a source-side test reads
+// that database through (see SourceDSN: the stand-in's when the source is
+// Redshift).
+func OpenIsolated(tb testing.TB, setup string) (db *sql.DB, schema, sourceDSN string) {
+	tb.Helper()
+	name := newDatabase(tb)
+	db = OpenDSN(tb, inDatabase(tb, DSN(tb), name))
+	schema = NewSchema(tb, db)
+	if setup != "" {
+		Exec(tb, db, fmt.Sprintf(setup, schema))
+	}
+	return db, schema, inDatabase(tb, SourceDSN(tb), name)
 }
 
 // withDatabase returns dsn with its database replaced by name. dsn is a
@@ -243,18 +340,6 @@ func abbreviate(query string) string {
 		q = q[:200] + "..."
 	}
 	return q
-}
-
-// redact hides the password of a URL DSN for messages.
-func redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil || u.Scheme == "" {
-		return dsn
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
 
 // FreePort returns a TCP port of 127.0.0.1 that nothing listened on a

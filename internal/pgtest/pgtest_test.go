@@ -7,20 +7,11 @@ package pgtest
 import (
 	"database/sql"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/lib/pq"
 )
-
-// exists reports whether query (which selects one boolean) is true.
-func exists(t *testing.T, db *sql.DB, query string, args ...any) bool {
-	t.Helper()
-	var ok bool
-	if err := db.QueryRow(query, args...).Scan(&ok); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return ok
-}
 
 func TestOpenSchemaDatabase(t *testing.T) {
 	db := Open(t)
@@ -33,15 +24,11 @@ func TestOpenSchemaDatabase(t *testing.T) {
 		}
 		Exec(t, db, "CREATE TABLE "+schema+".t (id bigint primary key, v text)")
 		Exec(t, db, "INSERT INTO "+schema+".t SELECT i, 'v' || i FROM generate_series(1, $1::int) i", 10)
-		var n int
-		if err := db.QueryRow("SELECT count(*) FROM " + pq.QuoteIdentifier(schema) + ".t").Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n != 10 {
+		if n := QueryValue[int](t, db, "SELECT count(*) FROM "+pq.QuoteIdentifier(schema)+".t"); n != 10 {
 			t.Errorf("count = %d, want 10", n)
 		}
 	})
-	if exists(t, db, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema) {
+	if QueryValue[bool](t, db, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema) {
 		t.Errorf("schema %s is still there after its test's Cleanup", schema)
 	}
 
@@ -70,20 +57,42 @@ func TestOpenSchemaDatabase(t *testing.T) {
 	if database == "" {
 		t.Fatal("no database name")
 	}
-	if exists(t, db, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", database) {
+	if QueryValue[bool](t, db, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", database) {
 		t.Errorf("database %s is still there after its test's Cleanup", database)
 	}
 }
 
-func TestExecFailsOnError(t *testing.T) {
+// TestFailsOnError: each helper that runs a statement fails the test when
+// the statement fails (or, for QueryValue, selects no row).
+func TestFailsOnError(t *testing.T) {
 	db := Open(t)
-	ft := &fakeTB{TB: t}
-	func() {
-		defer func() { _ = recover() }() // fakeTB.Fatalf panics to stop like FailNow
-		Exec(ft, db, "SELECT * FROM no_such_table_pgtest")
-	}()
-	if !ft.failed {
-		t.Error("Exec did not fail the test on a bad statement")
+	for name, call := range map[string]func(tb testing.TB){
+		"Exec":        func(tb testing.TB) { Exec(tb, db, "SELECT * FROM no_such_table_pgtest") },
+		"QueryValue":  func(tb testing.TB) { QueryValue[int](tb, db, "SELECT * FROM no_such_table_pgtest") },
+		"QueryValue0": func(tb testing.TB) { QueryValue[int](tb, db, "SELECT 1 WHERE false") },
+		"QueryColumn": func(tb testing.TB) { QueryColumn[int](tb, db, "SELECT * FROM no_such_table_pgtest") },
+	} {
+		ft := &fakeTB{TB: t}
+		func() {
+			defer func() { _ = recover() }() // fakeTB.Fatalf panics to stop like FailNow
+			call(ft)
+		}()
+		if !ft.failed {
+			t.Errorf("%s did not fail the test on a bad statement", name)
+		}
+	}
+}
+
+func TestQuery(t *testing.T) {
+	db := Open(t)
+	if got := QueryValue[string](t, db, "SELECT $1::text || 'b'", "a"); got != "ab" {
+		t.Errorf("QueryValue = %q, want \"ab\"", got)
+	}
+	if got := QueryColumn[int64](t, db, "SELECT generate_series(1, $1::int)", 3); !slices.Equal(got, []int64{1, 2, 3}) {
+		t.Errorf("QueryColumn = %v, want [1 2 3]", got)
+	}
+	if got := QueryColumn[string](t, db, "SELECT 'x' WHERE false"); len(got) != 0 {
+		t.Errorf("QueryColumn of no rows = %v", got)
 	}
 }
 
@@ -114,11 +123,7 @@ func TestRestartServer(t *testing.T) {
 
 	RestartServer(t)
 	fresh := Open(t)
-	var n int
-	if err := fresh.QueryRow("SELECT count(*) FROM " + s + ".t").Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n != 2 {
+	if n := QueryValue[int](t, fresh, "SELECT count(*) FROM "+s+".t"); n != 2 {
 		t.Errorf("after restart: count = %d, want 2", n)
 	}
 

@@ -40,11 +40,7 @@ func StopServer(tb testing.TB) {
 			tb.Errorf("pgtest: restarting the server the test left stopped: %v\n%s", err, out)
 		}
 	})
-	serverMu.Lock()
-	defer serverMu.Unlock()
-	if out, err := runPGCtl(pgctl, "stop", "-m", "fast"); err != nil {
-		tb.Fatalf("pgtest: pg_ctl stop: %v\n%s", err, out)
-	}
+	pgctlOrFail(tb, pgctl, "stop", "-m", "fast")
 }
 
 // StartServer starts the test server again after StopServer, and returns once
@@ -56,12 +52,7 @@ func StopServer(tb testing.TB) {
 // REDSHIFTSYNC_REQUIRE_DB is set.
 func StartServer(tb testing.TB) {
 	tb.Helper()
-	pgctl := pgctlPath(tb)
-	serverMu.Lock()
-	defer serverMu.Unlock()
-	if out, err := runPGCtl(pgctl, "start"); err != nil {
-		tb.Fatalf("pgtest: pg_ctl start: %v\n%s", err, out)
-	}
+	pgctlOrFail(tb, pgctlPath(tb), "start")
 }
 
 // RestartServer restarts the test server (pg_ctl restart -m fast), as after a
@@ -79,11 +70,17 @@ func StartServer(tb testing.TB) {
 // REDSHIFTSYNC_REQUIRE_DB is set.
 func RestartServer(tb testing.TB) {
 	tb.Helper()
-	pgctl := pgctlPath(tb)
+	pgctlOrFail(tb, pgctlPath(tb), "restart", "-m", "fast")
+}
+
+// pgctlOrFail runs pg_ctl with args, holding serverMu, and fails the test
+// when it fails.
+func pgctlOrFail(tb testing.TB, pgctl string, args ...string) {
+	tb.Helper()
 	serverMu.Lock()
 	defer serverMu.Unlock()
-	if out, err := runPGCtl(pgctl, "restart", "-m", "fast"); err != nil {
-		tb.Fatalf("pgtest: pg_ctl restart: %v\n%s", err, out)
+	if out, err := runPGCtl(pgctl, args...); err != nil {
+		tb.Fatalf("pgtest: pg_ctl %s: %v\n%s", args[0], err, out)
 	}
 }
 

@@ -1,8 +1,8 @@
 // Package redact keeps passwords out of what the library shows: connection
 // strings, and the errors of the parsers and drivers that quote them. It is
-// the one place where the root package (ConfigFromURL) and pgsink (Open)
-// turn a connection string, and any error about it, into something safe to
-// print or log.
+// the one place where the root package (ConfigFromURL), pgsink (Open) and
+// the test helpers of internal/pgtest turn a connection string, and any
+// error about it, into something safe to print or log.
 package redact
 
 import (

@@ -1,524 +1,445 @@
-// Command bench measures how fast redshiftsync copies a wide table out of
-// PostgreSQL, next to bare lib/pq reads and the server's own COPY, and writes
-// the results to BENCHMARKS.md.
+// Command bench measures redshiftsync's row path side by side with the
+// server's own COPY, in one run, and prints the numbers as Markdown tables:
+// times, rows per second, peak RSS, client CPU and the ratios between cases,
+// the targets of issue 15 beside them, a first incremental sync's rate over
+// time, the rows a no-op incremental sync re-reads, and CPU profiles (files
+// go tool pprof reads, summed by package). It writes no prose: BENCHMARKS.md
+// is written by a person from these tables.
 //
-//	go run ./internal/cmd/bench [-dsn URL] [-rows 5000000] [-reps 3] [-out BENCHMARKS.md]
+//	go run ./internal/cmd/bench [-dsn URL] [-rows 5000000] [-reps 3] [-cases copy,lib] [-out FILE] [-profiles DIR]
 //
-// or, from a clean clone with no server at hand, ./scripts/bench, which starts
-// a throwaway PostgreSQL first.
-//
-// It creates (once) the tables bench.wide (-rows rows, ten columns of common
-// types, no replication key: the Extractor syncs it in full, paged by primary
-// key), bench.wide_inc (the same rows plus an updated_at NOT NULL column and
-// an index on (updated_at, id): the Extractor syncs it incrementally) and
-// bench.wide_1m (1,000,000 rows, for the memory comparison). Each case then
-// runs in a child process of its own (this program re-executed), so that the
-// peak RSS read from the child's rusage belongs to that case alone; the cases
-// alternate, each repeated -reps times.
+// or ./scripts/bench, which starts a throwaway PostgreSQL first. It creates
+// the tables of schema bench once (setup.go) and keeps them between runs.
+// Each measured run is a child process of its own (this program again,
+// child.go, or psql, or examples/basic), so that its peak RSS (ru_maxrss) is
+// its own; the cases alternate, each repeated -reps times.
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"math"
+	"io"
+	"maps"
 	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"sort"
-	"strconv"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	_ "github.com/lib/pq"
 	"github.com/seed2085993a/redshiftsync"
+	"github.com/seed2085993a/redshiftsync/jsonlsink"
 )
 
-// envDSN is the variable that holds the server's URL (scripts/lib/pg.sh sets it).
+// envDSN holds the server's URL (scripts/lib/pg.sh sets it).
 const envDSN = "REDSHIFTSYNC_TEST_DSN"
 
-// childFlag, as the first argument, runs one case in this process: see child.go.
-const childFlag = "-bench-child"
-
-// rows1M is the size of the table of the memory comparison.
-const rows1M = 1_000_000
-
-// probeDeadline bounds the probe of a first incremental sync in one range.
+// probeDeadline stops the probe of a first incremental sync.
 const probeDeadline = 30 * time.Second
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == childFlag {
-		os.Exit(childMain(os.Args[2:]))
+	if spec, ok := os.LookupEnv(envJob); ok {
+		os.Exit(childMain(spec))
 	}
-	if err := parentMain(); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
+// groups are the values of -cases, in the order they run.
+var groups = []string{"copy", "pq", "lib", "part", "jsonl", "noop", "widths", "blocks", "firstinc", "rereads", "profile"}
+
 type options struct {
-	dsn        string
-	rows       int64
-	reps       int
-	out        string
-	psql       string
-	cpuprofile string
-	profile    bool
-	only       string
-	widths     bool
+	dsn, cases, out, profiles, psql string
+	rows                            int64
+	reps                            int
 }
 
-func parentMain() error {
+func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var o options
-	flag.StringVar(&o.dsn, "dsn", os.Getenv(envDSN), "PostgreSQL URL (postgres://user@host:port/db?sslmode=disable); default $"+envDSN)
-	flag.Int64Var(&o.rows, "rows", 5_000_000, "rows of bench.wide and bench.wide_inc")
-	flag.IntVar(&o.reps, "reps", 3, "repetitions of each case")
-	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "Markdown report to write (\"\" for none)")
-	flag.StringVar(&o.psql, "psql", "", "psql binary for case (c) (default: PATH, then /usr/lib/postgresql/*/bin)")
-	flag.BoolVar(&o.profile, "profile", true, "after the measurements, profile one extra (untimed) run of case (d) and report its top functions")
-	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "keep the CPU profile of case (d) in this file (implies -profile)")
-	flag.StringVar(&o.only, "cases", "", "comma-separated case ids to run (default: all), e.g. a,b,d")
-	flag.BoolVar(&o.widths, "widths", false, "run only the row-width probe (peak RSS of narrow, 64 KB, 1 MB and 16 MB rows, batch_bytes none vs default; widths.go), print its Markdown table and exit")
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./internal/cmd/bench [flags]\n\n"+
-			"Benchmarks redshiftsync against bare lib/pq and psql's COPY and writes BENCHMARKS.md.\n"+
-			"./scripts/bench runs it against a throwaway PostgreSQL.\n\nflags:\n")
-		flag.PrintDefaults()
+	fl := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fl.StringVar(&o.dsn, "dsn", os.Getenv(envDSN), "PostgreSQL URL (postgres://user@host:port/db?sslmode=disable); default $"+envDSN)
+	fl.Int64Var(&o.rows, "rows", 5_000_000, "rows of bench.wide; the other tables scale with it")
+	fl.IntVar(&o.reps, "reps", 3, "repetitions of each case")
+	fl.StringVar(&o.cases, "cases", strings.Join(groups, ","), "comma-separated groups to run, of "+strings.Join(groups, ","))
+	fl.StringVar(&o.out, "out", "", "also write the Markdown to this file")
+	fl.StringVar(&o.profiles, "profiles", "bench-profiles", "directory for the CPU profiles (go tool pprof DIR/FILE)")
+	fl.StringVar(&o.psql, "psql", "", "psql binary (default: PATH, then /usr/lib/postgresql/*/bin)")
+	if err := fl.Parse(args); err != nil {
+		return err
 	}
-	flag.Parse()
-	if flag.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", flag.Args())
+	want := strings.Split(o.cases, ",")
+	for _, g := range want {
+		if !slices.Contains(groups, g) {
+			return fmt.Errorf("-cases: unknown group %q (want some of %s)", g, strings.Join(groups, ","))
+		}
 	}
 	switch {
+	case fl.NArg() > 0:
+		return fmt.Errorf("unexpected arguments %q", fl.Args())
 	case o.dsn == "":
 		return fmt.Errorf("no server: pass -dsn URL or set %s (or run ./scripts/bench, which starts one)", envDSN)
-	case o.rows < 1:
-		return errors.New("-rows must be at least 1")
-	case o.reps < 1:
-		return errors.New("-reps must be at least 1")
+	case o.rows < 10 || o.reps < 1:
+		return errors.New("-rows must be at least 10, -reps at least 1")
 	}
-	if o.cpuprofile != "" {
-		o.profile = true
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	start := time.Now()
-
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find own executable: %w", err)
-	}
-	psql, err := findPsql(o.psql)
+	db, err := sql.Open("postgres", o.dsn)
 	if err != nil {
 		return err
 	}
-
-	db, err := sql.Open("postgres", o.dsn)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
 	defer db.Close()
-	db.SetMaxOpenConns(2)
 	if err := db.PingContext(ctx); err != nil {
 		return fmt.Errorf("connect to %s: %w", redactURL(o.dsn), err)
 	}
-
-	m := describeMachine(ctx, db)
-	m.Server = redactURL(o.dsn)
-	fmt.Printf("machine: %s, %d cores, %s RAM; %s; %s\n", m.CPUModel, m.Cores, m.Memory, m.Postgres, m.Go)
-
-	if o.widths {
-		tmp, err := os.MkdirTemp("", "redshiftsync-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		fmt.Println("probe: peak RSS by row width...")
-		rows, err := measureWidths(ctx, db, &runner{exe: exe, psql: psql, dsn: o.dsn, tmp: tmp}, o.reps)
-		if err != nil {
-			return err
-		}
-		fmt.Print(widthsMarkdown(rows))
-		return nil
-	}
-
-	cases := allCases(o.rows)
-	if o.only != "" {
-		keep := map[string]bool{}
-		for _, id := range strings.Split(o.only, ",") {
-			keep[strings.TrimSpace(id)] = true
-		}
-		var sel []*benchCase
-		for _, c := range cases {
-			if keep[c.ID] || (c.Group != "" && keep[c.Group]) {
-				sel = append(sel, c)
-			}
-		}
-		if len(sel) == 0 {
-			return fmt.Errorf("-cases %q selects no case", o.only)
-		}
-		cases = sel
-	}
-
-	need := map[string]bool{}
-	for _, c := range cases {
-		need[c.Table] = true
-	}
-	if need[tableInc] {
-		need[tableWide] = true // bench.wide_inc is built from it
-	}
-	if need[tableNoKeyPart] {
-		need[tableNoKey] = true
-	}
-	tables, err := ensureTables(ctx, db, o.rows, need)
-	if err != nil {
-		return err
-	}
-	for _, name := range []string{tableWide, tableInc, table1M, tableNoKey, tableNoKeyPart} {
-		t, ok := tables[name]
-		if !ok {
-			continue
-		}
-		text := ""
-		if t.TextBytes > 0 {
-			text = ", " + mb(t.TextBytes) + " of row text"
-		}
-		fmt.Printf("table bench.%s: %s rows%s, pg_table_size %s\n", t.Name, thousands(t.Rows), text, mb(t.TableBytes))
-	}
-
 	tmp, err := os.MkdirTemp("", "redshiftsync-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-
-	r := &runner{exe: exe, psql: psql, dsn: o.dsn, tmp: tmp, tables: tables}
-
-	// (f) starts from the state of a finished full sync of bench.wide_inc.
-	// That sync is split into as many key ranges as the library allows: in
-	// one range, a first incremental sync re-reads the index from the start
-	// of the range for every page (see the probe below), which would take
-	// the better part of an hour at 5M rows.
-	var probe *probeResult
-	if hasCase(cases, "f") {
-		fmt.Printf("preparing (f): a full sync of bench.%s in %d key ranges (not timed)...\n", tableInc, redshiftsync.MaxParallelWorkersMax)
-		t0 := time.Now()
-		res, _, err := r.child(ctx, childArgs{Kind: kindExtract, Table: tableInc, Sink: "discard",
-			Partitions: redshiftsync.MaxParallelWorkersMax, Workers: 1, SaveState: filepath.Join(tmp, "inc-state.json")})
-		if err != nil {
-			return fmt.Errorf("prepare (f): %w", err)
-		}
-		if res.Rows != tables[tableInc].Rows || res.Mode != "incremental" {
-			return fmt.Errorf("prepare (f): the full sync of bench.%s delivered %d rows in mode %q; want %d rows, incremental", tableInc, res.Rows, res.Mode, tables[tableInc].Rows)
-		}
-		fmt.Printf("  done in %.1fs (replication key %s, %d key ranges)\n", time.Since(t0).Seconds(), res.Key, res.Partitions)
-
-		fmt.Printf("probe: a first incremental sync of bench.%s in one key range, stopped after %v...\n", tableInc, probeDeadline)
-		res, _, err = r.child(ctx, childArgs{Kind: kindExtract, Table: tableInc, Sink: "discard", Deadline: probeDeadline})
-		if err != nil {
-			return fmt.Errorf("probe: %w", err)
-		}
-		probe = &probeResult{Rows: res.Rows, Seconds: res.Seconds, Stopped: res.Stopped, Timeline: res.Timeline, TableRows: tables[tableInc].Rows}
-		fmt.Println("  " + probe.summary())
-	}
-
-	var rereads *rereadResult
-	if hasCase(cases, "f") {
-		fmt.Printf("probe: rows re-read by no-op incremental syncs of bench.%s (%s rows, keys up to the server's clock)...\n", tableLive, thousands(liveRows))
-		if rereads, err = measureRereads(ctx, db, o.dsn); err != nil {
-			return fmt.Errorf("re-read probe: %w", err)
-		}
-		fmt.Println("  " + rereads.summary())
-	}
-
-	if err := warmUp(ctx, db, cases); err != nil {
+	// The server writes the COPY file into tmp/copy, maybe as another OS
+	// user: it may pass through tmp (not list it) and write there.
+	if err := os.Chmod(tmp, 0o711); err != nil {
 		return err
 	}
-
-	for rep := 1; rep <= o.reps; rep++ {
+	if err := os.Mkdir(filepath.Join(tmp, "copy"), 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(filepath.Join(tmp, "copy"), 0o777); err != nil {
+		return err
+	}
+	r := &runner{dsn: o.dsn, tmp: tmp, db: db}
+	if r.exe, err = os.Executable(); err != nil {
+		return err
+	}
+	rep := &report{Machine: describeMachine(ctx, db, o.dsn), Opts: o, Tables: map[string]int64{}}
+	all := tables(o.rows)
+	cases := allCases(all, want, tmp)
+	r.rows = map[string]int64{}
+	rebuilt := map[string]bool{}
+	need := map[string]bool{}
+	for _, c := range cases {
+		need[c.Table] = true
+	}
+	if slices.Contains(want, "firstinc") {
+		need["wide_inc"] = true
+	}
+	if slices.Contains(want, "profile") {
+		need["wide"] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(need)) {
+		if rep.Tables[name], err = ensure(ctx, db, all, all[name], rebuilt); err != nil {
+			return err
+		}
+		r.rows[name] = all[name].Rows
+	}
+	if slices.ContainsFunc(cases, func(c *benchCase) bool { return c.Kind == kindPsql }) {
+		if r.psql, err = findPsql(o.psql); err != nil {
+			return err
+		}
+	}
+	if slices.ContainsFunc(cases, func(c *benchCase) bool { return c.Kind == kindBasic }) {
+		logf("building examples/basic...")
+		r.basic = filepath.Join(tmp, "basic")
+		if out, err := exec.CommandContext(ctx, goBin(), "build", "-o", r.basic, "github.com/seed2085993a/redshiftsync/examples/basic").CombinedOutput(); err != nil {
+			return fmt.Errorf("go build examples/basic: %w\n%s", err, out)
+		}
+	}
+	if slices.ContainsFunc(cases, func(c *benchCase) bool { return c.ID == "noop" }) {
+		// A finished sync of bench.wide_inc to start from, in as many key
+		// ranges as the library allows: a first incremental sync in one
+		// range slows as it goes (see firstinc) and would take long.
+		logf("preparing noop: a full sync of bench.wide_inc in %d key ranges (not timed)...", redshiftsync.MaxParallelWorkersMax)
+		s, err := r.child(ctx, job{Kind: kindExtract, Table: "wide_inc", Partitions: redshiftsync.MaxParallelWorkersMax, Workers: 1,
+			SaveState: filepath.Join(tmp, "inc-state.json")})
+		if err != nil {
+			return fmt.Errorf("prepare noop: %w", err)
+		}
+		if s.Rows != r.rows["wide_inc"] || s.Mode != string(redshiftsync.ModeIncremental) {
+			return fmt.Errorf("prepare noop: %d rows in mode %q, want %d incremental", s.Rows, s.Mode, r.rows["wide_inc"])
+		}
+	}
+	if slices.Contains(want, "firstinc") {
+		logf("probe: a first incremental sync of bench.wide_inc in one key range, stopped after %v...", probeDeadline)
+		s, err := r.child(ctx, job{Kind: kindExtract, Table: "wide_inc", Deadline: probeDeadline})
+		if err != nil {
+			return fmt.Errorf("firstinc: %w", err)
+		}
+		rep.FirstInc = &s.result
+	}
+	if slices.Contains(want, "rereads") {
+		logf("probe: rows re-read by no-op incremental syncs of bench.live...")
+		if rep.Rereads, err = measureRereads(ctx, db, o.dsn, max(1000, o.rows/50)); err != nil {
+			return fmt.Errorf("rereads: %w", err)
+		}
+	}
+	for _, c := range cases { // warm the page cache: the first repetition pays no cold reads
+		if _, err := db.ExecContext(ctx, `SELECT count(*) FROM `+schema+`.`+c.Table); err != nil {
+			return err
+		}
+	}
+	for i := 1; i <= o.reps; i++ {
 		for _, c := range cases {
 			s, err := r.run(ctx, c)
 			if err != nil {
-				return fmt.Errorf("case (%s), rep %d: %w", c.ID, rep, err)
+				return fmt.Errorf("case %s, repetition %d: %w", c.ID, i, err)
 			}
 			c.Samples = append(c.Samples, s)
-			fmt.Printf("rep %d/%d  %-11s %9d rows  %7.2fs  %10.0f rows/s  RSS %6.1f MiB  client CPU %6.2fs%s\n",
-				rep, o.reps, "("+c.ID+")", s.Rows, s.Seconds, float64(s.Rows)/s.Seconds, kibToMiB(s.MaxRSSKiB), s.CPUSeconds, s.noteSuffix())
+			logf("rep %d/%d %-16s %10d rows %8.3fs  RSS %6.1f MiB  CPU %6.2fs", i, o.reps, c.ID, s.Rows, s.Seconds, s.RSSMiB, s.CPU)
 		}
 	}
-
-	var prof *profileResult
-	if o.profile && hasCase(cases, "d") {
-		prof, err = r.profile(ctx, o.cpuprofile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench: profile of (d):", err)
-			prof = nil
-		}
-	}
-
-	m.LoadEnd = loadAvg()
-	rep := buildReport(m, tables, cases, o, time.Since(start), prof)
-	rep.Probe = probe
-	rep.Rereads = rereads
-	fmt.Println()
-	fmt.Print(rep.text())
-	if o.out != "" {
-		if err := os.WriteFile(o.out, []byte(rep.markdown()), 0o644); err != nil {
+	if slices.Contains(want, "profile") {
+		if err := os.MkdirAll(o.profiles, 0o755); err != nil {
 			return err
 		}
-		fmt.Printf("\nwrote %s (%.0fs in all)\n", o.out, time.Since(start).Seconds())
+		for _, p := range []struct{ name, jsonl string }{{"lib", ""}, {"jsonl", filepath.Join(tmp, "profile-jsonl")}} {
+			path, _ := filepath.Abs(filepath.Join(o.profiles, p.name+".pprof"))
+			logf("profiling one more (untimed) run of %s into %s...", p.name, path)
+			if _, err := r.child(ctx, job{Kind: kindExtract, Table: "wide", CkptRows: 50_000, JSONL: p.jsonl, Profile: path}); err != nil {
+				return fmt.Errorf("profile %s: %w", p.name, err)
+			}
+			ps, err := summarise(path)
+			if err != nil {
+				return err
+			}
+			ps.Case = p.name
+			rep.Profiles = append(rep.Profiles, ps)
+		}
+	}
+	rep.Cases, rep.Machine.LoadEnd, rep.Elapsed = cases, loadAvg(), time.Since(start)
+	md := rep.markdown()
+	fmt.Fprint(stdout, md)
+	if o.out != "" {
+		return os.WriteFile(o.out, []byte(md), 0o644)
 	}
 	return nil
 }
 
-func hasCase(cases []*benchCase, id string) bool {
-	for _, c := range cases {
-		if c.ID == id {
-			return true
-		}
-	}
-	return false
-}
+// The kinds of case the parent runs itself; the others are a child's.
+const (
+	kindPsql     = "psql"     // psql's COPY TO STDOUT into /dev/null
+	kindCopyFile = "copyfile" // the server's COPY TO a file
+	kindBasic    = "basic"    // examples/basic, JSONL into a directory
+)
 
 // benchCase is one measured case and its samples.
 type benchCase struct {
-	ID    string // "a", "b", "b-pages", "c", "d", "d-nockpt", "e2", "e4", "f", "g", "d-1M"
-	Group string // "e" for e2 and e4
-	Title string
-	Table string
-	Kind  string // kindPQScan, kindPQDriver, kindPsql, kindExtract
-
-	Sink         string // for kindExtract: "discard" or "jsonl"
-	CkptRows     int    // 0: the library's default
-	CkptInterval time.Duration
-	Partitions   int
-	StateFrom    bool // start from the state of a finished sync (f)
-	Workers      int  // MaxParallelWorkers; 0: the child's default
-	Blocks       bool // read in block ranges, or in the one pass they replace: not key ranges (u)
-	FailHalf     bool // the sink fails half-way and a rerun finishes; rows are both runs' (u)
-
-	Samples []sample
+	ID, Group, What, Table string
+	Kind                   string // a kind of child, or kindPsql, kindCopyFile, kindBasic
+	Job                    job    // for a child
+	Ref                    string // the case its time is divided by, "" for none
+	Samples                []sample
 }
 
-// allCases lists the cases in the order they alternate.
-func allCases(rows int64) []*benchCase {
-	noCkpt := time.Duration(math.MaxInt64)
-	return append([]*benchCase{
-		{ID: "a", Title: "lib/pq, database/sql Rows.Scan into []any", Table: tableWide, Kind: kindPQScan},
-		{ID: "b", Title: "lib/pq, driver-level Rows.Next([]driver.Value)", Table: tableWide, Kind: kindPQDriver},
-		{ID: "b-pages", Title: "diagnostic: (b) over keyset pages (WHERE id > $1 ORDER BY id LIMIT 10,000)", Table: tableWide, Kind: kindPQPages},
-		{ID: "c", Title: "psql COPY (SELECT *) TO STDOUT > /dev/null", Table: tableWide, Kind: kindPsql},
-		{ID: "d", Title: "Extractor, discard sink, checkpoint every 50,000 rows", Table: tableWide, Kind: kindExtract, Sink: "discard", CkptRows: 50_000},
-		{ID: "d-nockpt", Title: "Extractor, discard sink, no checkpoints", Table: tableWide, Kind: kindExtract, Sink: "discard", CkptRows: math.MaxInt, CkptInterval: noCkpt},
-		{ID: "e2", Group: "e", Title: "Extractor, discard sink, 2 intra-table partitions", Table: tableWide, Kind: kindExtract, Sink: "discard", CkptRows: 50_000, Partitions: 2},
-		{ID: "e4", Group: "e", Title: "Extractor, discard sink, 4 intra-table partitions", Table: tableWide, Kind: kindExtract, Sink: "discard", CkptRows: 50_000, Partitions: 4},
-		{ID: "f", Title: "Extractor, incremental sync that finds nothing new", Table: tableInc, Kind: kindExtract, Sink: "discard", StateFrom: true},
-		{ID: "g", Title: "Extractor into jsonlsink (temp dir, deleted after)", Table: tableWide, Kind: kindExtract, Sink: "jsonl"},
-		{ID: "d-1M", Title: fmt.Sprintf("case (d) on the %s-row table", thousands(rows1M)), Table: table1M, Kind: kindExtract, Sink: "discard", CkptRows: 50_000},
-	}, blockCases()...)
+// allCases lists the cases of the groups wanted, in the order they
+// alternate.
+func allCases(ts map[string]table, want []string, tmp string) []*benchCase {
+	x := func(id, group, what, tbl, ref string, j job) *benchCase {
+		j.Kind, j.Table = kindExtract, tbl
+		return &benchCase{ID: id, Group: group, What: what, Table: tbl, Kind: kindExtract, Job: j, Ref: ref}
+	}
+	jsonlDir := filepath.Join(tmp, "jsonl")
+	cs := []*benchCase{
+		{ID: "copy-null", Group: "copy", What: "psql: `COPY (SELECT * …) TO STDOUT` > /dev/null", Table: "wide", Kind: kindPsql},
+		{ID: "copy-file", Group: "copy", What: "server: `COPY (SELECT * …) TO` a file", Table: "wide", Kind: kindCopyFile},
+		{ID: "pq-scan", Group: "pq", What: "lib/pq, database/sql Rows.Scan into []any", Table: "wide", Kind: kindScan, Job: job{Kind: kindScan, Table: "wide"}, Ref: "copy-null"},
+		{ID: "pq-driver", Group: "pq", What: "lib/pq, driver Rows.Next into []driver.Value", Table: "wide", Kind: kindDriver, Job: job{Kind: kindDriver, Table: "wide"}, Ref: "copy-null"},
+		x("lib", "lib", "Extractor, discarding sink, checkpoint every 50,000 rows", "wide", "copy-null", job{CkptRows: 50_000}),
+		x("lib-nockpt", "lib", "Extractor, discarding sink, no checkpoints", "wide", "copy-null", job{CkptRows: -1}),
+		x("lib-1m", "lib", "as lib, on the smaller table", "wide_1m", "", job{CkptRows: 50_000}),
+		x("lib-p2", "part", "as lib, Partitions 2, 2 workers", "wide", "copy-null", job{CkptRows: 50_000, Partitions: 2}),
+		x("lib-p4", "part", "as lib, Partitions 4, 4 workers", "wide", "copy-null", job{CkptRows: 50_000, Partitions: 4}),
+		x("jsonl", "jsonl", "Extractor into jsonlsink, one reader", "wide", "copy-null", job{JSONL: jsonlDir}),
+		{ID: "basic", Group: "jsonl", What: "examples/basic (its defaults) into JSONL files", Table: "wide", Kind: kindBasic, Ref: "copy-file"},
+		{ID: "basic-1m", Group: "jsonl", What: "examples/basic, on the smaller table", Table: "wide_1m", Kind: kindBasic},
+		x("noop", "noop", "Extractor, incremental sync that finds nothing new", "wide_inc", "", job{LoadState: filepath.Join(tmp, "inc-state.json")}),
+	}
+	for _, w := range widths {
+		cs = append(cs,
+			x(w.Table+"-none", "widths", w.What+" rows, batch_bytes none", w.Table, "", job{BatchBytes: redshiftsync.BatchBytesNone}),
+			x(w.Table, "widths", w.What+" rows, batch_bytes default", w.Table, w.Table+"-none", job{}))
+	}
+	// The crash falls 45,000 rows (at 2M rows; scaled) past half the table:
+	// near the worst point, checkpoints falling every 50,000 rows.
+	failAt := ts["nokey"].Rows/2 + 45_000*ts["nokey"].Rows/2_000_000
+	cs = append(cs,
+		x("blk-pass", "blocks", "keyless table in one streaming pass (partitioned copy)", "nokey_part", "", job{}),
+		x("blk-order", "blocks", "keyless table in block order (resumable)", "nokey", "blk-pass", job{}),
+		x("blk-pass-crash", "blocks", "as blk-pass, the sink fails half-way, a rerun finishes; rows of both runs", "nokey_part", "", job{FailAt: failAt}),
+		x("blk-order-crash", "blocks", "as blk-order, the sink fails half-way, a rerun finishes; rows of both runs", "nokey", "", job{FailAt: failAt}))
+	return slices.DeleteFunc(cs, func(c *benchCase) bool { return !slices.Contains(want, c.Group) })
 }
 
 // sample is one measurement of a case.
 type sample struct {
-	Rows       int64
-	Seconds    float64
-	MaxRSSKiB  int64
-	CPUSeconds float64 // user + system CPU of the measured process
-	Mode       string
-	Key        string
-	OutBytes   int64
-	Partitions int64 // key ranges the Extractor split the table into; -1: unknown
-}
-
-func (s sample) noteSuffix() string {
-	var b strings.Builder
-	if s.Mode != "" {
-		b.WriteString("  mode " + s.Mode)
-	}
-	if s.Partitions > 1 {
-		fmt.Fprintf(&b, "  partitions %d", s.Partitions)
-	}
-	if s.OutBytes > 0 {
-		b.WriteString("  output " + mb(s.OutBytes))
-	}
-	return b.String()
+	result
+	RSSMiB float64 // peak RSS of the measured process; -1: unknown (the server's)
+	CPU    float64 // user + system CPU seconds of the measured process; -1: unknown
 }
 
 // runner starts the measured processes.
 type runner struct {
-	exe, psql, dsn, tmp string
-	tables              map[string]tableInfo
+	dsn, tmp, exe, psql, basic string
+	db                         *sql.DB
+	rows                       map[string]int64 // of each table
 }
 
+// run measures one repetition of c and checks the rows it read.
 func (r *runner) run(ctx context.Context, c *benchCase) (sample, error) {
-	want := r.tables[c.Table].Rows
-	if c.Kind == kindPsql {
-		return r.runPsql(ctx, c.Table, want)
+	var (
+		s   sample
+		err error
+	)
+	q := schema + "." + c.Table
+	switch c.Kind {
+	case kindPsql:
+		s, err = r.process(ctx, exec.CommandContext(ctx, r.psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", "COPY (SELECT * FROM "+q+") TO STDOUT"), "")
+		s.Rows = r.rows[c.Table] // psql does not say; the file of copy-file is counted
+	case kindCopyFile:
+		path := filepath.Join(r.tmp, "copy", c.Table+".txt")
+		t0 := time.Now()
+		_, err = r.db.ExecContext(ctx, `COPY (SELECT * FROM `+q+`) TO '`+path+`'`)
+		s = sample{result: result{Seconds: time.Since(t0).Seconds()}, RSSMiB: -1, CPU: -1}
+		if err == nil {
+			s.Rows, s.OutBytes, err = countLines(path, "")
+		}
+		os.Remove(path)
+	case kindBasic:
+		dir := filepath.Join(r.tmp, "basic-out")
+		cmd := exec.CommandContext(ctx, r.basic, "-schema", schema, "-tables", c.Table, "-out", dir, "-progress", "off")
+		cmd.Dir = r.tmp // no configuration.json there: the PG* variables it is given
+		s, err = r.process(ctx, cmd, "")
+		if err == nil {
+			s.Rows, s.OutBytes, err = countLines(filepath.Join(dir, jsonlsink.FileName(schema, c.Table)), `{"`+jsonlsink.ControlPrefix)
+		}
+		os.RemoveAll(dir)
+	default:
+		s, err = r.child(ctx, c.Job)
 	}
-	a := childArgs{Kind: c.Kind, Table: c.Table, Sink: c.Sink, CkptRows: c.CkptRows, CkptInterval: c.CkptInterval, Partitions: c.Partitions, Workers: c.Workers}
-	if c.FailHalf {
-		// Past half the table and 45,000 rows past a checkpoint (every
-		// 50,000 by default): near the worst point for a crash.
-		a.FailAt = want/2 + 45_000
-	}
-	if c.StateFrom {
-		a.LoadState = filepath.Join(r.tmp, "inc-state.json")
-	}
-	if c.Sink == "jsonl" {
-		a.OutDir = filepath.Join(r.tmp, "jsonl")
-	}
-	res, s, err := r.child(ctx, a)
 	if err != nil {
 		return s, err
 	}
-	if !c.StateFrom && !c.FailHalf && res.Rows != want || c.FailHalf && res.Rows < want {
-		return s, fmt.Errorf("read %d rows of bench.%s, which has %d", res.Rows, c.Table, want)
+	want := r.rows[c.Table]
+	switch {
+	case c.ID == "noop": // it re-reads what lies at its bookmark: counted, not checked
+	case c.Job.FailAt > 0:
+		if s.Rows < want {
+			return s, fmt.Errorf("%d rows of %s delivered by a crash and a rerun, fewer than its %d", s.Rows, q, want)
+		}
+	case s.Rows != want:
+		return s, fmt.Errorf("%d rows of %s read, which has %d", s.Rows, q, want)
 	}
-	if c.Blocks {
-		return s, nil // block ranges are not key ranges: Partitions does not set them
-	}
-	if c.Partitions > 1 && res.Partitions >= 0 && res.Partitions <= 1 {
-		return s, fmt.Errorf("asked for %d partitions, but the Extractor read bench.%s in %d", c.Partitions, c.Table, max(res.Partitions, 1))
-	}
-	if c.Partitions <= 1 && res.Partitions > 1 {
-		return s, fmt.Errorf("partitions are off, but the Extractor split bench.%s into %d", c.Table, res.Partitions)
+	if c.Job.Partitions > 1 && s.Ranges != c.Job.Partitions {
+		return s, fmt.Errorf("asked for %d key ranges, the Extractor read %s in %d", c.Job.Partitions, q, s.Ranges)
 	}
 	return s, nil
 }
 
-// child runs one case in a child process and returns what it reported, with
-// the child's peak RSS and CPU time.
-func (r *runner) child(ctx context.Context, a childArgs) (childResult, sample, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, r.exe, append([]string{childFlag}, a.args()...)...)
-	// The URL (it may hold a password) goes through the environment, not argv.
-	cmd.Env = append(os.Environ(), envDSN+"="+r.dsn)
-	var out strings.Builder
-	cmd.Stdout = &out
-	cmd.Stderr = os.Stderr
-	err := cmd.Run()
-	var s sample
-	if cmd.ProcessState != nil {
-		s.MaxRSSKiB = maxRSSKiB(cmd.ProcessState)
-		s.CPUSeconds = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
-	}
-	if err != nil {
-		return childResult{}, s, fmt.Errorf("child %s on bench.%s: %w", a.Kind, a.Table, err)
-	}
-	var res childResult
-	if err := json.Unmarshal([]byte(lastLine(out.String())), &res); err != nil {
-		return childResult{}, s, fmt.Errorf("child %s: unreadable result %q: %w", a.Kind, out.String(), err)
-	}
-	s.Rows, s.Seconds, s.Mode, s.Key, s.OutBytes, s.Partitions = res.Rows, res.Seconds, res.Mode, res.Key, res.OutBytes, res.Partitions
-	return res, s, nil
-}
-
-// runPsql times psql copying the table out as COPY text into /dev/null: the
-// server's own limit, with no Go client in the way.
-func (r *runner) runPsql(ctx context.Context, table string, rows int64) (sample, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
-	defer cancel()
-	dsn, password := splitPassword(r.dsn)
-	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+// child runs j in a child process and returns what it reported, with its
+// peak RSS and CPU time.
+func (r *runner) child(ctx context.Context, j job) (sample, error) {
+	spec, err := json.Marshal(j)
 	if err != nil {
 		return sample{}, err
 	}
-	defer devnull.Close()
-	cmd := exec.CommandContext(ctx, r.psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn,
-		"-c", "COPY (SELECT * FROM bench."+table+") TO STDOUT")
-	cmd.Env = os.Environ()
-	if password != "" {
-		cmd.Env = append(cmd.Env, "PGPASSWORD="+password)
+	var out strings.Builder
+	cmd := exec.CommandContext(ctx, r.exe)
+	cmd.Stdout = &out
+	s, err := r.process(ctx, cmd, envJob+"="+string(spec))
+	if err != nil {
+		return s, fmt.Errorf("%s of %s.%s: %w", j.Kind, schema, j.Table, err)
 	}
-	cmd.Stdout = devnull
-	cmd.Stderr = os.Stderr
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &s.result); err != nil {
+		return s, fmt.Errorf("%s of %s.%s: unreadable result %q: %w", j.Kind, schema, j.Table, out.String(), err)
+	}
+	return s, nil
+}
+
+// process runs cmd with the server's address in its environment (the URL
+// for a child, PG* variables for psql and examples/basic: a password never
+// in argv) and measures its wall time, peak RSS and CPU time.
+func (r *runner) process(ctx context.Context, cmd *exec.Cmd, env string) (sample, error) {
+	cmd.Env = append(os.Environ(), envDSN+"="+r.dsn)
+	cmd.Env = append(cmd.Env, pgEnv(r.dsn)...)
+	if env != "" {
+		cmd.Env = append(cmd.Env, env)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	t0 := time.Now()
-	err = cmd.Run()
-	secs := time.Since(t0).Seconds()
-	if err != nil {
-		return sample{}, fmt.Errorf("psql COPY: %w", err)
+	err := cmd.Run()
+	s := sample{result: result{Seconds: time.Since(t0).Seconds()}, RSSMiB: -1, CPU: -1}
+	if ps := cmd.ProcessState; ps != nil {
+		s.RSSMiB, s.CPU = maxRSSMiB(ps), (ps.UserTime() + ps.SystemTime()).Seconds()
 	}
-	return sample{
-		Rows:       rows,
-		Seconds:    secs,
-		MaxRSSKiB:  maxRSSKiB(cmd.ProcessState),
-		CPUSeconds: (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds(),
-	}, nil
+	if err != nil {
+		return s, fmt.Errorf("%s: %w; its stderr:\n%s", filepath.Base(cmd.Path), err, stderr.String())
+	}
+	return s, nil
 }
 
-// profileResult is the CPU profile of one run of case (d).
-type profileResult struct {
-	Seconds float64
-	Top     string // go tool pprof -top, trimmed
-	Path    string // where the profile was kept ("" when deleted)
-}
-
-// profile runs case (d) once more, with a CPU profile, and summarises it
-// with go tool pprof -top.
-func (r *runner) profile(ctx context.Context, keep string) (*profileResult, error) {
-	path := keep
-	if path == "" {
-		path = filepath.Join(r.tmp, "d.pprof")
-	} else if abs, err := filepath.Abs(path); err == nil {
-		path = abs
-	}
-	fmt.Println("profiling one more (untimed) run of case (d)...")
-	res, _, err := r.child(ctx, childArgs{Kind: kindExtract, Table: tableWide, Sink: "discard", CkptRows: 50_000, CPUProfile: path})
+// countLines returns the lines of a file, but those that begin with skip
+// ("" for none), and its bytes.
+func countLines(path, skip string) (lines, size int64, err error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return 0, 0, err
 	}
-	p := &profileResult{Seconds: res.Seconds}
-	if keep != "" {
-		p.Path = keep
-	}
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		goBin = "go"
-	}
-	out, err := exec.CommandContext(ctx, goBin, "tool", "pprof", "-top", "-nodefraction=0", "-edgefraction=0", path).Output()
-	if err != nil {
-		return p, fmt.Errorf("go tool pprof: %w", err)
-	}
-	p.Top = trimPprof(string(out))
-	return p, nil
-}
-
-// trimPprof drops the header lines of pprof -top that name files and builds.
-func trimPprof(s string) string {
-	var keep []string
-	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
-		if strings.HasPrefix(l, "File:") || strings.HasPrefix(l, "Build ID:") || strings.HasPrefix(l, "Type:") || strings.HasPrefix(l, "Time:") {
-			continue
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<20)
+	atStart := true
+	for {
+		chunk, err := br.ReadSlice('\n')
+		size += int64(len(chunk))
+		if atStart && len(chunk) > 0 && (skip == "" || !bytes.HasPrefix(chunk, []byte(skip))) {
+			lines++
 		}
-		keep = append(keep, l)
-	}
-	return strings.Join(keep, "\n")
-}
-
-// warmUp reads every table the cases use once, untimed, so that the first
-// case of the first repetition does not pay for a cold page cache.
-func warmUp(ctx context.Context, db *sql.DB, cases []*benchCase) error {
-	seen := map[string]bool{}
-	for _, c := range cases {
-		if seen[c.Table] {
-			continue
-		}
-		seen[c.Table] = true
-		var n int64
-		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT octet_length(t) FROM bench.`+c.Table+`) x`).Scan(&n); err != nil {
-			return fmt.Errorf("warm up bench.%s: %w", c.Table, err)
+		atStart = err == nil // a chunk cut by the full buffer continues the line
+		switch {
+		case errors.Is(err, io.EOF):
+			return lines, size, nil
+		case err != nil && !errors.Is(err, bufio.ErrBufferFull):
+			return lines, size, err
 		}
 	}
-	return nil
+}
+
+// pgEnv returns the libpq variables for the URL's server, for psql and for
+// examples/basic (which reads them when given no -source).
+func pgEnv(dsn string) []string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil
+	}
+	env := []string{"PGHOST=" + u.Hostname(), "PGPORT=" + u.Port(), "PGDATABASE=" + strings.TrimPrefix(u.Path, "/"),
+		"PGUSER=" + u.User.Username(), "PGSSLMODE=" + u.Query().Get("sslmode")}
+	if pw, ok := u.User.Password(); ok {
+		env = append(env, "PGPASSWORD="+pw)
+	}
+	return slices.DeleteFunc(env, func(kv string) bool { return strings.HasSuffix(kv, "=") })
+}
+
+// redactURL returns the URL with its password hidden, for display.
+func redactURL(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }
 
 // findPsql returns the psql binary to use.
@@ -529,46 +450,28 @@ func findPsql(flagValue string) (string, error) {
 	if p, err := exec.LookPath("psql"); err == nil {
 		return p, nil
 	}
-	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/psql")
-	sort.Slice(matches, func(i, j int) bool { return versionOf(matches[i]) > versionOf(matches[j]) })
-	if len(matches) > 0 {
-		return matches[0], nil
+	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/psql"); len(m) > 0 {
+		return m[len(m)-1], nil // the highest version, two digits since 10
 	}
-	return "", errors.New("psql not found (case (c) needs it): install postgresql-client or pass -psql")
+	return "", errors.New("psql not found (case copy-null needs it): install postgresql-client or pass -psql")
 }
 
-func versionOf(path string) int {
-	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(path))))
-	return v
+// goBin is the go command of the toolchain that built this program.
+func goBin() string {
+	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
+		return p
+	}
+	return "go"
 }
 
-// splitPassword returns the URL without its password, and the password.
-func splitPassword(dsn string) (string, string) {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn, ""
-	}
-	pw, ok := u.User.Password()
-	if !ok {
-		return dsn, ""
-	}
-	u.User = url.User(u.User.Username())
-	return u.String(), pw
-}
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-// redactURL returns the URL with its password replaced, for display.
-func redactURL(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
-}
+// logOut receives the progress lines (the test silences them).
+var logOut io.Writer = os.Stderr
 
-func lastLine(s string) string {
-	s = strings.TrimRight(s, "\n")
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return s[i+1:]
-	}
-	return s
+// started is when the program started, for the progress lines.
+var started = time.Now()
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(logOut, "%6.1fs "+format+"\n", append([]any{time.Since(started).Seconds()}, args...)...)
 }

@@ -4,5 +4,5 @@ package main
 
 import "os"
 
-// maxRSSKiB is unknown (-1) where there is no rusage.
-func maxRSSKiB(*os.ProcessState) int64 { return -1 }
+// maxRSSMiB is unknown (-1) where there is no rusage.
+func maxRSSMiB(*os.ProcessState) float64 { return -1 }

@@ -8,15 +8,15 @@ import (
 	"syscall"
 )
 
-// maxRSSKiB returns the peak resident set size of a finished child, in KiB,
-// from its rusage (ru_maxrss: KiB on Linux, bytes on macOS); -1 when unknown.
-func maxRSSKiB(ps *os.ProcessState) int64 {
+// maxRSSMiB returns the peak resident set size of a finished process from
+// its rusage (ru_maxrss: KiB on Linux, bytes on macOS); -1 when unknown.
+func maxRSSMiB(ps *os.ProcessState) float64 {
 	ru, ok := ps.SysUsage().(*syscall.Rusage)
-	if !ok || ru == nil {
+	switch {
+	case !ok || ru == nil:
 		return -1
+	case runtime.GOOS == "darwin" || runtime.GOOS == "ios":
+		return float64(ru.Maxrss) / (1 << 20)
 	}
-	if runtime.GOOS == "darwin" || runtime.GOOS == "ios" {
-		return int64(ru.Maxrss) / 1024
-	}
-	return int64(ru.Maxrss)
+	return float64(ru.Maxrss) / 1024
 }

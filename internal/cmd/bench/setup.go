@@ -1,14 +1,13 @@
-// This file creates the benchmark's tables (once: a table already holding
-// the right rows is kept) and describes the machine.
+// This file builds the benchmark's tables (once: a table whose comment says
+// it holds the right rows for this layout is kept) and describes the
+// machine.
 
 package main
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"strconv"
@@ -17,47 +16,29 @@ import (
 )
 
 const (
-	schema    = "bench"
-	tableWide = "wide"     // -rows rows, no replication key: full sync by primary key
-	tableInc  = "wide_inc" // the same rows plus updated_at: incremental sync
-	table1M   = "wide_1m"  // 1,000,000 rows, for the memory comparison
+	schema = "bench"
+	// layout changes whenever a table's definition or data changes, so that
+	// tables left by an older version of this program are rebuilt.
+	layout = "redshiftsync bench v2"
 )
 
-// layoutVersion changes whenever the tables' definition or data changes, so
-// that tables left by an older version of this program are rebuilt.
-const layoutVersion = 1
-
-// tableInfo describes one benchmark table.
-type tableInfo struct {
-	Name       string
-	Rows       int64
-	TextBytes  int64 // sum(octet_length(row::text)): the rows as text
-	TableBytes int64 // pg_table_size
+// table is one benchmark table: its rows and the statements that build it
+// ({t} is its qualified name, {n} its rows).
+type table struct {
+	Name  string
+	Rows  int64
+	Build []string
+	From  string // a table it is built from, built first
 }
 
-// createWideSQL creates and fills a table of the wide layout with rows
-// generated from g = 1..rows: every column varies from row to row, each
-// nullable column holds some NULLs, one row in a hundred has a non-ASCII
-// character, a quote, a tab and a backslash in t (escaping work for the
-// text and JSON encoders), t averages 100 characters.
-func createWideSQL(name string, rows int64) []string {
-	q := schema + "." + name
-	return []string{
-		`DROP TABLE IF EXISTS ` + q + ` CASCADE`,
-		`CREATE TABLE ` + q + ` (
-	id   bigint NOT NULL,
-	i    integer,
-	s    varchar(32),
-	n    numeric(18,4),
-	d    double precision,
-	t    varchar(256),
-	b    boolean,
-	dt   date,
-	ts   timestamp,
-	tstz timestamptz
-)`,
-		`INSERT INTO ` + q + `
-SELECT g,
+// wideSQL builds a table of the wide layout from g = 1..rows: ten columns of
+// common types, each nullable one with some NULLs, t averaging 100
+// characters, one row in a hundred with a non-ASCII character, a quote, a tab
+// and a backslash in t (escaping work for the text and JSON encoders).
+var wideSQL = []string{
+	`CREATE TABLE {t} (id bigint NOT NULL, i integer, s varchar(32), n numeric(18,4), d double precision,
+	t varchar(256), b boolean, dt date, ts timestamp, tstz timestamptz)`,
+	`INSERT INTO {t} SELECT g,
 	CASE WHEN g % 53 = 0 THEN NULL ELSE ((g * 2654435761) % 2000000011 - 1000000000)::integer END,
 	CASE WHEN g % 50 = 0 THEN NULL ELSE left(md5(g::text), 4 + (g % 29)::integer) END,
 	CASE WHEN g % 41 = 0 THEN NULL ELSE round(((g * 2654435761) % 2000000000000 - 1000000000000)::numeric / 10000, 4) END,
@@ -69,217 +50,137 @@ SELECT g,
 	date '2000-01-01' + (g % 9131)::integer,
 	timestamp '2015-01-01' + g * interval '17 seconds' + ((g * 7919) % 1000000) * interval '1 microsecond',
 	timestamptz '2015-01-01 00:00:00+00' + g * interval '13 seconds' + ((g * 104729) % 1000000) * interval '1 microsecond'
-FROM generate_series(1::bigint, ` + strconv.FormatInt(rows, 10) + `) AS g`,
-		`ALTER TABLE ` + q + ` ADD PRIMARY KEY (id)`,
-	}
+FROM generate_series(1::bigint, {n}) AS g`,
+	`ALTER TABLE {t} ADD PRIMARY KEY (id)`,
 }
 
-// createIncSQL creates the incremental table from bench.wide: the same rows
-// plus updated_at, distinct per row, NOT NULL, indexed with the primary key
-// as the Extractor's keyset pages order it (updated_at, id).
-func createIncSQL() []string {
-	q := schema + "." + tableInc
-	return []string{
-		`DROP TABLE IF EXISTS ` + q + ` CASCADE`,
-		`CREATE TABLE ` + q + ` AS
-SELECT w.*, timestamp '2024-01-01' + w.id * interval '1 millisecond' AS updated_at
-FROM ` + schema + `.` + tableWide + ` w`,
-		`ALTER TABLE ` + q + ` ALTER COLUMN updated_at SET NOT NULL, ADD PRIMARY KEY (id)`,
-		`CREATE INDEX ` + tableInc + `_updated_at ON ` + q + ` (updated_at, id)`,
+// tables returns every table of a run of the given size: bench.wide holds
+// rows rows, the others scale with it (their sizes at 5M rows in comments).
+func tables(rows int64) map[string]table {
+	scale := func(n int64) int64 { return max(2, n*rows/5_000_000) }
+	ts := map[string]table{
+		// No replication key: a full sync, keyset pages by id.
+		"wide": {Rows: rows, Build: wideSQL},
+		// The same rows plus updated_at, distinct per row, NOT NULL,
+		// indexed as the Extractor's keyset pages order it: incremental.
+		"wide_inc": {Rows: rows, From: "wide", Build: []string{
+			`CREATE TABLE {t} AS SELECT w.*, timestamp '2024-01-01' + w.id * interval '1 millisecond' AS updated_at FROM bench.wide w`,
+			`ALTER TABLE {t} ALTER COLUMN updated_at SET NOT NULL, ADD PRIMARY KEY (id)`,
+			`CREATE INDEX ON {t} (updated_at, id)`}},
+		// 1,000,000: the same layout, for RSS against table size.
+		"wide_1m": {Rows: scale(1_000_000), Build: wideSQL},
+		// 2,000,000 small rows, no key, no index: read in block order.
+		"nokey": {Rows: scale(2_000_000), Build: []string{
+			`CREATE TABLE {t} (n bigint NOT NULL, s varchar(32), d double precision, t text, ts timestamp)`,
+			`INSERT INTO {t} SELECT g, md5(g::text), sin(g::float8) * 1e6, left(md5((g + 1)::text) || md5((g + 2)::text), 20 + (g % 40)::integer),
+	timestamp '2015-01-01' + g * interval '17 seconds' FROM generate_series(1::bigint, {n}) AS g`}},
+		// The same rows in a partitioned table of one partition: block
+		// order does not apply to it, so it is read in one streaming pass,
+		// as every keyless table was before block order.
+		"nokey_part": {Rows: scale(2_000_000), From: "nokey", Build: []string{
+			`CREATE TABLE {t} (LIKE bench.nokey) PARTITION BY RANGE (n)`,
+			`CREATE TABLE {t}_all PARTITION OF {t} FOR VALUES FROM (MINVALUE) TO (MAXVALUE)`,
+			`INSERT INTO {t} SELECT * FROM bench.nokey`}},
 	}
+	// Rows of one width: about 50, 130, 210 and 200 MB of text.
+	// repeat(md5) compresses in TOAST: little disk, full width on the wire.
+	for _, w := range widths {
+		ts[w.Table] = table{Rows: scale(w.Rows), Build: []string{
+			`CREATE TABLE {t} (id bigint PRIMARY KEY, body text NOT NULL)`,
+			fmt.Sprintf(`INSERT INTO {t} SELECT i, left(repeat(md5(i::text), %d), %d) FROM generate_series(1, {n}) i`, w.Bytes/32+1, w.Bytes)}}
+	}
+	for name, t := range ts {
+		t.Name = name
+		ts[name] = t
+	}
+	return ts
 }
 
-// ensureTables creates the tables that are missing, hold another number of
-// rows, or were made by another layout version, and returns their sizes.
-func ensureTables(ctx context.Context, db *sql.DB, rows int64, need map[string]bool) (map[string]tableInfo, error) {
-	if _, err := db.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+schema); err != nil {
-		return nil, fmt.Errorf("create schema %s: %w", schema, err)
-	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+schema+`.meta (
-	name text PRIMARY KEY, rows bigint NOT NULL, text_bytes bigint NOT NULL, layout integer NOT NULL)`); err != nil {
-		return nil, fmt.Errorf("create %s.meta: %w", schema, err)
-	}
-	out := map[string]tableInfo{}
-	builtWide, builtNoKey := false, false
-	for _, t := range []struct {
-		name  string
-		rows  int64
-		build func() []string
-	}{
-		{tableWide, rows, func() []string { return createWideSQL(tableWide, rows) }},
-		{tableInc, rows, createIncSQL},
-		{table1M, rows1M, func() []string { return createWideSQL(table1M, rows1M) }},
-		{tableNoKey, rowsNoKey, createNoKeySQL},
-		{tableNoKeyPart, rowsNoKey, createNoKeyPartSQL},
-	} {
-		if !need[t.name] {
-			continue
+// widths are the row widths of the memory cases.
+var widths = []struct {
+	Table, What string
+	Rows        int64 // at 5M rows of bench.wide
+	Bytes       int
+}{
+	{"width_narrow", "100 B", 500_000, 100},
+	{"width_64k", "64 KB", 2_000, 64 << 10},
+	{"width_1m", "1 MB", 200, 1 << 20},
+	{"width_16m", "16 MB", 12, 16 << 20},
+}
+
+// ensure builds t (and first what it is built from) unless it is there with
+// the right rows, and returns its pg_table_size. rebuilt records, for each
+// table looked at, whether it was built now: a copy of a table rebuilt now is
+// rebuilt too.
+func ensure(ctx context.Context, db *sql.DB, all map[string]table, t table, rebuilt map[string]bool) (int64, error) {
+	if _, seen := rebuilt[t.From]; t.From != "" && !seen {
+		if _, err := ensure(ctx, db, all, all[t.From], rebuilt); err != nil {
+			return 0, err
 		}
-		ok, err := tableReady(ctx, db, t.name, t.rows)
-		if err != nil {
-			return nil, err
-		}
-		if !ok || (t.name == tableInc && builtWide) || (t.name == tableNoKeyPart && builtNoKey) {
-			fmt.Printf("loading bench.%s (%s rows)...\n", t.name, thousands(t.rows))
-			t0 := time.Now()
-			if err := load(ctx, db, t.name, t.build()); err != nil {
-				return nil, err
+	}
+	q := schema + "." + t.Name
+	want := fmt.Sprintf("%s rows=%d", layout, t.Rows)
+	var comment sql.NullString
+	if err := db.QueryRowContext(ctx, `SELECT obj_description(to_regclass($1), 'pg_class')`, q).Scan(&comment); err != nil {
+		return 0, err
+	}
+	rebuilt[t.Name] = comment.String != want || rebuilt[t.From]
+	if rebuilt[t.Name] {
+		logf("loading %s (%s rows)...", q, thousands(t.Rows))
+		t0 := time.Now()
+		stmts := append([]string{`CREATE SCHEMA IF NOT EXISTS ` + schema, `DROP TABLE IF EXISTS {t} CASCADE`}, t.Build...)
+		for _, s := range append(stmts, `VACUUM ANALYZE {t}`, `COMMENT ON TABLE {t} IS '`+want+`'`) {
+			s = strings.NewReplacer("{t}", q, "{n}", fmt.Sprint(t.Rows)).Replace(s)
+			if _, err := db.ExecContext(ctx, s); err != nil {
+				return 0, fmt.Errorf("load %s: %w", q, err)
 			}
-			builtWide = builtWide || t.name == tableWide
-			builtNoKey = builtNoKey || t.name == tableNoKey
-			fmt.Printf("  loaded in %.1fs\n", time.Since(t0).Seconds())
 		}
-		info := tableInfo{Name: t.name}
-		if err := db.QueryRowContext(ctx, `SELECT rows, text_bytes, pg_table_size($2::regclass) FROM `+schema+`.meta WHERE name = $1`,
-			t.name, schema+"."+t.name).Scan(&info.Rows, &info.TextBytes, &info.TableBytes); err != nil {
-			return nil, fmt.Errorf("read %s.meta: %w", schema, err)
-		}
-		out[t.name] = info
+		logf("  loaded in %.1fs", time.Since(t0).Seconds())
 	}
-	return out, nil
-}
-
-// tableReady reports whether the table exists with the given rows and the
-// current layout.
-func tableReady(ctx context.Context, db *sql.DB, name string, rows int64) (bool, error) {
-	var exists bool
-	if err := db.QueryRowContext(ctx, `SELECT to_regclass($1) IS NOT NULL`, schema+"."+name).Scan(&exists); err != nil {
-		return false, err
-	}
-	if !exists {
-		return false, nil
-	}
-	var metaRows, layout int64
-	err := db.QueryRowContext(ctx, `SELECT rows, layout FROM `+schema+`.meta WHERE name = $1`, name).Scan(&metaRows, &layout)
-	if err == sql.ErrNoRows {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	if metaRows != rows || layout != layoutVersion {
-		return false, nil
-	}
-	var n int64
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM `+schema+`.`+name).Scan(&n); err != nil {
-		return false, err
-	}
-	return n == rows, nil
-}
-
-// load runs the statements that build a table, then VACUUM ANALYZE, and
-// records the table's rows and text size in bench.meta.
-func load(ctx context.Context, db *sql.DB, name string, stmts []string) error {
-	q := schema + "." + name
-	if _, err := db.ExecContext(ctx, `DELETE FROM `+schema+`.meta WHERE name = $1`, name); err != nil {
-		return err
-	}
-	for _, s := range stmts {
-		if _, err := db.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("load %s: %w", q, err)
-		}
-	}
-	if _, err := db.ExecContext(ctx, `VACUUM ANALYZE `+q); err != nil {
-		return fmt.Errorf("vacuum %s: %w", q, err)
-	}
-	// The bytes a COPY in text form would carry, near enough: each row's
-	// record text, whose commas and parentheses stand in for COPY's tabs and
-	// newline. Measured once, here; not for bench.wide_inc, whose only case,
-	// (f), reads a row or two.
-	measure := `COALESCE(sum(octet_length(w::text)), 0)`
-	if name == tableInc {
-		measure = `0`
-	}
-	_, err := db.ExecContext(ctx, `INSERT INTO `+schema+`.meta (name, rows, text_bytes, layout)
-SELECT $1, count(*), `+measure+`, $2 FROM `+q+` w`, name, layoutVersion)
-	if err != nil {
-		return fmt.Errorf("measure %s: %w", q, err)
-	}
-	return nil
+	var size int64
+	err := db.QueryRowContext(ctx, `SELECT pg_table_size($1::regclass)`, q).Scan(&size)
+	return size, err
 }
 
 // machine describes where the benchmark ran.
 type machine struct {
-	CPUModel string
-	Cores    int
-	Memory   string
-	Postgres string
-	Settings string // server settings that matter here
-	Go       string
-	Date     string
-	Server   string // the URL, password redacted
-	// LoadStart and LoadEnd are /proc/loadavg's 1-, 5- and 15-minute load
-	// averages when the run began and ended: other work on the machine.
-	LoadStart, LoadEnd string
+	Date, CPU, Memory, Postgres, Settings, Go, Server string
+	Cores                                             int
+	LoadStart, LoadEnd                                string // /proc/loadavg: 1, 5 and 15 minutes
 }
 
-// loadAvg returns the three load averages of /proc/loadavg, "unknown" when
-// it cannot be read.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-func describeMachine(ctx context.Context, db *sql.DB) machine {
+func describeMachine(ctx context.Context, db *sql.DB, dsn string) machine {
 	m := machine{
-		CPUModel: "unknown CPU",
-		Cores:    runtime.NumCPU(),
-		Memory:   "unknown",
-		Go:       runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH,
-		Date:     time.Now().UTC().Format("2006-01-02 15:04 MST"),
-
-		LoadStart: loadAvg(),
+		Date: time.Now().UTC().Format("2006-01-02 15:04 MST"), Cores: runtime.NumCPU(),
+		Go:  runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH,
+		CPU: procField("/proc/cpuinfo", "model name"), Memory: procField("/proc/meminfo", "MemTotal"),
+		Server: redactURL(dsn), LoadStart: loadAvg(),
 	}
-	if f, err := os.Open("/proc/cpuinfo"); err == nil {
-		m.CPUModel = cpuModel(f)
-		f.Close()
+	if kib, err := strconv.ParseFloat(strings.TrimSuffix(m.Memory, " kB"), 64); err == nil {
+		m.Memory = fmt.Sprintf("%.1f GiB", kib/(1<<20))
 	}
-	if f, err := os.Open("/proc/meminfo"); err == nil {
-		if kib := memTotalKiB(f); kib > 0 {
-			m.Memory = fmt.Sprintf("%.1f GiB", float64(kib)/(1<<20))
-		}
-		f.Close()
-	}
-	if err := db.QueryRowContext(ctx, `SELECT version()`).Scan(&m.Postgres); err != nil {
-		m.Postgres = "unknown PostgreSQL (" + err.Error() + ")"
-	}
-	var parts []string
-	for _, s := range []string{"shared_buffers", "work_mem", "max_parallel_workers_per_gather"} {
-		var v string
-		if err := db.QueryRowContext(ctx, `SELECT current_setting($1)`, s).Scan(&v); err == nil {
-			parts = append(parts, s+"="+v)
-		}
-	}
-	m.Settings = strings.Join(parts, ", ")
+	db.QueryRowContext(ctx, `SELECT version(), 'shared_buffers=' || current_setting('shared_buffers') || ', work_mem=' || current_setting('work_mem')
+		|| ', max_parallel_workers_per_gather=' || current_setting('max_parallel_workers_per_gather')`).Scan(&m.Postgres, &m.Settings)
 	return m
 }
 
-// cpuModel returns the first "model name" of /proc/cpuinfo.
-func cpuModel(f io.Reader) string {
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+// procField returns the value of the first "key: value" line of a /proc
+// file, "unknown" when there is none.
+func procField(path, key string) string {
+	b, _ := os.ReadFile(path)
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == key {
 			return strings.TrimSpace(v)
 		}
 	}
-	return "unknown CPU"
+	return "unknown"
 }
 
-// memTotalKiB returns MemTotal of /proc/meminfo, in KiB; 0 when absent.
-func memTotalKiB(f io.Reader) int64 {
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && k == "MemTotal" {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
+// loadAvg returns the 1, 5 and 15 minute load averages.
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); len(f) >= 3 {
+		return strings.Join(f[:3], " ")
 	}
-	return 0
+	return "unknown"
 }
