@@ -46,3 +46,12 @@ func (a fixedDialer) DialContext(ctx context.Context, network, _ string) (net.Co
 	var d net.Dialer
 	return d.DialContext(ctx, network, string(a))
 }
+
+// SetChunkRows sets the rows a Redshift chunk aims at, for tests that cut
+// small tables into several chunks; the returned func restores it. Tests
+// that call it must not run in parallel.
+func SetChunkRows(n int64) (restore func()) {
+	old := chunkRows
+	chunkRows = n
+	return func() { chunkRows = old }
+}
