@@ -112,6 +112,15 @@ func (s *failingSink) Write(ctx context.Context, b redshiftsync.Batch) error {
 		return errDiskFull
 	}
 	<-s.failed
+	// The other tables are still mid-sync when the failure stops the run:
+	// each write waits for the cancellation to reach it (bounded, so a run
+	// that is never stopped fails the test rather than hang it). Without
+	// the wait, a table could write its last rows before the cancellation
+	// reached it, and be rightly reported ok.
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+	}
 	return s.memSink.Write(ctx, b)
 }
 
