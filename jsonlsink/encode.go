@@ -45,22 +45,31 @@ func (e *encoder) setColumns(table *redshiftsync.Table) {
 // encodeRow encodes row as one line, '\n' included, into e.line and returns
 // it. The result is valid until the next call.
 func (e *encoder) encodeRow(row []any) ([]byte, error) {
+	b, err := e.appendRow(e.line[:0], row)
+	e.line = b
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// appendRow appends row as one line, '\n' included, to b. On an error it
+// returns b as it was given: no partial line.
+func (e *encoder) appendRow(b []byte, row []any) ([]byte, error) {
 	if len(row) != len(e.cols) {
-		return nil, fmt.Errorf("jsonlsink: table %s: row has %d values, the table has %d columns",
+		return b, fmt.Errorf("jsonlsink: table %s: row has %d values, the table has %d columns",
 			e.table, len(row), len(e.cols))
 	}
-	b := append(e.line[:0], '{')
+	start := len(b)
+	b = append(b, '{')
 	for i, v := range row {
 		b = append(b, e.keys[i]...)
 		var err error
 		if b, err = e.appendValue(b, &e.cols[i], v); err != nil {
-			e.line = b
-			return nil, err
+			return b[:start], err
 		}
 	}
-	b = append(b, '}', '\n')
-	e.line = b
-	return b, nil
+	return append(b, '}', '\n'), nil
 }
 
 // appendValue appends the JSON encoding of v, a value of column c.
