@@ -22,7 +22,7 @@ import (
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
 )
 
-// This file tests the state stores and the checkpointer (checkpoint.go), and
+// This file tests the state stores and the checkpointer (store.go, checkpoint.go), and
 // the error classification and session setup that decide what a run does
 // with a failure (retry.go, errors.go, pool.go): unit tests, no server.
 

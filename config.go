@@ -9,6 +9,8 @@ package redshiftsync
 import (
 	"errors"
 	"time"
+
+	"github.com/lib/pq"
 )
 
 // Defaults of the settings, which a zero field (or an absent key) takes.
@@ -111,10 +113,24 @@ type Config struct {
 	Schema string
 	// SSLMode is the libpq sslmode [sslmode]: disable, allow, prefer,
 	// require, verify-ca or verify-full. Default: prefer for a local server
-	// (localhost, a loopback address, a unix socket) and require for any
-	// other host, Redshift hosts (*.redshift.amazonaws.com,
-	// *.redshift-serverless.amazonaws.com) included.
+	// (localhost, a loopback address, a unix socket), verify-full for a
+	// Redshift endpoint (*.redshift.amazonaws.com,
+	// *.redshift-serverless.amazonaws.com and their amazonaws.com.cn forms,
+	// whose certificates chain to roots every system trusts), and require
+	// for any other host. See SSLRootCert for the roots certificates are
+	// verified against.
 	SSLMode string
+	// SSLRootCert is the path of a PEM file of the CA certificates that
+	// verify the server's certificate [sslrootcert], or "system" for the
+	// system's roots. With verify-full and no SSLRootCert (nor
+	// PGSSLROOTCERT in the environment, which lib/pq reads), the system's
+	// roots verify it (never ~/.postgresql/root.crt, which lib/pq would
+	// otherwise read when it exists). Otherwise lib/pq's (and libpq's) rule
+	// applies: with verify-ca, ~/.postgresql/root.crt when it exists, else
+	// the system's roots; with require or prefer, the certificate is
+	// verified against the file given here, or ~/.postgresql/root.crt when
+	// that exists, and not at all otherwise.
+	SSLRootCert string
 	// Dialect forces the SQL flavour [dialect]: auto (DialectAuto, the
 	// default), redshift or postgres.
 	Dialect Dialect
@@ -186,6 +202,11 @@ type Config struct {
 	// PartitionThreshold is the estimated row count from which a table is
 	// split [partition_threshold_rows], default PartitionThresholdDefault.
 	PartitionThreshold int
+
+	// dial, when set, opens the network connections of New's pool in place
+	// of lib/pq's dialer: a test's seam (export_test.go), so that a
+	// Redshift host name reaches a local TLS server.
+	dial pq.Dialer
 }
 
 // DefaultConfig returns a Config holding every default: what a zero field

@@ -163,7 +163,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		User:                "awsuser",
 		Password:            testPassword,
 		Schema:              SchemaDefault,
-		SSLMode:             "require",
+		SSLMode:             "verify-full", // a Redshift endpoint (issue #14, item 11)
 		Dialect:             DialectAuto,
 		BatchSize:           BatchSizeDefault,
 		BatchBytes:          BatchBytesDefault,
@@ -643,15 +643,23 @@ func TestSSLModeFor(t *testing.T) {
 		"/tmp":                "prefer",
 		"@abstract":           "prefer",
 		"db.localhost":        "prefer",
-		"examplecluster.abc123xyz789.us-west-2.redshift.amazonaws.com": "require",
-		"wg.123456789012.us-east-1.redshift-serverless.amazonaws.com":  "require",
-		"db.example.com":       "require",
-		"10.0.0.5":             "require",
-		"postgres":             "require",
-		"localhost.evil.com":   "require",
-		"":                     "require",
-		"2001:db8::1":          "require",
-		"host.docker.internal": "require",
+		// Redshift endpoints (issue #14, item 11): ACM certificates that the
+		// system roots trust, so verify-full.
+		"examplecluster.abc123xyz789.us-west-2.redshift.amazonaws.com":        "verify-full",
+		"EXAMPLECLUSTER.abc123xyz789.us-west-2.redshift.amazonaws.com.":       "verify-full",
+		"wg.123456789012.us-east-1.redshift-serverless.amazonaws.com":         "verify-full",
+		"examplecluster.abc123xyz789.cn-north-1.redshift.amazonaws.com.cn":    "verify-full",
+		"wg.123456789012.cn-northwest-1.redshift-serverless.amazonaws.com.cn": "verify-full",
+		"redshift.amazonaws.com":                  "require", // no cluster label: not an endpoint
+		"evil.redshift.amazonaws.com.example.org": "require",
+		"notredshift.amazonaws.com":               "require",
+		"db.example.com":                          "require",
+		"10.0.0.5":                                "require",
+		"postgres":                                "require",
+		"localhost.evil.com":                      "require",
+		"":                                        "require",
+		"2001:db8::1":                             "require",
+		"host.docker.internal":                    "require",
 	}
 	for host, want := range tests {
 		if got := sslModeFor(host); got != want {
@@ -669,8 +677,10 @@ func TestConfigFromURL(t *testing.T) {
 			Host: "127.0.0.1", Port: 54321, Database: "postgres", User: "postgres", SSLMode: "disable"}},
 		{"postgresql://awsuser:hunter2-SECRET-pw@examplecluster.abc.us-west-2.redshift.amazonaws.com:5439/dev?connect_timeout=10", Config{
 			Host: "examplecluster.abc.us-west-2.redshift.amazonaws.com", Port: 5439, Database: "dev", User: "awsuser",
-			Password: testPassword, SSLMode: "require", ConnectTimeout: 10 * time.Second}},
+			Password: testPassword, SSLMode: "verify-full", ConnectTimeout: 10 * time.Second}},
 		{"postgres://u@db.example.com/dev", Config{Host: "db.example.com", Port: 5432, Database: "dev", User: "u", SSLMode: "require"}},
+		{"postgres://u@db.example.com/dev?sslrootcert=%2Fetc%2Fca.pem&sslmode=verify-ca", Config{Host: "db.example.com", Port: 5432, Database: "dev", User: "u",
+			SSLMode: "verify-ca", SSLRootCert: "/etc/ca.pem"}},
 		{"postgres://u:p%40ss%2Fw%3Ard@[::1]:6543/my%20db", Config{Host: "::1", Port: 6543, Database: "my db", User: "u",
 			Password: "p@ss/w:rd", SSLMode: "prefer"}},
 		{"postgres://u@/dev?host=/var/run/postgresql", Config{Host: "/var/run/postgresql", Port: 5432, Database: "dev", User: "u", SSLMode: "prefer"}},

@@ -176,9 +176,12 @@ func hostProblem(host, what string) string {
 
 // sslModeFor returns the default sslmode for host: "prefer" for a local
 // server (localhost, a loopback address, a unix socket directory or abstract
-// socket), where TLS is often not set up; "require" for every other host,
-// Redshift's (*.redshift.amazonaws.com, *.redshift-serverless.amazonaws.com)
-// included, which always offer TLS.
+// socket), where TLS is often not set up; "verify-full" for a Redshift
+// endpoint (isRedshiftHost), whose certificate AWS Certificate Manager issues
+// and every system trust store trusts ("Configuring security options for
+// connections", https://docs.aws.amazon.com/redshift/latest/mgmt/connecting-ssl-support.html),
+// so that a man in the middle cannot read the password and the data;
+// "require" for every other host.
 func sslModeFor(host string) string {
 	h := strings.ToLower(strings.TrimSpace(host))
 	switch {
@@ -186,9 +189,32 @@ func sslModeFor(host string) string {
 		return "prefer"
 	case h == "localhost", h == "localhost.", strings.HasSuffix(h, ".localhost"):
 		return "prefer"
+	case isRedshiftHost(h):
+		return "verify-full"
 	}
 	if ip, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil && ip.IsLoopback() {
 		return "prefer"
 	}
 	return "require"
+}
+
+// redshiftDomains are the DNS suffixes of Redshift endpoints: provisioned
+// clusters and serverless workgroups, in the commercial partitions and in
+// China's (amazonaws.com.cn).
+var redshiftDomains = []string{
+	".redshift.amazonaws.com", ".redshift-serverless.amazonaws.com",
+	".redshift.amazonaws.com.cn", ".redshift-serverless.amazonaws.com.cn",
+}
+
+// isRedshiftHost reports whether host (any case, a final dot allowed) is a
+// name under one of redshiftDomains, such as
+// examplecluster.abc123.us-west-2.redshift.amazonaws.com.
+func isRedshiftHost(host string) bool {
+	h := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(host)), ".")
+	for _, d := range redshiftDomains {
+		if name, ok := strings.CutSuffix(h, d); ok && name != "" && !strings.HasSuffix(name, ".") {
+			return true
+		}
+	}
+	return false
 }

@@ -25,14 +25,14 @@ func TestReadmeConfigExamples(t *testing.T) {
 	}{
 		{"postgres.json", Config{
 			Host: "db.internal.example.com", Port: 5432, Database: "shop", User: "reader", Password: "change-me",
-			Schema: "public", SSLMode: "require", Dialect: DialectPostgres,
+			Schema: "public", SSLMode: "require", SSLRootCert: "/etc/ssl/certs/db-internal-ca.pem", Dialect: DialectPostgres,
 			IncludeTables: []string{"orders", "customers", "events_*"}, ExcludeTables: []string{"tmp_*"},
 			BatchSize: 10000, BatchBytes: 16 << 20, MaxParallelWorkers: 4, CheckpointEveryRows: 50000, CheckpointInterval: time.Minute,
 			Partitions: 4, PartitionThreshold: 1000000, ConnectTimeout: 30 * time.Second, MaxRetries: 5,
 		}},
 		{"redshift.json", Config{
 			Host: "examplecluster.abc123xyz789.us-west-2.redshift.amazonaws.com", Port: 5439, Database: "dev",
-			User: "awsuser", Password: "change-me", Schema: "sales", SSLMode: "verify-full", Dialect: DialectRedshift,
+			User: "awsuser", Password: "change-me", Schema: "sales", SSLMode: "verify-full", SSLRootCert: "system", Dialect: DialectRedshift,
 			IncludeTables: []string{"orders", "events_*"}, ExcludeTables: []string{"tmp_*"},
 			BatchSize: 10000, BatchBytes: 64 << 20, MaxParallelWorkers: 4, CheckpointEveryRows: 50000,
 			CheckpointInterval: time.Minute, Partitions: 4, PartitionThreshold: 1000000,

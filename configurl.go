@@ -21,8 +21,9 @@ const urlPortDefault = 5432
 //	postgres://user:password@host:port/database?sslmode=require&connect_timeout=10
 //
 // The port defaults to 5432 (it is a PostgreSQL URL; PortDefault applies to
-// JSON configurations only). The query may hold sslmode, connect_timeout
-// (seconds, or a Go duration) and host (a unix socket directory, for a URL
+// JSON configurations only). The query may hold sslmode, sslrootcert (a CA
+// file, see Config.SSLRootCert), connect_timeout (seconds, or a Go
+// duration) and host (a unix socket directory, for a URL
 // without a host: postgres:///db?host=/var/run/postgresql); any other
 // parameter is an error. Percent-encode a user name or password holding
 // : / ? # @ or %. The other fields take their defaults (Config.WithDefaults)
@@ -100,6 +101,8 @@ func configFromURL(rawURL string) (Config, error) {
 		switch name {
 		case "sslmode":
 			cfg.SSLMode = v
+		case "sslrootcert":
+			cfg.SSLRootCert = v
 		case "connect_timeout":
 			if strings.TrimSpace(v) == "" {
 				break
@@ -126,7 +129,7 @@ func configFromURL(rawURL string) (Config, error) {
 		for i, n := range unknown {
 			names[i] = quote(n)
 		}
-		ps.add("", "the URL's query holds unsupported parameters %s; only sslmode, connect_timeout and host are allowed", strings.Join(names, ", "))
+		ps.add("", "the URL's query holds unsupported parameters %s; only sslmode, sslrootcert, connect_timeout and host are allowed", strings.Join(names, ", "))
 	}
 	if cfg.User == "" && u.User == nil {
 		ps.add(keyUser, "is required: the URL has no user name; write postgres://USER@host/database")

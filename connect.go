@@ -6,9 +6,11 @@ package redshiftsync
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -81,8 +83,15 @@ func connectHint(cfg Config, e *ConnectError) string {
 	err := e.Err
 	var dnsErr *net.DNSError
 	var netErr net.Error
+	var hostErr x509.HostnameError
+	var authErr x509.UnknownAuthorityError
+	var invalidErr x509.CertificateInvalidError
 	code := SQLState(err)
 	switch {
+	case errors.As(err, &hostErr):
+		return fmt.Sprintf(`the server's certificate is not issued for host %q (sslmode %q checks the name): connect by the name the certificate holds (for Redshift, the cluster's or workgroup's endpoint, not an IP address or an alias), or set "sslmode": "verify-ca" (?sslmode=verify-ca in a URL) to check only the CA`, cfg.Host, cfg.SSLMode)
+	case errors.As(err, &authErr), errors.As(err, &invalidErr):
+		return fmt.Sprintf(`the server's certificate does not verify against %s with sslmode %q: set "sslrootcert" (?sslrootcert= in a URL) to the PEM file of the CA that signs it (for Redshift, Amazon's bundle https://s3.amazonaws.com/redshift-downloads/amazon-trust-ca-bundle.crt, if this machine's roots lack Amazon's); "sslmode": "require" encrypts without verifying, which lets a man in the middle read the password and the data`, rootsName(cfg), cfg.SSLMode)
 	case errors.Is(err, pq.ErrSSLNotSupported):
 		return fmt.Sprintf(`the server does not offer TLS, which sslmode %q requires (the default for a host that is not local): set "sslmode": "disable" (or "prefer") in the configuration, ?sslmode=disable in a URL, or PGSSLMODE=disable`, cfg.SSLMode)
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
@@ -101,4 +110,20 @@ func connectHint(cfg Config, e *ConnectError) string {
 		return fmt.Sprintf("no answer from %s within the connect timeout: check the host and the port, and that no firewall or security group drops the packets", e.Address())
 	}
 	return ""
+}
+
+// rootsName says which roots verified the certificate of a connection made
+// from cfg, as connString's sslrootcert chooses them.
+func rootsName(cfg Config) string {
+	switch root := cfg.rootCert(); root {
+	case "system":
+		return "the system's roots"
+	case "":
+		if f := os.Getenv("PGSSLROOTCERT"); f != "" {
+			return fmt.Sprintf("the file %s (PGSSLROOTCERT)", f)
+		}
+		return "lib/pq's default roots (~/.postgresql/root.crt when it exists, else the system's)"
+	default:
+		return fmt.Sprintf("the file %s (sslrootcert)", root)
+	}
 }

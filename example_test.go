@@ -117,5 +117,5 @@ func ExampleConfig() {
 		log.Fatal(err)
 	}
 	fmt.Println(cfg.Port, cfg.SSLMode, cfg.BatchSize, cfg.MaxParallelWorkers, cfg.MaxRetries == redshiftsync.MaxRetriesNone)
-	// Output: 5439 require 10000 4 true
+	// Output: 5439 verify-full 10000 4 true
 }

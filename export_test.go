@@ -1,6 +1,10 @@
 package redshiftsync
 
-import "time"
+import (
+	"context"
+	"net"
+	"time"
+)
 
 // SetWatermarkTimings sets the clock margin of timestamp marks, Redshift's
 // lookback floor and the age from which a held bookmark is a WARN, for tests
@@ -15,3 +19,26 @@ func SetWatermarkTimings(margin, floor, warnAfter time.Duration) (restore func()
 // RowBytes is the estimate of a decoded row's memory that BatchBytes
 // budgets, for tests that check the batches a sink receives.
 func RowBytes(row []any) int64 { return rowBytes(row) }
+
+// WithDialAddress returns c whose pool (New) dials addr whatever host and
+// port c names, so that lib/pq verifies the certificate of the server at
+// addr against c.Host: a Redshift host name can reach a local TLS server.
+func WithDialAddress(c Config, addr string) Config {
+	c.dial = fixedDialer(addr)
+	return c
+}
+
+type fixedDialer string
+
+func (a fixedDialer) Dial(network, _ string) (net.Conn, error) {
+	return net.Dial(network, string(a))
+}
+
+func (a fixedDialer) DialTimeout(network, _ string, timeout time.Duration) (net.Conn, error) {
+	return net.DialTimeout(network, string(a), timeout)
+}
+
+func (a fixedDialer) DialContext(ctx context.Context, network, _ string) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, network, string(a))
+}

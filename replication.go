@@ -218,9 +218,12 @@ func selectExpr(c Column, dialect Dialect) string {
 		// Parsed by parseDateTimeText, several times cheaper than the
 		// driver's general timestamp parser, which dominated the row path.
 		return "CAST(" + q + " AS VARCHAR) AS " + q
-	case strings.HasPrefix(strings.ToLower(c.SourceType), "geometry"), strings.HasPrefix(strings.ToLower(c.SourceType), "geography"):
-		return "ST_AsEWKT(" + q + ") AS " + q
 	}
+	// GEOMETRY and GEOGRAPHY are selected raw: the server sends their
+	// hexadecimal EWKB, every bit of every coordinate, whatever the size
+	// (as UNLOAD and redshift_connector read them). ST_AsEWKT would print
+	// 15 significant digits and fail past a 64-KB VARCHAR
+	// (https://docs.aws.amazon.com/redshift/latest/dg/ST_AsEWKT-function.html).
 	return q
 }
 

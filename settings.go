@@ -100,6 +100,17 @@ var settings = []setting{
 	// SSLMode's default depends on Host: see Config.WithDefaults.
 	{key: keySSLMode, field: func(c *Config) any { return &c.SSLMode },
 		clean: lower, allowed: sslModes, what: `an sslmode such as "require"`},
+	{key: keySSLRootCert, field: func(c *Config) any { return &c.SSLRootCert },
+		what: `the path of a PEM file of CA certificates, or "system"`,
+		check: func(_ *setting, c *Config) []string {
+			if p := nulProblem(c.SSLRootCert); p != "" {
+				return []string{p}
+			}
+			if c.SSLRootCert != "" && strings.TrimSpace(c.SSLRootCert) == "" {
+				return []string{`is blank; give the path of a PEM file of CA certificates, "system", or remove the key`}
+			}
+			return nil
+		}},
 	{key: keyDialect, field: func(c *Config) any { return &c.Dialect }, def: DialectAuto,
 		clean: lower, allowed: dialects, what: `"auto", "redshift" or "postgres"`},
 	{key: keyBatchSize, field: func(c *Config) any { return &c.BatchSize }, def: BatchSizeDefault, min: 1, max: BatchSizeMax,
@@ -173,6 +184,7 @@ const (
 	keyAutoSchemaDetection  = "auto_schema_detection"
 	keyMaxParallelWorkers   = "max_parallel_workers"
 	keySSLMode              = "sslmode"
+	keySSLRootCert          = "sslrootcert"
 	keyDialect              = "dialect"
 	keyCheckpointEveryRows  = "checkpoint_every_rows"
 	keyCheckpointInterval   = "checkpoint_interval"

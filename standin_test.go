@@ -7,10 +7,12 @@ package redshiftsync_test
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -223,5 +225,159 @@ INSERT INTO %[1]s.b VALUES (-1, NULL), (-2, ''::bytea);`, s))
 	}
 	if diff := diffMaps(want, got); diff != "" {
 		t.Errorf("varbyte values: %s", diff)
+	}
+}
+
+// TestRedshiftStandinIdentityLateCommit: Redshift does not assign IDENTITY
+// values in load order (r_CREATE_TABLE_NEW), so a transaction that commits
+// after a sync may hold values below that sync's maximum. The sync after
+// it must read them: the mark of an identity key is held for the Redshift
+// floor, and while SVV_TRANSACTIONS shows a transaction older than it.
+func TestRedshiftStandinIdentityLateCommit(t *testing.T) {
+	db := pgtest.Open(t)
+	s := pgtest.NewSchema(t, db)
+	// The stand-in creates the identity function in a database when a
+	// client first connects to it through the stand-in: do so before the
+	// table.
+	rs := pgtest.OpenDSN(t, pgtest.RedshiftDSN(t))
+	pgtest.Exec(t, rs, `SELECT 1`)
+	pgtest.Exec(t, db, fmt.Sprintf(`
+CREATE TABLE %[1]s.events (id bigint DEFAULT identity(0, 0, '1,1'::text) PRIMARY KEY, kind text);
+INSERT INTO %[1]s.events SELECT i, 'k' || i FROM generate_series(1, 4) i;`, s))
+	cfg := configFor(t, pgtest.RedshiftDSN(t), s)
+	_, d := discover(t, cfg, newMemSink())
+	if p := d.Plans[0]; p.Mode != redshiftsync.ModeIncremental || p.ReplicationKey != "id" || !p.AppendOnly || !p.Table.Columns[0].Identity {
+		t.Fatalf("plan %s %q append-only %v identity %v, want incremental on the identity key id", p.Mode, p.ReplicationKey, p.AppendOnly, p.Table.Columns[0].Identity)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// late opens a transaction that loads id (below the rows committed
+	// after it) and leaves it open; commit ends it.
+	late := func(id int) (commit func()) {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s.events VALUES (%d, 'late')`, s, id)); err != nil {
+			tx.Rollback()
+			t.Fatal(err)
+		}
+		return func() {
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
+	arrived := func(stage string, want int) {
+		t.Helper()
+		if got := len(sink.rows[s+".events"]); got != want {
+			t.Errorf("%s: %d rows arrived, the source holds %d", stage, got, want)
+		}
+	}
+
+	// Within the floor (15 minutes by default): the mark is not released.
+	commit := late(5)
+	pgtest.Exec(t, db, `INSERT INTO `+s+`.events SELECT i, 'k' || i FROM generate_series(6, 10) i`)
+	mustRun(t, cfg, sink, store)
+	arrived("sync while id 5 was loading", 9)
+	commit()
+	mustRun(t, cfg, sink, store)
+	arrived("sync after id 5 committed", 10)
+
+	// With no floor, SVV_TRANSACTIONS alone: a transaction in progress
+	// that began before the mark holds it.
+	defer redshiftsync.SetWatermarkTimings(time.Second, 0, 5*time.Minute)()
+	mustRun(t, cfg, sink, store) // releases the marks above
+	commit = late(15)
+	pgtest.Exec(t, db, `INSERT INTO `+s+`.events SELECT i, 'k' || i FROM generate_series(16, 20) i`)
+	mustRun(t, cfg, sink, store)
+	arrived("sync while id 15 was loading", 15)
+	commit()
+	mustRun(t, cfg, sink, store)
+	arrived("sync after id 15 committed", 16)
+}
+
+// ewkbHex returns the hexadecimal EWKB (little-endian, upper case, as
+// Redshift prints it) of a 2D geometry of kind (1 point, 2 linestring, 3
+// polygon of one ring) with SRID srid (0: none) and the points xy.
+func ewkbHex(kind uint32, srid uint32, xy ...float64) string {
+	var b []byte
+	b = append(b, 1)
+	if srid != 0 {
+		b = binary.LittleEndian.AppendUint32(b, kind|0x20000000)
+		b = binary.LittleEndian.AppendUint32(b, srid)
+	} else {
+		b = binary.LittleEndian.AppendUint32(b, kind)
+	}
+	switch kind {
+	case 3:
+		b = binary.LittleEndian.AppendUint32(b, 1)
+		fallthrough
+	case 2:
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(xy)/2))
+	}
+	for _, f := range xy {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
+	}
+	return strings.ToUpper(hex.EncodeToString(b))
+}
+
+// TestRedshiftStandinGeometry: GEOMETRY and GEOGRAPHY values arrive as the
+// hexadecimal EWKB Redshift sends for a column selected raw, exactly as the
+// source holds them: coordinates with all 17 significant digits (ST_AsEWKT
+// prints 15) and geometries whose text passes 64 KB (where ST_AsEWKT
+// fails).
+func TestRedshiftStandinGeometry(t *testing.T) {
+	db := pgtest.Open(t)
+	s := pgtest.NewSchema(t, db)
+	// The stand-in creates the geometry domains in a database when a
+	// client first connects to it through the stand-in: do so before the
+	// table.
+	rs := pgtest.OpenDSN(t, pgtest.RedshiftDSN(t))
+	pgtest.Exec(t, rs, `SELECT 1`)
+	pgtest.Exec(t, db, fmt.Sprintf(`CREATE TABLE %[1]s.geo (id int PRIMARY KEY, g geometry, h geography)`, s))
+	long := make([]float64, 0, 6000)
+	for i := range 3000 {
+		long = append(long, -122.35000000000001+float64(i)/7, 37.550000000000004+float64(i)/11)
+	}
+	values := map[int][2]string{
+		1: {ewkbHex(1, 4326, 0.1+0.2, -122.35000000000001), ewkbHex(1, 4326, -122.35000000000001, 37.550000000000004)},
+		2: {ewkbHex(3, 0, 0, 0, 0, 1, 1.0000000000000002, 1, 0, 0), ewkbHex(3, 4326, 0, 0, 0, 1, 1, 1, 0, 0)},
+		3: {ewkbHex(2, 3857, long...), ewkbHex(2, 4326, long[:20]...)},
+		4: {ewkbHex(1, 0, 1e-300, 5e-324), ""},
+	}
+	for id, v := range values {
+		h := any(v[1])
+		if v[1] == "" {
+			h = nil
+		}
+		pgtest.Exec(t, db, `INSERT INTO `+s+`.geo VALUES ($1, $2, $3)`, id, v[0], h)
+	}
+	pgtest.Exec(t, db, `INSERT INTO `+s+`.geo VALUES (5, NULL, NULL)`)
+	cfg := configFor(t, pgtest.RedshiftDSN(t), s)
+	_, d := discover(t, cfg, newMemSink())
+	for _, c := range d.Plans[0].Table.Columns[1:] {
+		if c.Type != redshiftsync.TypeString || (c.SourceType != "geometry" && c.SourceType != "geography") {
+			t.Errorf("column %s: %s %s, want geometry or geography STRING", c.Name, c.SourceType, c.Type)
+		}
+	}
+	sink := newMemSink()
+	mustRun(t, cfg, sink, &redshiftsync.MemoryStore{})
+	got := sink.rows[s+".geo"]
+	if len(got) != 5 {
+		t.Fatalf("%d rows arrived, want 5", len(got))
+	}
+	for _, row := range got {
+		id, _ := strconv.Atoi(fmt.Sprint(row[0]))
+		for col, v := range values[id] {
+			want := any(v)
+			if v == "" || id == 5 {
+				want = nil
+			}
+			if row[col+1] != want {
+				t.Errorf("row %d column %d: %.80v arrived, the source holds %.80v", id, col+1, row[col+1], want)
+			}
+		}
 	}
 }

@@ -1,7 +1,7 @@
 // This file holds the read-only views of the state document: what a
 // StateSink is told of a table's state, what a checkpoint hook sees, and
 // InspectState, which reads a saved document for operators, tools and
-// tests. The document's format itself stays internal (checkpoint.go), so
+// tests. The document's format itself stays internal (state.go), so
 // that it can change without breaking a sink.
 
 package redshiftsync

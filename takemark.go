@@ -281,15 +281,26 @@ func pgTxView(row []driver.Value) (*txView, error) {
 // server's time, and below the start of the oldest transaction in progress
 // that SVV_TRANSACTIONS shows this role (all of them only to a superuser or
 // a role with SYSLOG ACCESS UNRESTRICTED). The mark is released at once.
-// Other keys get no protection beyond the high-water mark: Redshift's
-// IDENTITY values are not handed out in commit order anyway.
+//
+// An IDENTITY key gets the same bound in time: Redshift documents that
+// IDENTITY values are unique but not assigned in load order (parallel
+// COPY and INSERT ... SELECT hand out values by slice; "CREATE TABLE",
+// IDENTITY clause, https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html),
+// so a transaction that commits later may hold values below the maximum
+// read now. Its mark (the maximum, at the server's time) stays pending
+// until it is redshiftFloor old and older than the oldest transaction in
+// progress that SVV_TRANSACTIONS shows (see identityReleased); the
+// bookmark is the newest mark released, so every sync re-reads the rows
+// loaded within redshiftFloor. Other keys get no protection beyond the
+// high-water mark.
 func (u *unit) redshiftWatermark(ctx context.Context, st *tableState) (*watermark, error) {
 	key := u.t.plan.keyColumn()
 	q := sqlident.Quote(key.Name)
 	from := sqlident.Qualified(u.t.plan.Table.Schema, u.t.plan.Table.Name)
 	var clock, bound, clockBound string
 	timed := clockExpr(key, "x") != ""
-	if timed {
+	identity := !timed && key.Identity
+	if timed || identity {
 		// Leader-node functions and system views cannot be mixed with a
 		// user table's rows in one Redshift query: read the clock first.
 		// GETDATE() is the statement's start, in UTC.
@@ -328,8 +339,8 @@ func (u *unit) redshiftWatermark(ctx context.Context, st *tableState) (*watermar
 			value = "greatest(" + value + ", least(" + b + ", " + cast(3) + "))"
 			upper = "greatest(m.hw, least(" + b + ", " + cast(3) + "))"
 		}
-	} else if st.Bookmark != nil {
-		args = append(args, *st.Bookmark)
+	} else if prev := newestSaved(st); prev != nil {
+		args = append(args, *prev)
 		value = "greatest(" + value + ", " + castParam(len(args), key) + ")"
 		upper = "greatest(m.hw, " + castParam(len(args), key) + ")"
 	}
@@ -373,6 +384,54 @@ func (u *unit) redshiftWatermark(ctx context.Context, st *tableState) (*watermar
 	if clockAt != nil {
 		u.t.lowerAboveClock(st, []bool{above}, *clockAt)
 	}
+	if identity {
+		return identityMarks(st, wm, clock, bound)
+	}
+	return wm, nil
+}
+
+// newestSaved returns the newest value st holds: its newest pending mark's,
+// else its bookmark (nil for none).
+func newestSaved(st *tableState) *string {
+	if n := len(st.Pending); n > 0 {
+		return &st.Pending[n-1].Value
+	}
+	return st.Bookmark
+}
+
+// redshiftTimeLayout is how CAST(timestamp AS VARCHAR) prints on Redshift.
+const redshiftTimeLayout = "2006-01-02 15:04:05.999999"
+
+// identityMarks turns the mark of an IDENTITY key on Redshift (wm.bookmark,
+// as redshiftWatermark computed it, taken at the server's time clock) into
+// a pending mark, and releases the pending marks, oldest first, that were
+// taken at or before bound: redshiftFloor before clock, and not after the
+// start of the oldest transaction in progress that SVV_TRANSACTIONS shows.
+// wm.bookmark becomes the newest released mark's value (nil: keep the
+// bookmark).
+func identityMarks(st *tableState, wm *watermark, clock, bound string) (*watermark, error) {
+	at, err := time.Parse(redshiftTimeLayout, clock)
+	if err != nil {
+		return nil, fmt.Errorf("redshiftsync: read Redshift's clock: %q: %w", clock, err)
+	}
+	limit, err := time.Parse(redshiftTimeLayout, bound)
+	if err != nil {
+		return nil, fmt.Errorf("redshiftsync: read Redshift's clock: %q: %w", bound, err)
+	}
+	marks := slices.Clone(st.Pending)
+	if wm.bookmark != nil {
+		marks = append(marks, &pendingMark{Value: *wm.bookmark, At: at})
+	}
+	n := 0
+	for n < len(marks) && !marks[n].At.After(limit) {
+		n++
+	}
+	wm.bookmark = nil
+	if n > 0 {
+		v := marks[n-1].Value
+		wm.bookmark = &v
+	}
+	wm.pending = collapse(marks[n:])
 	return wm, nil
 }
 

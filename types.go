@@ -31,7 +31,9 @@ import (
 //	                                                   such as "1 year 2 mons 3 days 04:05:06", in its IntervalStyle)
 //	BINARY           []byte            BINARY          bytea, varbyte (raw bytes, not hex; never nil, so empty is not NULL)
 //	STRING           string            STRING          char (padding kept), varchar, text, uuid, arrays (text form),
-//	                                                   geometry/geography (EWKT text), hllsketch, unknown types (text form)
+//	                                                   geometry/geography (hexadecimal EWKB, upper case, as the server
+//	                                                   prints the column: "0101000020E6100000…"; every coordinate's
+//	                                                   bits, any size), hllsketch, unknown types (text form)
 //	JSON             json.RawMessage   JSON            super, json, jsonb (the JSON text, never re-encoded)
 //
 // A date or timestamp that is infinite ('infinity', '-infinity' on

@@ -170,10 +170,11 @@ func TestDecodeRedshiftForms(t *testing.T) {
 		}
 	}
 
-	// r_GEOMETRY_type / ST_AsEWKT: selected as EWKT text.
+	// r_GEOMETRY_type: selected raw, as hexadecimal EWKB text (the
+	// examples of ST_AsHexEWKB-function).
 	for st, text := range map[string]string{
-		"geometry":  "SRID=4326;POLYGON((0 0,0 1,1 1,0 0))",
-		"geography": "SRID=4326;POINT(-122.35 37.55)",
+		"geometry":  "0103000020E61000000100000005000000000000000000000000000000000000000000000000000000000000000000F03F000000000000F03F000000000000F03F000000000000F03F000000000000000000000000000000000000000000000000",
+		"geography": "0101000020E6100000666666666696665E40666666666666424040",
 		// r_HLLSKTECH_type: JSON when sparse, Base64 when dense.
 		"hllsketch": `{"logm":15,"sparse":{"indices":[4878,9559],"values":[1,2]}}`,
 	} {

@@ -126,6 +126,118 @@ DO $d$ BEGIN
 		CREATE DOMAIN public.varbyte AS bytea;
 	END IF;
 END $d$;
+
+-- r_GEOMETRY_type / geospatial-overview: GEOMETRY and GEOGRAPHY columns, for
+-- tests to create (CREATE TABLE t (g geometry)). A client that selects one
+-- receives its hexadecimal EWKB, in upper case (as ST_AsHexEWKB prints it;
+-- COPY loads that form back, copy-usage_notes-spatial-data). PostgreSQL
+-- describes a domain's values by its base type, so a domain over bytea would
+-- be printed as VARBYTE is: these are domains over text that hold Redshift's
+-- form itself. The catalog names them geometry and geography.
+DO $d$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+		WHERE n.nspname = 'public' AND t.typname = 'geometry') THEN
+		CREATE DOMAIN public.geometry AS text CHECK (VALUE ~ '^([0-9A-F][0-9A-F])+$');
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+		WHERE n.nspname = 'public' AND t.typname = 'geography') THEN
+		CREATE DOMAIN public.geography AS text CHECK (VALUE ~ '^([0-9A-F][0-9A-F])+$');
+	END IF;
+END $d$;
+
+-- ST_AsEWKT_function: the EWKT of a geometry, with Redshift's limits: its
+-- coordinates printed with 15 significant digits, and an error when the
+-- text passes a 64-KB VARCHAR. Points, linestrings and polygons in 2D
+-- (what tests create); other types are an error of the stand-in's own.
+CREATE OR REPLACE FUNCTION ` + Schema + `.ewkb_double(b bytea, o integer, le boolean) RETURNS double precision
+LANGUAGE plpgsql IMMUTABLE AS $f$
+DECLARE
+	bits bigint := 0;
+	e integer;
+	m bigint;
+	v double precision;
+BEGIN
+	FOR i IN 0..7 LOOP
+		bits := bits | (get_byte(b, o + CASE WHEN le THEN i ELSE 7 - i END)::bigint << (8 * i));
+	END LOOP;
+	e := ((bits >> 52) & 2047)::integer;
+	m := bits & 4503599627370495;
+	IF e = 2047 THEN
+		RAISE EXCEPTION 'redshift-standin: NaN or infinite coordinate';
+	ELSIF e = 0 THEN
+		v := m::double precision * power(2::double precision, -1074);
+	ELSE
+		v := (1 + m::double precision / 4503599627370496) * power(2::double precision, e - 1023);
+	END IF;
+	IF bits < 0 THEN
+		v := -v;
+	END IF;
+	RETURN v;
+END $f$;
+CREATE OR REPLACE FUNCTION ` + Schema + `.ewkb_uint(b bytea, o integer, le boolean) RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $f$
+	-- (<< and | share one precedence: each shift in parentheses)
+	SELECT CASE WHEN le THEN get_byte(b, o)::bigint | (get_byte(b, o + 1)::bigint << 8) | (get_byte(b, o + 2)::bigint << 16) | (get_byte(b, o + 3)::bigint << 24)
+		ELSE get_byte(b, o + 3)::bigint | (get_byte(b, o + 2)::bigint << 8) | (get_byte(b, o + 1)::bigint << 16) | (get_byte(b, o)::bigint << 24) END
+$f$;
+CREATE OR REPLACE FUNCTION public.st_asewkt(g public.geometry) RETURNS text
+LANGUAGE plpgsql IMMUTABLE SET extra_float_digits = 0 AS $f$
+DECLARE
+	b bytea := decode(g, 'hex');
+	le boolean := get_byte(b, 0) = 1;
+	kind bigint := ` + Schema + `.ewkb_uint(b, 1, le);
+	o integer := 5;
+	srid text := '';
+	out text;
+	rings bigint := 1;
+	n bigint;
+	part text;
+BEGIN
+	IF kind & 536870912 <> 0 THEN
+		srid := 'SRID=' || ` + Schema + `.ewkb_uint(b, 5, le) || ';';
+		o := 9;
+	END IF;
+	kind := kind & 255;
+	IF kind = 1 THEN
+		out := 'POINT(' || ` + Schema + `.ewkb_double(b, o, le)::text || ' ' || ` + Schema + `.ewkb_double(b, o + 8, le)::text || ')';
+	ELSIF kind = 2 OR kind = 3 THEN
+		IF kind = 3 THEN
+			rings := ` + Schema + `.ewkb_uint(b, o, le);
+			o := o + 4;
+		END IF;
+		out := '';
+		FOR r IN 1..rings LOOP
+			n := ` + Schema + `.ewkb_uint(b, o, le);
+			o := o + 4;
+			SELECT string_agg(` + Schema + `.ewkb_double(b, (o + 16 * i)::integer, le)::text || ' ' || ` + Schema + `.ewkb_double(b, (o + 16 * i + 8)::integer, le)::text, ',' ORDER BY i)
+				INTO part FROM generate_series(0, n - 1) i;
+			o := o + 16 * n::integer;
+			out := out || CASE WHEN r > 1 THEN ',' ELSE '' END || '(' || coalesce(part, '') || ')';
+		END LOOP;
+		out := CASE WHEN kind = 2 THEN 'LINESTRING' || out ELSE 'POLYGON(' || out || ')' END;
+	ELSE
+		RAISE EXCEPTION 'redshift-standin: ST_AsEWKT of geometry type % is not implemented', kind;
+	END IF;
+	out := srid || out;
+	IF octet_length(out) > 65535 THEN
+		RAISE EXCEPTION 'Value too long for character type' USING ERRCODE = '22001';
+	END IF;
+	RETURN out;
+END $f$;
+
+-- r_CREATE_TABLE_NEW (IDENTITY clause): Redshift's catalog prints an
+-- IDENTITY column's default as "identity"(<table oid>, <column>,
+-- '<seed>,<step>'::text). A function named identity in public gives that
+-- form unquoted, identity(0, 0, '1,1'::text), for tests to declare IDENTITY
+-- columns with (id bigint DEFAULT identity(0, 0, '1,1'::text)). It returns
+-- NULL: tests give the values, as Redshift does not assign them in load
+-- order (they choose the order a test needs).
+DO $d$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = 'public' AND p.proname = 'identity') THEN
+		CREATE FUNCTION public.identity(bigint, integer, text) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT NULL::bigint';
+	END IF;
+END $d$;
 `)
 	// Casts to text: one to_varchar overload per castable type, so that
 	// any other type finds none and the relay turns PostgreSQL's "function
