@@ -113,10 +113,10 @@ func (s *tableSync) partShape(part *partition) *readShape {
 		return s.shape().blockShape()
 	}
 	shape := s.shape()
-	if part.Lower != nil || part.Upper != nil {
+	if part.Lower != nil || part.Upper != nil || part.Null {
 		shape = shape.within(part)
 	}
-	if s.prog.Chunked {
+	if s.prog.Chunked || part.Null {
 		shape.orderBy, shape.orderIdx = nil, nil // streamed whole, unordered
 	}
 	return shape

@@ -16,6 +16,10 @@ func SetWatermarkTimings(margin, floor, warnAfter time.Duration) (restore func()
 	return func() { clockMargin, redshiftFloor, holdWarnAfter = m, f, w }
 }
 
+// SnapshotAppName is the application_name of an exporting session while it
+// holds its snapshot.
+const SnapshotAppName = snapshotAppName
+
 // RowBytes is the estimate of a decoded row's memory that BatchBytes
 // budgets, for tests that check the batches a sink receives.
 func RowBytes(row []any) int64 { return rowBytes(row) }
@@ -41,4 +45,13 @@ func (a fixedDialer) DialTimeout(network, _ string, timeout time.Duration) (net.
 func (a fixedDialer) DialContext(ctx context.Context, network, _ string) (net.Conn, error) {
 	var d net.Dialer
 	return d.DialContext(ctx, network, string(a))
+}
+
+// SetChunkRows sets the rows a Redshift chunk aims at, for tests that cut
+// small tables into several chunks; the returned func restores it. Tests
+// that call it must not run in parallel.
+func SetChunkRows(n int64) (restore func()) {
+	old := chunkRows
+	chunkRows = n
+	return func() { chunkRows = old }
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -27,6 +28,13 @@ type unit struct {
 	planning bool
 
 	advanced int64 // times the unit's position moved forward
+
+	// splitOnTimeout makes withRetry hand a statement timeout back to the
+	// unit, which reads its chunk in smaller parts instead of running the
+	// same statement again; timeouts are the timeouts its next withRetry
+	// starts with (see withRetry).
+	splitOnTimeout bool
+	timeouts       int
 
 	// page holds the decoded rows of the current page or batch; its rows
 	// share one backing array, reused from page to page.
@@ -52,14 +60,13 @@ func (u *unit) read(ctx context.Context) (err error) {
 	if u.part != nil && len(u.shape.orderBy) == 0 {
 		// A chunk: streamed whole; it is done, and its rows claimed, in one
 		// step when it ends, so a crash re-reads at most the chunk.
-		err := u.withRetry(ctx, StepReadChunk, func() error {
-			q, args := u.shape.pageSQL(nil, 0)
-			return u.streamTo(ctx, q, args, nil)
-		})
-		if err != nil {
-			return err
+		u.splitOnTimeout = u.t.canSplit(u.part)
+		err := u.readChunk(ctx)
+		var timedOut *errTimedOut
+		if errors.As(err, &timedOut) {
+			return u.readSplit(ctx, timedOut.err)
 		}
-		return u.t.maybeCheckpoint(ctx)
+		return err
 	}
 	if len(u.shape.orderBy) == 0 {
 		started := false
@@ -139,6 +146,18 @@ func (u *unit) read(ctx context.Context) (err error) {
 		}
 		limit = next
 	}
+}
+
+// readChunk streams the unit's chunk whole, then checkpoints when one is due.
+func (u *unit) readChunk(ctx context.Context) error {
+	err := u.withRetry(ctx, StepReadChunk, func() error {
+		q, args := u.shape.pageSQL(nil, 0)
+		return u.streamTo(ctx, q, args, nil)
+	})
+	if err != nil {
+		return err
+	}
+	return u.t.maybeCheckpoint(ctx)
 }
 
 // minPageRows is the smallest page of the non-unique page loop under a byte

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 )
@@ -182,6 +183,22 @@ type readShape struct {
 	// calls the values equal (see textEqualsValue): the non-unique page
 	// loop then reads ranked pages.
 	serverTies bool
+	// rangeBy is the column partitions range over when it is not the
+	// leading ordering column (progress.ChunkColumn); nil for that one.
+	rangeBy *Column
+	// rangeNullable is true when the shape's rows may hold NULL in the
+	// column partitions range over: key ranges on it (Lower <= k < Upper)
+	// miss those rows, which a partition of their own reads
+	// (partition.Null).
+	rangeNullable bool
+}
+
+// rangeColumn returns the column the shape's partitions range over.
+func (s *readShape) rangeColumn() Column {
+	if s.rangeBy != nil {
+		return *s.rangeBy
+	}
+	return s.orderBy[0]
 }
 
 // textEqualsValue reports whether two values of a column of type lt are
@@ -337,8 +354,28 @@ func tupleAfter(cols []Column, vals []string, firstParam int) (string, []any) {
 	return "(" + sqlident.Quote(cols[0].Name) + " >= " + castParam(firstParam, cols[0]) + " AND (" + b.String() + "))", args
 }
 
+// lowerBound returns the inclusive lower bound of an incremental sync from
+// the bookmark from: the bookmark less the lookback for a timestamp key,
+// computed here and bound as a value of the key's type. Redshift takes an
+// interval only as a literal of the statement's text ("the INTERVAL keyword
+// with a numeric quantity and a supported date part",
+// https://docs.aws.amazon.com/redshift/latest/dg/r_interval_literals.html),
+// not as a bound parameter; and a timestamp less a whole number of
+// microseconds is the same instant on both dialects. An infinite bookmark
+// is kept as it is.
+func lowerBound(from string, lookback time.Duration, key Column) string {
+	if lookback <= 0 || !isTimestamp(key.Type) {
+		return from
+	}
+	t, ok := parseDateTimeText(from)
+	if !ok {
+		return from
+	}
+	return timeText(t.Add(-lookback.Truncate(time.Microsecond)), key.Type)
+}
+
 // shapes returns the read shapes of a plan's phase.
-func (p *Plan) shape(phase string, prog *progress, lookback string, dialect Dialect) *readShape {
+func (p *Plan) shape(phase string, prog *progress, lookback time.Duration, dialect Dialect) *readShape {
 	t := p.Table
 	exprs := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
@@ -362,19 +399,23 @@ func (p *Plan) shape(phase string, prog *progress, lookback string, dialect Dial
 		q := sqlident.Quote(key.Name)
 		s.filters = []string{q + " IS NOT NULL"}
 		if prog.From != nil {
-			s.args = append(s.args, *prog.From)
-			lower := castParam(len(s.args), key)
-			if lookback != "" && isTimestamp(key.Type) {
-				s.args = append(s.args, lookback)
-				lower = "(" + lower + " - $" + strconv.Itoa(len(s.args)) + "::interval)"
-			}
-			s.filters = append(s.filters, q+" >= "+lower)
+			s.args = append(s.args, lowerBound(*prog.From, lookback, key))
+			s.filters = append(s.filters, q+" >= "+castParam(len(s.args), key))
 		}
 		if prog.HighWater != nil {
 			s.args = append(s.args, *prog.HighWater)
 			s.filters = append(s.filters, q+" <= "+castParam(len(s.args), key))
 		}
 		s.orderBy = append([]Column{key}, pk...)
+	}
+	// The rows phase of an incremental sync filters the key's NULLs out;
+	// a full sync's leading key column is nullable where the catalog says
+	// so (Redshift enforces NOT NULL, never a primary key).
+	s.rangeNullable = len(s.orderBy) > 0 && s.orderBy[0].Nullable && (p.Mode == ModeFull || phase == phaseNullKeys)
+	if prog != nil && prog.ChunkColumn != "" && phase == phaseRows {
+		if c, ok := t.Column(prog.ChunkColumn); ok {
+			s.rangeBy, s.rangeNullable = &c, c.Nullable
+		}
 	}
 	for _, c := range s.orderBy {
 		s.orderIdx = append(s.orderIdx, t.ColumnIndex(c.Name))
@@ -395,13 +436,18 @@ func (p *Plan) shape(phase string, prog *progress, lookback string, dialect Dial
 }
 
 // within returns the shape narrowed to one partition's key range on the
-// leading ordering column: Lower <= lead < Upper.
+// column it ranges over (rangeColumn): Lower <= lead < Upper, or lead IS NULL for the
+// partition of the NULLs.
 func (s *readShape) within(p *partition) *readShape {
 	c := *s
 	c.filters = append([]string(nil), s.filters...)
 	c.args = append([]any(nil), s.args...)
-	lead := s.orderBy[0]
+	lead := s.rangeColumn()
 	q := sqlident.Quote(lead.Name)
+	if p.Null {
+		c.filters = append(c.filters, q+" IS NULL")
+		return &c
+	}
 	if p.Lower != nil {
 		c.args = append(c.args, *p.Lower)
 		c.filters = append(c.filters, q+" >= "+castParam(len(c.args), lead))

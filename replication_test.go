@@ -92,7 +92,7 @@ func TestRankedPageSQL(t *testing.T) {
 		col("rs_order_1", "text", false), col("rs_order_2", "integer", false), col("k", "citext", false),
 	}}
 	p := &Plan{Table: tbl, Mode: ModeIncremental, ReplicationKey: "k"}
-	s := p.shape(phaseRows, &progress{Phase: phaseRows}, "", DialectRedshift)
+	s := p.shape(phaseRows, &progress{Phase: phaseRows}, 0, DialectRedshift)
 	q, args := s.rankedPageSQL([]string{"x@y", "7"}, 50)
 	want := `SELECT p."rs_order_1", p."rs_order_2", p."k", dense_rank() OVER (ORDER BY p."rs_order_1_", p."rs_order_2_") FROM (` +
 		`SELECT "rs_order_1", "rs_order_2", "k", src."k" AS "rs_order_1_", src."rs_order_2" AS "rs_order_2_" FROM "s"."t" src WHERE "k" IS NOT NULL AND ` +
@@ -106,7 +106,7 @@ func TestRankedPageSQL(t *testing.T) {
 	}
 	// Integers and timestamps have canonical key texts: no ranked pages.
 	p.ReplicationKey = "rs_order_2"
-	if s := p.shape(phaseRows, &progress{Phase: phaseRows}, "", DialectRedshift); s.serverTies {
+	if s := p.shape(phaseRows, &progress{Phase: phaseRows}, 0, DialectRedshift); s.serverTies {
 		t.Error("an integer ordering: serverTies is true")
 	}
 }

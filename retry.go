@@ -137,11 +137,37 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// sqlStateTimeout is query_canceled: a statement_timeout, or on Redshift a
+// WLM timeout or a query monitoring rule's abort
+// (https://docs.aws.amazon.com/redshift/latest/dg/r_statement_timeout.html,
+// https://docs.aws.amazon.com/redshift/latest/dg/cm-c-wlm-query-monitoring-rules.html).
+// The same statement is likely to meet the same limit again.
+const sqlStateTimeout = "57014"
+
+// errTimedOut wraps a statement's timeout when the unit can split its read
+// instead of retrying it (unit.splitOnTimeout).
+type errTimedOut struct{ err error }
+
+func (e *errTimedOut) Error() string { return e.err.Error() }
+func (e *errTimedOut) Unwrap() error { return e.err }
+
+// timeoutHint is the hint of a statement that timed out twice at its
+// smallest size.
+const timeoutHint = "the statement timed out twice, and its read cannot be split smaller; raise statement_timeout (or the timeout of the Redshift WLM queue or query monitoring rule that canceled it)"
+
 // withRetry runs fn, retrying transient failures with backoff on a fresh
 // connection, up to MaxRetries times. fn must be safe to run again: a page
 // that failed was not delivered, so it is read again from the same position.
+//
+// On Redshift, a statement that timed out (57014) is not retried as it is when the unit
+// can split its read (splitOnTimeout): withRetry returns an *errTimedOut and
+// the caller reads it in smaller parts. Otherwise it is retried once: a
+// second timeout fails the step, whatever MaxRetries allows (u.timeouts
+// counts the first when the caller could not split after all).
 func (u *unit) withRetry(ctx context.Context, step string, fn func() error) error {
 	t := u.t
+	timeouts := u.timeouts
+	u.timeouts = 0
 	for attempt := 0; ; attempt++ {
 		before := u.advanced
 		err := u.ensureConn(ctx)
@@ -164,6 +190,14 @@ func (u *unit) withRetry(ctx context.Context, step string, fn func() error) erro
 			// bounds failures without progress, not a long read's whole
 			// life. (A stream that starts over makes no progress.)
 			attempt = 0
+		}
+		if SQLState(err) == sqlStateTimeout && ctx.Err() == nil && t.dialect == DialectRedshift {
+			if u.splitOnTimeout {
+				return &errTimedOut{err}
+			}
+			if timeouts++; timeouts >= 2 {
+				return &TableError{Table: t.name, Step: step, Err: err, Hint: timeoutHint, source: true}
+			}
 		}
 		if !isTransient(ctx, err) || attempt >= t.e.cfg.MaxRetries {
 			if SQLState(err) == "42P01" {

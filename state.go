@@ -102,6 +102,11 @@ type progress struct {
 	// whole without ORDER BY and is the unit of resume (Redshift, where a
 	// per-page sort runs on the leader node).
 	Chunked bool `json:"chunked,omitempty"`
+	// ChunkColumn names the column the chunks' bounds range over when it
+	// is not the leading ordering column: a Redshift table ordered by a
+	// text key is chunked on its sort key, or an integer, date or
+	// timestamp column.
+	ChunkColumn string `json:"chunk_column,omitempty"`
 	// Blocks is set when the phase is read in block order (PostgreSQL 14+,
 	// a table with no index to page by): its one partition's After is the
 	// ctid of the last row delivered.
@@ -119,10 +124,13 @@ type progress struct {
 }
 
 // partition is one key range of a partitioned read: Lower <= key < Upper on
-// the leading ordering column, each bound absent at its end of the range.
+// the leading ordering column, each bound absent at its end of the range;
+// or, with Null, the rows whose leading ordering column is NULL, which no
+// range holds (a chunk, streamed whole).
 type partition struct {
 	Lower *string  `json:"lower,omitempty"`
 	Upper *string  `json:"upper,omitempty"`
+	Null  bool     `json:"null,omitempty"`
 	After []string `json:"after,omitempty"`
 	Done  bool     `json:"done,omitempty"`
 	Rows  int64    `json:"rows"`

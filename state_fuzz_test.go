@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // FuzzDecodeState checks, for any bytes, that decodeState does not panic;
@@ -92,7 +93,7 @@ func resumeOnPlans(t *testing.T, st *stateDoc) {
 				if p == nil {
 					continue
 				}
-				shape := plan.shape(p.Phase, p, "1 microseconds", dialect)
+				shape := plan.shape(p.Phase, p, time.Microsecond, dialect)
 				queries := func(sh *readShape, after []string) {
 					sh.pageSQL(after, 10)
 					if len(sh.orderBy) > 0 {

@@ -73,19 +73,28 @@ func (s *tableSync) checkResume() error {
 	if err := checkProgress(s.name, p); err != nil || p.Blocks != nil {
 		return err
 	}
-	shape := s.plan.shape(phaseRows, p, "", s.dialect)
+	shape := s.plan.shape(phaseRows, p, 0, s.dialect)
 	if p.Phase == phaseNullKeys {
-		shape = s.plan.shape(phaseNullKeys, p, "", s.dialect)
+		shape = s.plan.shape(phaseNullKeys, p, 0, s.dialect)
 	}
 	order := shape.orderBy
 	if err := s.checkKeyTexts("in_progress.after", order, p.After); err != nil {
 		return err
+	}
+	if c := p.ChunkColumn; c != "" {
+		if col, ok := s.plan.Table.Column(c); !ok || !chunkSplittable(col.Type) {
+			return fmt.Errorf("%w: table %q: its chunks range over column %q, which the table no longer has (or it cannot be cut); move the state away to sync the table from its start", ErrStateCorrupt, s.name, c)
+		}
 	}
 	if len(p.Partitions) > 0 && len(order) == 0 {
 		return fmt.Errorf("%w: table %q: %d partitions, but the table has no ordering column to range over; move the state away to sync the table from its start", ErrStateCorrupt, s.name, len(p.Partitions))
 	}
 	for i, part := range p.Partitions {
 		what := fmt.Sprintf("partition %d", i)
+		if part.Null && (part.Lower != nil || part.Upper != nil || len(part.After) > 0) {
+			// The NULLs' chunk is streamed whole: it has no bound and no position.
+			return fmt.Errorf("%w: table %q: %s holds the NULL keys but has a bound or a position; move the state away to sync the table from its start", ErrStateCorrupt, s.name, what)
+		}
 		if err := s.checkKeyTexts(what+"'s after", order, part.After); err != nil {
 			return err
 		}
@@ -93,10 +102,11 @@ func (s *tableSync) checkResume() error {
 			if b == nil {
 				continue
 			}
-			if !splittable(order[0].Type) {
-				return fmt.Errorf("%w: table %q: %s has a bound, but its leading ordering column %q (%s) is never split into ranges", ErrStateCorrupt, s.name, what, order[0].Name, order[0].SourceType)
+			rc := shape.rangeColumn()
+			if !chunkSplittable(rc.Type) {
+				return fmt.Errorf("%w: table %q: %s has a bound, but its range column %q (%s) is never split into ranges", ErrStateCorrupt, s.name, what, rc.Name, rc.SourceType)
 			}
-			if err := s.checkKeyTexts(what+"'s bound", order[:1], []string{*b}); err != nil {
+			if err := s.checkKeyTexts(what+"'s bound", []Column{rc}, []string{*b}); err != nil {
 				return err
 			}
 		}

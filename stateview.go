@@ -73,9 +73,12 @@ type ProgressView struct {
 }
 
 // PartitionView is one key range of a partitioned read: Lower <= key <
-// Upper on the leading ordering column, a nil bound open at its end.
+// Upper on the leading ordering column, a nil bound open at its end; or,
+// when Null is set, the rows whose leading ordering column is NULL (a
+// Redshift key column declared without NOT NULL), which no range holds.
 type PartitionView struct {
 	Lower, Upper *string
+	Null         bool
 	// After is the position of the last row delivered in the range; nil
 	// before the first.
 	After []string
@@ -145,7 +148,7 @@ func (ts *tableState) view() *TableView {
 		v.InProgress = &ProgressView{Phase: p.Phase, Rows: p.Rows, Resync: p.Resync, After: slices.Clone(p.After)}
 		for _, part := range p.Partitions {
 			v.InProgress.Partitions = append(v.InProgress.Partitions, PartitionView{
-				Lower: clonePtr(part.Lower), Upper: clonePtr(part.Upper),
+				Lower: clonePtr(part.Lower), Upper: clonePtr(part.Upper), Null: part.Null,
 				After: slices.Clone(part.After), Done: part.Done, Rows: part.Rows,
 			})
 		}

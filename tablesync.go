@@ -8,7 +8,6 @@ package redshiftsync
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -348,10 +347,7 @@ func (s *tableSync) commitFunc() func(context.Context, *tableState, []byte) erro
 	}
 }
 
-// lookback returns the configured lookback as an interval literal, "" for none.
-func (s *tableSync) lookback() string {
-	if s.e.cfg.Lookback <= 0 {
-		return ""
-	}
-	return fmt.Sprintf("%d microseconds", s.e.cfg.Lookback.Microseconds())
+// lookback returns the configured lookback, 0 for none.
+func (s *tableSync) lookback() time.Duration {
+	return max(s.e.cfg.Lookback, 0)
 }

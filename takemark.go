@@ -45,8 +45,11 @@ const (
 	// has no xid (it has not written): backend_xid is visible for the
 	// role's own sessions only, hence both. A session of the extractor's
 	// role, so named, that has begun but not yet written, is still
-	// skipped: give writers a role of their own (see the README).
-	pgOthers = `a.pid <> pg_backend_pid() AND a.datid = ` + pgDatabaseOID + ` AND NOT coalesce(a.application_name = 'redshiftsync' AND ` +
+	// skipped: give writers a role of their own (see the README). An
+	// exporter of a full resync's snapshot renames itself while it holds
+	// the snapshot (snapshotAppName): it is read only, and another table's
+	// resync must not hold this table's bookmark either.
+	pgOthers = `a.pid <> pg_backend_pid() AND a.datid = ` + pgDatabaseOID + ` AND NOT coalesce(a.application_name IN ('redshiftsync', '` + snapshotAppName + `') AND ` +
 		`a.usesysid = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = session_user) AND a.backend_xid IS NULL, false)`
 	// pgVisibleStart is the oldest start (now()) of a transaction in
 	// progress among those sessions whose xact_start this role may see

@@ -219,6 +219,9 @@ func check(sql string, st []sqltok.Token) *Rejection {
 	for i, t := range st {
 		switch {
 		case t.Is("cast") && at(i+1).IsPunct("("):
+			if at(i+2).Kind == sqltok.Param && at(i+3).Is("as") && at(i+4).Is("interval") {
+				return intervalParam()
+			}
 			if end := sqltok.Match(st, i+1); end > 0 {
 				if n := at(end - 1); n.Kind == sqltok.Ident && badTypes[n.Value] && at(end-2).Is("as") {
 					return &Rejection{Rule: "unsupported type", Code: "42704", Message: `type "` + n.Value + `" does not exist`, Position: pos(sql, n.Start)}
@@ -242,6 +245,9 @@ func check(sql string, st []sqltok.Token) *Rejection {
 			if n := at(i + 1); n.Kind == sqltok.Ident && badTypes[n.Value] {
 				return &Rejection{Rule: "unsupported type", Code: "42704", Message: `type "` + n.Value + `" does not exist`, Position: pos(sql, n.Start)}
 			}
+			if at(i-1).Kind == sqltok.Param && at(i+1).Is("interval") {
+				return intervalParam()
+			}
 		case t.Kind == sqltok.Ident && at(i+1).IsPunct("(") && !at(i-1).IsPunct(".") && onTables:
 			if leaderOnly[t.Value] {
 				info = append(info, `Function "`+t.Value+`()" not supported.`)
@@ -254,6 +260,16 @@ func check(sql string, st []sqltok.Token) *Rejection {
 		return notOnTables("function not supported on tables", info...)
 	}
 	return nil
+}
+
+// intervalParam is the rejection of a bound parameter cast to INTERVAL: an
+// interval is a literal of the statement's text, "the INTERVAL keyword with
+// a numeric quantity and a supported date part" (r_interval_literals), and
+// Redshift answers a parameter where it needs a constant with an internal
+// "Not implemented" (reported for LIMIT $1, 'IsA(cons, Const)':
+// aws/amazon-redshift-python-driver#24).
+func intervalParam() *Rejection {
+	return &Rejection{Rule: "bound INTERVAL parameter", Code: "XX000", Message: "Not implemented"}
 }
 
 // rowError is the rejection of a row constructor that starts at st[i].

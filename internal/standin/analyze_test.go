@@ -31,6 +31,8 @@ func TestAnalyzeRejects(t *testing.T) {
 		{`SELECT string_agg(a, ',') FROM t`, "0A000", "Specified types or functions (one per INFO message) not supported on Redshift tables."},
 		{`SELECT version(), a FROM s.t`, "0A000", "Specified types or functions (one per INFO message) not supported on Redshift tables."},
 		{`SELECT a FROM t WHERE a IN (SELECT generate_series(1, 3))`, "0A000", "Specified types or functions (one per INFO message) not supported on Redshift tables."},
+		{`SELECT a FROM t WHERE k >= ($1::timestamp - $2::interval)`, "XX000", "Not implemented"},
+		{`SELECT a FROM t WHERE k >= $1 - CAST($2 AS INTERVAL)`, "XX000", "Not implemented"},
 	} {
 		r := Analyze(c.sql)
 		if r.Reject == nil {
@@ -67,6 +69,7 @@ func TestAnalyzeAccepts(t *testing.T) {
 		`SELECT generate_series(1, 3)`,
 		`SELECT c.relname, con.conkey FROM pg_catalog.pg_constraint con JOIN pg_catalog.pg_class c ON c.oid = con.conrelid`,
 		`SELECT current_setting('timezone'), set_config('timezone', $1, false)`,
+		`SELECT a FROM t WHERE k >= $1::timestamp - INTERVAL '5 minutes' AND j > '1 day'::interval`,
 	} {
 		if r := Analyze(sql); r.Reject != nil {
 			t.Errorf("%s: rejected: %+v", sql, r.Reject)

@@ -60,6 +60,24 @@ CREATE TABLE IF NOT EXISTS ` + Schema + `.table_attributes (
 	relid oid PRIMARY KEY, diststyle text NOT NULL DEFAULT 'AUTO(EVEN)', sortkey1 text NOT NULL DEFAULT 'AUTO(SORTKEY)');
 GRANT SELECT, INSERT, UPDATE, DELETE ON ` + Schema + `.table_attributes TO PUBLIC;
 
+-- Primary keys: "informational only; they are not enforced", while "Amazon
+-- Redshift does enforce NOT NULL column constraints" (t_Defining_constraints;
+-- r_CREATE_TABLE_NEW's PRIMARY KEY implies no NOT NULL): a key column
+-- declared without NOT NULL holds NULLs. PostgreSQL makes every key column
+-- NOT NULL; a test calls informational_primary_key(table) on a table it
+-- owns to make its key's columns nullable, as Redshift's are when declared
+-- so (the key's unique index still refuses duplicate non-NULL keys).
+CREATE OR REPLACE FUNCTION ` + Schema + `.informational_primary_key(rel regclass) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+	SET search_path = pg_catalog AS $f$
+BEGIN
+	IF NOT pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+		RAISE EXCEPTION 'must be owner of table %', rel USING ERRCODE = '42501';
+	END IF;
+	UPDATE pg_attribute a SET attnotnull = false FROM pg_constraint con
+	WHERE con.conrelid = rel AND con.contype = 'p' AND a.attrelid = rel AND a.attnum = ANY (con.conkey);
+END$f$;
+GRANT EXECUTE ON FUNCTION ` + Schema + `.informational_primary_key(regclass) TO PUBLIC;
+
 -- A table's row count, as tbl_rows gives it; read as the installing
 -- superuser, as Redshift reads its own block lists.
 CREATE OR REPLACE FUNCTION ` + Schema + `.row_count(rel oid) RETURNS numeric LANGUAGE plpgsql STABLE SECURITY DEFINER

@@ -95,6 +95,12 @@
 //	ST_AsEWKT(geometry)                             ST_AsEWKT-function                     EWKT with 15 significant digits per coordinate; 22001 "Value too
 //	                                                                                       long for character type"† past a 64-KB VARCHAR (2D points,
 //	                                                                                       linestrings, polygons only)
+//	a bound parameter cast to INTERVAL              r_interval_literals (an interval is    XX000 "Not implemented"* (Redshift's answer to a
+//	  ($1::interval, CAST($1 AS interval))            the INTERVAL keyword, a quantity       parameter where it needs a constant, as for LIMIT $1)
+//	                                                  and a date part)
+//	PRIMARY KEY informational, NOT NULL enforced    t_Defining_constraints,                redshift_standin.informational_primary_key(table) makes
+//	                                                  r_CREATE_TABLE_NEW                     a key's columns nullable, as Redshift's are when declared
+//	                                                                                       without NOT NULL† (PostgreSQL makes them NOT NULL)
 //	VARBYTE                                         r_VARBYTE_type                         a varbyte domain (over bytea, in schema public) that tests
 //	                                                                                       create columns of; values printed in hexadecimal, no \x
 //
