@@ -62,10 +62,10 @@ func (s *Sink) control(ctx context.Context, table *redshiftsync.Table, op, value
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	line := appendControl(nil, value, time.Now())
-	if _, err := tf.w.Write(line); err != nil {
+	if err := tf.w.failed(); err != nil {
 		return fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err)
 	}
+	tf.w.cur = appendControl(tf.w.cur, value, time.Now())
 	if flush {
 		if err := tf.flush(); err != nil {
 			return fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err)

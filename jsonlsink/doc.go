@@ -139,9 +139,16 @@
 //
 // # Durability and crashes
 //
-// Write buffers lines in memory; [Sink.Flush] writes the buffer and then
-// fsyncs the file, which is what lets the extractor save its checkpoint. A new
-// file's directory is fsynced too, so the file survives a crash.
+// Write encodes lines into a buffer in memory; each table has a writer
+// goroutine that writes a full buffer (256 KiB) to the file while Write
+// fills the next, so the file's writes overlap the reading. Two buffers per
+// table, never more: Write waits when the writer is still busy with the
+// previous one. [Sink.Flush] hands over the rest, waits for the writer and
+// then fsyncs the file, which is what lets the extractor save its
+// checkpoint; a failed write of the goroutine is returned by the table's
+// next Write, Flush or Close, so it is never lost. A new file's directory is
+// fsynced too, so the file survives a crash. Close ends every writer
+// goroutine, also after a failed write.
 //
 // A crash (or a failed write) can leave the last line of a file half
 // written. The first Open of a table in a process (and every later Open of

@@ -45,22 +45,31 @@ func (e *encoder) setColumns(table *redshiftsync.Table) {
 // encodeRow encodes row as one line, '\n' included, into e.line and returns
 // it. The result is valid until the next call.
 func (e *encoder) encodeRow(row []any) ([]byte, error) {
+	b, err := e.appendRow(e.line[:0], row)
+	e.line = b
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// appendRow appends row as one line, '\n' included, to b. On an error it
+// returns b as it was given: no partial line.
+func (e *encoder) appendRow(b []byte, row []any) ([]byte, error) {
 	if len(row) != len(e.cols) {
-		return nil, fmt.Errorf("jsonlsink: table %s: row has %d values, the table has %d columns",
+		return b, fmt.Errorf("jsonlsink: table %s: row has %d values, the table has %d columns",
 			e.table, len(row), len(e.cols))
 	}
-	b := append(e.line[:0], '{')
+	start := len(b)
+	b = append(b, '{')
 	for i, v := range row {
 		b = append(b, e.keys[i]...)
 		var err error
 		if b, err = e.appendValue(b, &e.cols[i], v); err != nil {
-			e.line = b
-			return nil, err
+			return b[:start], err
 		}
 	}
-	b = append(b, '}', '\n')
-	e.line = b
-	return b, nil
+	return append(b, '}', '\n'), nil
 }
 
 // appendValue appends the JSON encoding of v, a value of column c.
@@ -146,24 +155,93 @@ func (e *encoder) appendJSON(b []byte, raw json.RawMessage) []byte {
 
 // appendDateTime appends the wall clock of t as
 // "YYYY-MM-DDTHH:MM:SS.ffffff", with expanded years outside 1..9999.
+//
+// It computes the date and the clock from one count of seconds, where
+// t.Date and t.Clock would each convert t on their own (the profile of a
+// JSONL sync had this function at 4.7%): the seconds of the wall clock since
+// 1970 (t.Unix plus the zone's offset, one zone look-up) give the day number
+// and the second of the day; civilFromDays turns the day into the date.
 func appendDateTime(b []byte, t time.Time) []byte {
-	y, m, d := t.Date()
-	b = appendDate(b, y, m, d)
-	hh, mm, ss := t.Clock()
-	b = append(b, 'T')
-	b = digits.AppendPadded(b, hh, 2)
-	b = append(b, ':')
-	b = digits.AppendPadded(b, mm, 2)
-	b = append(b, ':')
-	b = digits.AppendPadded(b, ss, 2)
-	b = append(b, '.')
-	return digits.AppendPadded(b, t.Nanosecond()/1000, 6)
+	_, off := t.Zone()
+	sec := t.Unix() + int64(off)
+	days, sod := sec/86400, sec%86400
+	if sod < 0 {
+		days, sod = days-1, sod+86400
+	}
+	y, m, d := civilFromDays(days)
+	if y >= 1 && y <= 9999 {
+		b = append(b, twoDigits[2*(y/100)], twoDigits[2*(y/100)+1], twoDigits[2*(y%100)], twoDigits[2*(y%100)+1], '-')
+	} else {
+		b = appendYear(b, y)
+		b = append(b, '-')
+	}
+	hh, mm, ss := int(sod/3600), int(sod/60%60), int(sod%60)
+	us := t.Nanosecond() / 1000
+	return append(b,
+		twoDigits[2*m], twoDigits[2*m+1], '-',
+		twoDigits[2*d], twoDigits[2*d+1], 'T',
+		twoDigits[2*hh], twoDigits[2*hh+1], ':',
+		twoDigits[2*mm], twoDigits[2*mm+1], ':',
+		twoDigits[2*ss], twoDigits[2*ss+1], '.',
+		twoDigits[2*(us/10000)], twoDigits[2*(us/10000)+1],
+		twoDigits[2*(us/100%100)], twoDigits[2*(us/100%100)+1],
+		twoDigits[2*(us%100)], twoDigits[2*(us%100)+1])
+}
+
+// twoDigits holds "00" to "99": the two digits of n at [2n] and [2n+1].
+const twoDigits = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"
+
+// civilFromDays returns the proleptic Gregorian date of the day days after
+// 1970-01-01 (negative before it), the year astronomical as Go's (0 is 1
+// BC). It is Howard Hinnant's days_from_civil inverse
+// (https://howardhinnant.github.io/date_algorithms.html#civil_from_days):
+// eras of 400 years (146,097 days) starting on 1 March, so the leap day is
+// the last day of its year.
+func civilFromDays(days int64) (year, month, day int) {
+	z := days + 719468 // days since 0000-03-01
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era-- // floor division
+	}
+	doe := z - era*146097                                  // [0, 146096]
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // [0, 399]
+	doy := doe - (365*yoe + yoe/4 - yoe/100)               // [0, 365]
+	mp := (5*doy + 2) / 153                                // [0, 11], 0 is March
+	day = int(doy - (153*mp+2)/5 + 1)
+	month = int(mp + 3)
+	if month > 12 {
+		month -= 12
+	}
+	year = int(yoe + era*400)
+	if month <= 2 {
+		year++
+	}
+	return year, month, day
 }
 
 // appendDate appends "YYYY-MM-DD", the year in ISO 8601 expanded form
 // ("+0000", "-0043", "+294276") when it is outside 1..9999. Go years are
 // astronomical, like ISO 8601 ones: year 0 is 1 BC.
 func appendDate(b []byte, y int, m time.Month, d int) []byte {
+	b = appendYear(b, y)
+	b = append(b, '-')
+	b = digits.AppendPadded(b, int(m), 2)
+	b = append(b, '-')
+	return digits.AppendPadded(b, d, 2)
+}
+
+// appendYear appends y as four digits when it is in 1..9999, in ISO 8601
+// expanded form ("+0000", "-0043", "+294276") otherwise.
+func appendYear(b []byte, y int) []byte {
 	switch {
 	case y >= 1 && y <= 9999:
 	case y < 0:
@@ -172,11 +250,7 @@ func appendDate(b []byte, y int, m time.Month, d int) []byte {
 	default:
 		b = append(b, '+')
 	}
-	b = digits.AppendPadded(b, y, 4)
-	b = append(b, '-')
-	b = digits.AppendPadded(b, int(m), 2)
-	b = append(b, '-')
-	return digits.AppendPadded(b, d, 2)
+	return digits.AppendPadded(b, y, 4)
 }
 
 // safeASCII[c] is true for the ASCII bytes a JSON string holds as they are:

@@ -284,3 +284,113 @@ func BenchmarkAppendString(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/float64(b.N), "bytes/op")
 }
+
+// appendDateTimeRef is appendDateTime as it was before it computed the date
+// and the clock from one count of seconds: t.Date and t.Clock. The tests
+// below check the new one against it.
+func appendDateTimeRef(b []byte, t time.Time) []byte {
+	y, m, d := t.Date()
+	b = appendDate(b, y, m, d)
+	hh, mm, ss := t.Clock()
+	b = append(b, 'T')
+	b = append(b, byte('0'+hh/10), byte('0'+hh%10), ':', byte('0'+mm/10), byte('0'+mm%10), ':', byte('0'+ss/10), byte('0'+ss%10), '.')
+	us := t.Nanosecond() / 1000
+	for div := 100000; div > 0; div /= 10 {
+		b = append(b, byte('0'+us/div%10))
+	}
+	return b
+}
+
+// dateTimeZones are the locations the equivalence tests put times in: the
+// decoder's (UTC), fixed offsets either side, and a zone with history
+// (local mean time offsets of seconds, DST).
+func dateTimeZones(t testing.TB) []*time.Location {
+	zs := []*time.Location{time.UTC, est, cet, time.FixedZone("odd", -(3*3600 + 25*60 + 7)), time.FixedZone("+14", 14*3600)}
+	if ny, err := time.LoadLocation("America/New_York"); err == nil {
+		zs = append(zs, ny)
+	} else {
+		t.Logf("no America/New_York (%v): fixed zones only", err)
+	}
+	return zs
+}
+
+func checkDateTime(t testing.TB, tm time.Time) {
+	got, want := appendDateTime(nil, tm), appendDateTimeRef(nil, tm)
+	if string(got) != string(want) {
+		t.Fatalf("appendDateTime(%v (unix %d)) = %s, want %s", tm, tm.Unix(), got, want)
+	}
+}
+
+// TestAppendDateTimeEveryDay checks appendDateTime against t.Date and
+// t.Clock on every day (in UTC, the decoder's location; every 101st day in
+// the other zones of dateTimeZones) from 4714 BC (PostgreSQL's first) to
+// 10001 AD and around the end of PostgreSQL's timestamp range, at a time of
+// day that moves by 7 s 1 µs a day, and at the nanosecond before the day.
+func TestAppendDateTimeEveryDay(t *testing.T) {
+	for _, loc := range dateTimeZones(t) {
+		step := 1
+		if loc != time.UTC {
+			step = 101
+		}
+		if raceEnabled {
+			step *= 17 // the race detector makes the full walk take minutes
+		}
+		ranges := [][2]time.Time{
+			{time.Date(-4713, 1, 1, 0, 0, 0, 0, loc), time.Date(10001, 12, 31, 0, 0, 0, 0, loc)},
+			{time.Date(294270, 1, 1, 0, 0, 0, 0, loc), time.Date(294280, 12, 31, 0, 0, 0, 0, loc)},
+		}
+		for _, r := range ranges {
+			i := 0
+			for day := r[0]; !day.After(r[1]); day = day.Add(time.Duration(step) * 24 * time.Hour) {
+				i++
+				checkDateTime(t, day.Add(time.Duration(i%12343)*(7*time.Second+time.Microsecond)))
+				checkDateTime(t, day.Add(-time.Nanosecond)) // 23:59:59.999999 of the day before
+			}
+		}
+	}
+	for _, tm := range []time.Time{
+		{}, time.Unix(0, 0), time.Unix(-1, 0), time.Unix(-86400, 0), time.Unix(-86401, 999_999_999),
+		time.Date(0, 2, 29, 12, 0, 0, 0, time.UTC), time.Date(-4, 2, 29, 0, 0, 0, 0, time.UTC),
+		time.Date(1900, 2, 28, 23, 59, 59, 0, time.UTC), time.Date(2000, 2, 29, 0, 0, 0, 0, cet),
+		time.Date(-4713, 11, 24, 0, 0, 0, 0, time.UTC), time.Date(294276, 12, 31, 23, 59, 59, 999999000, time.UTC),
+		time.Date(2024, 1, 31, 23, 59, 60, 0, time.UTC), // Go normalizes a leap second to the next minute
+	} {
+		checkDateTime(t, tm)
+	}
+}
+
+// FuzzAppendDateTime checks appendDateTime against t.Date and t.Clock for
+// any instant within ±300,000 years of 1970, any nanosecond, any offset up
+// to ±18 h.
+func FuzzAppendDateTime(f *testing.F) {
+	f.Add(int64(0), int64(0), int32(0))
+	f.Add(int64(-62135596800), int64(1), int32(-18000))
+	f.Add(int64(9224318015999), int64(999999999), int32(3600))
+	f.Fuzz(func(t *testing.T, sec, nsec int64, off int32) {
+		const maxSec = 300_000 * 366 * 86400
+		sec %= maxSec
+		nsec %= 1_000_000_000
+		off %= 18 * 3600
+		checkDateTime(t, time.Unix(sec, nsec).In(time.FixedZone("z", int(off))))
+		checkDateTime(t, time.Unix(sec, nsec).UTC())
+	})
+}
+
+// BenchmarkAppendDateTime measures one timestamp of the decoder's kind (UTC).
+func BenchmarkAppendDateTime(b *testing.B) {
+	tm := time.Date(2024, 1, 31, 13, 45, 1, 123456000, time.UTC)
+	var buf []byte
+	for b.Loop() {
+		buf = appendDateTime(buf[:0], tm)
+	}
+}
+
+// BenchmarkAppendDateTimeRef measures the same with t.Date and t.Clock,
+// for comparison.
+func BenchmarkAppendDateTimeRef(b *testing.B) {
+	tm := time.Date(2024, 1, 31, 13, 45, 1, 123456000, time.UTC)
+	var buf []byte
+	for b.Loop() {
+		buf = appendDateTimeRef(buf[:0], tm)
+	}
+}

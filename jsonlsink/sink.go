@@ -1,7 +1,6 @@
 package jsonlsink
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -17,9 +16,6 @@ import (
 	"github.com/seed2085993a/redshiftsync/internal/lockfile"
 	"github.com/seed2085993a/redshiftsync/internal/opentables"
 )
-
-// bufferSize is the size of each table's write buffer.
-const bufferSize = 256 << 10
 
 // Sink writes each table to a JSON Lines file in one directory; see the
 // package documentation for the files and the line format.
@@ -40,11 +36,12 @@ type Sink struct {
 var _ redshiftsync.Sink = (*Sink)(nil)
 
 // tableFile is the open file of one table. It is used by one goroutine at a
-// time (the one calling for that table), so it needs no lock of its own.
+// time (the one calling for that table), so it needs no lock of its own; its
+// writer's goroutine shares only what fileWriter guards.
 type tableFile struct {
 	path string
 	f    *os.File
-	w    *bufio.Writer
+	w    *fileWriter
 	enc  encoder
 }
 
@@ -135,7 +132,7 @@ func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
 	if open {
 		// A new run in the same process: drop what the last one left
 		// unflushed, and whatever a failed flush left half written.
-		tf.w.Reset(tf.f)
+		tf.w.discard()
 		if err := repairTail(tf.path); err != nil {
 			return fmt.Errorf("jsonlsink: table %s: %w", table.QualifiedName(), err)
 		}
@@ -149,6 +146,7 @@ func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
 	}
 	tf.enc.setColumns(table)
 	if err := s.tables.Put(table, tf); err != nil {
+		tf.w.stop()
 		tf.f.Close()
 		return err
 	}
@@ -176,12 +174,18 @@ func (s *Sink) openFile(table *redshiftsync.Table) (*tableFile, error) {
 	default:
 		return nil, err
 	}
-	return &tableFile{path: path, f: f, w: bufio.NewWriterSize(f, bufferSize)}, nil
+	return &tableFile{path: path, f: f, w: newFileWriter(f)}, nil
 }
 
-// Write encodes the rows of batch and buffers them; Flush makes them
-// durable. A value of a Go type that no logical type uses (or a time.Time in
-// a column that is not a date or timestamp) fails the Write with an error
+// Write encodes the rows of batch into the table's buffer; Flush makes them
+// durable. A full buffer (256 KiB) goes to the table's writer goroutine,
+// which writes it to the file while Write goes on with the next one; Write
+// waits only when the writer still has the buffer before it. A failed
+// write of that goroutine fails this Write, or the next Write, Flush or
+// Close of the table, until the table is opened again.
+//
+// A value of a Go type that no logical type uses (or a time.Time in a
+// column that is not a date or timestamp) fails the Write with an error
 // naming the table, the column and the Go type; the lines of the rows before
 // it stay buffered, and no partial line is ever written.
 func (s *Sink) Write(ctx context.Context, batch redshiftsync.Batch) error {
@@ -192,19 +196,26 @@ func (s *Sink) Write(ctx context.Context, batch redshiftsync.Batch) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := tf.w.failed(); err != nil {
+		return fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err)
+	}
 	for _, row := range batch.Rows {
-		line, err := tf.enc.encodeRow(row)
+		b, err := tf.enc.appendRow(tf.w.cur, row)
 		if err != nil {
 			return err
 		}
-		if _, err := tf.w.Write(line); err != nil {
-			return fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err)
+		tf.w.cur = b
+		if len(b) >= handOffSize {
+			tf.w.handOff()
 		}
 	}
 	return nil
 }
 
-// Flush writes the buffered lines of table to its file and fsyncs the file.
+// Flush writes the buffered lines of table to its file, waits until its
+// writer goroutine has written everything handed to it, and fsyncs the
+// file. It returns the first write error the writer met since the table
+// was opened: a nil error means every line written so far is durable.
 func (s *Sink) Flush(ctx context.Context, table *redshiftsync.Table) error {
 	tf, err := s.table(table, "Flush")
 	if err != nil {
@@ -219,7 +230,8 @@ func (s *Sink) Flush(ctx context.Context, table *redshiftsync.Table) error {
 	return nil
 }
 
-// Close flushes and fsyncs every open file, closes it, and releases the lock
+// Close flushes and fsyncs every open file, ends its writer goroutine
+// (also for a table whose write failed), closes it, and releases the lock
 // of the directory. It returns the errors met, joined; the sink cannot be
 // used afterwards. Calling Close again does nothing.
 func (s *Sink) Close() error {
@@ -229,7 +241,9 @@ func (s *Sink) Close() error {
 	}
 	var errs []error
 	for _, tf := range open {
-		if err := tf.flush(); err != nil {
+		if err := tf.w.stop(); err != nil {
+			errs = append(errs, fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err))
+		} else if err := tf.f.Sync(); err != nil {
 			errs = append(errs, fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err))
 		}
 		if err := tf.f.Close(); err != nil {
@@ -247,8 +261,10 @@ func (s *Sink) table(t *redshiftsync.Table, op string) (*tableFile, error) {
 	return s.tables.Get(t, op)
 }
 
+// flush hands the buffered lines to the writer, waits for their write and
+// fsyncs the file.
 func (tf *tableFile) flush() error {
-	if err := tf.w.Flush(); err != nil {
+	if err := tf.w.drain(); err != nil {
 		return err
 	}
 	return tf.f.Sync()
