@@ -10,11 +10,21 @@
 // authenticated (any access key and signature are accepted), objects live
 // in memory and vanish with the process, and only path-style addressing is
 // served (http://ADDR/BUCKET/KEY; a client must be set to path style, as
-// aws-sdk-go-v2's UsePathStyle). DeleteObjects is accepted without
-// Content-MD5 (gofakes3 checks no digest on it, nor the x-amz-checksum-*
-// header that aws-sdk-go-v2 sends instead since its checksums default to
-// "when supported"), so it is more lenient there than AWS, which requires
-// one of the two; PutObject checks Content-MD5 only when one is sent.
+// aws-sdk-go-v2's UsePathStyle).
+//
+// Checksums: gofakes3 v1.2.0 checks no digest on DeleteObjects (neither
+// Content-MD5 nor the x-amz-checksum-* header), and on PutObject only a
+// Content-MD5 that is sent; it ignores x-amz-checksum-* headers. So it
+// accepts what aws-sdk-go-v2 sends: service/s3 v1.114.10 sends
+// DeleteObjects with x-amz-checksum-crc32 and no Content-MD5 under both
+// request-checksum settings ("when supported", the default, and "when
+// required"), and over plain HTTP PutObject with x-amz-checksum-crc32 in
+// a header (no aws-chunked trailer) under "when supported"; put, get,
+// ListObjectsV2 and DeleteObjects all succeeded and an unknown bucket came
+// back as the SDK's NoSuchBucket (checked by hand for issue #16). AWS
+// itself requires one of the two digests on DeleteObjects; the stub is
+// more lenient, so a client that sends neither passes here and fails on
+// AWS.
 package s3stub
 
 import (
