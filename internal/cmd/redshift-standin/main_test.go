@@ -35,6 +35,21 @@ func command(args string) *exec.Cmd {
 	return cmd
 }
 
+// contractLine reads the command's next line of output and returns what
+// follows prefix on it.
+func contractLine(t *testing.T, r *bufio.Reader, prefix string) string {
+	t.Helper()
+	line, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the line %q…: %v", prefix, err)
+	}
+	rest, ok := strings.CutPrefix(strings.TrimSpace(line), prefix)
+	if !ok {
+		t.Fatalf("line %q, want %q…", line, prefix)
+	}
+	return rest
+}
+
 // TestContract: the command prints one line "redshift-standin: listening on
 // postgres://…", serves that URL (version() says Redshift) until it is
 // sent SIGTERM, and exits 0 then. With -s3 it prints a second line
@@ -61,13 +76,9 @@ func TestContract(t *testing.T) {
 			}
 			defer cmd.Process.Kill()
 			r := bufio.NewReader(out)
-			line, err := r.ReadString('\n')
-			if err != nil {
-				t.Fatal(err)
-			}
-			url, ok := strings.CutPrefix(strings.TrimSpace(line), "redshift-standin: listening on ")
-			if !ok || !strings.HasPrefix(url, "postgres://") || strings.Contains(url, "@127.0.0.1:0/") {
-				t.Fatalf("first line %q", line)
+			url := contractLine(t, r, "redshift-standin: listening on ")
+			if !strings.HasPrefix(url, "postgres://") || strings.Contains(url, "@127.0.0.1:0/") {
+				t.Fatalf("first line gives %q, want a postgres:// URL with the chosen port", url)
 			}
 			db, err := sql.Open("postgres", url)
 			if err != nil {
@@ -80,13 +91,9 @@ func TestContract(t *testing.T) {
 			}
 			db.Close()
 			if tc.s3 {
-				line, err := r.ReadString('\n')
-				if err != nil {
-					t.Fatal(err)
-				}
-				endpoint, ok := strings.CutPrefix(strings.TrimSpace(line), "redshift-standin: s3 on ")
-				if !ok || !strings.HasPrefix(endpoint, "http://127.0.0.1:") || strings.HasSuffix(endpoint, ":0") {
-					t.Fatalf("second line %q", line)
+				endpoint := contractLine(t, r, "redshift-standin: s3 on ")
+				if !strings.HasPrefix(endpoint, "http://127.0.0.1:") || strings.HasSuffix(endpoint, ":0") {
+					t.Fatalf("second line gives %q, want http://127.0.0.1:PORT with the chosen port", endpoint)
 				}
 				for _, bucket := range []string{"redshiftsync-test", "second"} {
 					req, _ := http.NewRequest("PUT", endpoint+"/"+bucket+"/dir/obj", strings.NewReader("body of "+bucket))
