@@ -110,5 +110,7 @@
 // table (LISTAGG, MEDIAN); values other than floats and VARBYTE are relayed
 // as PostgreSQL renders them (no TIMETZ or INTERVAL forms; bytea_output
 // escape is not turned to hex); there is no SUPER or HLLSKETCH type, and no
-// spatial function but ST_AsEWKT; -s3 (issue #16) is not there.
+// spatial function but ST_AsEWKT. The command's -s3 endpoint (package
+// s3stub, apart from this one so the proxy does not compile gofakes3)
+// serves S3, but UNLOAD (issue #16) is not executed yet.
 package standin

@@ -9,12 +9,18 @@
 #   psql "$REDSHIFTSYNC_TEST_REDSHIFT_DSN" -c 'select version()'
 #
 # standin_start builds the stand-in into a temp dir, starts it against
-# REDSHIFTSYNC_TEST_DSN on a free port of 127.0.0.1, waits for its
-# "redshift-standin: listening on URL" line and exports that URL as
-# REDSHIFTSYNC_TEST_REDSHIFT_DSN (when that is already set, it uses that
-# stand-in and starts none). standin_stop (idempotent) stops it;
-# standin_start chains it to the EXIT, INT and TERM traps that pg_start
-# installed.
+# REDSHIFTSYNC_TEST_DSN on a free port of 127.0.0.1, with its S3 endpoint
+# (-s3) on another free port and the bucket redshiftsync-test created,
+# waits for its "redshift-standin: listening on URL" and
+# "redshift-standin: s3 on ENDPOINT" lines and exports
+#   REDSHIFTSYNC_TEST_REDSHIFT_DSN  the URL (postgres://…)
+#   REDSHIFTSYNC_TEST_S3_ENDPOINT   the S3 endpoint (http://127.0.0.1:PORT,
+#                                   path-style, any credentials)
+#   REDSHIFTSYNC_TEST_S3_BUCKET     redshiftsync-test
+# When REDSHIFTSYNC_TEST_REDSHIFT_DSN is already set, it uses that
+# stand-in, starts none and leaves the S3 variables as they are.
+# standin_stop (idempotent) stops it; standin_start chains it to the EXIT,
+# INT and TERM traps that pg_start installed.
 
 if [[ -n ${_STANDIN_SH_LOADED:-} ]]; then
 	return 0
@@ -37,7 +43,7 @@ standin_stop() {
 }
 
 standin_start() {
-	local root i line
+	local root i line s3line bucket=redshiftsync-test
 	if [[ -n ${REDSHIFTSYNC_TEST_REDSHIFT_DSN:-} ]]; then
 		echo "standin.sh: using the stand-in in REDSHIFTSYNC_TEST_REDSHIFT_DSN (not starting one)" >&2
 		return 0
@@ -50,16 +56,20 @@ standin_start() {
 	_STANDIN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/redshiftsync-standin.XXXXXX")
 	(cd "$root" && go build -o "$_STANDIN_DIR/redshift-standin" ./internal/cmd/redshift-standin) || return 1
 	"$_STANDIN_DIR/redshift-standin" -upstream "$REDSHIFTSYNC_TEST_DSN" -listen 127.0.0.1:0 \
+		-s3 127.0.0.1:0 -s3-bucket "$bucket" \
 		>"$_STANDIN_DIR/out" 2>"$_STANDIN_DIR/err" &
 	_STANDIN_PID=$!
 	trap 'standin_stop; pg_stop' EXIT
 	trap 'standin_stop; _pg_on_signal INT' INT
 	trap 'standin_stop; _pg_on_signal TERM' TERM
 	for ((i = 0; i < 300; i++)); do
-		line=$(head -n 1 "$_STANDIN_DIR/out" 2>/dev/null || true)
-		if [[ $line == "redshift-standin: listening on "* ]]; then
+		line=$(sed -n 1p "$_STANDIN_DIR/out" 2>/dev/null || true)
+		s3line=$(sed -n 2p "$_STANDIN_DIR/out" 2>/dev/null || true)
+		if [[ $line == "redshift-standin: listening on "* && $s3line == "redshift-standin: s3 on "* ]]; then
 			export REDSHIFTSYNC_TEST_REDSHIFT_DSN=${line#redshift-standin: listening on }
-			echo "standin.sh: Redshift stand-in ready: $REDSHIFTSYNC_TEST_REDSHIFT_DSN" >&2
+			export REDSHIFTSYNC_TEST_S3_ENDPOINT=${s3line#redshift-standin: s3 on }
+			export REDSHIFTSYNC_TEST_S3_BUCKET=$bucket
+			echo "standin.sh: Redshift stand-in ready: $REDSHIFTSYNC_TEST_REDSHIFT_DSN, S3 at $REDSHIFTSYNC_TEST_S3_ENDPOINT (bucket $bucket)" >&2
 			return 0
 		fi
 		if ! kill -0 "$_STANDIN_PID" 2>/dev/null; then
