@@ -55,15 +55,9 @@ func (s *Sink) EndResync(ctx context.Context, table *redshiftsync.Table) error {
 // control writes the resync control line holding value, then flushes when
 // flush is set.
 func (s *Sink) control(ctx context.Context, table *redshiftsync.Table, op, value string, flush bool) error {
-	tf, err := s.table(table, op)
+	tf, err := s.writable(ctx, table, op)
 	if err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := tf.w.failed(); err != nil {
-		return fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err)
 	}
 	tf.w.cur = appendControl(tf.w.cur, value, time.Now())
 	if flush {

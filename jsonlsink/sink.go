@@ -189,15 +189,9 @@ func (s *Sink) openFile(table *redshiftsync.Table) (*tableFile, error) {
 // naming the table, the column and the Go type; the lines of the rows before
 // it stay buffered, and no partial line is ever written.
 func (s *Sink) Write(ctx context.Context, batch redshiftsync.Batch) error {
-	tf, err := s.table(batch.Table, "Write")
+	tf, err := s.writable(ctx, batch.Table, "Write")
 	if err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := tf.w.failed(); err != nil {
-		return fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err)
 	}
 	for _, row := range batch.Rows {
 		b, err := tf.enc.appendRow(tf.w.cur, row)
@@ -314,4 +308,21 @@ func repairTail(path string) error {
 		return err
 	}
 	return f.Sync()
+}
+
+// writable returns the open table of t for op, which writes to it: an error
+// when ctx is done, or when the table's writer has failed (its error, again,
+// until the table is opened again).
+func (s *Sink) writable(ctx context.Context, t *redshiftsync.Table, op string) (*tableFile, error) {
+	tf, err := s.table(t, op)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := tf.w.failed(); err != nil {
+		return nil, fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err)
+	}
+	return tf, nil
 }
