@@ -95,7 +95,8 @@ func (u *unit) partitions(ctx context.Context, prog *progress) ([]*partition, er
 	t, cfg := u.t, u.t.e.cfg
 	est := t.plan.Table.EstimatedRows
 	large := cfg.Partitions > 1 && est >= int64(cfg.PartitionThreshold)
-	shape := t.plan.shape(phaseRows, prog, t.lookback(), t.dialect)
+	nullKeys := prog.Phase == phaseNullKeys // the rows whose replication key is NULL (Redshift only)
+	shape := t.plan.shape(prog.Phase, prog, t.lookback(), t.dialect)
 	if t.dialect != DialectRedshift && (len(shape.orderBy) == 0 || !shape.orderBy[0].Indexed) {
 		// No index to page by: block order, resumable, when the server
 		// can read them (see blockrange.go).
@@ -116,7 +117,7 @@ func (u *unit) partitions(ctx context.Context, prog *progress) ([]*partition, er
 		return nil, nil
 	}
 	cut := splittable(lead.Type) || (t.dialect == DialectRedshift && chunkSplittable(lead.Type))
-	if !cut && t.dialect == DialectRedshift {
+	if !cut && t.dialect == DialectRedshift && !nullKeys {
 		// Chunks are streamed unordered: they may range over another
 		// column than the ordering's (a text key's), such as the sort key.
 		if c, ok := t.chunkColumn(); ok {
@@ -144,10 +145,12 @@ func (u *unit) partitions(ctx context.Context, prog *progress) ([]*partition, er
 	// unknown (the view is visible only to superusers unless granted:
 	// https://docs.aws.amazon.com/redshift/latest/dg/r_SVV_TABLE_INFO.html)
 	// the rows are counted instead, range by range (see sizeRanges).
-	counted := chunked && !unindexed && est <= 0
+	// The null_keys phase is sized by its own rows: the table's estimate
+	// says nothing of how many keys are NULL.
+	counted := chunked && !unindexed && (est <= 0 || nullKeys)
 	switch {
 	case unindexed:
-	case chunked && est > 0:
+	case chunked && !counted:
 		n = max(n, int(min((est+chunkRows-1)/chunkRows, maxChunks)))
 	}
 	if n == 1 && !counted {

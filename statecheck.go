@@ -41,7 +41,7 @@ func checkProgress(table string, p *progress) error {
 		return err
 	}
 	for i, part := range p.Partitions {
-		if err := checkTuple(table, fmt.Sprintf("partition %d's after", i), part.After, len(p.Order)); err != nil {
+		if err := checkTuple(table, fmt.Sprintf("partition %d's after", i), part.After, n); err != nil {
 			return err
 		}
 	}

@@ -187,10 +187,44 @@ func (s *tableSync) phases(ctx context.Context) error {
 		}
 		s.mu.Lock()
 		s.prog.Phase, s.prog.After, s.prog.Partitions = phaseNullKeys, nil, nil
+		s.prog.Chunked, s.prog.ChunkColumn = false, ""
 		s.mu.Unlock()
 	}
 	if s.prog.Phase == phaseNullKeys && s.plan.Mode == ModeIncremental && s.plan.keyColumn().Nullable {
-		return s.newUnit(s.shape(), &s.prog.After).read(ctx)
+		if err := s.chunkNullKeys(ctx); err != nil {
+			return err
+		}
+		return s.readRows(ctx)
+	}
+	return nil
+}
+
+// chunkNullKeys cuts a Redshift table's null_keys phase not yet begun into
+// chunks on the primary key's leading column, or one unordered chunk when
+// that column cannot be cut: keyset pages by the primary key would make the
+// leader node sort the whole NULL set again for every page. The chunks are
+// in the progress, so a crash resumes at a chunk. PostgreSQL pages the phase
+// by the primary key, as an index serves those pages.
+func (s *tableSync) chunkNullKeys(ctx context.Context) error {
+	if s.dialect != DialectRedshift || s.prog.Partitions != nil || s.prog.After != nil {
+		return nil
+	}
+	u := s.newUnit(nil, nil)
+	u.planning = true
+	defer u.releaseConn(false)
+	s.mu.Lock()
+	prog := *s.prog
+	s.mu.Unlock()
+	prog.Chunked, prog.ChunkColumn = false, ""
+	parts, err := u.partitions(ctx, &prog)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.prog.Partitions, s.prog.Chunked, s.prog.ChunkColumn = parts, prog.Chunked, ""
+	s.mu.Unlock()
+	if len(parts) > 0 {
+		s.stats.partsDone.Store(0) // Stats counts the phase's chunks from here
 	}
 	return nil
 }
