@@ -53,7 +53,7 @@
 //     it; the README's "Late commits (the watermark)" gives the argument,
 //     its assumptions and the keys covered). A Lookback re-reads more on top. Rows whose
 //     key is NULL are read again on every incremental sync, after the
-//     others. A sync read in key ranges (Redshift chunks) reads the rows
+//     others (on Redshift in chunks, as a chunked full sync is). A sync read in key ranges (Redshift chunks) reads the rows
 //     whose range column is NULL (a Redshift key column declared without
 //     NOT NULL: only NOT NULL is enforced there) in a range of their own.
 //     On PostgreSQL a full sync, and a pass over a table in block order,

@@ -1,5 +1,5 @@
 // This file holds range splitting: the partitions (or Redshift chunks) a
-// table's rows phase is cut into, with the min/max query and the arithmetic
+// table's rows phase (and, on Redshift, its null_keys phase) is cut into, with the min/max query and the arithmetic
 // that cut them, and the concurrent read of those ranges.
 
 package redshiftsync
@@ -86,7 +86,8 @@ const maxChunks = 256
 // On Redshift the ranges are chunks instead (see progress.Chunked): every
 // table whose leading column can be split is read in key ranges of about
 // chunkRows rows, each streamed without ORDER BY, since a per-page sort runs
-// on the leader node.
+// on the leader node. The null_keys phase (prog.Phase) is chunked on the
+// primary key's leading column, sized by its own rows (counted).
 //
 // On PostgreSQL a table with no index to page by (keyless, or its leading
 // ordering column unindexed) is read in block order instead, when the
