@@ -1,6 +1,7 @@
 // This file holds range splitting: the partitions (or Redshift chunks) a
-// table's rows phase (and, on Redshift, its null_keys phase) is cut into, with the min/max query and the arithmetic
-// that cut them, and the concurrent read of those ranges.
+// table's rows phase (and, on Redshift, its null_keys phase) is cut into,
+// with the min/max query and the arithmetic that cut them, and the
+// concurrent read of those ranges.
 
 package redshiftsync
 
