@@ -183,11 +183,18 @@ func NewSchema(tb testing.TB, db *sql.DB) string {
 func OpenSchema(tb testing.TB, setup string) (db *sql.DB, schema string) {
 	tb.Helper()
 	db = Open(tb)
+	return db, setUp(tb, db, setup)
+}
+
+// setUp creates a schema in db's database (NewSchema) and runs setup in it,
+// as OpenSchema describes.
+func setUp(tb testing.TB, db *sql.DB, setup string) (schema string) {
+	tb.Helper()
 	schema = NewSchema(tb, db)
 	if setup != "" {
 		Exec(tb, db, fmt.Sprintf(setup, schema))
 	}
-	return db, schema
+	return schema
 }
 
 // dropAtCleanup runs the statement drop in the test's Cleanup, failing the
@@ -251,11 +258,7 @@ func OpenIsolated(tb testing.TB, setup string) (db *sql.DB, schema, sourceDSN st
 	tb.Helper()
 	name := newDatabase(tb)
 	db = OpenDSN(tb, inDatabase(tb, DSN(tb), name))
-	schema = NewSchema(tb, db)
-	if setup != "" {
-		Exec(tb, db, fmt.Sprintf(setup, schema))
-	}
-	return db, schema, inDatabase(tb, SourceDSN(tb), name)
+	return db, setUp(tb, db, setup), inDatabase(tb, SourceDSN(tb), name)
 }
 
 // withDatabase returns dsn with its database replaced by name. dsn is a
