@@ -231,6 +231,13 @@ func selectExpr(c Column, dialect Dialect) string {
 		// lib/pq parses time into a time.Time dated year 0, which loses
 		// 24:00:00 and reformats the offset: keep the server's text.
 		return "CAST(" + q + " AS VARCHAR) AS " + q
+	case (c.Type == TypeNaiveDate || c.Type == TypeNaiveDateTime || c.Type == TypeUTCDateTime) && dialect == DialectPostgres:
+		// As below, and then as name: lib/pq hands the text of a type it
+		// does not decode over as the bytes it read, where a VARCHAR is
+		// copied into a string first, an allocation per value that
+		// parseDateTimeText throws away. A date's text is far shorter than
+		// name's 63 bytes.
+		return "CAST(CAST(" + q + " AS VARCHAR) AS name) AS " + q
 	case c.Type == TypeNaiveDate || c.Type == TypeNaiveDateTime || c.Type == TypeUTCDateTime:
 		// Parsed by parseDateTimeText, several times cheaper than the
 		// driver's general timestamp parser, which dominated the row path.

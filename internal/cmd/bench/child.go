@@ -34,16 +34,17 @@ const pageRows = 10_000
 type job struct {
 	Kind       string        `json:"kind"` // kindScan, kindDriver or kindExtract
 	Table      string        `json:"table"`
-	JSONL      string        `json:"jsonl,omitempty"`       // extract: write JSONL into this directory (removed after) instead of discarding
-	CkptRows   int           `json:"ckpt_rows,omitempty"`   // extract: CheckpointEveryRows; 0: the default; -1: never
-	Partitions int           `json:"partitions,omitempty"`  // extract: >1 splits the table (threshold 1), read by as many workers
-	Workers    int           `json:"workers,omitempty"`     // extract: MaxParallelWorkers when not 0
-	BatchBytes int           `json:"batch_bytes,omitempty"` // extract: Config.BatchBytes; 0: the default
-	LoadState  string        `json:"load_state,omitempty"`  // extract: start from this state document
-	SaveState  string        `json:"save_state,omitempty"`  // extract: write the state document here after
-	Deadline   time.Duration `json:"deadline,omitempty"`    // extract: stop after this long and record a timeline
-	FailAt     int64         `json:"fail_at,omitempty"`     // extract: the sink fails once at this many rows; a second Run finishes
-	Profile    string        `json:"profile,omitempty"`     // write a CPU profile of the timed part here
+	JSONL      string        `json:"jsonl,omitempty"`         // extract: write JSONL into this directory (removed after) instead of discarding
+	CkptRows   int           `json:"ckpt_rows,omitempty"`     // extract: CheckpointEveryRows; 0: the default; -1: never
+	Partitions int           `json:"partitions,omitempty"`    // extract: >1 splits the table (threshold 1), read by as many workers
+	Workers    int           `json:"workers,omitempty"`       // extract: MaxParallelWorkers when not 0
+	BatchBytes int           `json:"batch_bytes,omitempty"`   // extract: Config.BatchBytes; 0: the default
+	LoadState  string        `json:"load_state,omitempty"`    // extract: start from this state document
+	SaveState  string        `json:"save_state,omitempty"`    // extract: write the state document here after
+	Deadline   time.Duration `json:"deadline,omitempty"`      // extract: stop after this long and record a timeline
+	FailAt     int64         `json:"fail_at,omitempty"`       // extract: the sink fails once at this many rows; a second Run finishes
+	Profile    string        `json:"profile,omitempty"`       // write a CPU profile of the timed part here
+	AllocProf  string        `json:"alloc_profile,omitempty"` // write a heap profile (allocations since the start) here after the run
 }
 
 // The kinds of child.
@@ -102,6 +103,9 @@ func childMain(spec string) int {
 		}
 		res.Seconds = time.Since(t0).Seconds()
 		stop()
+		if err == nil && j.AllocProf != "" {
+			err = writeAllocProfile(j.AllocProf)
+		}
 	}
 	if err == nil && j.JSONL != "" {
 		res.OutBytes, err = dirBytes(j.JSONL)
@@ -131,6 +135,20 @@ func startProfile(path string) (stop func(), err error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// writeAllocProfile writes the heap profile, whose alloc_space and
+// alloc_objects samples count every allocation since the process started.
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // scan reads the table through database/sql, Rows.Scan into a reused []any.
