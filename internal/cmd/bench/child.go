@@ -17,6 +17,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"time"
 
@@ -66,8 +67,13 @@ type result struct {
 	// the writes, and fsync).
 	WriteSecs float64 `json:"write_secs,omitempty"`
 	FlushSecs float64 `json:"flush_secs,omitempty"`
-	Stopped   bool    `json:"stopped,omitempty"`  // the deadline stopped the run
-	Timeline  []point `json:"timeline,omitempty"` // with a deadline: rows delivered, about once a second
+	// The Go heap's own counts over the timed part (runtime.MemStats),
+	// exact and unlike CPU time not moved by the machine's load.
+	Mallocs    uint64  `json:"mallocs,omitempty"`
+	AllocBytes uint64  `json:"alloc_bytes,omitempty"`
+	NumGC      uint32  `json:"num_gc,omitempty"`
+	Stopped    bool    `json:"stopped,omitempty"`  // the deadline stopped the run
+	Timeline   []point `json:"timeline,omitempty"` // with a deadline: rows delivered, about once a second
 }
 
 // point is the rows delivered by T seconds into the run.
@@ -89,6 +95,8 @@ func childMain(spec string) int {
 		err error
 	)
 	stop, err := startProfile(j.Profile)
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
 	if err == nil {
 		t0 := time.Now()
 		switch j.Kind {
@@ -103,6 +111,8 @@ func childMain(spec string) int {
 		}
 		res.Seconds = time.Since(t0).Seconds()
 		stop()
+		runtime.ReadMemStats(&m1)
+		res.Mallocs, res.AllocBytes, res.NumGC = m1.Mallocs-m0.Mallocs, m1.TotalAlloc-m0.TotalAlloc, m1.NumGC-m0.NumGC
 		if err == nil && j.AllocProf != "" {
 			err = writeAllocProfile(j.AllocProf)
 		}
