@@ -376,8 +376,8 @@ func timeText(t time.Time, lt LogicalType) string {
 
 // daysIn returns the days of month (1-12) in year, of the proleptic
 // Gregorian calendar both servers use (year 0 is 1 BC, a leap year). It
-// checks a parsed date without time.Time.Day, which recomputes the whole
-// calendar date and cost as much as the rest of the parse.
+// checks a parsed date without time.Time.Day, which would compute the
+// calendar date back from the instant just built.
 func daysIn(month, year int) int {
 	switch month {
 	case 2:
