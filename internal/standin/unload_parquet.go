@@ -157,7 +157,7 @@ func parquetColumn(f pgconn.FieldDescription, domain string) (unloadColumn, *Rej
 	case "super":
 		// unload-super-parquet: "Amazon Redshift represents SUPER columns
 		// in Parquet as the JSON data type."
-		c.kind, c.node, c.manifest = kJSON, parquet.JSON(), manifestType{Base: "super"}
+		c.kind, c.node, c.manifest = kJSON, parquet.Optional(parquet.JSON()), manifestType{Base: "super"}
 		return c, nil
 	}
 	mod := f.TypeModifier
