@@ -621,3 +621,96 @@ func TestUnloadFileSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestUnloadCredentialsNotLogged: the stand-in logs UNLOADs (executed and
+// rejected, at Debug) with every credential literal replaced, whichever
+// form carries it and wherever the statement fails; what the upstream is
+// sent in the UNLOAD's place holds none either.
+func TestUnloadCredentialsNotLogged(t *testing.T) {
+	db, _, logs, _ := startUnload(t, standin.UnloadConfig{})
+	secrets := []string{"AKIASECRETKEYID0001", "wJalrXUtnFEMIsecretkey0002", "sessiontoken0003", "role-secret-0004", "masterkey0005", "credsecret0006"}
+	to := fmt.Sprintf(`TO 's3://%s/creds/'`, unloadBucket)
+	for _, stmt := range []string{
+		`UNLOAD ('SELECT 1 AS x') ` + to + ` ACCESS_KEY_ID 'AKIASECRETKEYID0001' SECRET_ACCESS_KEY 'wJalrXUtnFEMIsecretkey0002' SESSION_TOKEN 'sessiontoken0003' PARQUET`,
+		`UNLOAD ('SELECT 1 AS x') ` + to + ` IAM_ROLE 'arn:aws:iam::0123456789012:role/role-secret-0004' PARQUET ALLOWOVERWRITE`,
+		`UNLOAD ('SELECT 1 AS x') ` + to + ` CREDENTIALS 'aws_access_key_id=AKIASECRETKEYID0001;aws_secret_access_key=credsecret0006' PARQUET`,
+		`UNLOAD ('SELECT 1 AS x') ` + to + ` IAM_ROLE 'arn:aws:iam::0123456789012:role/role-secret-0004' PARQUET ENCRYPTED MASTER_SYMMETRIC_KEY 'masterkey0005'`,
+		`UNLOAD ('SELECT 1 AS x') ` + to + ` ACCESS_KEY_ID 'AKIASECRETKEYID0001' SECRET_ACCESS_KEY 'wJalrXUtnFEMIsecretkey0002' PARQUET GZIP`,
+		`UNLOAD ('SELECT 1 AS x') ` + to + ` ACCESS_KEY_ID 'AKIASECRETKEYID0001' SECRET_ACCESS_KEY 'wJalrXUtnFEMIsecretkey0002`,
+		`UNLOAD ('SELECT 1 AS x') ` + to + ` ACCESS_KEY_ID 'AKIASECRETKEYID0001' SECRET_ACCESS_KEY 'wJalrXUtnFEMIsecretkey0002' PARQUET; SELECT 1`,
+		`UNLOAD ('SELECT nope') ` + to + ` IAM_ROLE 'arn:aws:iam::0123456789012:role/role-secret-0004' PARQUET ALLOWOVERWRITE`,
+	} {
+		_, _ = db.Exec(stmt)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "msg=unloaded") || !strings.Contains(out, "msg=rejected") {
+		t.Fatalf("the UNLOADs were not logged:\n%s", out)
+	}
+	for _, s := range secrets {
+		if strings.Contains(out, s) {
+			t.Errorf("log shows %q:\n%s", s, out)
+		}
+	}
+	// Nor did the upstream receive them (its statement log would keep
+	// them): none is in pg_stat_activity's last statements.
+	for _, s := range secrets {
+		if n := pgtest.QueryValue[int](t, pgtest.Open(t), `SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid()`, s); n != 0 {
+			t.Errorf("the upstream was sent %q", s)
+		}
+	}
+}
+
+// TestUnloadPrivilegesAndProtocols: the inner query runs with the client's
+// role (a role without SELECT is refused as the same SELECT is), UNLOAD
+// works through the extended protocol (a prepared statement), and in an
+// aborted transaction it is refused like any statement, writing nothing.
+func TestUnloadPrivilegesAndProtocols(t *testing.T) {
+	db, store, _, u := startUnload(t, standin.UnloadConfig{Slices: 2})
+	admin := pgtest.Open(t)
+	s := pgtest.NewSchema(t, admin)
+	role := strings.ToLower(s) + "_u"
+	pgtest.Exec(t, admin, fmt.Sprintf(`CREATE TABLE %[2]s.p (id int); INSERT INTO %[2]s.p VALUES (1), (2);
+		CREATE ROLE %[1]s LOGIN; GRANT USAGE ON SCHEMA %[2]s TO %[1]s`, role, s))
+	t.Cleanup(func() { pgtest.Exec(t, admin, fmt.Sprintf(`DROP OWNED BY %s; DROP ROLE %[1]s`, role)) })
+	user := pgtest.OpenDSN(t, asRole(t, u, role))
+	stmt := fmt.Sprintf(`UNLOAD ('SELECT id FROM %s.p') TO 's3://%s/%%s/' IAM_ROLE 'arn:aws:iam::0123456789012:role/R' PARQUET MANIFEST VERBOSE`, s, unloadBucket)
+	_, direct := user.Exec(fmt.Sprintf(`SELECT id FROM %s.p`, s))
+	_, err := user.Exec(fmt.Sprintf(stmt, "denied"))
+	if e, d := pqErr(t, err), pqErr(t, direct); e.Code != "42501" || e.Message != d.Message {
+		t.Errorf("UNLOAD without grant: %s %s, the SELECT: %s %s", e.Code, e.Message, d.Code, d.Message)
+	}
+	pgtest.Exec(t, admin, fmt.Sprintf(`GRANT SELECT ON %s.p TO %s`, s, role))
+	pgtest.Exec(t, user, fmt.Sprintf(stmt, "granted"))
+	if m := readManifest(t, store, "granted/"); m.Meta.RecordCount != 2 {
+		t.Errorf("granted: %d records", m.Meta.RecordCount)
+	}
+
+	// Extended protocol: Parse, Describe, Bind, Execute.
+	ps, err := db.Prepare(fmt.Sprintf(stmt, "prepared"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ps.Exec(); err != nil {
+		t.Fatal(err)
+	}
+	_ = ps.Close()
+	if m := readManifest(t, store, "prepared/"); m.Meta.RecordCount != 2 {
+		t.Errorf("prepared: %d records", m.Meta.RecordCount)
+	}
+
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`SELECT 1/0`); err == nil {
+		t.Fatal("division by zero accepted")
+	}
+	_, err = tx.Exec(fmt.Sprintf(stmt, "aborted"))
+	if e := pqErr(t, err); e.Code != "25P02" {
+		t.Errorf("UNLOAD in an aborted transaction: %s %s", e.Code, e.Message)
+	}
+	if keys := unloadKeys(t, store, "aborted/"); len(keys) != 0 {
+		t.Errorf("UNLOAD in an aborted transaction wrote %q", keys)
+	}
+}
