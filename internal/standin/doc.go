@@ -160,8 +160,8 @@
 //	  | PARALLEL [ ON | TRUE | OFF | FALSE ] | MAXFILESIZE [ AS ] n [ MB | GB ]
 //	  | ROWGROUPSIZE [ AS ] n [ MB | GB ] | REGION [ AS ] 'r' | EXTENSION 'ext'
 //
-// The select-statement is the literal's value as Redshift reads it: ''
-// is a quote and a backslash escapes the next character (so a literal
+// The select-statement is the literal's value as Redshift reads it: a doubled
+// quote is a quote and a backslash escapes the next character (so a literal
 // inside the query is quoted twice, its backslashes doubled at each
 // level). That query passes the same analysis as any statement (its
 // rejections are the UNLOAD's), then runs on the upstream over a
