@@ -172,8 +172,8 @@
 // Rows are dealt round-robin to the slices (4, or UnloadConfig.Slices;
 // PARALLEL OFF: one), each writing <name-prefix><slice:04d>_part_<part:02d>.parquet
 // (PARALLEL OFF: <name-prefix>000.parquet, 001, …); a slice without rows
-// writes nothing, and a result without rows writes no file and no manifest
-// (reported from clusters*). Files are Parquet 1.0 (data page v1), SNAPPY
+// writes nothing†, and a result without rows writes no file and no
+// manifest (reported from clusters*). Files are Parquet 1.0 (data page v1), SNAPPY
 // row groups of 32 MB (ROWGROUPSIZE), a file ending after MAXFILESIZE
 // rounded down to whole row groups (6.2 GB by default); sizes are counted
 // on the text values and one MB is UnloadConfig.MB bytes (the command's

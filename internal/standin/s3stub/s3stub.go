@@ -183,17 +183,3 @@ func (s *Server) DeleteObject(bucket, key string) error {
 	}
 	return nil
 }
-
-// GetObject returns the body stored at bucket/key.
-func (s *Server) GetObject(bucket, key string) ([]byte, error) {
-	obj, err := s.backend.GetObject(bucket, key, nil)
-	if err != nil {
-		return nil, fmt.Errorf("redshift-standin: get s3://%s/%s: %w", bucket, key, err)
-	}
-	defer obj.Contents.Close()
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(obj.Contents); err != nil {
-		return nil, fmt.Errorf("redshift-standin: get s3://%s/%s: %w", bucket, key, err)
-	}
-	return b.Bytes(), nil
-}
