@@ -60,7 +60,7 @@ func (r *Reader) ReadPart(ctx context.Context, table *redshiftsync.Table, part r
 		}
 	}()
 	f, err := parquet.OpenFile(o, o.size,
-		parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true),
+		parquet.SkipMagicBytes(true), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true),
 		parquet.OptimisticRead(true), parquet.ReadBufferSize(r.readBuffer))
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

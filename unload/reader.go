@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -42,10 +43,12 @@ type Options struct {
 	// ReadPart past it waits for one to finish. 0: no limit of its own
 	// (the extractor bounds how many parts it reads at once).
 	Concurrency int
-	// HTTPClient sends the requests. nil: a client whose connection pool
-	// keeps enough idle connections per host for every column of several
-	// parts being streamed at once (the SDK's default keeps few, which
-	// would open a new connection for most column chunks).
+	// HTTPClient sends the requests. nil: the SDK's client (which honours
+	// AWS_CA_BUNDLE) with a connection pool that keeps enough idle
+	// connections per host for every column of several parts being
+	// streamed at once (the SDK's default keeps few, which would open a
+	// new connection for most column chunks). A client given here cannot
+	// take the SDK's CA bundle setting.
 	HTTPClient *http.Client
 }
 
@@ -78,13 +81,15 @@ func New(ctx context.Context, opts Options) (*Reader, error) {
 	if opts.AccessKeyID != "" && opts.SecretAccessKey == "" {
 		return nil, errors.New("unload: an access key ID is given without its secret access key: give both, or neither to use the default credential chain")
 	}
-	hc := opts.HTTPClient
-	if hc == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConns = 256
-		t.MaxIdleConnsPerHost = 128
-		t.IdleConnTimeout = 90 * time.Second
-		hc = &http.Client{Transport: t}
+	var hc config.HTTPClient = opts.HTTPClient
+	if opts.HTTPClient == nil {
+		// The SDK's buildable client, so that a CA bundle configured for
+		// the SDK (AWS_CA_BUNDLE, ca_bundle) still applies.
+		hc = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConns = 256
+			t.MaxIdleConnsPerHost = 128
+			t.IdleConnTimeout = 90 * time.Second
+		})
 	}
 	loads := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(hc),
