@@ -155,32 +155,32 @@ type column struct {
 	buf    []parquet.Value
 }
 
-// next fills c.buf with the next n values of the chunk, reading pages as
-// needed. Byte arrays in them point into the current page: they are decoded
-// before the next call.
-func (c *column) next(n int) error {
-	c.buf = c.buf[:0]
-	for len(c.buf) < n {
+// read returns up to n next values of the chunk, from one page: byte
+// arrays in them point into that page, which is released (and its memory
+// reused) at the next call, so they are decoded before it.
+func (c *column) read(n int) ([]parquet.Value, error) {
+	for {
 		if c.values == nil {
+			c.release()
 			pg, err := c.pages.ReadPage()
 			if err != nil {
 				if err == io.EOF {
-					return io.ErrUnexpectedEOF
+					return nil, io.ErrUnexpectedEOF // fewer values than the row group's rows
 				}
-				return err
+				return nil, err
 			}
-			c.release()
 			c.page, c.values = pg, pg.Values()
 		}
-		k, err := c.values.ReadValues(c.buf[len(c.buf):n])
-		c.buf = c.buf[:len(c.buf)+k]
+		k, err := c.values.ReadValues(c.buf[:min(n, cap(c.buf))])
 		if err == io.EOF {
 			c.values = nil
 		} else if err != nil {
-			return err
+			return nil, err
+		}
+		if k > 0 {
+			return c.buf[:k], nil
 		}
 	}
-	return nil
 }
 
 func (c *column) release() {
@@ -231,22 +231,25 @@ func (p *partReader) readGroup(o *object, g int, rg parquet.RowGroup, b *batcher
 		left -= int64(n)
 		vals := make([]any, n*ncols) // the rows' values: never reused
 		for i, c := range cols {
-			if err := c.next(n); err != nil {
-				if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-					return err
-				}
-				return fmt.Errorf("unload: %s (%s): column %q, row group %d: %w", p.url, p.table.QualifiedName(), p.table.Columns[i].Name, g, err)
-			}
 			dec := p.dec[i]
-			for k, v := range c.buf {
-				if v.IsNull() {
-					continue
-				}
-				x, err := dec(v)
+			for k := 0; k < n; {
+				buf, err := c.read(n - k)
 				if err != nil {
-					return fmt.Errorf("unload: %s (%s): %w", p.url, p.table.QualifiedName(), err)
+					if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+						return err
+					}
+					return fmt.Errorf("unload: %s (%s): column %q, row group %d: %w", p.url, p.table.QualifiedName(), p.table.Columns[i].Name, g, err)
 				}
-				vals[k*ncols+i] = x
+				for _, v := range buf {
+					if !v.IsNull() {
+						x, err := dec(v)
+						if err != nil {
+							return fmt.Errorf("unload: %s (%s): %w", p.url, p.table.QualifiedName(), err)
+						}
+						vals[k*ncols+i] = x
+					}
+					k++
+				}
 			}
 		}
 		for k := range n {

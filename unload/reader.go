@@ -106,7 +106,7 @@ func New(ctx context.Context, opts Options) (*Reader, error) {
 		loads = append(loads, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(
 			opts.AccessKeyID, string(opts.SecretAccessKey), string(opts.SessionToken))))
 	}
-	r := &Reader{readBuffer: 256 << 10, stats: new(counters)}
+	r := &Reader{readBuffer: 64 << 10, stats: new(counters)}
 	for _, s := range []string{opts.AccessKeyID, string(opts.SecretAccessKey), string(opts.SessionToken)} {
 		if s != "" {
 			r.secrets = append(r.secrets, s)
