@@ -211,4 +211,3 @@ INSERT INTO %[1]s.every (id, i, d38, ts, vc, dt)
 		t.Fatalf("Parts after Remove: %v, want no manifest", err)
 	}
 }
-
