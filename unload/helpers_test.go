@@ -172,7 +172,12 @@ func writeParquet(t testing.TB, cols []pqColumn, rows, groupRows, pageBytes int)
 		opts = append(opts, parquet.PageBufferSize(pageBytes))
 	}
 	w := parquet.NewWriter(&buf, opts...)
+	// The writer copies the values: the rows are reused batch to batch.
 	batch := make([]parquet.Row, 0, 1024)
+	spare := make([]parquet.Row, cap(batch))
+	for i := range spare {
+		spare[i] = make(parquet.Row, len(cols))
+	}
 	flush := func() {
 		if _, err := w.WriteRows(batch); err != nil {
 			t.Fatal(err)
@@ -180,7 +185,7 @@ func writeParquet(t testing.TB, cols []pqColumn, rows, groupRows, pageBytes int)
 		batch = batch[:0]
 	}
 	for i := range rows {
-		row := make(parquet.Row, len(cols))
+		row := spare[len(batch)]
 		for j, c := range cols {
 			if x := c.value(i); x != nil {
 				row[index[j]] = x.Level(0, 1, index[j])
