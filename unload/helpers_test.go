@@ -43,14 +43,14 @@ const (
 // fakeS3 is an S3-compatible endpoint serving testBucket, and a Reader on
 // it with static test keys.
 type fakeS3 struct {
-	t   *testing.T
+	t   testing.TB
 	url string
 	r   *Reader
 }
 
 // newFakeS3 starts gofakes3 (wrapped by wrap, when given) and returns a
 // Reader on it.
-func newFakeS3(t *testing.T, wrap func(http.Handler) http.Handler, opts ...func(*Options)) *fakeS3 {
+func newFakeS3(t testing.TB, wrap func(http.Handler) http.Handler, opts ...func(*Options)) *fakeS3 {
 	t.Helper()
 	srv, err := s3stub.Listen("127.0.0.1:0", []string{testBucket})
 	if err != nil {

@@ -6,7 +6,6 @@ package unload
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -44,23 +43,34 @@ type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
-// ReadAt reads len(p) bytes at off with one ranged GET. The Parquet reader
-// uses it only for the magic bytes and the footer (one optimistic read of
-// the file's tail), and for any read outside a column chunk.
+// ReadAt reads len(p) bytes at off with one ranged GET (reopened at the
+// byte reached when the connection breaks mid-body). The Parquet reader
+// uses it only for the footer (one optimistic read of the file's tail) and
+// for any read outside a column chunk.
 func (o *object) ReadAt(p []byte, off int64) (int, error) {
 	if off >= o.size {
 		return 0, io.EOF
 	}
 	end := min(off+int64(len(p)), o.size)
-	body, err := o.get(off, end)
-	if err != nil {
-		return 0, err
-	}
-	defer body.Close()
-	n, err := io.ReadFull(body, p[:end-off])
-	o.r.stats.bytes.Add(int64(n))
-	if err != nil {
-		return n, o.r.wrap(err, fmt.Sprintf("unload: read %s at byte %d", o.url, off+int64(n)))
+	var n int
+	for tries := 0; ; tries++ {
+		body, err := o.get(off+int64(n), end)
+		if err != nil {
+			return n, err
+		}
+		m, err := io.ReadFull(body, p[n:end-off])
+		body.Close()
+		n += m
+		o.r.stats.bytes.Add(int64(m))
+		if err == nil {
+			break
+		}
+		if ctxErr := o.ctx.Err(); ctxErr != nil {
+			return n, ctxErr
+		}
+		if tries >= maxReopens {
+			return n, o.r.wrap(err, fmt.Sprintf("unload: read %s at byte %d", o.url, off+int64(n)))
+		}
 	}
 	if n < len(p) {
 		return n, io.EOF
@@ -115,7 +125,7 @@ func (s *stream) ReadAt(p []byte, off int64) (int, error) {
 		if ctxErr := s.o.ctx.Err(); ctxErr != nil {
 			return n, ctxErr
 		}
-		if tries >= maxReopens || errors.Is(err, io.ErrUnexpectedEOF) && s.pos >= s.end {
+		if tries >= maxReopens {
 			return n, s.o.r.wrap(err, fmt.Sprintf("unload: read %s at byte %d", s.o.url, s.pos))
 		}
 	}

@@ -278,3 +278,100 @@ func TestNewOptions(t *testing.T) {
 		t.Fatalf("New without keys: %v", err)
 	}
 }
+
+// TestReadAllReadsEveryPart reads an UNLOAD of three parts (one empty of
+// rows is left out by UNLOAD; here each has rows) through its manifest with
+// two workers: every row of every part arrives once.
+func TestReadAllReadsEveryPart(t *testing.T) {
+	f := newFakeS3(t, nil)
+	table, cols := idNameTable()
+	var parts []redshiftsync.UnloadPart
+	for i, n := range []int{100, 250, 1} {
+		parts = append(parts, f.putPart(fmt.Sprintf("run/all/%04d_part_00.parquet", i), writeParquet(t, cols, n, 0, 0), n))
+	}
+	f.put("run/all/manifest", manifestJSON(parts))
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	n, err := f.r.ReadAll(context.Background(), table, "s3://"+testBucket+"/run/all/", 2, 64, 0, func(b [][]any) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range b {
+			seen[r[0].(int64)]++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 351 || len(seen) != 250 || seen[0] != 3 || seen[99] != 2 || seen[249] != 1 {
+		t.Fatalf("ReadAll read %d rows: %d ids, id 0 %d times, 99 %d, 249 %d", n, len(seen), seen[0], seen[99], seen[249])
+	}
+}
+
+// cutFirst answers the first n ranged GETs of key with half their bytes,
+// then breaks the connection, as a network fault does mid-body.
+func cutFirst(key string, n int) func(http.Handler) http.Handler {
+	var mu sync.Mutex
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			cut := false
+			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, key) && r.Header.Get("Range") != "" {
+				mu.Lock()
+				cut, n = n > 0, n-1
+				mu.Unlock()
+			}
+			if !cut {
+				next.ServeHTTP(w, r)
+				return
+			}
+			rec := &halfWriter{ResponseWriter: w}
+			next.ServeHTTP(rec, r)
+			panic(http.ErrAbortHandler) // the client sees the body end early
+		})
+	}
+}
+
+// halfWriter passes on the headers and only the first half of the body
+// (by its Content-Length).
+type halfWriter struct {
+	http.ResponseWriter
+	left int
+	set  bool
+}
+
+func (h *halfWriter) WriteHeader(code int) {
+	var n int
+	fmt.Sscan(h.Header().Get("Content-Length"), &n)
+	h.left, h.set = n/2, true
+	h.ResponseWriter.WriteHeader(code)
+}
+
+func (h *halfWriter) Write(b []byte) (int, error) {
+	if !h.set {
+		h.WriteHeader(http.StatusOK)
+	}
+	k := min(len(b), h.left)
+	h.left -= k
+	if k > 0 {
+		h.ResponseWriter.Write(b[:k])
+		h.ResponseWriter.(http.Flusher).Flush()
+	}
+	return len(b), nil
+}
+
+// TestReadPartResumesACutStream cuts the connection of the footer's GET and
+// of the first column chunk's halfway: each read reopens its GET at the
+// byte it reached, and every row arrives.
+func TestReadPartResumesACutStream(t *testing.T) {
+	table, cols := idNameTable()
+	const n = 20000
+	data := writeParquet(t, cols, n, 0, 0)
+	f := newFakeS3(t, cutFirst("0000_part_00.parquet", 2))
+	part := f.putPart("run/cut/0000_part_00.parquet", data, n)
+	before := f.r.Stats()
+	rows, _ := readAll(t, f.r, table, part, 1000, 0)
+	checkIDName(t, rows, n)
+	if reqs := f.r.Stats().Requests - before.Requests; reqs != 5 {
+		t.Errorf("%d requests, want 5: the footer and the first column chunk twice each, the second chunk once", reqs)
+	}
+}
