@@ -52,10 +52,15 @@ func (r *Reader) ReadPart(ctx context.Context, table *redshiftsync.Table, part r
 		}
 		o.size = aws.ToInt64(head.ContentLength)
 	}
+	b := &batcher{emit: emit, maxRows: maxRows, maxBytes: maxBytes, rows: make([][]any, 0, min(maxRows, 1<<16)), stats: r.stats}
 	// parquet-go panics on some malformed files (a DECIMAL without a
-	// length, say): a damaged part is an error, not a crash.
+	// length, say): a damaged part is an error, not a crash. A panic of
+	// emit is the caller's, and goes on.
 	defer func() {
 		if p := recover(); p != nil {
+			if b.inEmit {
+				panic(p)
+			}
 			err = fmt.Errorf("unload: %s (%s) is not a readable Parquet file: %v", u, table.QualifiedName(), p)
 		}
 	}()
@@ -75,7 +80,7 @@ func (r *Reader) ReadPart(ctx context.Context, table *redshiftsync.Table, part r
 	if f.NumRows() != part.Rows && part.Rows > 0 {
 		return fmt.Errorf("unload: %s holds %d rows but its manifest entry says %d: the part or the manifest is damaged; run the UNLOAD again", u, f.NumRows(), part.Rows)
 	}
-	return p.run(o, maxRows, maxBytes, emit)
+	return p.run(o, b)
 }
 
 // partReader reads the row groups of one part.
@@ -135,9 +140,8 @@ func newPartReader(f *parquet.File, table *redshiftsync.Table, u s3URL) (*partRe
 	return p, nil
 }
 
-// run streams every row group of the part to emit in batches.
-func (p *partReader) run(o *object, maxRows int, maxBytes int64, emit func([][]any) error) error {
-	b := &batcher{emit: emit, maxRows: maxRows, maxBytes: maxBytes, rows: make([][]any, 0, min(maxRows, 1<<16)), stats: o.r.stats}
+// run streams every row group of the part to b.
+func (p *partReader) run(o *object, b *batcher) error {
 	for g, rg := range p.f.RowGroups() {
 		if err := p.readGroup(o, g, rg, b); err != nil {
 			return err
@@ -269,6 +273,7 @@ type batcher struct {
 	rows     [][]any
 	bytes    int64
 	stats    *counters
+	inEmit   bool // emit is running (a panic is the caller's)
 }
 
 // add appends row, first emitting the batch when row would take it past
@@ -295,7 +300,9 @@ func (b *batcher) flush() error {
 	}
 	rows := b.rows
 	b.stats.rows.Add(int64(len(rows)))
+	b.inEmit = true
 	err := b.emit(rows)
+	b.inEmit = false
 	clear(rows) // the rows belong to the caller now
 	b.rows, b.bytes = rows[:0], 0
 	return err

@@ -375,3 +375,18 @@ func TestReadPartResumesACutStream(t *testing.T) {
 		t.Errorf("%d requests, want 5: the footer and the first column chunk twice each, the second chunk once", reqs)
 	}
 }
+
+// TestReadPartPanicOfEmitGoesOn checks that a panic in emit (the caller's
+// sink) is not reported as a damaged part: it reaches the caller.
+func TestReadPartPanicOfEmitGoesOn(t *testing.T) {
+	f := newFakeS3(t, nil)
+	table, cols := idNameTable()
+	part := f.putPart("run/items/0000_part_00.parquet", writeParquet(t, cols, 10, 0, 0), 10)
+	defer func() {
+		if p := recover(); p != "sink bug" {
+			t.Fatalf("recovered %v, want the emit's panic", p)
+		}
+	}()
+	err := f.r.ReadPart(context.Background(), table, part, 5, 0, func([][]any) error { panic("sink bug") })
+	t.Fatalf("ReadPart returned %v: the panic was swallowed", err)
+}
