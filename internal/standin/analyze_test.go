@@ -170,3 +170,56 @@ func TestRenderValuesBinary(t *testing.T) {
 		t.Errorf("binary values rendered %q", r.Values)
 	}
 }
+
+// TestRenderValuesTimeTZ: a TIMETZ column is printed in UTC, +00, as
+// Redshift prints it (r_Datetime_types); PostgreSQL keeps the offset.
+func TestRenderValuesTimeTZ(t *testing.T) {
+	cols := renderedColumns(&pgproto3.RowDescription{Fields: []pgproto3.FieldDescription{{DataTypeOID: 1266}}})
+	for in, want := range map[string]string{
+		"13:24:55-08":          "21:24:55+00",
+		"20:41:19+00":          "20:41:19+00",
+		"00:00:00.555+05:30":   "18:30:00.555+00",
+		"24:00:00+02":          "22:00:00+00",
+		"24:00:00+00":          "24:00:00+00",
+		"23:59:59.999999-14":   "13:59:59.999999+00",
+		"12:00:00-08:01:01":    "20:01:01+00",
+		"not a time of day+02": "not a time of day+02",
+	} {
+		r := &pgproto3.DataRow{Values: [][]byte{[]byte(in)}}
+		renderValues(r, cols, 2)
+		if string(r.Values[0]) != want {
+			t.Errorf("%q rendered %q, want %q", in, r.Values[0], want)
+		}
+	}
+}
+
+// TestRenderValuesIntervalLiteral: an interval expression with a
+// qualifier is printed as Redshift prints interval literals
+// (r_interval_data_types); a table's interval column and an interval
+// without qualifier are left in the postgres style.
+func TestRenderValuesIntervalLiteral(t *testing.T) {
+	cols := renderedColumns(&pgproto3.RowDescription{Fields: []pgproto3.FieldDescription{
+		{DataTypeOID: 1186, TypeModifier: 327679}, {DataTypeOID: 1186, TypeModifier: 196607}, {DataTypeOID: 1186, TypeModifier: 268435459},
+		{DataTypeOID: 1186, TypeModifier: 402718719}, {DataTypeOID: 1186, TypeModifier: 67174399}, {DataTypeOID: 1186, TypeModifier: -1},
+		{DataTypeOID: 1186, TypeModifier: 458751, TableOID: 16384},
+	}})
+	in := []string{"1 year", "1 year 1 mon", "00:00:01.235", "00:02:02", "05:00:00", "1 day", "1 year 2 mons"}
+	want := []string{"1 years 0 mons", "1 years 1 mons", "0 days 0 hours 0 mins 1.235 secs", "0 days 0 hours 2 mins 2.0 secs",
+		"0 days 5 hours 0 mins 0.0 secs", "1 day", "1 year 2 mons"}
+	r := &pgproto3.DataRow{}
+	for _, v := range in {
+		r.Values = append(r.Values, []byte(v))
+	}
+	renderValues(r, cols, 2)
+	for i := range want {
+		if string(r.Values[i]) != want[i] {
+			t.Errorf("%q rendered %q, want %q", in[i], r.Values[i], want[i])
+		}
+	}
+	for v, w := range map[string]string{"-1 days +02:00:00": "-1 days 2 hours 0 mins 0.0 secs", "-00:00:01.5": "0 days 0 hours 0 mins -1.5 secs",
+		"2 days 01:01:01.123456": "2 days 1 hours 1 mins 1.123456 secs"} {
+		if got := intervalLiteralText(v, false); got != w {
+			t.Errorf("%q rendered %q, want %q", v, got, w)
+		}
+	}
+}

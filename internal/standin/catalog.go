@@ -262,7 +262,13 @@ END $d$;
 	// to_varchar(T) does not exist" into Redshift's "cannot cast type T to
 	// character varying".
 	for _, t := range castableToText {
-		fmt.Fprintf(&b, "CREATE OR REPLACE FUNCTION %s.to_varchar(%s) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$SELECT $1::text$f$;\n", Schema, t)
+		body := "$1::text"
+		if t == "time with time zone" {
+			// r_Datetime_types: TIMETZ values are UTC, printed +00 (as
+			// render.go prints a TIMETZ column); 24:00:00+00 kept.
+			body = "CASE WHEN extract(timezone FROM $1) = 0 THEN $1::text ELSE ($1 AT TIME ZONE 'UTC')::text END"
+		}
+		fmt.Fprintf(&b, "CREATE OR REPLACE FUNCTION %s.to_varchar(%s) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$SELECT %s$f$;\n", Schema, t, body)
 	}
 	return b.String()
 }

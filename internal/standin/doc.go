@@ -103,14 +103,23 @@
 //	                                                                                       without NOT NULL† (PostgreSQL makes them NOT NULL)
 //	VARBYTE                                         r_VARBYTE_type                         a varbyte domain (over bytea, in schema public) that tests
 //	                                                                                       create columns of; values printed in hexadecimal, no \x
+//	TIMETZ values                                   r_Datetime_types ("TIMETZ values are   the time of day in UTC, offset +00 ("13:24:55 PST" is
+//	                                                  UTC"), r_DATEADD_function (TIMETZ      "21:24:55+00"), in a TIMETZ column and in a cast to VARCHAR
+//	                                                  examples)                              (PostgreSQL keeps the offset a value was written with)
+//	INTERVAL values                                 r_interval_data_types ("Interval       columns and casts to text in the postgres style, the
+//	                                                  styles", "Examples of interval         default ("1 year 8 mons", "2 days 01:01:00"), as PostgreSQL
+//	                                                  literals")                             prints them; an interval expression with a qualifier as
+//	                                                                                       Redshift prints literals: "1 years 1 mons", "0 days 0 hours
+//	                                                                                       2 mins 2.0 secs"
 //
 // Not enforced (yet): IS DISTINCT FROM (listed unsupported; its error text is
 // undocumented), VALUES lists as constant tables, subscripts outside the
 // catalog, window NULLS clauses, compute-node-only functions without a
-// table (LISTAGG, MEDIAN); values other than floats and VARBYTE are relayed
-// as PostgreSQL renders them (no TIMETZ or INTERVAL forms; bytea_output
-// escape is not turned to hex); there is no SUPER or HLLSKETCH type, and no
-// spatial function but ST_AsEWKT. The command's -s3 endpoint (package
+// table (LISTAGG, MEDIAN); values other than floats, VARBYTE, TIMETZ and
+// interval expressions are relayed as PostgreSQL renders them
+// (bytea_output escape is not turned to hex; a TIMETZ is printed in UTC
+// whatever the session's time zone); SET IntervalStyle is not checked;
+// there is no spatial function but ST_AsEWKT. The command's -s3 endpoint (package
 // s3stub, apart from this one so the proxy does not compile gofakes3)
 // serves S3, but UNLOAD (issue #16) is not executed yet.
 package standin
