@@ -6,6 +6,7 @@ package redshiftsync_test
 // presents them).
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -56,6 +57,65 @@ INSERT INTO %[1]s.tt VALUES
 			if row[i+1] != w {
 				t.Errorf("row %s column %d: %#v arrived, Redshift prints %#v", id, i+1, row[i+1], w)
 			}
+		}
+	}
+}
+
+// TestRedshiftStandinSuperHLLSketch: a SUPER column is discovered as JSON
+// and its values arrive as the compact JSON text Redshift prints
+// (JSON_SERIALIZE's form), a json.RawMessage; an HLLSKETCH column is
+// discovered as STRING and its values arrive as Redshift prints them, the
+// sparse sketch's JSON or the dense one's Base64 (r_HLLSKTECH_type).
+func TestRedshiftStandinSuperHLLSketch(t *testing.T) {
+	db := pgtest.Open(t)
+	s := pgtest.NewSchema(t, db)
+	// The stand-in creates the super and hllsketch domains in a database
+	// when a client first connects to it through the stand-in.
+	rs := pgtest.OpenDSN(t, pgtest.RedshiftDSN(t))
+	pgtest.Exec(t, rs, `SELECT 1`)
+	sparse := `{"version":1,"logm":15,"sparse":{"indices":[4878,9559,14523],"values":[1,2,1]}}`
+	pgtest.Exec(t, db, fmt.Sprintf(`
+CREATE TABLE %[1]s.docs (id int PRIMARY KEY, d super, h hllsketch);
+INSERT INTO %[1]s.docs VALUES
+	(1, json_parse('{"a": 1, "b": [1, 2.5, "x y"], "c": {"d": null}}'), '%[2]s'),
+	(2, json_parse('[10001, 10002, "abc"]'), 'CHAQ3sGoCxgCIAuCB4iAIBgTIBgqgIAgAwY='),
+	(3, json_parse('"a string"'), NULL),
+	(4, json_parse('null'), NULL),
+	(5, NULL, NULL);`, s, sparse))
+	cfg := configFor(t, pgtest.RedshiftDSN(t), s)
+	_, d := discover(t, cfg, newMemSink())
+	types := map[string]string{}
+	for _, c := range d.Plans[0].Table.Columns {
+		types[c.Name] = c.SourceType + " " + string(c.Type)
+	}
+	if want := (map[string]string{"id": "integer INT", "d": "super JSON", "h": "hllsketch STRING"}); fmt.Sprint(types) != fmt.Sprint(want) {
+		t.Errorf("columns %v, want %v", types, want)
+	}
+	sink := newMemSink()
+	mustRun(t, cfg, sink, &redshiftsync.MemoryStore{})
+	want := map[string][2]any{
+		"1": {json.RawMessage(`{"a":1,"b":[1,2.5,"x y"],"c":{"d":null}}`), sparse},
+		"2": {json.RawMessage(`[10001,10002,"abc"]`), "CHAQ3sGoCxgCIAuCB4iAIBgTIBgqgIAgAwY="},
+		"3": {json.RawMessage(`"a string"`), nil},
+		"4": {json.RawMessage(`null`), nil},
+		"5": {nil, nil},
+	}
+	got := sink.rows[s+".docs"]
+	if len(got) != len(want) {
+		t.Fatalf("%d rows arrived, want %d", len(got), len(want))
+	}
+	for _, row := range got {
+		id := fmt.Sprint(row[0])
+		for i, w := range want[id] {
+			if fmt.Sprintf("%T %s", row[i+1], row[i+1]) != fmt.Sprintf("%T %s", w, w) {
+				t.Errorf("row %s column %d: %T %s arrived, want %T %s", id, i+1, row[i+1], row[i+1], w, w)
+			}
+		}
+	}
+	// Redshift's own forms only: a SUPER holds JSON, an HLLSKETCH a sketch.
+	for _, bad := range []string{`INSERT INTO %[1]s.docs (id, d) VALUES (9, '{not json')`, `INSERT INTO %[1]s.docs (id, h) VALUES (9, 'x y')`} {
+		if _, err := db.Exec(fmt.Sprintf(bad, s)); err == nil {
+			t.Errorf("%s: accepted", fmt.Sprintf(bad, s))
 		}
 	}
 }

@@ -243,6 +243,46 @@ BEGIN
 	RETURN out;
 END $f$;
 
+-- r_SUPER_type, JSON_PARSE, JSON_SERIALIZE: SUPER columns, for tests to
+-- create (CREATE TABLE t (d super)) and fill as on Redshift, with
+-- JSON_PARSE('…'). A client that selects one receives its JSON text,
+-- compact, as JSON_SERIALIZE prints it ('[10001,10002,"abc"]'): a domain
+-- over text whose values are that form (json_compact checks the JSON and
+-- drops the white space outside strings); the catalog names it super.
+CREATE OR REPLACE FUNCTION ` + Schema + `.json_compact(t text) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $f$
+	SELECT regexp_replace(t::json::text, '("(?:[^"\\]|\\.)*")|\s+', '\1', 'g')
+$f$;
+GRANT EXECUTE ON FUNCTION ` + Schema + `.json_compact(text) TO PUBLIC;
+DO $d$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+		WHERE n.nspname = 'public' AND t.typname = 'super') THEN
+		CREATE DOMAIN public.super AS text CHECK (VALUE = ` + Schema + `.json_compact(VALUE));
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = 'public' AND p.proname = 'json_parse') THEN
+		CREATE FUNCTION public.json_parse(text) RETURNS public.super LANGUAGE sql IMMUTABLE STRICT
+			AS $f$SELECT ` + Schema + `.json_compact($1)::public.super$f$;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = 'public' AND p.proname = 'json_serialize') THEN
+		CREATE FUNCTION public.json_serialize(public.super) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $f$SELECT $1::text$f$;
+	END IF;
+END $d$;
+
+-- r_HLLSKTECH_type: HLLSKETCH columns, for tests to create. Redshift
+-- prints a sparse sketch as JSON ({"version":1,"logm":15,"sparse":
+-- {"indices":[…],"values":[…]}}) and a dense one as Base64 text: a domain
+-- over text that holds one of these forms; the catalog names it hllsketch.
+DO $d$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+		WHERE n.nspname = 'public' AND t.typname = 'hllsketch') THEN
+		CREATE DOMAIN public.hllsketch AS text CHECK (
+			(VALUE ~ '^\{("version":[0-9]+,)?"logm":[0-9]+,"sparse":\{"indices":\[[0-9,]*\],"values":\[[0-9,]*\]\}\}$'
+				AND VALUE = ` + Schema + `.json_compact(VALUE))
+			OR VALUE ~ '^([A-Za-z0-9+/]{4})+([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$');
+	END IF;
+END $d$;
+
 -- r_CREATE_TABLE_NEW (IDENTITY clause): Redshift's catalog prints an
 -- IDENTITY column's default as "identity"(<table oid>, <column>,
 -- '<seed>,<step>'::text). A function named identity in public gives that
