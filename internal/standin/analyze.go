@@ -481,6 +481,10 @@ func rewrite(sql string, toks []sqltok.Token) string {
 				e = " E" // A'x' is A then 'x': keep them apart
 			}
 			edits = append(edits, edit{t.Start, t.Start, e})
+		case t.Kind == sqltok.Ident && t.Value == "format_type" && at(i+1).IsPunct("("):
+			if s, ok := qualified(i); ok {
+				edits = append(edits, edit{s, t.End, Schema + ".format_type"})
+			}
 		case t.Kind == sqltok.Ident && at(i+1).IsPunct("(") && (t.Value == "version" || t.Value == "getdate") && at(i+2).IsPunct(")"):
 			if s, ok := qualified(i); ok {
 				edits = append(edits, edit{s, t.End, Schema + "." + t.Value})

@@ -193,19 +193,18 @@ func TestRenderValuesTimeTZ(t *testing.T) {
 	}
 }
 
-// TestRenderValuesIntervalLiteral: an interval expression with a
-// qualifier is printed as Redshift prints interval literals
-// (r_interval_data_types); a table's interval column and an interval
-// without qualifier are left in the postgres style.
+// TestRenderValuesIntervalLiteral: an interval with a qualifier is
+// printed as Redshift prints interval literals (r_interval_data_types); an
+// interval without qualifier is left in the postgres style.
 func TestRenderValuesIntervalLiteral(t *testing.T) {
 	cols := renderedColumns(&pgproto3.RowDescription{Fields: []pgproto3.FieldDescription{
 		{DataTypeOID: 1186, TypeModifier: 327679}, {DataTypeOID: 1186, TypeModifier: 196607}, {DataTypeOID: 1186, TypeModifier: 268435459},
 		{DataTypeOID: 1186, TypeModifier: 402718719}, {DataTypeOID: 1186, TypeModifier: 67174399}, {DataTypeOID: 1186, TypeModifier: -1},
-		{DataTypeOID: 1186, TypeModifier: 458751, TableOID: 16384},
+		{DataTypeOID: 1186, TypeModifier: 458751, TableOID: 16384}, {DataTypeOID: 1186, TypeModifier: -1, TableOID: 16384},
 	}})
-	in := []string{"1 year", "1 year 1 mon", "00:00:01.235", "00:02:02", "05:00:00", "1 day", "1 year 2 mons"}
+	in := []string{"1 year", "1 year 1 mon", "00:00:01.235", "00:02:02", "05:00:00", "1 day", "1 year 2 mons", "2 days"}
 	want := []string{"1 years 0 mons", "1 years 1 mons", "0 days 0 hours 0 mins 1.235 secs", "0 days 0 hours 2 mins 2.0 secs",
-		"0 days 5 hours 0 mins 0.0 secs", "1 day", "1 year 2 mons"}
+		"0 days 5 hours 0 mins 0.0 secs", "1 day", "1 years 2 mons", "2 days"}
 	r := &pgproto3.DataRow{}
 	for _, v := range in {
 		r.Values = append(r.Values, []byte(v))

@@ -243,6 +243,18 @@ BEGIN
 	RETURN out;
 END $f$;
 
+-- format_type as Redshift's catalog prints a column's type: an interval
+-- with a year-month qualifier is Redshift's type intervaly2m, one with a
+-- day-second qualifier intervald2s (the names AWS's drivers map:
+-- redshift-jdbc42's and redshift_connector's type tables); the rest as
+-- PostgreSQL prints it (the stand-in's domains by their names).
+CREATE OR REPLACE FUNCTION ` + Schema + `.format_type(t oid, m integer) RETURNS text LANGUAGE sql STABLE AS $f$
+	SELECT CASE WHEN t = 'pg_catalog.interval'::regtype AND m IS NOT NULL AND m <> -1 THEN
+		CASE WHEN (m >> 16) & (8 | 1024 | 2048 | 4096) <> 0 THEN 'intervald2s' ELSE 'intervaly2m' END
+		ELSE pg_catalog.format_type(t, m) END
+$f$;
+GRANT EXECUTE ON FUNCTION ` + Schema + `.format_type(oid, integer) TO PUBLIC;
+
 -- r_SUPER_type, JSON_PARSE, JSON_SERIALIZE: SUPER columns, for tests to
 -- create (CREATE TABLE t (d super)) and fill as on Redshift, with
 -- JSON_PARSE('…'). A client that selects one receives its JSON text,

@@ -131,11 +131,14 @@
 //	                                                                                       Redshift's printed forms: a sparse sketch's JSON
 //	                                                                                       ({"version":1,"logm":15,"sparse":{"indices":[…],"values":[…]}})
 //	                                                                                       or a dense one's Base64; no HLL functions
-//	INTERVAL values                                 r_interval_data_types ("Interval       columns and casts to text in the postgres style, the
-//	                                                  styles", "Examples of interval         default ("1 year 8 mons", "2 days 01:01:00"), as PostgreSQL
-//	                                                  literals")                             prints them; an interval expression with a qualifier as
-//	                                                                                       Redshift prints literals: "1 years 1 mons", "0 days 0 hours
-//	                                                                                       2 mins 2.0 secs"
+//	INTERVAL with a qualifier                       r_interval_data_types ("Interval       format_type names the types intervaly2m (YEAR, MONTH, YEAR
+//	  (INTERVAL YEAR TO MONTH, DAY TO SECOND, …)      styles", "Examples of interval         TO MONTH) and intervald2s (DAY … SECOND), as Redshift's
+//	                                                  literals"); the type names of      catalog does; a value is printed with every unit of its kind,
+//	                                                  redshift-jdbc42 and                    "1 years 8 mons", "0 days 0 hours 2 mins 2.0 secs", and cast
+//	                                                  redshift_connector                     to text in the postgres style, "1 year 8 mons", "2 days
+//	                                                                                       01:01:00" ("cast it to text to see the expected interval
+//	                                                                                       style")†: the page's SELECT * example prints a column in
+//	                                                                                       the postgres style, its literal examples in the long form
 //
 // Not enforced (yet): IS DISTINCT FROM (listed unsupported; its error text is
 // undocumented), VALUES lists as constant tables, subscripts outside the

@@ -26,8 +26,8 @@ const (
 const (
 	binary = 1
 	timeTZ = 2
-	// y2m and d2s mark an interval expression (not a table's column) with
-	// a year-month or a day-second qualifier.
+	// y2m and d2s mark an interval with a year-month or a day-second
+	// qualifier.
 	y2m = 3
 	d2s = 5 // (4 and 8 are REAL and DOUBLE PRECISION)
 )
@@ -62,11 +62,13 @@ func renderedColumns(d *pgproto3.RowDescription) []int {
 			case oidTimeTZ:
 				bits = timeTZ
 			case oidInterval:
-				// r_interval_data_types ("Examples of interval
-				// literals"): an interval literal with a qualifier is
-				// printed with every unit of its kind; a column, and a
-				// cast to text, in the postgres style, as PostgreSQL.
-				if f.TableOID == 0 && f.TypeModifier != -1 {
+				// r_interval_data_types: an interval with a qualifier
+				// (Redshift's types INTERVALY2M and INTERVALD2S) is
+				// printed with every unit of its kind ("Examples of
+				// interval literals"); "cast it to text to see the
+				// expected interval style" ("Interval styles"), which
+				// to_varchar(interval) leaves as PostgreSQL prints it.
+				if f.TypeModifier != -1 {
 					switch r := f.TypeModifier >> 16; {
 					case r&daySecondAll != 0:
 						bits = d2s
@@ -176,7 +178,7 @@ func timeTZInUTC(v string) string {
 
 // intervalLiteralText returns PostgreSQL's postgres-style text of an
 // interval ("1 year 1 mon", "-1 days +02:00:00", "00:00:01.235") as
-// Redshift prints an interval literal with a qualifier
+// Redshift prints an interval with a qualifier that is not cast to text
 // (r_interval_data_types, "Examples of interval literals"): a year-month
 // one as "1 years 1 mons", a day-second one as "0 days 0 hours 0 mins
 // 1.235 secs" (seconds with at least one decimal). A text it cannot read is
