@@ -204,8 +204,10 @@ func check(sql string, st []sqltok.Token) *Rejection {
 					return syntaxError("COPY TO", sql, st[i])
 				}
 				// r_COPY: only Amazon S3, EMR, DynamoDB and remote hosts
-				// over SSH are data sources.
-				return &Rejection{Rule: "COPY FROM STDIN", Code: "XX000", Message: "LOAD source is not supported. (Hint: only S3 or DynamoDB or EMR based load is allowed)"}
+				// over SSH are data sources; STDIN is not in the grammar
+				// (reported: darwin-eu/CDMConnector#38, 'syntax error at
+				// or near "STDIN"').
+				return syntaxError("COPY FROM STDIN", sql, st[i+1])
 			}
 		}
 	}
@@ -214,10 +216,31 @@ func check(sql string, st []sqltok.Token) *Rejection {
 			return r
 		}
 	}
+	if st[0].Is("create") {
+		if r := checkCreateTable(sql, st); r != nil {
+			return r
+		}
+	}
 	onTables := readsTables(st)
 	var info []string
 	for i, t := range st {
 		switch {
+		case t.Is("distinct") && at(i+1).Is("on") && at(i+2).IsPunct("(") && at(i-1).Is("select"):
+			// c_unsupported-postgresql-features has no DISTINCT ON in
+			// Redshift's SELECT (r_SELECT_list); the error is reported
+			// (jakob/Postico#420, jazzband/django-redshift-backend#14).
+			return &Rejection{Rule: "SELECT DISTINCT ON", Code: "0A000", Message: "SELECT DISTINCT ON is not supported"}
+		case t.Is("is") && (at(i+1).Is("distinct") || at(i+1).Is("not") && at(i+2).Is("distinct")) && onTables:
+			// c_unsupported-postgresql-functions lists IS DISTINCT FROM;
+			// on the leader node (no table) it answers, on the compute
+			// nodes Redshift's code generation fails (jakob/Postico#446:
+			// "Not implemented", location cg_expr.cpp).
+			return &Rejection{Rule: "IS DISTINCT FROM", Code: "XX000", Message: "Not implemented"}
+		case (t.Is("any") || t.Is("some")) && at(i+1).IsPunct("(") && at(i-1).Kind == sqltok.Op && at(i-1).Value != "=":
+			// r_comparison_condition: ANY and SOME take = only (reported:
+			// jOOQ/jOOQ#18394, SQLSTATE 0A000).
+			return &Rejection{Rule: "ANY or SOME with an operator but =", Code: "0A000",
+				Message: "ANY or SOME with <, >, <=, >=, <>, or != comparison condition is not supported"}
 		case t.Is("cast") && at(i+1).IsPunct("("):
 			if at(i+2).Kind == sqltok.Param && at(i+3).Is("as") && at(i+4).Is("interval") {
 				return intervalParam()
@@ -230,7 +253,10 @@ func check(sql string, st []sqltok.Token) *Rejection {
 		case t.Is("on") && at(i+1).Is("conflict"):
 			return syntaxError("ON CONFLICT", sql, t)
 		case t.Is("filter") && at(i-1).IsPunct(")") && at(i+1).IsPunct("(") && at(i+2).Is("where"):
-			return syntaxError("FILTER (WHERE ...)", sql, t)
+			// FILTER is no keyword of Redshift's grammar: it reads as the
+			// column's alias, and the "(" after it is the error (reported:
+			// AgamiAI/agami-core#325, 'syntax error at or near "("').
+			return syntaxError("FILTER (WHERE ...)", sql, at(i+1))
 		case t.Is("lateral") && (at(i+1).IsPunct("(") || isName(at(i+1))) && (at(i-1).Is("join") || at(i-1).IsPunct(",") || at(i-1).Is("from")):
 			return syntaxError("LATERAL", sql, at(i+1))
 		case t.Is("row") && at(i+1).IsPunct("(") && !at(i-1).IsPunct("."):
@@ -258,6 +284,54 @@ func check(sql string, st []sqltok.Token) *Rejection {
 	}
 	if len(info) > 0 {
 		return notOnTables("function not supported on tables", info...)
+	}
+	return nil
+}
+
+// checkCreateTable rejects a CREATE TABLE whose column has a type Redshift
+// does not have (c_unsupported-postgresql-datatypes), as Redshift words it:
+// Column "table.column" has unsupported type "serial" (reported:
+// salsita/node-pg-migrate#767; its SQLSTATE is not, 0A000 is the
+// stand-in's).
+func checkCreateTable(sql string, st []sqltok.Token) *Rejection {
+	i := 1
+	for i < len(st) && !st[i].Is("table") {
+		if !(st[i].Is("temp") || st[i].Is("temporary") || st[i].Is("local")) {
+			return nil
+		}
+		i++
+	}
+	var table string
+	for i++; i < len(st) && !st[i].IsPunct("("); i++ {
+		if isName(st[i]) && !st[i].Is("if") && !st[i].Is("not") && !st[i].Is("exists") {
+			table = st[i].Value
+		}
+	}
+	end := -1
+	if i < len(st) {
+		end = sqltok.Match(st, i)
+	}
+	if end < 0 {
+		return nil
+	}
+	item := i + 1 // first token of the current column or constraint
+	for j := i + 1; j <= end; j++ {
+		if st[j].IsPunct("(") || st[j].IsPunct("[") {
+			if k := sqltok.Match(st, j); k > 0 && k < end {
+				j = k
+				continue
+			}
+		}
+		if !(st[j].IsPunct(",") || j == end) {
+			continue
+		}
+		if j-item >= 2 && isName(st[item]) && st[item+1].Kind == sqltok.Ident && badTypes[st[item+1].Value] &&
+			!(st[item].Kind == sqltok.Ident && (keywords[st[item].Value] || st[item].Is("primary") || st[item].Is("unique") ||
+				st[item].Is("constraint") || st[item].Is("foreign") || st[item].Is("check") || st[item].Is("like"))) {
+			return &Rejection{Rule: "CREATE TABLE with a type Redshift lacks", Code: "0A000",
+				Message: `Column "` + table + "." + st[item].Value + `" has unsupported type "` + st[item+1].Value + `".`}
+		}
+		item = j + 1
 	}
 	return nil
 }
