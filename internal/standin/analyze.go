@@ -223,6 +223,7 @@ func check(sql string, st []sqltok.Token) *Rejection {
 	}
 	onTables := readsTables(st)
 	var info []string
+	var selectCommas []bool // selectListCommas(st), computed at the first "("
 	for i, t := range st {
 		switch {
 		case t.Is("distinct") && at(i+1).Is("on") && at(i+2).IsPunct("(") && at(i-1).Is("select"):
@@ -262,7 +263,10 @@ func check(sql string, st []sqltok.Token) *Rejection {
 		case t.Is("row") && at(i+1).IsPunct("(") && !at(i-1).IsPunct("."):
 			return rowError(sql, st, i)
 		case t.IsPunct("("):
-			if r := rowConstructor(sql, st, i); r != nil {
+			if selectCommas == nil {
+				selectCommas = selectListCommas(st)
+			}
+			if r := rowConstructor(sql, st, i, selectCommas); r != nil {
 				return r
 			}
 		case t.Is("array") && at(i+1).IsPunct("[") && onTables:
@@ -372,7 +376,7 @@ func rowError(sql string, st []sqltok.Token, i int) *Rejection {
 // when it is an implicit row constructor: it has a comma at its own level,
 // is not a subquery, and stands where an expression does (after an
 // operator or one of rowContext, or before a comparison).
-func rowConstructor(sql string, st []sqltok.Token, i int) *Rejection {
+func rowConstructor(sql string, st []sqltok.Token, i int, selectCommas []bool) *Rejection {
 	end := sqltok.Match(st, i)
 	if end < 0 || i+1 >= len(st) || st[i+1].Is("select") || st[i+1].Is("with") || st[i+1].Is("values") {
 		return nil
@@ -410,42 +414,37 @@ func rowConstructor(sql string, st []sqltok.Token, i int) *Rejection {
 	case prev.Kind == sqltok.Op && prev.Value != "::":
 	case prev.Kind == sqltok.Ident && rowContext[prev.Value]:
 	case prev.IsPunct("(") && i >= 2 && !isName(st[i-2]):
-	case prev.IsPunct(",") && selectListComma(st, i-1):
+	case prev.IsPunct(",") && selectCommas[i-1]:
 	default:
 		return nil
 	}
 	return rowError(sql, st, i)
 }
 
-// selectListComma reports whether the comma at st[c] separates items of a
-// select list (not of a VALUES list, arguments, or columns): the nearest
-// unbracketed keyword before it is SELECT or DISTINCT.
-func selectListComma(st []sqltok.Token, c int) bool {
-	for j := c - 1; j >= 0; j-- {
-		t := st[j]
-		if t.IsPunct(")") || t.IsPunct("]") {
-			// Skip back over the bracketed group.
-			depth := 0
-			for ; j >= 0; j-- {
-				if st[j].IsPunct(")") || st[j].IsPunct("]") {
-					depth++
-				} else if st[j].IsPunct("(") || st[j].IsPunct("[") {
-					depth--
-					if depth == 0 {
-						break
-					}
-				}
+// selectListCommas returns, per token of st, whether it is a comma that
+// separates items of a select list (not of a VALUES list, arguments, or
+// columns): the nearest keyword before it at its own bracket level is
+// SELECT or DISTINCT. One pass, so that a long VALUES list (fixtures of
+// thousands of rows) costs linear time, not a backward scan per row.
+func selectListCommas(st []sqltok.Token) []bool {
+	out := make([]bool, len(st))
+	last := []string{""} // the last keyword at each open bracket level
+	for i, t := range st {
+		switch {
+		case t.IsPunct("(") || t.IsPunct("["):
+			last = append(last, "")
+		case t.IsPunct(")") || t.IsPunct("]"):
+			if len(last) > 1 {
+				last = last[:len(last)-1]
 			}
-			continue
-		}
-		if t.IsPunct("(") {
-			return false // inside brackets: arguments or a list
-		}
-		if t.Kind == sqltok.Ident && keywords[t.Value] {
-			return t.Is("select") || t.Is("distinct")
+		case t.Kind == sqltok.Ident && keywords[t.Value]:
+			last[len(last)-1] = t.Value
+		case t.IsPunct(","):
+			k := last[len(last)-1]
+			out[i] = k == "select" || k == "distinct"
 		}
 	}
-	return false
+	return out
 }
 
 // readsTables reports whether a statement references a user table or a
