@@ -1,6 +1,6 @@
 // This file holds the values the relay renders as Redshift does where
-// PostgreSQL 12+ differs: REAL and DOUBLE PRECISION, binary values, and
-// TIMETZ, in text form.
+// PostgreSQL 12+ differs: REAL and DOUBLE PRECISION, binary values, TIMETZ,
+// and intervals with a qualifier, in text form.
 
 package standin
 
@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
-// PostgreSQL type OIDs of the float types.
+// PostgreSQL type OIDs of the types rendered.
 const (
 	oidBytea    = 17
 	oidFloat4   = 700
@@ -46,7 +46,8 @@ const (
 
 // renderedColumns returns, per column of d, 4 or 8 for a REAL or DOUBLE
 // PRECISION column sent as text, binary for a bytea (VARBYTE) one, timeTZ
-// for a TIMETZ one, 0 for any other; nil when there is none.
+// for a TIMETZ one, y2m or d2s for an interval with a year-month or a
+// day-second qualifier, 0 for any other; nil when there is none.
 func renderedColumns(d *pgproto3.RowDescription) []int {
 	var out []int
 	for i, f := range d.Fields {
@@ -88,8 +89,9 @@ func renderedColumns(d *pgproto3.RowDescription) []int {
 	return out
 }
 
-// renderValues rewrites the float columns of r as Redshift prints them
-// (r_extra_float_digits): PostgreSQL 8.0.2's "%.*g" with FLT_DIG (6) or
+// renderValues rewrites the columns of r that cols marks as Redshift prints
+// them (binary, TIMETZ and interval values: see the functions below).
+// Floats (r_extra_float_digits): PostgreSQL 8.0.2's "%.*g" with FLT_DIG (6) or
 // DBL_DIG (15) plus extra_float_digits significant digits (at least 1),
 // where PostgreSQL 12+ prints the shortest exact form whenever
 // extra_float_digits is above 0. At Redshift's maximum, 2, a REAL gets 8
