@@ -12,13 +12,12 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
-// PostgreSQL type OIDs of the types rendered.
+// PostgreSQL type OIDs of the types rendered (oidTimetz and oidInterval
+// are unload_parquet.go's).
 const (
-	oidBytea    = 17
-	oidFloat4   = 700
-	oidFloat8   = 701
-	oidTimeTZ   = 1266
-	oidInterval = 1186
+	oidBytea  = 17
+	oidFloat4 = 700
+	oidFloat8 = 701
 )
 
 // binary marks a column of binary values in renderedColumns' result,
@@ -60,7 +59,7 @@ func renderedColumns(d *pgproto3.RowDescription) []int {
 				bits = 8
 			case oidBytea:
 				bits = binary
-			case oidTimeTZ:
+			case oidTimetz:
 				bits = timeTZ
 			case oidInterval:
 				// r_interval_data_types: an interval with a qualifier
