@@ -170,7 +170,7 @@ func checkUnloadEndpoint(_ *setting, c *Config) []string {
 	u, err := url.Parse(ep)
 	switch {
 	case err != nil:
-		out = append(out, `is not a valid URL; expected an S3-compatible endpoint such as "http://127.0.0.1:9000"`)
+		out = append(out, `is not an http:// or https:// URL; expected an S3-compatible endpoint such as "http://127.0.0.1:9000"`)
 	case u.User != nil || strings.Contains(ep, "@"):
 		// Not quoted: it may hold a password.
 		out = append(out, "holds a user name or password; give the reader's keys in unload_s3_access_key_id and unload_s3_secret_access_key instead")
