@@ -493,7 +493,9 @@ func TestUnloadCredentialsNeverShow(t *testing.T) {
 	if !strings.Contains(fake.statements[0], "SECRET_ACCESS_KEY '"+secret+"'") {
 		t.Errorf("the statement lacks the keys: %s", fake.statements[0])
 	}
-	fake.execErr = func(int) (error, bool) { return fmt.Errorf("S3ServiceException: the key %s of %s is not valid", secret, keyID), false }
+	fake.execErr = func(int) (error, bool) {
+		return fmt.Errorf("S3ServiceException: the key %s of %s is not valid", secret, keyID), false
+	}
 	_, err := runOnce(t, cfg, newMemSink(), &redshiftsync.MemoryStore{}, append(fake.options(), redshiftsync.WithLogger(newLogger(&logs)))...)
 	if err == nil {
 		t.Fatal("a failing UNLOAD did not fail the run")
