@@ -28,6 +28,7 @@
 package s3stub
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -41,9 +42,10 @@ import (
 
 // Server is a running S3 endpoint.
 type Server struct {
-	ln   net.Listener
-	http *http.Server
-	done chan error
+	ln      net.Listener
+	http    *http.Server
+	done    chan error
+	backend gofakes3.Backend
 }
 
 // Listen validates every name in buckets (ValidateBucketName; a name given
@@ -72,9 +74,10 @@ func Listen(addr string, buckets []string) (*Server, error) {
 	// request to 127.0.0.1 would take the address for the bucket name.
 	fake := gofakes3.New(backend)
 	s := &Server{
-		ln:   ln,
-		http: &http.Server{Handler: fake.Server(), ReadHeaderTimeout: time.Minute},
-		done: make(chan error, 1),
+		ln:      ln,
+		http:    &http.Server{Handler: fake.Server(), ReadHeaderTimeout: time.Minute},
+		done:    make(chan error, 1),
+		backend: backend,
 	}
 	go func() { s.done <- s.http.Serve(ln) }()
 	return s, nil
@@ -138,4 +141,59 @@ func ValidateBucketName(name string) error {
 		}
 	}
 	return nil
+}
+
+// The in-process API: the stand-in's UNLOAD writes through it (it satisfies
+// standin.ObjectStore), to the same backend the HTTP endpoint serves, so a
+// client reads over HTTP what UNLOAD wrote.
+
+// ListKeys returns the keys in bucket that start with prefix, in
+// lexicographic order. An unknown bucket is an error that names it.
+func (s *Server) ListKeys(bucket, prefix string) ([]string, error) {
+	var keys []string
+	page := gofakes3.ListBucketPage{}
+	for {
+		list, err := s.backend.ListBucket(bucket, &gofakes3.Prefix{HasPrefix: true, Prefix: prefix}, page)
+		if err != nil {
+			return nil, fmt.Errorf("redshift-standin: list s3://%s/%s: %w", bucket, prefix, err)
+		}
+		for _, c := range list.Contents {
+			keys = append(keys, c.Key)
+		}
+		if !list.IsTruncated || list.NextMarker == "" {
+			return keys, nil
+		}
+		page = gofakes3.ListBucketPage{HasMarker: true, Marker: list.NextMarker}
+	}
+}
+
+// PutObject stores body at bucket/key, replacing what was there.
+func (s *Server) PutObject(bucket, key string, body []byte) error {
+	if _, err := s.backend.PutObject(bucket, key, map[string]string{}, bytes.NewReader(body), int64(len(body)), nil); err != nil {
+		return fmt.Errorf("redshift-standin: put s3://%s/%s: %w", bucket, key, err)
+	}
+	return nil
+}
+
+// DeleteObject removes bucket/key; a key that does not exist is no error
+// (as S3's DeleteObject).
+func (s *Server) DeleteObject(bucket, key string) error {
+	if _, err := s.backend.DeleteObject(bucket, key); err != nil {
+		return fmt.Errorf("redshift-standin: delete s3://%s/%s: %w", bucket, key, err)
+	}
+	return nil
+}
+
+// GetObject returns the body stored at bucket/key.
+func (s *Server) GetObject(bucket, key string) ([]byte, error) {
+	obj, err := s.backend.GetObject(bucket, key, nil)
+	if err != nil {
+		return nil, fmt.Errorf("redshift-standin: get s3://%s/%s: %w", bucket, key, err)
+	}
+	defer obj.Contents.Close()
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(obj.Contents); err != nil {
+		return nil, fmt.Errorf("redshift-standin: get s3://%s/%s: %w", bucket, key, err)
+	}
+	return b.Bytes(), nil
 }
