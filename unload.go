@@ -109,17 +109,21 @@ func (e *Extractor) planUnload(p *Plan, dialect Dialect) *UnloadPlan {
 }
 
 // unloadUnsupported says why a column cannot be unloaded to Parquet as the
-// SQL path delivers it, "" when it can. GEOMETRY and GEOGRAPHY (the SQL path
-// delivers their full hexadecimal EWKB) and HLLSKETCH unload to text formats
-// only ("Considerations" of HyperLogLog and of spatial data in the Redshift
-// Database Developer Guide); a cast to text would cut a geometry at
-// VARCHAR's 65535 bytes.
+// SQL path delivers it, "" when it can. GEOMETRY, GEOGRAPHY, HLLSKETCH and
+// VARBYTE unload to text formats only (r_UNLOAD's usage notes; the
+// "Considerations" of HyperLogLog and of spatial data), and no cast keeps
+// them as the SQL path delivers them: a geometry's hexadecimal EWKB would be
+// cut at VARCHAR's 65535 bytes, and a VARBYTE cast to VARCHAR is read as
+// UTF-8, not as its bytes. (PostgreSQL's bytea, behind the stand-in, is
+// treated as VARBYTE.)
 func unloadUnsupported(c Column) string {
-	switch unloadBase(c.SourceType) {
-	case "geometry", "geography":
+	switch base := unloadBase(c.SourceType); {
+	case base == "geometry" || base == "geography":
 		return "which UNLOAD writes to text formats only, not Parquet (and a cast to VARCHAR would cut it at 65535 bytes)"
-	case "hllsketch":
+	case base == "hllsketch":
 		return "which UNLOAD writes to text formats only, not Parquet"
+	case c.Type == TypeBinary:
+		return "which UNLOAD writes to text formats only, not Parquet (and a cast to VARCHAR would read its bytes as UTF-8)"
 	}
 	return ""
 }
@@ -132,8 +136,8 @@ func unloadUnsupported(c Column) string {
 // catalogs a bare NUMERIC as numeric(18,0)), and the text-delivered types
 // that are not Redshift's character types (arrays, uuid, and the like:
 // PostgreSQL only). Every other type is written as Redshift's Parquet
-// mapping gives it: SUPER as Parquet JSON, VARBYTE as binary, REAL as
-// FLOAT (exact, where the SQL path widens it to DOUBLE to print it).
+// mapping gives it: SUPER as Parquet JSON, REAL as FLOAT (exact, where the
+// SQL path widens it to DOUBLE to print it), TIMESTAMPTZ as its instant.
 func unloadCast(c Column) bool {
 	switch c.Type {
 	case TypeNaiveTime, TypeTimeTZ, TypeInterval:

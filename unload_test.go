@@ -42,7 +42,7 @@ func newFakeUnload(db *sql.DB, partRows int) *fakeUnload {
 	return &fakeUnload{db: db, partRows: partRows, files: map[string][][][]any{}}
 }
 
-func (f *fakeUnload) exec(ctx context.Context, stmt string) error {
+func (f *fakeUnload) exec(ctx context.Context, _ *sql.Conn, stmt string) error {
 	f.mu.Lock()
 	f.statements = append(f.statements, stmt)
 	n := len(f.statements)
