@@ -6,16 +6,22 @@ package redshiftsync_test
 // and package unload reads them back over S3.
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +29,7 @@ import (
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
 	"github.com/seed2085993a/redshiftsync/internal/standin"
 	"github.com/seed2085993a/redshiftsync/internal/standin/s3stub"
+	"github.com/seed2085993a/redshiftsync/jsonlsink"
 	"github.com/seed2085993a/redshiftsync/unload"
 )
 
@@ -40,6 +47,14 @@ type unloadStandin struct {
 
 func startUnloadStandin(t *testing.T) *unloadStandin {
 	t.Helper()
+	// 4 slices, and a "megabyte" of 128 bytes (MAXFILESIZE 128 MB is 16
+	// KB), so that a small table makes several parts per slice.
+	return startUnloadStandinMB(t, 128)
+}
+
+// startUnloadStandinMB is startUnloadStandin with mb bytes to UNLOAD's MB.
+func startUnloadStandinMB(t *testing.T, mb int64) *unloadStandin {
+	t.Helper()
 	// The SDK must read no machine configuration, nor wait on the
 	// instance-metadata service.
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
@@ -55,9 +70,7 @@ func startUnloadStandin(t *testing.T) *unloadStandin {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	// 4 slices, and a "megabyte" of 128 bytes (MAXFILESIZE 128 MB is 16 KB), so that a small table makes
-	// several parts per slice.
-	s.EnableUnload(standin.UnloadConfig{Store: store, Slices: 4, MB: 128})
+	s.EnableUnload(standin.UnloadConfig{Store: store, Slices: 4, MB: mb})
 	r, err := unload.New(context.Background(), unload.Options{Region: "us-east-1", Endpoint: store.URL(), AccessKeyID: "AKIAE2ETESTKEYID0001", SecretAccessKey: "e2e-reader-secret"})
 	if err != nil {
 		t.Fatal(err)
@@ -275,4 +288,108 @@ func sameValue(a, b any) bool {
 		return true
 	}
 	return reflect.DeepEqual(a, b)
+}
+
+// TestUnloadKillResume: examples/basic, configured to unload, killed with
+// SIGKILL while it streams the parts of its UNLOAD, then run again: the
+// second run issues no UNLOAD (each is logged as it is sent), loses no
+// row, and deletes the files at the end. -describe says which table is
+// unloaded and why; no output shows a key.
+func TestUnloadKillResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills examples/basic")
+	}
+	u := startUnloadStandinMB(t, 4096) // MAXFILESIZE 128 MB is 512 KB: a part per about 8000 rows
+	db := pgtest.Open(t)
+	s := pgtest.NewSchema(t, db)
+	const rows = 100_000
+	pgtest.Exec(t, db, fmt.Sprintf(`
+CREATE TABLE %[1]s.big (id bigint PRIMARY KEY, v text, at timestamp);
+INSERT INTO %[1]s.big SELECT i, md5(i::text), timestamp '2024-01-01' + i * interval '1 second' FROM generate_series(1, %[2]d) i;
+CREATE TABLE %[1]s.small (id int PRIMARY KEY);
+INSERT INTO %[1]s.small SELECT generate_series(1, 10);
+ANALYZE %[1]s.big; ANALYZE %[1]s.small;`, s, rows))
+	src, err := redshiftsync.ConfigFromURL(u.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const keyID, secret, readerSecret = "AKIAKILLTESTKEYID001", "kill-test-UNLOAD-secret", "kill-test-READER-secret"
+	conf := map[string]string{
+		"redshift_host": src.Host, "redshift_port": fmt.Sprint(src.Port), "redshift_database": src.Database,
+		"redshift_user": src.User, "sslmode": "disable", "redshift_schema": s, "batch_size": "1000",
+		"checkpoint_every_rows": "1000", "max_parallel_workers": "2",
+		"unload_s3_uri": "s3://" + e2eBucket + "/sync/", "unload_access_key_id": keyID, "unload_secret_access_key": secret,
+		"unload_s3_region": "us-east-1", "unload_s3_endpoint": u.store.URL(),
+		"unload_s3_access_key_id": "AKIAKILLREADERKEY001", "unload_s3_secret_access_key": readerSecret,
+		"unload_threshold_rows": "50000",
+	}
+	dir := t.TempDir()
+	confPath := filepath.Join(dir, "configuration.json")
+	data, _ := json.Marshal(conf)
+	if err := os.WriteFile(confPath, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "basic")
+	if out, err := exec.Command("go", "build", "-o", bin, "./examples/basic").CombinedOutput(); err != nil {
+		t.Fatalf("build examples/basic: %v\n%s", err, out)
+	}
+	var all bytes.Buffer // every output of every run, checked for the keys
+	t0 := time.Now()
+	describe, err := exec.Command(bin, "-config", confPath, "-describe").CombinedOutput()
+	all.Write(describe)
+	if err != nil {
+		t.Fatalf("-describe: %v\n%s", err, describe)
+	}
+	for _, want := range []string{"READ", "UNLOAD: about 100000 rows reach unload_threshold_rows (50000)", "read with SELECT: about 10 rows, below unload_threshold_rows (50000)"} {
+		if !strings.Contains(string(describe), want) {
+			t.Errorf("-describe does not say %q:\n%s", want, describe)
+		}
+	}
+	out := filepath.Join(dir, "out")
+	args := []string{"-config", confPath, "-out", out, "-v", "-progress", "off"}
+	bigFile := filepath.Join(out, jsonlsink.FileName(s, "big"))
+	cmd := exec.Command(bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr, cmd.Stdout = &stderr, &all
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Killed once a third of the rows are in the file: the parts stream.
+	for deadline := time.Now().Add(time.Minute); fileSize(bigFile) < 20*rows && time.Now().Before(deadline); {
+		time.Sleep(2 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	if err := cmd.Wait(); err == nil {
+		t.Fatal("the sync finished before the kill: the test proves nothing")
+	}
+	first := stderr.String()
+	all.WriteString(first)
+	if !strings.Contains(first, "UNLOAD done") {
+		t.Fatalf("killed before the UNLOAD was done:\n%s", first)
+	}
+	if len(u.keys(t)) == 0 {
+		t.Fatal("no files left after the kill")
+	}
+	cmd = exec.Command(bin, args...)
+	second, err := cmd.CombinedOutput()
+	all.Write(second)
+	if err != nil {
+		t.Fatalf("resumed run: %v\n%s", err, second)
+	}
+	if n := strings.Count(first, "unloading the table") + strings.Count(string(second), "unloading the table"); n != 1 {
+		t.Errorf("%d UNLOAD statements over both runs, want 1:\n%s", n, second)
+	}
+	ids, lines := jsonlIDs(t, bigFile, "id")
+	if len(ids) != rows {
+		t.Errorf("big: %d distinct ids after the kill and resume, want %d", len(ids), rows)
+	}
+	t.Logf("big.jsonl has %d lines for %d rows; the runs took %v", lines, rows, time.Since(t0))
+	if keys := u.keys(t); len(keys) != 0 {
+		t.Errorf("files left after the resumed sync: %d", len(keys))
+	}
+	for _, v := range []string{keyID, secret, readerSecret} {
+		if strings.Contains(all.String(), v) {
+			t.Errorf("%s shows in the command's output", v)
+		}
+	}
 }
