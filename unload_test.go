@@ -520,3 +520,39 @@ func TestUnloadCredentialsNeverShow(t *testing.T) {
 		t.Errorf("the log does not show the statement, redacted:\n%s", logs.String())
 	}
 }
+
+// TestUnloadFilesGone: when the files of the UNLOAD a sync was reading are
+// deleted before it resumes, the next run unloads the phase again and
+// delivers every row; nothing is lost and the table is not stuck.
+func TestUnloadFilesGone(t *testing.T) {
+	db := pgtest.Open(t)
+	s := pgtest.NewSchema(t, db)
+	pgtest.Exec(t, db, fmt.Sprintf(`
+CREATE TABLE %[1]s.big (id bigint PRIMARY KEY, v text);
+INSERT INTO %[1]s.big SELECT i, 'v' || i FROM generate_series(1, 200) i;`, s))
+	fake := newFakeUnload(db, 40)
+	cfg := unloadConfig(t, s, 1)
+	cfg.BatchSize = 10
+	cfg.MaxParallelWorkers = 1
+	cfg.CheckpointEveryRows = 1
+	store := &redshiftsync.MemoryStore{}
+	failing := newMemSink()
+	failing.failAfter = 100
+	if _, err := runOnce(t, cfg, failing, store, fake.options()...); !errors.Is(err, errCrash) {
+		t.Fatalf("first run: %v, want the sink's failure", err)
+	}
+	fake.mu.Lock()
+	clear(fake.files) // a lifecycle rule deleted them
+	fake.mu.Unlock()
+	sink := newMemSink()
+	mustRun(t, cfg, sink, store, fake.options()...)
+	if n := fake.unloads(); n != 2 {
+		t.Errorf("%d UNLOAD statements, want 2 (the files were gone)", n)
+	}
+	if got := len(sink.rows[s+".big"]); got != 200 {
+		t.Errorf("the run after the files were gone delivered %d rows, want all 200", got)
+	}
+	if len(sink.events) == 0 || !strings.Contains(strings.Join(sink.events, " "), "begin") {
+		t.Errorf("the full sync's resync was not begun again: events %v", sink.events)
+	}
+}

@@ -55,12 +55,49 @@ func (s *tableSync) unloadDecide(ctx context.Context, u *unit, prog *progress) (
 // the end): runs it unless it ran,
 // then streams the parts not yet delivered.
 func (s *tableSync) readUnload(ctx context.Context) error {
+	if s.prog.Unload.Ran && !s.unloadBegun {
+		if err := s.checkUnloadFiles(ctx); err != nil {
+			return err
+		}
+	}
 	if !s.prog.Unload.Ran {
 		if err := s.runUnload(ctx); err != nil {
 			return err
 		}
 	}
 	return s.readUnloadParts(ctx)
+}
+
+// checkUnloadFiles checks, as a sync resumes from an UNLOAD that ran, that
+// its manifest is still there. When it is gone (an S3 lifecycle rule, a
+// cleanup), the phase is unloaded again, with the same bounds, and every
+// row of it delivered again (a resync is begun again): no row is lost and
+// no operator has to clear the state, at the cost of rows delivered twice,
+// which the at-least-once contract allows. An error would leave the table
+// failing on every run with no way on but removing its state.
+func (s *tableSync) checkUnloadFiles(ctx context.Context) error {
+	up := s.prog.Unload
+	_, err := s.e.unloader.Parts(ctx, up.Location)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, ErrUnloadNotFound):
+		return &TableError{Table: s.name, Step: StepUnload, Err: fmt.Errorf("read the manifest of the UNLOAD at %s: %w", up.Location, err)}
+	}
+	s.log.Warn("the files of the UNLOAD this sync was reading are gone: unloading the phase again, and delivering all its rows again", "location", up.Location)
+	if s.prog.Resync {
+		s.sinkMu.Lock()
+		err := s.e.ab.beginResync(ctx, s.plan.Table)
+		s.sinkMu.Unlock()
+		if err != nil {
+			s.sinkFailed.Store(true)
+			return &TableError{Table: s.name, Step: StepBeginResync, Err: err}
+		}
+	}
+	s.mu.Lock()
+	up.Ran, up.Parts = false, nil
+	s.mu.Unlock()
+	return nil
 }
 
 // runUnload runs the UNLOAD of the phase and records its parts. The
