@@ -307,8 +307,8 @@ func (s *setting) zeroDurationProblem() string {
 // LogValue makes slog print the configuration resolved (as by WithDefaults)
 // as a group keyed by the configuration file's keys, every setting of the
 // table, in the file's terms: "none" as 0, auto_schema_detection as the
-// negation of TablesFromSpecs. The password shows as "[redacted]" when set
-// and is left out when empty.
+// negation of TablesFromSpecs. The password (and every other secret: the
+// unload keys) shows as "[redacted]" when set and is left out when empty.
 func (c Config) LogValue() slog.Value {
 	c = c.WithDefaults()
 	attrs := make([]slog.Attr, 0, len(settings))
