@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,38 +27,21 @@ import (
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
 	"github.com/seed2085993a/redshiftsync/internal/standin"
 	"github.com/seed2085993a/redshiftsync/internal/standin/s3stub"
+	"github.com/seed2085993a/redshiftsync/internal/testlog"
 )
 
 const unloadBucket = "redshiftsync-unload"
 
-// syncBuffer is a log destination tests read while the stand-in writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startUnload runs a stand-in that executes UNLOAD into an in-process S3
 // (served over HTTP too), logging at Debug into the returned buffer.
-func startUnload(t *testing.T, cfg standin.UnloadConfig) (*sql.DB, *s3stub.Server, *syncBuffer, string) {
+func startUnload(t *testing.T, cfg standin.UnloadConfig) (*sql.DB, *s3stub.Server, *testlog.Buffer, string) {
 	t.Helper()
 	store, err := s3stub.Listen("127.0.0.1:0", []string{unloadBucket})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	s, err := standin.Listen(pgtest.DSN(t), "127.0.0.1:0", slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)

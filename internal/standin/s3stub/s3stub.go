@@ -1,8 +1,10 @@
 // Package s3stub is the Redshift stand-in's S3-compatible endpoint: an
 // in-memory, path-style S3 server (github.com/johannesboyne/gofakes3 over
 // its s3mem backend) that internal/cmd/redshift-standin runs in its own
-// process when it is given -s3 ADDR, so that tests of UNLOAD (issue #16)
-// have somewhere to read from. It lives apart from package standin so that
+// process when it is given -s3 ADDR: the stand-in's UNLOAD (issue #16)
+// writes its parts and manifest to it in process (ListKeys, PutObject,
+// DeleteObject: it is the standin.ObjectStore), and clients read them over
+// HTTP. It lives apart from package standin so that
 // the proxy, and whatever imports it, does not compile gofakes3 unless the
 // S3 side is used.
 //
@@ -182,18 +184,4 @@ func (s *Server) DeleteObject(bucket, key string) error {
 		return fmt.Errorf("redshift-standin: delete s3://%s/%s: %w", bucket, key, err)
 	}
 	return nil
-}
-
-// GetObject returns the body stored at bucket/key.
-func (s *Server) GetObject(bucket, key string) ([]byte, error) {
-	obj, err := s.backend.GetObject(bucket, key, nil)
-	if err != nil {
-		return nil, fmt.Errorf("redshift-standin: get s3://%s/%s: %w", bucket, key, err)
-	}
-	defer obj.Contents.Close()
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(obj.Contents); err != nil {
-		return nil, fmt.Errorf("redshift-standin: get s3://%s/%s: %w", bucket, key, err)
-	}
-	return b.Bytes(), nil
 }
