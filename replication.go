@@ -54,6 +54,9 @@ type Plan struct {
 	// what it finds while syncing (rows whose key is above the server's
 	// clock), reported in TableReport.Warnings.
 	Warnings []string `json:"warnings,omitempty"`
+	// Unload says whether the table is read with UNLOAD and why; nil
+	// unless unload_s3_uri is set.
+	Unload *UnloadPlan `json:"unload,omitempty"`
 }
 
 // keyColumn returns the replication key's column.
@@ -241,6 +244,12 @@ func selectExpr(c Column, dialect Dialect) string {
 		// parseDateTimeText throws away. A date's text is far shorter than
 		// name's 63 bytes.
 		return "CAST(CAST(" + q + " AS VARCHAR) AS name) AS " + q
+	case c.Type == TypeInterval && dialect == DialectRedshift:
+		// Redshift prints an INTERVALY2M or INTERVALD2S value in the
+		// interval style only when cast to text ("1 year 8 mons", where
+		// the value itself prints "1 years 8 mons":
+		// https://docs.aws.amazon.com/redshift/latest/dg/r_interval_data_types.html).
+		return "CAST(" + q + " AS VARCHAR) AS " + q
 	case c.Type == TypeNaiveDate || c.Type == TypeNaiveDateTime || c.Type == TypeUTCDateTime:
 		// Parsed by parseDateTimeText, several times cheaper than the
 		// driver's general timestamp parser, which dominated the row path.
