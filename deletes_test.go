@@ -419,3 +419,17 @@ INSERT INTO %[1]s.sc VALUES (1, 1, 'x', 1, 'g');`)
 		t.Errorf("renamed %v, want c -> c2", c.Renamed)
 	}
 }
+
+// TestDeleteDetectionSettings reads delete_detection and its interval from
+// a configuration file, and suggests the value meant by a misspelled one.
+func TestDeleteDetectionSettings(t *testing.T) {
+	cfg, err := redshiftsync.ParseConfig([]byte(`{"redshift_host": "h", "redshift_database": "d", "redshift_user": "u",
+		"delete_detection": "ON", "delete_detection_interval": "24h"}`))
+	if err != nil || cfg.DeleteDetection != redshiftsync.DeleteDetectionOn || cfg.DeleteDetectionInterval != 24*time.Hour {
+		t.Errorf("parsed %q every %v (%v), want on every 24h", cfg.DeleteDetection, cfg.DeleteDetectionInterval, err)
+	}
+	_, err = redshiftsync.ParseConfig([]byte(`{"redshift_host": "h", "redshift_database": "d", "redshift_user": "u", "delete_detection": "onn"}`))
+	if err == nil || !strings.Contains(err.Error(), `delete_detection: "onn" is not allowed; expected one of off, on (did you mean "on"?)`) {
+		t.Errorf("a misspelled delete_detection: %v", err)
+	}
+}
