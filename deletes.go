@@ -39,6 +39,10 @@ type DeleteStats struct {
 	// SinkKeys counts the keys the sink listed; Deleted those deleted.
 	SinkKeys int64 `json:"sink_keys"`
 	Deleted  int64 `json:"deleted"`
+	// Duration is the detection's time; DigestScan that of its first
+	// query, the digests of every range.
+	Duration   time.Duration `json:"duration"`
+	DigestScan time.Duration `json:"digest_scan"`
 }
 
 // detector is the delete detection of one table in one run.
@@ -167,9 +171,11 @@ func (s *tableSync) detectDeletes(ctx context.Context) error {
 	if st := s.state.Deletes; st != nil && s.e.cfg.DeleteDetectionInterval > 0 && time.Since(st.At) < s.e.cfg.DeleteDetectionInterval {
 		return nil // not due: the ranges written into wait in the state
 	}
+	t0 := time.Now()
 	if err := s.detect(ctx, d); err != nil {
 		return &TableError{Table: s.name, Step: StepDetectDeletes, Err: err}
 	}
+	d.stats.Duration = time.Since(t0)
 	s.log.Info("delete detection finished", "ranges", d.stats.Ranges, "examined", d.stats.Examined, "full", d.stats.Full,
 		"digest_rows", d.stats.DigestRows, "key_rows", d.stats.KeyRows, "sink_keys", d.stats.SinkKeys, "deleted", d.stats.Deleted)
 	return nil
@@ -216,9 +222,16 @@ func (s *tableSync) detect(ctx context.Context, d *detector) error {
 	for i := range ids {
 		ids[i] = i
 	}
+	t0 := time.Now()
 	digests, err := d.digests(ctx, u, texts, ids, "", nil)
 	if err != nil {
 		return err
+	}
+	d.stats.DigestScan = time.Since(t0)
+	for r := range ids {
+		if digests[r] == "" {
+			digests[r] = emptyDigest // the source sends no row for an empty range
+		}
 	}
 	d.stats.Ranges = len(ids)
 	dirty := d.dirtyList()
@@ -235,9 +248,6 @@ func (s *tableSync) detect(ctx context.Context, d *detector) error {
 	st := &deleteState{Key: d.ks.order(), Bounds: texts, Digests: make([]string, len(ids)), At: at}
 	for r := range ids {
 		st.Digests[r] = digests[r]
-		if st.Digests[r] == "" {
-			st.Digests[r] = "0:0"
-		}
 	}
 	d.mu.Lock()
 	d.dirty = map[int]bool{}
@@ -278,6 +288,9 @@ func (d *detector) keyRange(r int) KeyRange {
 	}
 	return kr
 }
+
+// emptyDigest is the digest of a range without keys.
+const emptyDigest = "0:0"
 
 // examineBatch is the number of sink keys held at once while ranges are
 // examined: each batch costs one scan of the source.
@@ -342,7 +355,7 @@ func (s *tableSync) compareChunks(ctx context.Context, u *unit, d *detector, chu
 		for _, k := range c.keys {
 			sink.add(d.ks.hash(k))
 		}
-		if source[i] == sink.String() {
+		if src := source[i]; src == sink.String() || (src == "" && len(c.keys) == 0) {
 			continue
 		}
 		if err := s.lookUp(ctx, u, d, c.keys); err != nil {
