@@ -242,6 +242,10 @@ INSERT INTO %[1]s.d SELECT i, 'v' || i, timestamp '2024-01-01' + i * interval '1
 
 	pgtest.Exec(t, db, "DELETE FROM "+table)
 	check("every row", sourceKeysBefore(sink, table))
+	// Every range is empty now, at the source and in the state.
+	if st := check("nothing left, nothing changed", nil); st.Examined != 0 || st.KeyRows != 0 {
+		t.Errorf("empty ranges, unchanged: %+v, want none examined", st)
+	}
 }
 
 // sourceKeysBefore returns the sink's live keys, sorted: every one of them,
