@@ -257,7 +257,29 @@ func canonicalText(v any, lt LogicalType) string {
 	if err != nil {
 		return fmt.Sprint(v)
 	}
+	if lt == TypeNaiveDateTime || lt == TypeUTCDateTime {
+		s = trimFraction(s)
+	}
 	return s
+}
+
+// trimFraction drops the trailing zeros of a timestamp's fractional
+// seconds, and the point when none is left: the server prints
+// "13:45:01.5" and "13:45:00" where keyText keeps six digits.
+func trimFraction(s string) string {
+	i := strings.IndexByte(s, '.')
+	if i < 0 {
+		return s
+	}
+	j := i + 1
+	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+		j++
+	}
+	frac := strings.TrimRight(s[i+1:j], "0")
+	if frac == "" {
+		return s[:i] + s[j:]
+	}
+	return s[:i+1] + frac + s[j:]
 }
 
 // digest is one range's count of keys and sum of their hashes.

@@ -48,3 +48,38 @@ func TestDigestHashesMatchTheServer(t *testing.T) {
 		}
 	}
 }
+
+// TestCanonicalTextMatchesTheServer checks that the text Go hashes for a
+// decoded key value is the server's own text of it (CAST AS TEXT in the
+// session's settings), so that unchanged chunks digest equal on both sides.
+func TestCanonicalTextMatchesTheServer(t *testing.T) {
+	db := pgtest.Open(t)
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ typ, value string }{
+		{"bigint", "-9223372036854775808"}, {"integer", "42"}, {"numeric(10,2)", "1.50"}, {"numeric", "12345678901234567890.000100"},
+		{"text", "é_x"}, {"varchar(5)", "ab"}, {"date", "2024-02-29"}, {"timestamp", "2024-01-31 13:45:01.5"},
+		{"timestamp", "2024-01-31 13:45:00"}, {"timestamptz", "2024-01-31 13:45:01.123456+02"},
+	} {
+		lt, _, _, _, _ := logicalType(c.typ)
+		col := Column{Name: "v", SourceType: c.typ, Type: lt}
+		var want, raw string
+		q := "SELECT CAST(x.v AS TEXT), " + strings.Replace(selectExpr(col, DialectPostgres), `"v"`, `x."v"`, 1) + " FROM (SELECT CAST($1 AS " + c.typ + ") AS v) x"
+		if err := conn.QueryRowContext(t.Context(), q, c.value).Scan(&want, &raw); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		v, err := decoderFor(col)(raw)
+		if err != nil {
+			t.Fatalf("%s %q: %v", c.typ, raw, err)
+		}
+		if got := canonicalText(v, lt); got != want {
+			t.Errorf("%s %s: Go hashes %q, the server %q", c.typ, c.value, got, want)
+		}
+	}
+}
