@@ -210,13 +210,9 @@ func (s *tableSync) detect(ctx context.Context, d *detector) error {
 		d.mu.Unlock()
 		d.stats.Full = true
 	}
-	texts := make([][]string, len(d.bounds))
-	for i, b := range d.bounds {
-		t, err := d.ks.texts(b)
-		if err != nil {
-			return err
-		}
-		texts[i] = t
+	texts, err := d.ks.allTexts(d.bounds)
+	if err != nil {
+		return err
 	}
 	ids := make([]int, len(d.bounds)+1)
 	for i := range ids {
@@ -333,13 +329,9 @@ func (s *tableSync) compareChunks(ctx context.Context, u *unit, d *detector, chu
 		return nil
 	}
 	bounds, ids := chunkBounds(chunks)
-	texts := make([][]string, len(bounds))
-	for i, b := range bounds {
-		t, err := d.ks.texts(b)
-		if err != nil {
-			return err
-		}
-		texts[i] = t
+	texts, err := d.ks.allTexts(bounds)
+	if err != nil {
+		return err
 	}
 	var args []any
 	where := "NOT " + d.ks.before(texts[0], &args)
@@ -370,13 +362,9 @@ func (s *tableSync) compareChunks(ctx context.Context, u *unit, d *detector, chu
 // The source compares by its own equality (its collation, citext), so a key
 // it holds in any spelling it calls equal is kept: never a false delete.
 func (s *tableSync) lookUp(ctx context.Context, u *unit, d *detector, keys []Key) error {
-	texts := make([][]string, len(keys))
-	for i, k := range keys {
-		t, err := d.ks.texts(k)
-		if err != nil {
-			return err
-		}
-		texts[i] = t
+	texts, err := d.ks.allTexts(keys)
+	if err != nil {
+		return err
 	}
 	var args []any
 	cases := make([]string, len(keys))
@@ -388,7 +376,7 @@ func (s *tableSync) lookUp(ctx context.Context, u *unit, d *detector, keys []Key
 	}
 	q := "SELECT DISTINCT CASE " + strings.Join(cases, " ") + " END FROM " + d.ks.from() + " WHERE " + strings.Join(ors, " OR ")
 	present := make([]bool, len(keys))
-	err := u.query(ctx, q, args, func(row []driver.Value) error {
+	err = u.query(ctx, q, args, func(row []driver.Value) error {
 		i, err := decodeInt(row[0])
 		if err != nil {
 			return err

@@ -160,6 +160,19 @@ func sourceKeys(t *testing.T, q string) []string {
 	return keys
 }
 
+// checkDeleted checks that the sink was told of exactly want since the last
+// check, and holds exactly the keys the source query returns.
+func checkDeleted(t *testing.T, name string, sink *keySink, table string, want []string, sourceQuery string) {
+	t.Helper()
+	slices.Sort(want)
+	if got := sink.takeDeleted(table); !slices.Equal(got, want) {
+		t.Errorf("%s: deleted %q, want %q", name, got, want)
+	}
+	if got, want := sink.liveKeys(table), sourceKeys(t, sourceQuery); !slices.Equal(got, want) {
+		t.Errorf("%s: the sink holds %d keys, the source %d", name, len(got), len(want))
+	}
+}
+
 func ints(from, to int) []string {
 	var out []string
 	for i := from; i <= to; i++ {
@@ -190,12 +203,7 @@ INSERT INTO %[1]s.d SELECT i, 'v' || i, timestamp '2024-01-01' + i * interval '1
 		if tr.Deletes == nil {
 			t.Fatalf("%s: no delete detection reported", name)
 		}
-		if got := sink.takeDeleted(table); !slices.Equal(got, wantDeleted) {
-			t.Errorf("%s: deleted %v, want %v", name, got, wantDeleted)
-		}
-		if got, want := sink.liveKeys(table), sourceKeys(t, "SELECT id::text FROM "+table); !slices.Equal(got, want) {
-			t.Errorf("%s: the sink holds %d keys, the source %d", name, len(got), len(want))
-		}
+		checkDeleted(t, name, sink, table, wantDeleted, "SELECT id::text FROM "+table)
 		return *tr.Deletes
 	}
 	st := check("first sync", nil)
@@ -272,13 +280,7 @@ INSERT INTO %[1]s.c SELECT i / 10, 'k' || (i %% 10), i FROM generate_series(0, 1
 	for i := range 10 {
 		want = append(want, fmt.Sprintf("199|k%d", i))
 	}
-	slices.Sort(want)
-	if got := sink.takeDeleted(table); !slices.Equal(got, want) {
-		t.Errorf("deleted %v, want %v", got, want)
-	}
-	if got, want := sink.liveKeys(table), sourceKeys(t, "SELECT a || '|' || b FROM "+table); !slices.Equal(got, want) {
-		t.Errorf("the sink holds %d keys, the source %d", len(got), len(want))
-	}
+	checkDeleted(t, "composite keys", sink, table, want, "SELECT a || '|' || b FROM "+table)
 }
 
 // TestDeleteDetectionTextKeysICU ranges over text keys whose column sorts
@@ -298,14 +300,7 @@ INSERT INTO %[1]s.t SELECT chr(65 + i %% 58) || i, i FROM generate_series(1, 800
 	mustRun(t, cfg, sink, store)
 	pgtest.Exec(t, db, "DELETE FROM "+table+" WHERE k IN ('B', 'é', '_x', 'a', 'a32', '_30')")
 	mustRun(t, cfg, sink, store)
-	want := []string{"B", "_30", "_x", "a", "a32", "é"}
-	slices.Sort(want)
-	if got := sink.takeDeleted(table); !slices.Equal(got, want) {
-		t.Errorf("deleted %q, want %q", got, want)
-	}
-	if got, want := sink.liveKeys(table), sourceKeys(t, "SELECT k FROM "+table); !slices.Equal(got, want) {
-		t.Errorf("the sink holds %d keys, the source %d", len(got), len(want))
-	}
+	checkDeleted(t, "text keys", sink, table, []string{"B", "_30", "_x", "a", "a32", "é"}, "SELECT k FROM "+table)
 }
 
 // TestDeleteDetectionResumes stops runs during detection (the sink's
@@ -330,12 +325,7 @@ INSERT INTO %[1]s.r SELECT i, timestamp '2024-01-01' FROM generate_series(1, 150
 		}
 	}
 	mustRun(t, cfg, sink, store)
-	if got, want := sink.takeDeleted(table), []string{"1499", "5", "700"}; !slices.Equal(got, want) {
-		t.Errorf("deleted %v, want %v", got, want)
-	}
-	if got, want := sink.liveKeys(table), sourceKeys(t, "SELECT id::text FROM "+table); !slices.Equal(got, want) {
-		t.Errorf("the sink holds %d keys, the source %d", len(got), len(want))
-	}
+	checkDeleted(t, "after the stops", sink, table, []string{"1499", "5", "700"}, "SELECT id::text FROM "+table)
 }
 
 // TestDeleteDetectionPlan shows in the plan why a table gets no deletes:

@@ -99,6 +99,19 @@ func (k *keySpace) texts(key Key) ([]string, error) {
 	return out, nil
 }
 
+// allTexts returns the texts of each key.
+func (k *keySpace) allTexts(keys []Key) ([][]string, error) {
+	out := make([][]string, len(keys))
+	for i, key := range keys {
+		t, err := k.texts(key)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = t
+	}
+	return out, nil
+}
+
 // parse reads back a key from its texts (the state's bounds).
 func (k *keySpace) parse(texts []string) (Key, error) {
 	if len(texts) != len(k.cols) {
