@@ -216,8 +216,19 @@ type Discovery struct {
 }
 
 // Discover reads the catalog and returns the plan of every table to sync,
-// without reading any rows.
+// without reading any rows. With a saved state, each plan shows the schema
+// change its table's next sync tells a SchemaSink (Plan.SchemaChange).
 func (e *Extractor) Discover(ctx context.Context) (*Discovery, error) {
+	d, err := e.plans(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.pendingChanges(ctx, d.Plans)
+	return d, nil
+}
+
+// plans is Discover without the state: Run reads the state itself.
+func (e *Extractor) plans(ctx context.Context) (*Discovery, error) {
 	db := sqlx.NewDb(e.pool.db, "postgres")
 	dialect := e.cfg.Dialect
 	if dialect == "" || dialect == DialectAuto {
@@ -255,7 +266,6 @@ func (e *Extractor) Discover(ctx context.Context) (*Discovery, error) {
 		_, p.Deletes = e.deletePlan(t, dialect)
 		d.Plans = append(d.Plans, p)
 	}
-	e.pendingChanges(ctx, d.Plans)
 	return d, nil
 }
 
@@ -395,7 +405,7 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 func (e *Extractor) discover(ctx context.Context) (*Discovery, error) {
 	var d *Discovery
 	err := retryTransient(ctx, e.log, "discover", e.cfg.MaxRetries, nil, func() (err error) {
-		d, err = e.Discover(ctx)
+		d, err = e.plans(ctx)
 		return err
 	})
 	if err != nil {
