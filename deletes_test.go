@@ -427,3 +427,37 @@ func TestDeleteDetectionSettings(t *testing.T) {
 		t.Errorf("a misspelled delete_detection: %v", err)
 	}
 }
+
+// TestDeleteDetectionRestoresJIT runs detection through the caller's
+// database: the JIT setting it turns off for its digest queries is what the
+// caller finds on every connection afterwards. PostgreSQL only.
+func TestDeleteDetectionRestoresJIT(t *testing.T) {
+	_, s := pgtest.OpenSchema(t, `
+CREATE TABLE %[1]s.j (id int PRIMARY KEY);
+INSERT INTO %[1]s.j SELECT generate_series(1, 100);`)
+	db := pgtest.Open(t)
+	db.SetMaxOpenConns(5)
+	db.SetMaxIdleConns(5)
+	cfg := detectionConfig(t, s)
+	e, err := redshiftsync.NewFromDB(db, cfg, newKeySink(), &redshiftsync.MemoryStore{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		c, err := db.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		var jit string
+		if err := c.QueryRowContext(t.Context(), "SHOW jit").Scan(&jit); err != nil {
+			t.Fatal(err)
+		}
+		if jit != "on" {
+			t.Errorf("connection %d: jit = %s after the run, want on", i, jit)
+		}
+	}
+}
