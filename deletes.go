@@ -303,8 +303,10 @@ func (d *detector) digests(ctx context.Context, u *unit, bounds [][]string, ids 
 		if err != nil {
 			return err
 		}
-		out[int(id.(int64))] = dg
 		d.stats.DigestRows++
+		if n := id.(int64); n >= 0 {
+			out[int(n)] = dg
+		}
 		return nil
 	})
 	return out, err
