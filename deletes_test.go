@@ -342,21 +342,28 @@ CREATE TABLE %[1]s.nokey (v int);`)
 		{newKeySink(), map[string]string{"keyed": "on: range digests of the primary key (id)", "nokey": "off: the table has no primary key"}},
 		{newMemSink(), map[string]string{"keyed": "off: the sink is neither a DeleteSink nor a KeyLister", "nokey": "off: the sink is neither"}},
 	} {
-		e, err := redshiftsync.New(cfg, c.sink, &redshiftsync.MemoryStore{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := e.Discover(context.Background())
-		e.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, d := discover(t, cfg, c.sink)
 		for _, p := range d.Plans {
 			if want := c.want[p.Table.Name]; !strings.HasPrefix(p.Deletes, want) {
 				t.Errorf("%T: plan of %s says %q, want %q", c.sink, p.Table.Name, p.Deletes, want)
 			}
 		}
 	}
+}
+
+// discoverWithStore returns the plans of a fresh extractor with store.
+func discoverWithStore(t *testing.T, cfg redshiftsync.Config, sink redshiftsync.Sink, store redshiftsync.StateStore) *redshiftsync.Discovery {
+	t.Helper()
+	e, err := redshiftsync.New(cfg, sink, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	d, err := e.Discover(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 // TestSchemaChanges alters a table between runs: the next run tells the
@@ -375,16 +382,7 @@ INSERT INTO %[1]s.sc VALUES (1, 1, 'x', 1, 'g');`)
 	}
 	pgtest.Exec(t, db, "ALTER TABLE "+table+" ALTER COLUMN a TYPE bigint, DROP COLUMN gone, ADD COLUMN added numeric(10,2)")
 	pgtest.Exec(t, db, "ALTER TABLE "+table+" RENAME COLUMN c TO c2")
-	e, err := redshiftsync.New(cfg, sink, store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := e.Discover(context.Background())
-	e.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pc := d.Plans[0].SchemaChange; pc == nil || len(pc.Added) != 1 {
+	if pc := discoverWithStore(t, cfg, sink, store).Plans[0].SchemaChange; pc == nil || len(pc.Added) != 1 {
 		t.Errorf("the plan shows %+v, want the pending change", pc)
 	}
 	mustRun(t, cfg, sink, store)
