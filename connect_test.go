@@ -45,6 +45,7 @@ func connectFailure(t *testing.T, cfg redshiftsync.Config, hint string) *redshif
 // TestConnectErrors reproduces each usual connection mistake against a
 // real server, or a real absence of one.
 func TestConnectErrors(t *testing.T) {
+	pgtest.NotOnCluster(t, "it makes connections fail as only the local test server allows (a free port, a server without TLS, trust authentication, unknown roles and databases)")
 	base := testConfig(t, "public")
 	base.Password = redshiftsync.Secret("pw-" + randomHex(t, 12)) // trust auth ignores it; it must not show
 

@@ -593,8 +593,8 @@ INSERT INTO src.b SELECT i, md5(i::text) FROM generate_series(1, %[1]d) i;`, row
 // version or for another source stops the run before it reads a row, with
 // an error that says so, and the file is left byte for byte as it was.
 func TestFaultStateFileUnusable(t *testing.T) {
-	_, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, v text);
-INSERT INTO %[1]s.t SELECT i, 'x' FROM generate_series(1, 100) i;`)
+	_, s := pgtest.OpenSourceSchema(t, `CREATE TABLE %[1]s.t (id int PRIMARY KEY, v varchar(8));
+INSERT INTO %[1]s.t VALUES `+pgtest.Values(100, func(i int) string { return fmt.Sprintf("(%d, 'x')", i) }))
 	cfg := testConfig(t, s)
 	for _, tc := range []struct {
 		name, doc string
@@ -662,13 +662,13 @@ func (d *dropSink) Open(ctx context.Context, t *redshiftsync.Table) error {
 // the issue asks that they finish in the same run; at the least a rerun
 // (which no longer sees the dropped table) completes them.
 func TestFaultTableDropped(t *testing.T) {
-	db, s := pgtest.OpenSchema(t, `
-CREATE TABLE %[1]s.a (id int PRIMARY KEY, v text);
-INSERT INTO %[1]s.a SELECT i, 'a' || i FROM generate_series(1, 20000) i;
-CREATE TABLE %[1]s.gone (id int PRIMARY KEY, v text);
-INSERT INTO %[1]s.gone SELECT i, 'g' FROM generate_series(1, 100) i;
-CREATE TABLE %[1]s.z (id int PRIMARY KEY, v text);
-INSERT INTO %[1]s.z SELECT i, 'z' || i FROM generate_series(1, 20000) i;`)
+	db, s := pgtest.OpenSourceSchema(t, `
+CREATE TABLE %[1]s.a (id int PRIMARY KEY, v varchar(8));
+INSERT INTO %[1]s.a VALUES `+pgtest.Values(20000, func(i int) string { return fmt.Sprintf("(%d, 'a%d')", i, i) })+`;
+CREATE TABLE %[1]s.gone (id int PRIMARY KEY, v varchar(8));
+INSERT INTO %[1]s.gone VALUES `+pgtest.Values(100, func(i int) string { return fmt.Sprintf("(%d, 'g')", i) })+`;
+CREATE TABLE %[1]s.z (id int PRIMARY KEY, v varchar(8));
+INSERT INTO %[1]s.z VALUES `+pgtest.Values(20000, func(i int) string { return fmt.Sprintf("(%d, 'z%d')", i, i) }))
 	cfg := testConfig(t, s)
 	cfg.MaxRetries = 3
 	sink := &dropSink{memSink: newMemSink(), db: db, drop: s + ".gone"}

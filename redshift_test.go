@@ -350,8 +350,8 @@ CREATE TABLE %[1]s.plain (v text);`)
 
 // TestRedshiftClusterDiscover runs discovery, and nothing else, against a
 // real Redshift cluster. It is optional: it needs REDSHIFTSYNC_REDSHIFT_DSN
-// (a postgres:// URL; the schema is REDSHIFTSYNC_REDSHIFT_SCHEMA, default
-// public) and skips without it. It reads no rows.
+// (a postgres:// URL; the schema is REDSHIFTSYNC_REDSHIFT_SCHEMA, else one
+// it creates with a table) and skips without it. It reads no rows.
 func TestRedshiftClusterDiscover(t *testing.T) {
 	dsn := os.Getenv("REDSHIFTSYNC_REDSHIFT_DSN")
 	if dsn == "" {
@@ -363,7 +363,11 @@ func TestRedshiftClusterDiscover(t *testing.T) {
 	}
 	cfg.Schema = os.Getenv("REDSHIFTSYNC_REDSHIFT_SCHEMA")
 	if cfg.Schema == "" {
-		cfg.Schema = "public"
+		// A schema of its own, created through the cluster and dropped
+		// after (pgtest's cluster mode).
+		db := pgtest.OpenSource(t)
+		cfg.Schema = pgtest.NewSchema(t, db)
+		pgtest.Exec(t, db, `CREATE TABLE `+cfg.Schema+`.t (id bigint PRIMARY KEY, v varchar(8), at timestamp)`)
 	}
 	logs := &logBuffer{}
 	ex := synctest.New(t, cfg, newMemSink(), &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(newLogger(logs)))

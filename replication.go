@@ -61,6 +61,9 @@ type Plan struct {
 	// sync, which its next sync tells a SchemaSink; nil when nothing
 	// changed (or the state holds no column list for it).
 	SchemaChange *SchemaChange `json:"schema_change,omitempty"`
+	// Unload says whether the table is read with UNLOAD and why; nil
+	// unless unload_s3_uri is set.
+	Unload *UnloadPlan `json:"unload,omitempty"`
 }
 
 // keyColumn returns the replication key's column.
@@ -237,6 +240,12 @@ func selectExpr(c Column, dialect Dialect) string {
 	case c.Type == TypeNaiveTime || c.Type == TypeTimeTZ:
 		// lib/pq parses time into a time.Time dated year 0, which loses
 		// 24:00:00 and reformats the offset: keep the server's text.
+		return "CAST(" + q + " AS VARCHAR) AS " + q
+	case c.Type == TypeInterval && dialect == DialectRedshift:
+		// Redshift prints an INTERVALY2M or INTERVALD2S value in the
+		// interval style only when cast to text ("1 year 8 mons", where
+		// the value itself prints "1 years 8 mons":
+		// https://docs.aws.amazon.com/redshift/latest/dg/r_interval_data_types.html).
 		return "CAST(" + q + " AS VARCHAR) AS " + q
 	case c.Type == TypeNaiveDate || c.Type == TypeNaiveDateTime || c.Type == TypeUTCDateTime:
 		// Parsed by parseDateTimeText, several times cheaper than the

@@ -132,9 +132,15 @@ CREATE INDEX ON %[1]s.ties (updated_at, id); CREATE INDEX ON %[1]s.ties_nopk (up
 // key > x would drop them), and a bookmark is not reused when the key
 // changes.
 func TestNullKeysAndKeyChange(t *testing.T) {
-	db, s := pgtest.OpenSchema(t, `
+	// Through the source (pgtest.OpenSourceSchema), in SQL Redshift runs.
+	db, s := pgtest.OpenSourceSchema(t, `
 CREATE TABLE %[1]s.t (id int PRIMARY KEY, v int, updated_at timestamptz);
-INSERT INTO %[1]s.t SELECT i, 0, CASE WHEN i %% 3 = 0 THEN NULL ELSE timestamptz '2024-01-01 00:00:00+00' + i * interval '1 minute' END FROM generate_series(1, 3000) i;`)
+INSERT INTO %[1]s.t VALUES `+pgtest.Values(3000, func(i int) string {
+		if i%3 == 0 {
+			return fmt.Sprintf("(%d, 0, NULL)", i)
+		}
+		return fmt.Sprintf("(%d, 0, timestamptz '2024-01-01 00:00:00+00' + interval '%d minutes')", i, i)
+	}))
 	cfg := testConfig(t, s)
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
 	mustRun(t, cfg, sink, store)
@@ -165,8 +171,8 @@ UPDATE %[1]s.t SET v = 2 WHERE id = 1;`, s))
 // TestResyncSinkIsTold: a full table tells a ResyncSink when it begins and
 // ends, once per sync.
 func TestResyncSinkIsTold(t *testing.T) {
-	db, s := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.f (id int PRIMARY KEY, name text);
-INSERT INTO %[1]s.f SELECT i, 'x' FROM generate_series(1, 2500) i;`)
+	db, s := pgtest.OpenSourceSchema(t, `CREATE TABLE %[1]s.f (id int PRIMARY KEY, name varchar(8));
+INSERT INTO %[1]s.f VALUES `+pgtest.Values(2500, func(i int) string { return fmt.Sprintf("(%d, 'x')", i) }))
 	cfg := testConfig(t, s)
 	sink, store := newMemSink(), &redshiftsync.MemoryStore{}
 	mustRun(t, cfg, sink, store)

@@ -24,11 +24,15 @@ import (
 //	DOUBLE           float64           DOUBLE          double precision (NaN, ±Inf kept)
 //	NAIVE_DATE       time.Time         NAIVE_DATE      date (midnight, UTC location; BC and far-future dates kept)
 //	NAIVE_TIME       string            STRING          time (text, "15:04:05.999999"; "24:00:00" kept)
-//	TIME_TZ          string            STRING          timetz (text with offset, "15:04:05.999999+02")
+//	TIME_TZ          string            STRING          timetz (text with offset, "15:04:05.999999+02"; Redshift keeps
+//	                                                   TIMETZ in UTC and prints it so, "21:24:55+00")
 //	NAIVE_DATETIME   time.Time         NAIVE_DATETIME  timestamp (wall clock in the UTC location, never shifted)
 //	UTC_DATETIME     time.Time         UTC_DATETIME    timestamptz (the instant, in UTC, microseconds)
-//	INTERVAL         string            STRING          interval, interval year to month/day to second (the server's text,
-//	                                                   such as "1 year 2 mons 3 days 04:05:06", in its IntervalStyle)
+//	INTERVAL         string            STRING          interval, interval year to month/day to second, intervaly2m,
+//	                                                   intervald2s (the server's text, such as "1 year 2 mons 3 days
+//	                                                   04:05:06", in its IntervalStyle;
+//	                                                   Redshift's intervaly2m and intervald2s are read cast to text, in
+//	                                                   its default style, this one: "1 year 8 mons", "1 day 01:01:00")
 //	BINARY           []byte            BINARY          bytea, varbyte (raw bytes, not hex; never nil, so empty is not NULL)
 //	STRING           string            STRING          char (padding kept), varchar, text, uuid, arrays (text form),
 //	                                                   geometry/geography (hexadecimal EWKB, upper case, as the server

@@ -1,6 +1,7 @@
 // This file holds the connection helpers of package pgtest: DSN, Open,
 // OpenDSN, Exec, QueryValue, QueryColumn, NewSchema, OpenSchema and
-// NewDatabase, and the environment variables they read.
+// NewDatabase, and the environment variables they read (cluster.go holds
+// the cluster mode's).
 
 // Package pgtest gives integration tests a real PostgreSQL server: the one
 // that scripts/test (through scripts/lib/pg.sh) starts and describes in the
@@ -386,9 +387,18 @@ func RedshiftDSN(tb testing.TB) string {
 
 // SourceDSN returns the URL a source-side test reads from: the stand-in's
 // (RedshiftDSN) when REDSHIFTSYNC_TEST_SOURCE is "redshift", else the test
-// server's (DSN). Setup and checks keep using Open, the server itself.
+// server's (DSN). Setup and checks keep using Open, the server itself, or
+// OpenSource. In cluster mode (REDSHIFTSYNC_REDSHIFT_DSN, see Cluster) it
+// returns the cluster's URL to a test that made its fixtures through
+// OpenSource, and skips any other test, saying why.
 func SourceDSN(tb testing.TB) string {
 	tb.Helper()
+	if Cluster() {
+		if !registered(tb) {
+			tb.Skip(clusterSkip)
+		}
+		return os.Getenv(EnvRedshiftCluster)
+	}
 	if os.Getenv(EnvSource) == "redshift" {
 		return RedshiftDSN(tb)
 	}

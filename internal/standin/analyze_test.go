@@ -14,7 +14,7 @@ func TestAnalyzeRejects(t *testing.T) {
 	for _, c := range []struct{ sql, code, msg string }{
 		{`INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING`, "42601", `syntax error at or near "ON"`},
 		{`insert into t values (1) on  conflict (id) do update set v = 1`, "42601", `syntax error at or near "on"`},
-		{`SELECT count(*) FILTER (WHERE x > 1) FROM t`, "42601", `syntax error at or near "FILTER"`},
+		{`SELECT count(*) FILTER (WHERE x > 1) FROM t`, "42601", `syntax error at or near "("`},
 		{`SELECT * FROM t, LATERAL (SELECT 1) s`, "42601", `syntax error at or near "("`},
 		{`SELECT * FROM t JOIN LATERAL f(t.x) s ON true`, "42601", `syntax error at or near "f"`},
 		{`SELECT * FROM t WHERE (a, b) > ($1, $2)`, "0A000", "row value constructors and row comparisons are not supported"},
@@ -22,7 +22,15 @@ func TestAnalyzeRejects(t *testing.T) {
 		{`SELECT * FROM t WHERE ROW(a, b) = ROW(1, 2)`, "0A000", "row value constructors and row comparisons are not supported"},
 		{`SELECT (a, b) FROM t`, "0A000", "ROW expression, implicit or explicit, is not supported in target list"},
 		{`SELECT a, (b, c) FROM t`, "0A000", "ROW expression, implicit or explicit, is not supported in target list"},
-		{`COPY t FROM STDIN`, "XX000", "LOAD source is not supported. (Hint: only S3 or DynamoDB or EMR based load is allowed)"},
+		{`COPY t FROM STDIN`, "42601", `syntax error at or near "STDIN"`},
+		{`copy t (a, b) from stdin with csv`, "42601", `syntax error at or near "stdin"`},
+		{`SELECT a FROM t WHERE a IS DISTINCT FROM b`, "XX000", "Not implemented"},
+		{`UPDATE s.t SET v = 1 WHERE v IS NOT DISTINCT FROM $1`, "XX000", "Not implemented"},
+		{`SELECT DISTINCT ON (a) a, b FROM t ORDER BY a, b`, "0A000", "SELECT DISTINCT ON is not supported"},
+		{`SELECT a FROM t WHERE a <> ANY (SELECT b FROM u)`, "0A000", "ANY or SOME with <, >, <=, >=, <>, or != comparison condition is not supported"},
+		{`SELECT a FROM t WHERE a > some(SELECT b FROM u)`, "0A000", "ANY or SOME with <, >, <=, >=, <>, or != comparison condition is not supported"},
+		{`CREATE TABLE public.pgmigrations (id SERIAL PRIMARY KEY, name varchar(255) NOT NULL)`, "0A000", `Column "pgmigrations.id" has unsupported type "serial".`},
+		{`create table if not exists "S"."T" (a int, b numeric(10, 2), doc jsonb)`, "0A000", `Column "T.doc" has unsupported type "jsonb".`},
 		{`COPY t TO STDOUT`, "42601", `syntax error at or near "TO"`},
 		{`SET idle_in_transaction_session_timeout TO 300000`, "42704", `unrecognized configuration parameter "idle_in_transaction_session_timeout"`},
 		{`SET extra_float_digits TO 3`, "22023", `3 is outside the valid range for parameter "extra_float_digits" (-15 .. 2)`},
@@ -57,6 +65,12 @@ func TestAnalyzeAccepts(t *testing.T) {
 	for _, sql := range []string{
 		`SELECT 'ON CONFLICT', "lateral" FROM t -- (a, b) > (1, 2)`,
 		`SELECT $$ FILTER (WHERE $$ /* ON CONFLICT */`,
+		`SELECT 1 IS DISTINCT FROM 2`,
+		`SELECT relname FROM pg_catalog.pg_class WHERE relnamespace IS DISTINCT FROM 11`,
+		`SELECT a FROM t WHERE a = ANY (SELECT b FROM u)`,
+		`SELECT DISTINCT a, b FROM t`,
+		`CREATE TABLE t (id bigint PRIMARY KEY, v varchar(8), d super, g geometry, at timestamptz, CONSTRAINT k UNIQUE (v))`,
+		`CREATE TABLE t (LIKE u)`,
 		`SELECT * FROM t WHERE a IN (1, 2) AND f(a, b) > 1`,
 		`INSERT INTO t (a, b) VALUES (1, 2), (3, 4)`,
 		`SELECT CAST(x AS numeric(10, 2)), coalesce(a, b) FROM t`,
@@ -168,5 +182,57 @@ func TestRenderValuesBinary(t *testing.T) {
 	renderValues(r, cols, 2)
 	if string(r.Values[0]) != "00ff5c78" || string(r.Values[1]) != "\x00\x01" {
 		t.Errorf("binary values rendered %q", r.Values)
+	}
+}
+
+// TestRenderValuesTimeTZ: a TIMETZ column is printed in UTC, +00, as
+// Redshift prints it (r_Datetime_types); PostgreSQL keeps the offset.
+func TestRenderValuesTimeTZ(t *testing.T) {
+	cols := renderedColumns(&pgproto3.RowDescription{Fields: []pgproto3.FieldDescription{{DataTypeOID: 1266}}})
+	for in, want := range map[string]string{
+		"13:24:55-08":          "21:24:55+00",
+		"20:41:19+00":          "20:41:19+00",
+		"00:00:00.555+05:30":   "18:30:00.555+00",
+		"24:00:00+02":          "22:00:00+00",
+		"24:00:00+00":          "24:00:00+00",
+		"23:59:59.999999-14":   "13:59:59.999999+00",
+		"12:00:00-08:01:01":    "20:01:01+00",
+		"not a time of day+02": "not a time of day+02",
+	} {
+		r := &pgproto3.DataRow{Values: [][]byte{[]byte(in)}}
+		renderValues(r, cols, 2)
+		if string(r.Values[0]) != want {
+			t.Errorf("%q rendered %q, want %q", in, r.Values[0], want)
+		}
+	}
+}
+
+// TestRenderValuesIntervalLiteral: an interval with a qualifier is
+// printed as Redshift prints interval literals (r_interval_data_types); an
+// interval without qualifier is left in the postgres style.
+func TestRenderValuesIntervalLiteral(t *testing.T) {
+	cols := renderedColumns(&pgproto3.RowDescription{Fields: []pgproto3.FieldDescription{
+		{DataTypeOID: 1186, TypeModifier: 327679}, {DataTypeOID: 1186, TypeModifier: 196607}, {DataTypeOID: 1186, TypeModifier: 268435459},
+		{DataTypeOID: 1186, TypeModifier: 402718719}, {DataTypeOID: 1186, TypeModifier: 67174399}, {DataTypeOID: 1186, TypeModifier: -1},
+		{DataTypeOID: 1186, TypeModifier: 458751, TableOID: 16384}, {DataTypeOID: 1186, TypeModifier: -1, TableOID: 16384},
+	}})
+	in := []string{"1 year", "1 year 1 mon", "00:00:01.235", "00:02:02", "05:00:00", "1 day", "1 year 2 mons", "2 days"}
+	want := []string{"1 years 0 mons", "1 years 1 mons", "0 days 0 hours 0 mins 1.235 secs", "0 days 0 hours 2 mins 2.0 secs",
+		"0 days 5 hours 0 mins 0.0 secs", "1 day", "1 years 2 mons", "2 days"}
+	r := &pgproto3.DataRow{}
+	for _, v := range in {
+		r.Values = append(r.Values, []byte(v))
+	}
+	renderValues(r, cols, 2)
+	for i := range want {
+		if string(r.Values[i]) != want[i] {
+			t.Errorf("%q rendered %q, want %q", in[i], r.Values[i], want[i])
+		}
+	}
+	for v, w := range map[string]string{"-1 days +02:00:00": "-1 days 2 hours 0 mins 0.0 secs", "-00:00:01.5": "0 days 0 hours 0 mins -1.5 secs",
+		"2 days 01:01:01.123456": "2 days 1 hours 1 mins 1.123456 secs"} {
+		if got := intervalLiteralText(v, false); got != w {
+			t.Errorf("%q rendered %q, want %q", v, got, w)
+		}
 	}
 }

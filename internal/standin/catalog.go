@@ -261,6 +261,57 @@ BEGIN
 	END LOOP;
 	RETURN (CASE WHEN h >= 9223372036854775808 THEN h - 18446744073709551616 ELSE h END)::bigint;
 END $f$;
+-- format_type as Redshift's catalog prints a column's type: an interval
+-- with a year-month qualifier is Redshift's type intervaly2m, one with a
+-- day-second qualifier intervald2s (the names AWS's drivers map:
+-- redshift-jdbc42's and redshift_connector's type tables); the rest as
+-- PostgreSQL prints it (the stand-in's domains by their names).
+CREATE OR REPLACE FUNCTION ` + Schema + `.format_type(t oid, m integer) RETURNS text LANGUAGE sql STABLE AS $f$
+	SELECT CASE WHEN t = 'pg_catalog.interval'::regtype AND m IS NOT NULL AND m <> -1 THEN
+		CASE WHEN (m >> 16) & (8 | 1024 | 2048 | 4096) <> 0 THEN 'intervald2s' ELSE 'intervaly2m' END
+		ELSE pg_catalog.format_type(t, m) END
+$f$;
+GRANT EXECUTE ON FUNCTION ` + Schema + `.format_type(oid, integer) TO PUBLIC;
+
+-- r_SUPER_type, JSON_PARSE, JSON_SERIALIZE: SUPER columns, for tests to
+-- create (CREATE TABLE t (d super)) and fill as on Redshift, with
+-- JSON_PARSE('…'). A client that selects one receives its JSON text,
+-- compact, as JSON_SERIALIZE prints it ('[10001,10002,"abc"]'): a domain
+-- over text whose values are that form (json_compact checks the JSON and
+-- drops the white space outside strings); the catalog names it super.
+CREATE OR REPLACE FUNCTION ` + Schema + `.json_compact(t text) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $f$
+	SELECT regexp_replace(t::json::text, '("(?:[^"\\]|\\.)*")|\s+', '\1', 'g')
+$f$;
+GRANT EXECUTE ON FUNCTION ` + Schema + `.json_compact(text) TO PUBLIC;
+DO $d$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+		WHERE n.nspname = 'public' AND t.typname = 'super') THEN
+		CREATE DOMAIN public.super AS text CHECK (VALUE = ` + Schema + `.json_compact(VALUE));
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = 'public' AND p.proname = 'json_parse') THEN
+		CREATE FUNCTION public.json_parse(text) RETURNS public.super LANGUAGE sql IMMUTABLE STRICT
+			AS $f$SELECT ` + Schema + `.json_compact($1)::public.super$f$;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = 'public' AND p.proname = 'json_serialize') THEN
+		CREATE FUNCTION public.json_serialize(public.super) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $f$SELECT $1::text$f$;
+	END IF;
+END $d$;
+
+-- r_HLLSKTECH_type: HLLSKETCH columns, for tests to create. Redshift
+-- prints a sparse sketch as JSON ({"version":1,"logm":15,"sparse":
+-- {"indices":[…],"values":[…]}}) and a dense one as Base64 text: a domain
+-- over text that holds one of these forms; the catalog names it hllsketch.
+DO $d$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+		WHERE n.nspname = 'public' AND t.typname = 'hllsketch') THEN
+		CREATE DOMAIN public.hllsketch AS text CHECK (
+			(VALUE ~ '^\{("version":[0-9]+,)?"logm":[0-9]+,"sparse":\{"indices":\[[0-9,]*\],"values":\[[0-9,]*\]\}\}$'
+				AND VALUE = ` + Schema + `.json_compact(VALUE))
+			OR VALUE ~ '^([A-Za-z0-9+/]{4})+([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$');
+	END IF;
+END $d$;
 
 -- r_CREATE_TABLE_NEW (IDENTITY clause): Redshift's catalog prints an
 -- IDENTITY column's default as "identity"(<table oid>, <column>,
@@ -281,7 +332,13 @@ END $d$;
 	// to_varchar(T) does not exist" into Redshift's "cannot cast type T to
 	// character varying".
 	for _, t := range castableToText {
-		fmt.Fprintf(&b, "CREATE OR REPLACE FUNCTION %s.to_varchar(%s) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$SELECT $1::text$f$;\n", Schema, t)
+		body := "$1::text"
+		if t == "time with time zone" {
+			// r_Datetime_types: TIMETZ values are UTC, printed +00 (as
+			// render.go prints a TIMETZ column); 24:00:00+00 kept.
+			body = "CASE WHEN extract(timezone FROM $1) = 0 THEN $1::text ELSE ($1 AT TIME ZONE 'UTC')::text END"
+		}
+		fmt.Fprintf(&b, "CREATE OR REPLACE FUNCTION %s.to_varchar(%s) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$SELECT %s$f$;\n", Schema, t, body)
 	}
 	return b.String()
 }

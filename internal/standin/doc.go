@@ -30,12 +30,29 @@
 // rewrite are reworded as Redshift words them, and their positions (in a
 // text the client never saw) dropped.
 //
+// # Types PostgreSQL lacks
+//
+// VARBYTE, GEOMETRY, GEOGRAPHY, SUPER and HLLSKETCH are domains of the
+// same names in schema public, created with the schema above: tests create
+// columns of them with the Redshift type names, and Redshift's catalog
+// functions (format_type, as the Redshift dialect reads columns) print the
+// domain's name, as Redshift prints its own types. The values are held in
+// the form Redshift sends a client (VARBYTE over bytea, printed in hex by
+// the relay; the others over text, holding the printed form itself, since
+// PostgreSQL describes a domain's values by its base type): hexadecimal
+// EWKB, compact JSON for SUPER (filled with JSON_PARSE, as on Redshift),
+// a sketch's JSON or Base64 for HLLSKETCH. A domain reaches a RowDescription
+// as its base type's OID (bytea or text), where Redshift sends its own
+// (SUPER 4000, for one): the library chooses decoders from the catalog's
+// type names, never from OIDs.
+//
 // # Behaviours
 //
 // Each behaviour follows the page of Amazon Redshift's Database Developer
 // Guide named (https://docs.aws.amazon.com/redshift/latest/dg/<page>.html).
 // SQLSTATEs and texts come from the page, or, where AWS documents none,
-// from errors Redshift clusters are reported to give (marked *), or are the
+// from errors Redshift clusters are reported to give (marked *, with the
+// GitHub issue or pull request that shows it: owner/repo#n), or are the
 // stand-in's own (marked †):
 //
 //	behaviour                                       page                                   answer
@@ -45,36 +62,49 @@
 //	CURRENT_NAMESPACE                               r_CURRENT_NAMESPACE                    a stable cluster id (from the upstream's system identifier)
 //	SVV_TABLE_INFO                                  r_SVV_TABLE_INFO                       documented columns and types; no row for an empty table;
 //	                                                                                       superusers only (else 42501 "permission denied for relation
-//	                                                                                       svv_table_info"*) until GRANT SELECT; tbl_rows exact;
+//	                                                                                       svv_table_info"*, dbeaver/dbeaver#39984) until GRANT SELECT;
+//	                                                                                       tbl_rows exact;
 //	                                                                                       diststyle/sortkey1 AUTO(EVEN)/AUTO(SORTKEY) unless a row of
 //	                                                                                       redshift_standin.table_attributes says otherwise
 //	SVV_TRANSACTIONS                                r_SVV_TRANSACTIONS                     documented columns; one row per relation or transactionid
 //	                                                                                       lock; all rows for superusers, own rows for others; xid 0
 //	                                                                                       for a transaction that has not written†
 //	casts to TEXT/VARCHAR (:: and CAST) of types    c_unsupported-postgresql-features,     42846 "cannot cast type boolean to character varying"*
-//	  PostgreSQL 8.0.2 cannot cast (boolean,        r_CAST_function                        (also int2vector, smallint[], regproc, any array)
+//	  PostgreSQL 8.0.2 cannot cast (boolean,        r_CAST_function                        (dimitri/pgloader#1549; also int2vector, smallint[],
+//	                                                                                       regproc, any array: same text, the type named†)
 //	  arrays, int2vector, regproc, …)
 //	row constructors in a select list               c_unsupported-postgresql-features      0A000 "ROW expression, implicit or explicit, is not
-//	  ((a, b), ROW(a, b))                             ("Row constructors")                   supported in target list"*
+//	  ((a, b), ROW(a, b))                             ("Row constructors")                   supported in target list"* (psycopg/psycopg2#882)
 //	row comparisons ((a, b) > (x, y), ROW(…) = …)   c_unsupported-postgresql-features      0A000 "row value constructors and row comparisons are not
 //	                                                                                       supported"†
 //	INSERT … ON CONFLICT                            r_INSERT_30 (no such clause)           42601 syntax error at or near "ON"
-//	aggregate FILTER (WHERE …)                      r_Aggregate_Functions (no FILTER)      42601 syntax error at or near "FILTER"
+//	aggregate FILTER (WHERE …)                      r_Aggregate_Functions (no FILTER)      42601 syntax error at or near "("* (FILTER read as an
+//	                                                                                       alias: AgamiAI/agami-core#325)
 //	LATERAL                                         r_FROM_clause30 (no LATERAL)           42601 syntax error at or near the token after LATERAL
-//	COPY … FROM STDIN                               r_COPY (sources: S3, EMR, DynamoDB,    XX000 "LOAD source is not supported. (Hint: only S3 or
-//	                                                  SSH)                                   DynamoDB or EMR based load is allowed)"*
+//	COPY … FROM STDIN                               r_COPY (sources: S3, EMR, DynamoDB,    42601 syntax error at or near "STDIN"*
+//	                                                  SSH)                                   (darwin-eu/CDMConnector#38)
 //	COPY … TO STDOUT                                r_COPY (no TO), r_UNLOAD               42601 syntax error at or near "TO"
 //	functions PostgreSQL added after 8.0.2 that     c_unsupported-postgresql-functions     42883 "function pg_export_snapshot() does not exist"
 //	  Redshift lacks (snapshot, txid_*, object        (snapshot synchronization, object      (argument types as the server resolves them)
 //	  size/location, pg_control_system,               size/location, recovery information,
 //	  statement_timestamp, json_*, …)                 system administration)
 //	unsupported functions (string_agg, array_agg,   c_unsupported-postgresql-functions,    0A000 "Specified types or functions (one per INFO message)
-//	  generate_series, array functions, …) and        c_SQL_functions_leader_node_only       not supported on Redshift tables."*, with INFO
-//	  leader-node-only functions (version,                                                   'Function "name()" not supported.' per function,
-//	  current_schema, has_*_privilege, now, …) in                                            in a statement that reads a user or system table
-//	  a statement that reads a table                                                         (on the leader node alone they run)
-//	types Redshift lacks in a cast (json, jsonb,    c_unsupported-postgresql-datatypes     42704 type "jsonb" does not exist
+//	  generate_series, array functions, …) and        c_SQL_functions_leader_node_only       not supported on Redshift tables."*
+//	  leader-node-only functions (version,                                                   (liquibase/liquibase-redshift#1: NOW() in an INSERT),
+//	  current_schema, has_*_privilege, now, …) in                                            with INFO 'Function "name()" not supported.'† per
+//	  a statement that reads a table                                                         function, in a statement that reads a user or system
+//	                                                                                       table (on the leader node alone they run)
+//	types Redshift lacks in a cast (json, jsonb,    c_unsupported-postgresql-datatypes     42704 type "jsonb" does not exist†
 //	  uuid, bytea, inet, serial, ranges, …)
+//	  … as a column type in CREATE TABLE            c_unsupported-postgresql-datatypes     0A000† 'Column "t.id" has unsupported type "serial".'*
+//	                                                                                       (salsita/node-pg-migrate#767, awsdocs/amazon-redshift-
+//	                                                                                       developer-guide#47)
+//	IS [NOT] DISTINCT FROM in a statement that      c_unsupported-postgresql-functions     XX000† "Not implemented"* (jakob/Postico#446: code
+//	  reads a table                                   ("IS DISTINCT FROM")                   generation, cg_expr.cpp); on the leader node it runs
+//	SELECT DISTINCT ON (…)                          r_SELECT_list (no DISTINCT ON)         0A000 "SELECT DISTINCT ON is not supported"* (jakob/
+//	                                                                                       Postico#420, jazzband/django-redshift-backend#14)
+//	ANY / SOME with an operator other than =        r_comparison_condition                 0A000 "ANY or SOME with <, >, <=, >=, <>, or != comparison
+//	                                                                                       condition is not supported"* (jOOQ/jOOQ#18394)
 //	SET / RESET of a parameter Redshift lacks       cm_chap_ConfigurationRef               42704 unrecognized configuration parameter "…"
 //	SET extra_float_digits above 2 (or below -15)   r_extra_float_digits                   22023 "3 is outside the valid range for parameter
 //	                                                                                       "extra_float_digits" (-15 .. 2)"
@@ -96,7 +126,9 @@
 //	                                                                                       long for character type"† past a 64-KB VARCHAR (2D points,
 //	                                                                                       linestrings, polygons only)
 //	a bound parameter cast to INTERVAL              r_interval_literals (an interval is    XX000 "Not implemented"* (Redshift's answer to a
-//	  ($1::interval, CAST($1 AS interval))            the INTERVAL keyword, a quantity       parameter where it needs a constant, as for LIMIT $1)
+//	  ($1::interval, CAST($1 AS interval))            the INTERVAL keyword, a quantity       parameter where it needs a constant, as for LIMIT $1:
+//	                                                                                       aws/amazon-redshift-python-driver#24; for an interval
+//	                                                                                       it is the stand-in's inference†)
 //	                                                  and a date part)
 //	PRIMARY KEY informational, NOT NULL enforced    t_Defining_constraints,                redshift_standin.informational_primary_key(table) makes
 //	                                                  r_CREATE_TABLE_NEW                     a key's columns nullable, as Redshift's are when declared
@@ -105,6 +137,26 @@
 //	                                                                                       state (a function public.fnv_hash; VARCHAR input only)
 //	VARBYTE                                         r_VARBYTE_type                         a varbyte domain (over bytea, in schema public) that tests
 //	                                                                                       create columns of; values printed in hexadecimal, no \x
+//	TIMETZ values                                   r_Datetime_types ("TIMETZ values are   the time of day in UTC, offset +00 ("13:24:55 PST" is
+//	                                                  UTC"), r_DATEADD_function (TIMETZ      "21:24:55+00"), in a TIMETZ column and in a cast to VARCHAR
+//	                                                  examples)                              (PostgreSQL keeps the offset a value was written with)
+//	SUPER                                           r_SUPER_type, JSON_PARSE,              a super domain (over text, in schema public) that tests create
+//	                                                  JSON_SERIALIZE                         columns of and fill with JSON_PARSE('…') as on Redshift
+//	                                                                                       (public.json_parse; public.json_serialize reads one back);
+//	                                                                                       values are compact JSON text, '[10001,10002,"abc"]', as
+//	                                                                                       JSON_SERIALIZE prints them (the domain admits no other form)
+//	HLLSKETCH                                       r_HLLSKTECH_type                       an hllsketch domain (over text, in schema public) holding
+//	                                                                                       Redshift's printed forms: a sparse sketch's JSON
+//	                                                                                       ({"version":1,"logm":15,"sparse":{"indices":[…],"values":[…]}})
+//	                                                                                       or a dense one's Base64; no HLL functions
+//	INTERVAL with a qualifier                       r_interval_data_types ("Interval       format_type names the types intervaly2m (YEAR, MONTH, YEAR
+//	  (INTERVAL YEAR TO MONTH, DAY TO SECOND, …)      styles", "Examples of interval         TO MONTH) and intervald2s (DAY … SECOND), as Redshift's
+//	                                                  literals"); the type names of      catalog does; a value is printed with every unit of its kind,
+//	                                                  redshift-jdbc42 and                    "1 years 8 mons", "0 days 0 hours 2 mins 2.0 secs", and cast
+//	                                                  redshift_connector                     to text in the postgres style, "1 year 8 mons", "2 days
+//	                                                                                       01:01:00" ("cast it to text to see the expected interval
+//	                                                                                       style")†: the page's SELECT * example prints a column in
+//	                                                                                       the postgres style, its literal examples in the long form
 //	UNLOAD … FORMAT PARQUET (with -s3)              r_UNLOAD, r_UNLOAD_command_examples    runs (see "UNLOAD" below); INFO "UNLOAD completed, N
 //	                                                                                       record(s) unloaded successfully."*, then tag UNLOAD, no rows
 //	UNLOAD options r_UNLOAD says don't go together  r_UNLOAD (FORMAT, HEADER, DELIMITER,   0A000 "UNLOAD: PARQUET cannot be used with GZIP (r_UNLOAD)"†
@@ -130,13 +182,13 @@
 //	UNLOAD to an unknown bucket                     r_UNLOAD (TO)                          XX000 "S3ServiceException:… NoSuchBucket: The specified bucket
 //	                                                                                       does not exist"* (Redshift's prefix, the stub's words)
 //
-// Not enforced (yet): IS DISTINCT FROM (listed unsupported; its error text is
-// undocumented), VALUES lists as constant tables, subscripts outside the
+// Not enforced (yet): VALUES lists as constant tables, subscripts outside the
 // catalog, window NULLS clauses, compute-node-only functions without a
-// table (LISTAGG, MEDIAN); values other than floats and VARBYTE are relayed
-// as PostgreSQL renders them (no TIMETZ or INTERVAL forms; bytea_output
-// escape is not turned to hex); there is no SUPER or HLLSKETCH type, and no
-// spatial function but ST_AsEWKT. The command's -s3 endpoint is package
+// table (LISTAGG, MEDIAN); values other than floats, VARBYTE, TIMETZ and
+// interval expressions are relayed as PostgreSQL renders them
+// (bytea_output escape is not turned to hex; a TIMETZ is printed in UTC
+// whatever the session's time zone); SET IntervalStyle is not checked;
+// there is no spatial function but ST_AsEWKT. The command's -s3 endpoint is package
 // s3stub, apart from this one so that the proxy does not compile gofakes3
 // (UNLOAD writes through the ObjectStore interface it satisfies).
 //

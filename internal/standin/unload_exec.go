@@ -264,7 +264,10 @@ func (s *Server) unloadConn(ctx context.Context, cs *conn) (*pgconn.PgConn, *Rej
 	if err != nil {
 		return nil, unloadReject("UNLOAD upstream", "XX000", "redshift-standin: UNLOAD cannot reach the upstream: "+err.Error())
 	}
-	setup := "SET DateStyle = ISO; SET TimeZone = 'UTC'; SET extra_float_digits = 3; SET IntervalStyle = iso_8601"
+	// IntervalStyle postgres: Redshift prints an interval so (it has no
+	// other style), and an interval cast to text in the query must read as
+	// the client's own SELECT of it does.
+	setup := "SET DateStyle = ISO; SET TimeZone = 'UTC'; SET extra_float_digits = 3; SET IntervalStyle = postgres"
 	if cs.unload.user != "" && cs.unload.user != cfg.User {
 		setup = "SET SESSION AUTHORIZATION " + quoteIdent(cs.unload.user) + "; " + setup
 	}
