@@ -319,7 +319,7 @@ func TestResyncSoftDeletes(t *testing.T) {
 				}
 				return
 			}
-			if err := e.dst.QueryRow(`SELECT string_agg(id || v || `+pgsink.DeletedColumn+`, ',' ORDER BY id) FROM s.t`).Scan(&v); err != nil || v != "1bfalse,2a 2true,3bfalse" {
+			if err := e.dst.QueryRow(`SELECT string_agg(id || v || ` + pgsink.DeletedColumn + `, ',' ORDER BY id) FROM s.t`).Scan(&v); err != nil || v != "1bfalse,2a 2true,3bfalse" {
 				t.Errorf("rows = %q, %v; want 1bfalse,2atrue,3bfalse", v, err)
 			}
 			if got, want := listKeys(t, s, tbl, redshiftsync.KeyRange{}), []string{"[1]", "[3]"}; !slices.Equal(got, want) {
