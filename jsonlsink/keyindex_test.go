@@ -302,7 +302,9 @@ func killChild(dir string) {
 		}
 		return redshiftsync.Batch{Table: tbl, Rows: rows}
 	}
-	list := func() { must(s.ListKeys(ctx, tbl, redshiftsync.KeyRange{}, func(redshiftsync.Key) error { return nil })) }
+	list := func() {
+		must(s.ListKeys(ctx, tbl, redshiftsync.KeyRange{}, func(redshiftsync.Key) error { return nil }))
+	}
 	must(s.Write(ctx, batch(0, 500)))
 	list()
 	must(s.Flush(ctx, tbl)) // the index file covers 0..499
