@@ -284,10 +284,11 @@ func (tf *tableFile) persistIndex() error {
 }
 
 // appendSynced appends b to the file at path and fsyncs it, creating it
-// (and syncing its directory) when it does not exist.
+// (mode 0600, as durable.WriteFile makes its compacted form: the index is
+// the sink's own) and syncing its directory when it does not exist.
 func appendSynced(path string, b []byte) error {
 	_, statErr := os.Stat(path)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -59,7 +60,8 @@ func SchemaFileName(schema, table string) string {
 // SchemaChanged replaces the table's schema file (see SchemaFile) with its
 // current columns, primary key and the change, atomically and durably
 // (written beside, fsynced, renamed, the directory fsynced): a reader sees
-// the old file or the new one. Rows written afterwards have the new columns
+// the old file or the new one. The file then gets the mode of the table
+// files (WithFileMode), the umask not applied. Rows written afterwards have the new columns
 // as keys; the lines already in the table file keep theirs.
 func (s *Sink) SchemaChanged(ctx context.Context, table *redshiftsync.Table, change redshiftsync.SchemaChange) error {
 	if _, err := s.table(table, "SchemaChanged"); err != nil {
@@ -89,6 +91,10 @@ func (s *Sink) SchemaChanged(ctx context.Context, table *redshiftsync.Table, cha
 	}
 	path := filepath.Join(s.dir, SchemaFileName(table.Schema, table.Name))
 	if err := durable.WriteFile(path, append(data, '\n')); err != nil {
+		return fmt.Errorf("jsonlsink: table %s: schema file: %w", table.QualifiedName(), err)
+	}
+	// durable.WriteFile makes the file 0600; it is for the tables' readers.
+	if err := os.Chmod(path, s.mode); err != nil {
 		return fmt.Errorf("jsonlsink: table %s: schema file: %w", table.QualifiedName(), err)
 	}
 	return nil
