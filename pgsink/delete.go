@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -67,7 +68,9 @@ func (ts *tableSink) readKeyTypes(ctx context.Context, q queryer) error {
 		if j < 0 {
 			return fmt.Errorf("key column %q is missing from %s", k, ts.qTarget)
 		}
-		ts.keyCmp[i] = canonicalType(types[j])
+		// Bounds are cast to the column's type without its modifier: a
+		// numeric(12,2) or timestamp(3) cast would round them.
+		ts.keyCmp[i] = typmodRe.ReplaceAllString(canonicalType(types[j]), "")
 		if textLike(ts.keyCmp[i]) {
 			ts.keyCmp[i] = "text"
 		}
@@ -75,11 +78,14 @@ func (ts *tableSink) readKeyTypes(ctx context.Context, q queryer) error {
 	return nil
 }
 
+// typmodRe matches a type modifier as format_type prints it: "(12,2)".
+var typmodRe = regexp.MustCompile(`\(\d+(,\d+)?\)`)
+
 // textLike reports whether a column of type t (canonical) holds strings that
 // KeyRange orders byte by byte: they are compared as text COLLATE "C".
 func textLike(t string) bool {
 	switch {
-	case t == "text", t == "citext", t == "name", strings.HasPrefix(t, "character varying"):
+	case t == "text", t == "citext", t == "name", t == "character varying":
 		return true
 	}
 	return false

@@ -364,3 +364,23 @@ func TestSchemaChanged(t *testing.T) {
 		t.Errorf("SchemaChanged with the resync pending: %v", err)
 	}
 }
+
+// TestListKeysDecimalBounds: a bound finer than the key column's scale is
+// compared by value, not rounded to the column's type (numeric(12,2) would
+// round 1.004 to 1.00 and list it: failed before the casts dropped the
+// type modifier).
+func TestListKeysDecimalBounds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	tbl := &redshiftsync.Table{Schema: "s", Name: "d", PrimaryKey: []string{"k"}, Columns: []redshiftsync.Column{
+		{Name: "k", Type: redshiftsync.TypeDecimal, Precision: 12, Scale: 2}}}
+	s := e.openSink(t, tbl)
+	if err := s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: [][]any{{redshiftsync.Decimal("1.00")}, {redshiftsync.Decimal("1.01")}, {redshiftsync.Decimal("2.50")}}}); err != nil {
+		t.Fatal(err)
+	}
+	r := redshiftsync.KeyRange{Lower: redshiftsync.Key{redshiftsync.Decimal("1.004")}, Upper: redshiftsync.Key{redshiftsync.Decimal("2.496")}}
+	if got, want := listKeys(t, s, tbl, r), []string{"[1.01]"}; !slices.Equal(got, want) {
+		t.Errorf("ListKeys(1.004..2.496) = %v, want %v", got, want)
+	}
+}
