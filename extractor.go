@@ -251,8 +251,11 @@ func (e *Extractor) Discover(ctx context.Context) (*Discovery, error) {
 		if s, ok := specs[t.QualifiedName()]; ok {
 			spec = &s
 		}
-		d.Plans = append(d.Plans, makePlan(t, spec, e.cfg.EnableCompleteResync))
+		p := makePlan(t, spec, e.cfg.EnableCompleteResync)
+		_, p.Deletes = e.deletePlan(t, dialect)
+		d.Plans = append(d.Plans, p)
 	}
+	e.pendingChanges(ctx, d.Plans)
 	return d, nil
 }
 
@@ -280,6 +283,9 @@ type TableReport struct {
 	Status TableStatus `json:"status"`
 	// Err is nil when the table's sync finished; otherwise a *TableError.
 	Err error `json:"-"`
+	// Deletes is what delete detection did for the table in this run; nil
+	// when it did not run (off, or not due).
+	Deletes *DeleteStats `json:"deletes,omitempty"`
 }
 
 // Run syncs every planned table, at most MaxParallelWorkers queries at once,
@@ -352,6 +358,10 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 			ts := &tableSync{e: e, ck: ck, plan: p, dialect: d.Dialect, stats: e.stats.table(p.Table.QualifiedName())}
 			rows, err := ts.run(runCtx)
 			rep.Tables[i] = TableReport{Table: p.Table.QualifiedName(), Mode: p.Mode, Key: p.ReplicationKey, Rows: rows, Duration: time.Since(t0), Warnings: p.Warnings, Err: err}
+			if ts.del != nil && ts.del.stats.Ranges > 0 {
+				st := ts.del.stats
+				rep.Tables[i].Deletes = &st
+			}
 			// Fail fast: the others stop at their next page, unless the
 			// failure is the table's own (see tableScoped): the others are
 			// not at fault and finish.

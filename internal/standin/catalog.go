@@ -243,6 +243,25 @@ BEGIN
 	RETURN out;
 END $f$;
 
+-- r_FNV_HASH: "the 64-bit FNV-1a non-cryptographic hash", of a VARCHAR's
+-- bytes, its optional BIGINT seed being the hash's state (so
+-- FNV_HASH('cd', FNV_HASH('ab')) = FNV_HASH('abcd')), the default seed
+-- FNV's offset basis. Only VARCHAR input: other types are hashed by their
+-- binary form, which the library does not use.
+CREATE OR REPLACE FUNCTION public.fnv_hash(v text, seed bigint DEFAULT -3750763034362895579) RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE AS $f$
+DECLARE
+	b bytea := convert_to(v, 'UTF8');
+	h numeric := CASE WHEN seed < 0 THEN seed::numeric + 18446744073709551616 ELSE seed END;
+	x bigint;
+BEGIN
+	FOR i IN 0..length(b) - 1 LOOP
+		x := (CASE WHEN h >= 9223372036854775808 THEN h - 18446744073709551616 ELSE h END)::bigint # get_byte(b, i);
+		h := mod((CASE WHEN x < 0 THEN x::numeric + 18446744073709551616 ELSE x END) * 1099511628211, 18446744073709551616);
+	END LOOP;
+	RETURN (CASE WHEN h >= 9223372036854775808 THEN h - 18446744073709551616 ELSE h END)::bigint;
+END $f$;
+
 -- r_CREATE_TABLE_NEW (IDENTITY clause): Redshift's catalog prints an
 -- IDENTITY column's default as "identity"(<table oid>, <column>,
 -- '<seed>,<step>'::text). A function named identity in public gives that

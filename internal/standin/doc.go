@@ -101,6 +101,8 @@
 //	PRIMARY KEY informational, NOT NULL enforced    t_Defining_constraints,                redshift_standin.informational_primary_key(table) makes
 //	                                                  r_CREATE_TABLE_NEW                     a key's columns nullable, as Redshift's are when declared
 //	                                                                                       without NOT NULL† (PostgreSQL makes them NOT NULL)
+//	FNV_HASH(varchar [, seed])                      r_FNV_HASH                             64-bit FNV-1a of the text's bytes, the seed the hash's
+//	                                                                                       state (a function public.fnv_hash; VARCHAR input only)
 //	VARBYTE                                         r_VARBYTE_type                         a varbyte domain (over bytea, in schema public) that tests
 //	                                                                                       create columns of; values printed in hexadecimal, no \x
 //
