@@ -35,6 +35,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	installed map[string]*installation // by database name
+	unloadCfg *UnloadConfig            // nil until EnableUnload (unload_exec.go)
 	conns     map[net.Conn]bool
 	closed    bool
 	wg        sync.WaitGroup
@@ -295,6 +296,8 @@ type conn struct {
 	// last RowDescription, which precedes a simple query's rows and, for
 	// lib/pq's extended protocol, answers the Describe before Execute.
 	rendered []int
+	// unload is the connection's UNLOAD bookkeeping (unload_exec.go).
+	unload unloadState
 }
 
 // markerPrefix names the column that a rejected text is replaced with: the
@@ -326,6 +329,10 @@ func (cs *conn) take(id int) *Rejection {
 // side ends.
 func (s *Server) relay(c, u net.Conn, be *pgproto3.Backend, fe *pgproto3.Frontend, startup *pgproto3.StartupMessage) error {
 	cs := &conn{rejected: map[int]*Rejection{}}
+	cs.unload.user, cs.unload.db = startup.Parameters["user"], startup.Parameters["database"]
+	if cs.unload.db == "" {
+		cs.unload.db = cs.unload.user
+	}
 	if v, err := strconv.Atoi(startup.Parameters["extra_float_digits"]); err == nil {
 		cs.floatDigits.Store(int32(v))
 	}
@@ -365,6 +372,9 @@ func (s *Server) clientToUpstream(cs *conn, be *pgproto3.Backend, fe *pgproto3.F
 
 // sqlFor returns what to send upstream for a client's SQL text.
 func (s *Server) sqlFor(cs *conn, sql string) string {
+	if out, ok := s.unloadSQL(cs, sql); ok {
+		return out
+	}
 	res := Analyze(sql)
 	if res.Reject != nil {
 		s.log.Debug("rejected", "rule", res.Reject.Rule, "sql", sql)
@@ -382,6 +392,7 @@ func (s *Server) upstreamToClient(cs *conn, be *pgproto3.Backend, fe *pgproto3.F
 		if err != nil {
 			return err
 		}
+		msg = cs.unloadReply(msg)
 		switch m := msg.(type) {
 		case *pgproto3.ErrorResponse:
 			for _, n := range fixError(cs, m) {

@@ -24,6 +24,11 @@
 //	redshift-standin: listening on postgres://postgres@127.0.0.1:5439/postgres?sslmode=disable
 //	redshift-standin: s3 on http://127.0.0.1:41234
 //
+// With -s3 the stand-in executes UNLOAD … FORMAT PARQUET into that endpoint
+// (see package internal/standin): -slices N (4 by default) is the number of
+// slices PARALLEL ON spreads rows over, and -unload-mb BYTES the bytes it
+// counts as one MB of MAXFILESIZE and row-group size (1 MiB by default).
+//
 // A bad bucket name or an address that cannot be listened on ends it with
 // status 1 before it prints anything.
 package main
@@ -52,6 +57,8 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "host:port to listen on (port 0 picks a free one)")
 	verbose := flag.Bool("v", false, "log every rejected statement and ended connection on stderr")
 	s3addr := flag.String("s3", "", "host:port to also serve an S3-compatible endpoint on (in memory, path-style; port 0 picks a free one); none when empty")
+	slices := flag.Int("slices", 4, "with -s3: the slices an UNLOAD … PARALLEL ON spreads its rows over (one part file each, at least)")
+	unloadMB := flag.Int64("unload-mb", 1<<20, "with -s3: the bytes UNLOAD counts as one MB in MAXFILESIZE, ROWGROUPSIZE and its 32-MB row groups (small values make small tables fill several row groups and files)")
 	var buckets names
 	flag.Var(&buckets, "s3-bucket", "a bucket to create at start in the -s3 endpoint (repeat the flag for several)")
 	flag.Parse()
@@ -78,6 +85,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if s3 != nil {
+		s.EnableUnload(standin.UnloadConfig{Store: s3, Slices: *slices, MB: *unloadMB})
 	}
 	fmt.Println("redshift-standin: listening on " + s.URL())
 	if s3 != nil {

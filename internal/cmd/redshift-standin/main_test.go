@@ -63,7 +63,7 @@ func TestContract(t *testing.T) {
 		s3   bool
 	}{
 		{"postgres only", "", false},
-		{"with -s3", " -s3 127.0.0.1:0 -s3-bucket redshiftsync-test -s3-bucket second", true},
+		{"with -s3", " -s3 127.0.0.1:0 -s3-bucket redshiftsync-test -s3-bucket second -slices 3 -unload-mb 16", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := command("-upstream " + dsn + " -listen 127.0.0.1:0" + tc.args)
@@ -89,11 +89,25 @@ func TestContract(t *testing.T) {
 			if err := db.QueryRow(`SELECT version()`).Scan(&v); err != nil || !strings.Contains(v, "Redshift") {
 				t.Fatalf("version() through %s: %q %v", url, v, err)
 			}
+			// UNLOAD runs with -s3 only (and writes -slices parts).
+			_, unloadErr := db.Exec(`UNLOAD ('SELECT i FROM generate_series(1, 9) i') TO 's3://redshiftsync-test/u/' IAM_ROLE 'arn:aws:iam::0123456789012:role/R' PARQUET MANIFEST VERBOSE`)
 			db.Close()
+			if (unloadErr == nil) != tc.s3 {
+				t.Fatalf("UNLOAD with -s3 %v: %v", tc.s3, unloadErr)
+			}
 			if tc.s3 {
 				endpoint := contractLine(t, r, "redshift-standin: s3 on ")
 				if !strings.HasPrefix(endpoint, "http://127.0.0.1:") || strings.HasSuffix(endpoint, ":0") {
 					t.Fatalf("second line gives %q, want http://127.0.0.1:PORT with the chosen port", endpoint)
+				}
+				resp, err := http.Get(endpoint + "/redshiftsync-test/u/manifest")
+				if err != nil {
+					t.Fatal(err)
+				}
+				manifest, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || strings.Count(string(manifest), `"url"`) != 3 {
+					t.Fatalf("UNLOAD's manifest over HTTP: %d %s (want 3 parts, one per slice)", resp.StatusCode, manifest)
 				}
 				for _, bucket := range []string{"redshiftsync-test", "second"} {
 					req, _ := http.NewRequest("PUT", endpoint+"/"+bucket+"/dir/obj", strings.NewReader("body of "+bucket))

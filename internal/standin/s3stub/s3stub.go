@@ -1,8 +1,10 @@
 // Package s3stub is the Redshift stand-in's S3-compatible endpoint: an
 // in-memory, path-style S3 server (github.com/johannesboyne/gofakes3 over
 // its s3mem backend) that internal/cmd/redshift-standin runs in its own
-// process when it is given -s3 ADDR, so that tests of UNLOAD (issue #16)
-// have somewhere to read from. It lives apart from package standin so that
+// process when it is given -s3 ADDR: the stand-in's UNLOAD (issue #16)
+// writes its parts and manifest to it in process (ListKeys, PutObject,
+// DeleteObject: it is the standin.ObjectStore), and clients read them over
+// HTTP. It lives apart from package standin so that
 // the proxy, and whatever imports it, does not compile gofakes3 unless the
 // S3 side is used.
 //
@@ -28,6 +30,7 @@
 package s3stub
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -41,9 +44,10 @@ import (
 
 // Server is a running S3 endpoint.
 type Server struct {
-	ln   net.Listener
-	http *http.Server
-	done chan error
+	ln      net.Listener
+	http    *http.Server
+	done    chan error
+	backend gofakes3.Backend
 }
 
 // Listen validates every name in buckets (ValidateBucketName; a name given
@@ -72,9 +76,10 @@ func Listen(addr string, buckets []string) (*Server, error) {
 	// request to 127.0.0.1 would take the address for the bucket name.
 	fake := gofakes3.New(backend)
 	s := &Server{
-		ln:   ln,
-		http: &http.Server{Handler: fake.Server(), ReadHeaderTimeout: time.Minute},
-		done: make(chan error, 1),
+		ln:      ln,
+		http:    &http.Server{Handler: fake.Server(), ReadHeaderTimeout: time.Minute},
+		done:    make(chan error, 1),
+		backend: backend,
 	}
 	go func() { s.done <- s.http.Serve(ln) }()
 	return s, nil
@@ -136,6 +141,47 @@ func ValidateBucketName(name string) error {
 		if strings.HasSuffix(name, sfx) {
 			return bad("the suffix " + sfx + " is reserved")
 		}
+	}
+	return nil
+}
+
+// The in-process API: the stand-in's UNLOAD writes through it (it satisfies
+// standin.ObjectStore), to the same backend the HTTP endpoint serves, so a
+// client reads over HTTP what UNLOAD wrote.
+
+// ListKeys returns the keys in bucket that start with prefix, in
+// lexicographic order. An unknown bucket is an error that names it.
+func (s *Server) ListKeys(bucket, prefix string) ([]string, error) {
+	var keys []string
+	page := gofakes3.ListBucketPage{}
+	for {
+		list, err := s.backend.ListBucket(bucket, &gofakes3.Prefix{HasPrefix: true, Prefix: prefix}, page)
+		if err != nil {
+			return nil, fmt.Errorf("redshift-standin: list s3://%s/%s: %w", bucket, prefix, err)
+		}
+		for _, c := range list.Contents {
+			keys = append(keys, c.Key)
+		}
+		if !list.IsTruncated || list.NextMarker == "" {
+			return keys, nil
+		}
+		page = gofakes3.ListBucketPage{HasMarker: true, Marker: list.NextMarker}
+	}
+}
+
+// PutObject stores body at bucket/key, replacing what was there.
+func (s *Server) PutObject(bucket, key string, body []byte) error {
+	if _, err := s.backend.PutObject(bucket, key, map[string]string{}, bytes.NewReader(body), int64(len(body)), nil); err != nil {
+		return fmt.Errorf("redshift-standin: put s3://%s/%s: %w", bucket, key, err)
+	}
+	return nil
+}
+
+// DeleteObject removes bucket/key; a key that does not exist is no error
+// (as S3's DeleteObject).
+func (s *Server) DeleteObject(bucket, key string) error {
+	if _, err := s.backend.DeleteObject(bucket, key); err != nil {
+		return fmt.Errorf("redshift-standin: delete s3://%s/%s: %w", bucket, key, err)
 	}
 	return nil
 }
