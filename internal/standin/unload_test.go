@@ -696,3 +696,138 @@ func TestUnloadPrivilegesAndProtocols(t *testing.T) {
 		t.Errorf("UNLOAD in an aborted transaction wrote %q", keys)
 	}
 }
+
+// unloadOneRow runs UNLOAD of query (the literal's text: the caller doubles
+// its quotes) on c and returns the schema and the one row written, its
+// values by column name.
+func unloadOneRow(t *testing.T, c *sql.Conn, store *s3stub.Server, prefix, query string) (*parquet.Schema, map[string]parquet.Value) {
+	t.Helper()
+	if _, err := c.ExecContext(t.Context(), fmt.Sprintf(`UNLOAD ('%s') TO 's3://%s/%s' IAM_ROLE 'arn:aws:iam::0123456789012:role/R' PARQUET MANIFEST VERBOSE`, query, unloadBucket, prefix)); err != nil {
+		t.Fatalf("UNLOAD: %v", err)
+	}
+	schema, rows := readParts(t, store, readManifest(t, store, prefix))
+	if len(rows) != 1 {
+		t.Fatalf("%d rows, want 1", len(rows))
+	}
+	out := map[string]parquet.Value{}
+	for i, f := range schema.Fields() {
+		out[f.Name()] = rows[0][i]
+	}
+	return schema, out
+}
+
+// TestUnloadRendersAsSQLPath: text made in the query (casts to VARCHAR of
+// intervals, TIMETZ, TIME, floats, dates and timestamps) is the same
+// through UNLOAD as through the SQL path of the same session: the UNLOAD's
+// query runs with the client's IntervalStyle, DateStyle, TimeZone and
+// extra_float_digits, and the same rewrites.
+func TestUnloadRendersAsSQLPath(t *testing.T) {
+	db, store, _, _ := startUnload(t, standin.UnloadConfig{Slices: 1})
+	c, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cols := []string{"iv", "ivn", "tz", "tm", "r", "d", "dt", "ts", "tstz"}
+	query := `SELECT CAST(interval '1 year 2 months 3 days 04:05:06' AS varchar) AS iv,
+		CAST(interval '-1 day 00:00:01.5' AS varchar) AS ivn,
+		CAST(timetz '10:00:00-03:30' AS varchar) AS tz, CAST(time '13:14:15.5' AS varchar) AS tm,
+		CAST(CAST(0.1 AS real) AS varchar) AS r, CAST(CAST(0.1 AS double precision) / 3 AS varchar) AS d,
+		CAST(date '2026-02-28' AS varchar) AS dt, CAST(timestamp '1999-12-31 23:59:59.5' AS varchar) AS ts,
+		CAST(timestamptz '2026-06-01 12:00:00+02' AS varchar) AS tstz`
+	for i, setup := range []string{"SET extra_float_digits TO 0", "SET timezone TO 'America/New_York'", "SET extra_float_digits TO 2"} {
+		if _, err := c.ExecContext(t.Context(), setup); err != nil {
+			t.Fatalf("%s: %v", setup, err)
+		}
+		want := make([]string, len(cols))
+		ptrs := make([]any, len(cols))
+		for k := range want {
+			ptrs[k] = &want[k]
+		}
+		if err := c.QueryRowContext(t.Context(), query).Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		_, got := unloadOneRow(t, c, store, fmt.Sprintf("render%d/", i), strings.ReplaceAll(query, "'", "''"))
+		for k, name := range cols {
+			if g := string(got[name].ByteArray()); g != want[k] {
+				t.Errorf("after %s: %s through UNLOAD %q, through SQL %q", setup, name, g, want[k])
+			}
+		}
+	}
+}
+
+// TestUnloadDateRange: DATE and TIMESTAMP values across Redshift's range
+// (4713 BC to 294276 AD, r_Datetime_types), BC and past year 9999
+// included, are written as Parquet DATE days since 1970-01-01 and INT96
+// Julian days and nanoseconds, as Go's proleptic Gregorian calendar counts
+// them.
+func TestUnloadDateRange(t *testing.T) {
+	db, store, _, _ := startUnload(t, standin.UnloadConfig{Slices: 1})
+	s := pgtest.NewSchema(t, pgtest.Open(t))
+	// Go's year 0 is 1 BC, -4712 is 4713 BC.
+	cases := []struct {
+		date, ts string
+		at       time.Time
+	}{
+		{"4713-11-24 BC", "4713-11-24 00:00:00.000001 BC", time.Date(-4712, 11, 24, 0, 0, 0, 1000, time.UTC)},
+		{"0001-12-31 BC", "0001-12-31 23:59:59.999999 BC", time.Date(0, 12, 31, 23, 59, 59, 999999000, time.UTC)},
+		{"0001-01-01", "0001-01-01 00:00:00", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"1969-12-31", "1969-12-31 12:00:00", time.Date(1969, 12, 31, 12, 0, 0, 0, time.UTC)},
+		{"10000-01-01", "10000-01-01 06:07:08.09", time.Date(10000, 1, 1, 6, 7, 8, 90000000, time.UTC)},
+		{"294276-12-31", "294276-12-31 23:59:59.999999", time.Date(294276, 12, 31, 23, 59, 59, 999999000, time.UTC)},
+	}
+	var vals []string
+	for i, c := range cases {
+		vals = append(vals, fmt.Sprintf("(%d, '%s', '%s', '%s+00')", i, c.date, c.ts, c.ts))
+	}
+	pgtest.Exec(t, pgtest.Open(t), fmt.Sprintf(`CREATE TABLE %s.dates (id integer, dt date, ts timestamp, tstz timestamptz);
+		INSERT INTO %[1]s.dates VALUES %s`, s, strings.Join(vals, ", ")))
+	pgtest.Exec(t, db, fmt.Sprintf(`UNLOAD ('SELECT * FROM %s.dates') TO 's3://%s/dates/' IAM_ROLE 'arn:aws:iam::0123456789012:role/R' PARQUET MANIFEST VERBOSE`, s, unloadBucket))
+	_, rows := readParts(t, store, readManifest(t, store, "dates/"))
+	if len(rows) != len(cases) {
+		t.Fatalf("%d rows, want %d", len(rows), len(cases))
+	}
+	slices.SortFunc(rows, func(a, b parquet.Row) int { return int(a[0].Int32() - b[0].Int32()) })
+	for i, c := range cases {
+		day := c.at.Unix() / 86400
+		if c.at.Unix()%86400 < 0 {
+			day--
+		}
+		if got := int64(rows[i][1].Int32()); got != day {
+			t.Errorf("%s: DATE %d days, want %d", c.date, got, day)
+		}
+		for k := 2; k <= 3; k++ {
+			if got := int96Time(rows[i][k].Int96()); !got.Equal(c.at) {
+				t.Errorf("%s: column %d INT96 %v, want %v", c.ts, k, got, c.at)
+			}
+		}
+	}
+}
+
+// TestUnloadSuperExpression: a SUPER made in the query (JSON_PARSE, a
+// column of a view) is written as a SUPER column is, BYTE_ARRAY with the
+// JSON logical type, holding the compact text the SQL path returns.
+func TestUnloadSuperExpression(t *testing.T) {
+	db, store, _, _ := startUnload(t, standin.UnloadConfig{Slices: 1})
+	c, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	query := `SELECT JSON_PARSE('{"a": [1, 2.50, {"b": null}], "c": "x é y"}') AS p, JSON_PARSE('[10001, 10002, "abc"]') AS q`
+	var p, q string
+	if err := c.QueryRowContext(t.Context(), query).Scan(&p, &q); err != nil {
+		t.Fatal(err)
+	}
+	schema, got := unloadOneRow(t, c, store, "super/", strings.ReplaceAll(query, "'", "''"))
+	want := "message schema {\n\toptional binary p (JSON);\n\toptional binary q (JSON);\n}"
+	if schema.String() != want {
+		t.Errorf("schema\n%s\nwant\n%s", schema, want)
+	}
+	if g := string(got["p"].ByteArray()); g != p {
+		t.Errorf("p through UNLOAD %q, through SQL %q", g, p)
+	}
+	if g := string(got["q"].ByteArray()); g != q || q != `[10001,10002,"abc"]` {
+		t.Errorf("q through UNLOAD %q, through SQL %q", g, q)
+	}
+}
