@@ -343,7 +343,7 @@ func writeUnload(ctx context.Context, c *pgconn.PgConn, cfg *UnloadConfig, u *Un
 	if err != nil {
 		return 0, upstreamError(err)
 	}
-	cols, r := unloadColumns(ctx, c, desc.Fields)
+	cols, r := unloadColumns(ctx, c, query, desc.Fields)
 	if r != nil {
 		return 0, r
 	}

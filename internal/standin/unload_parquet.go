@@ -93,8 +93,8 @@ var domainTypes = set("varbyte", "geometry", "geography", "super", "hllsketch")
 // unloadColumns returns the columns of a result described by fields, with
 // their Parquet types, or the rejection of a type UNLOAD cannot write to
 // Parquet.
-func unloadColumns(ctx context.Context, c *pgconn.PgConn, fields []pgconn.FieldDescription) ([]unloadColumn, *Rejection) {
-	domains, r := columnDomains(ctx, c, fields)
+func unloadColumns(ctx context.Context, c *pgconn.PgConn, query string, fields []pgconn.FieldDescription) ([]unloadColumn, *Rejection) {
+	domains, r := resultDomains(ctx, c, query, fields)
 	if r != nil {
 		return nil, r
 	}
@@ -110,6 +110,35 @@ func unloadColumns(ctx context.Context, c *pgconn.PgConn, fields []pgconn.FieldD
 			return nil, r
 		}
 		out[i] = col
+	}
+	return out, nil
+}
+
+// resultDomains returns, per field of query's result, the name of the
+// stand-in domain type (varbyte, geometry, super, …) it has, "" for others.
+// PostgreSQL describes a domain's values by the base type, so the types
+// are read from a temporary view of the query (rolled back): that finds an
+// expression's domain too (JSON_PARSE(…) is SUPER). Where the view cannot
+// be made (no TEMP privilege, a name twice), the columns of tables the
+// fields select are looked up instead.
+func resultDomains(ctx context.Context, c *pgconn.PgConn, query string, fields []pgconn.FieldDescription) ([]string, *Rejection) {
+	const view = "redshift_standin_unload_columns"
+	res, err := c.Exec(ctx, "BEGIN; CREATE TEMP VIEW "+view+" AS "+query+`
+;
+		SELECT a.attnum, t.typname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+		WHERE a.attrelid = 'pg_temp.`+view+`'::regclass AND a.attnum > 0 AND t.typtype = 'd'`).ReadAll()
+	if _, rerr := c.Exec(ctx, "ROLLBACK").ReadAll(); rerr != nil {
+		return nil, upstreamError(rerr)
+	}
+	if err != nil || len(res) != 3 {
+		return columnDomains(ctx, c, fields)
+	}
+	out := make([]string, len(fields))
+	for _, row := range res[2].Rows {
+		num, _ := strconv.Atoi(string(row[0]))
+		if n := string(row[1]); num >= 1 && num <= len(out) && domainTypes[n] {
+			out[num-1] = n
+		}
 	}
 	return out, nil
 }
