@@ -40,6 +40,10 @@ GRANT USAGE ON SCHEMA ` + Schema + `, ` + missingSchema + ` TO PUBLIC;
 CREATE OR REPLACE FUNCTION ` + Schema + `.version() RETURNS text LANGUAGE sql IMMUTABLE AS $f$SELECT '` + RedshiftVersion + `'::text$f$;
 
 -- r_GETDATE: the current statement's start, a TIMESTAMP (no zone) in UTC.
+-- PG_LAST_UNLOAD_COUNT: the relay keeps the session's count and passes it
+-- (see lastUnloadCall); the column keeps Redshift's name.
+CREATE OR REPLACE FUNCTION ` + Schema + `.pg_last_unload_count(n bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS $f$SELECT coalesce(n, 0)$f$;
+GRANT EXECUTE ON FUNCTION ` + Schema + `.pg_last_unload_count(bigint) TO PUBLIC;
 CREATE OR REPLACE FUNCTION ` + Schema + `.getdate() RETURNS timestamp LANGUAGE sql STABLE AS $f$SELECT statement_timestamp() AT TIME ZONE 'UTC'$f$;
 
 -- r_SYSDATE: the current transaction's start, a TIMESTAMP in UTC.

@@ -389,6 +389,10 @@ func (s *Server) sqlFor(cs *conn, sql string) string {
 		s.log.Debug("rejected", "rule", res.Reject.Rule, "sql", sql)
 		return cs.reject(res.Reject)
 	}
+	if strings.Contains(res.SQL, lastUnloadCall) {
+		res.SQL = strings.ReplaceAll(res.SQL, lastUnloadCall,
+			Schema+".pg_last_unload_count("+strconv.FormatInt(cs.unload.last.Load(), 10)+")")
+	}
 	if res.FloatDigits != nil {
 		cs.floatDigits.Store(int32(*res.FloatDigits))
 		cs.floatSet.Store(true)

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -78,7 +79,15 @@ type unloadState struct {
 	// them (ParameterStatus): DateStyle, IntervalStyle and TimeZone, which
 	// the UNLOAD's own connection takes on.
 	params map[string]string
+	// last is PG_LAST_UNLOAD_COUNT: the rows of the session's last UNLOAD
+	// that completed, 0 after one that failed while unloading.
+	last atomic.Int64
 }
+
+// lastUnloadCall is what Analyze puts in place of pg_last_unload_count();
+// the relay replaces the NULL with the session's count when it sends the
+// text (a statement prepared once keeps the count of its Parse†).
+const lastUnloadCall = Schema + ".pg_last_unload_count(NULL)"
 
 // sessionParams are the reported parameters that shape the text of values
 // made in a query (casts to VARCHAR), set on an UNLOAD's connection as the
@@ -137,6 +146,7 @@ func (s *Server) unloadSQL(cs *conn, sql string) (string, bool) {
 			n, r = s.runUnload(ctx, cfg, cs, u)
 			cancel()
 			if r == nil {
+				cs.unload.last.Store(n)
 				s.log.Debug("unloaded", "records", n, "sql", u.redact(sql))
 				cs.unload.mu.Lock()
 				cs.unload.next++
@@ -231,6 +241,19 @@ func (s *Server) runUnload(ctx context.Context, cfg *UnloadConfig, cs *conn, u *
 		return 0, an.Reject
 	}
 
+	// PG_LAST_UNLOAD_COUNT: an UNLOAD that fails "because of a syntax
+	// error or because of insufficient privileges" (class 42) leaves the
+	// previous count; one that fails "during the unload operation", 0.
+	n, r := s.unloadFiles(ctx, cfg, cs, u, an.SQL)
+	if r != nil && !strings.HasPrefix(r.Code, "42") {
+		cs.unload.last.Store(0)
+	}
+	return n, r
+}
+
+// unloadFiles runs the unload operation proper: the destination's rules,
+// then the query and the files.
+func (s *Server) unloadFiles(ctx context.Context, cfg *UnloadConfig, cs *conn, u *Unload, query string) (int64, *Rejection) {
 	keys, err := cfg.Store.ListKeys(u.Bucket, u.Prefix)
 	if err != nil {
 		return 0, s3Error(err)
@@ -259,7 +282,7 @@ func (s *Server) runUnload(ctx context.Context, cfg *UnloadConfig, cs *conn, u *
 		return 0, r
 	}
 	defer conn.Close(context.Background())
-	return writeUnload(ctx, conn, cfg, u, an.SQL)
+	return writeUnload(ctx, conn, cfg, u, query)
 }
 
 // unloadConn opens a connection to the upstream in the client's database,

@@ -889,3 +889,56 @@ func TestFromVarbyte(t *testing.T) {
 		}
 	}
 }
+
+// TestUnloadLastCount: PG_LAST_UNLOAD_COUNT() as its page documents it: 0
+// in a session without UNLOAD, the rows of the last completed UNLOAD, the
+// previous count after an UNLOAD that fails for its syntax or a missing
+// table or privilege, 0 after one that fails while unloading (here: the
+// destination holds files).
+func TestUnloadLastCount(t *testing.T) {
+	db, _, _, _ := startUnload(t, standin.UnloadConfig{Slices: 2})
+	s := pgtest.NewSchema(t, pgtest.Open(t))
+	pgtest.Exec(t, pgtest.Open(t), fmt.Sprintf(`CREATE TABLE %s.n (id integer); INSERT INTO %[1]s.n SELECT generate_series(1, 3)`, s))
+	c, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	role := "IAM_ROLE 'arn:aws:iam::0123456789012:role/R'"
+	for _, step := range []struct {
+		unload string
+		fails  bool
+		want   int64
+	}{
+		{"", false, 0},
+		{fmt.Sprintf(`UNLOAD ('SELECT * FROM %s.n') TO 's3://%s/count/a/' %s PARQUET`, s, unloadBucket, role), false, 3},
+		{fmt.Sprintf(`UNLOAD ('SELECT * FROM %s.n') TO 's3://%s/count/b/' %s PARQUET GZIP`, s, unloadBucket, role), true, 3},
+		{fmt.Sprintf(`UNLOAD ('SELECT * FROM %s.missing') TO 's3://%s/count/b/' %s PARQUET`, s, unloadBucket, role), true, 3},
+		{fmt.Sprintf(`UNLOAD ('SELECT * FROM %s.n') TO 's3://%s/count/a/' %s PARQUET`, s, unloadBucket, role), true, 0},
+		{fmt.Sprintf(`UNLOAD ('SELECT * FROM %s.n WHERE id < 3') TO 's3://%s/count/c/' %s PARQUET`, s, unloadBucket, role), false, 2},
+	} {
+		if step.unload != "" {
+			_, err := c.ExecContext(t.Context(), step.unload)
+			if (err != nil) != step.fails {
+				t.Fatalf("%s: error %v, want failure %v", step.unload, err, step.fails)
+			}
+		}
+		var n int64
+		var name string
+		rows, err := c.QueryContext(t.Context(), `SELECT PG_LAST_UNLOAD_COUNT()`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		name = cols[0]
+		for rows.Next() {
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rows.Close()
+		if n != step.want || name != "pg_last_unload_count" {
+			t.Errorf("after %q: %s = %d, want pg_last_unload_count = %d", step.unload, name, n, step.want)
+		}
+	}
+}
