@@ -40,7 +40,7 @@ func (c *checkpointer) load(ctx context.Context, source string) error {
 	doc, err := c.store.Load(ctx)
 	switch {
 	case errors.Is(err, ErrNoCheckpoint):
-		c.state = &stateDoc{Version: StateVersion, Source: source, Server: c.bind.server, Tables: map[string]*tableState{}}
+		c.state = &stateDoc{Version: stateVersionBase, Source: source, Server: c.bind.server, Tables: map[string]*tableState{}}
 		return nil
 	case err != nil:
 		return err
@@ -57,7 +57,7 @@ func (c *checkpointer) load(ctx context.Context, source string) error {
 		return err
 	}
 	rebound := st.Server != c.bind.server || st.Source != source
-	st.Version, st.Source, st.Server = StateVersion, source, c.bind.server
+	st.Version, st.Source, st.Server = st.version(), source, c.bind.server
 	c.state = st
 	if rebound {
 		// Saved at once, so that the next run finds it bound to this
@@ -104,8 +104,9 @@ func (c *checkpointer) save(ctx context.Context, name string, ts tableState, row
 	c.saveMu.Lock()
 	defer c.saveMu.Unlock()
 	c.mu.Lock()
-	prev := c.state.Tables[name]
+	prev, prevVersion := c.state.Tables[name], c.state.Version
 	c.state.Tables[name] = &ts
+	c.state.Version = c.state.version()
 	doc, err := json.MarshalIndent(c.state, "", "  ")
 	c.mu.Unlock()
 	if err == nil {
@@ -119,6 +120,7 @@ func (c *checkpointer) save(ctx context.Context, name string, ts tableState, row
 		// The document in memory must not claim what was not saved: a
 		// later save of another table would carry it.
 		c.mu.Lock()
+		c.state.Version = prevVersion
 		if prev == nil {
 			delete(c.state.Tables, name)
 		} else {

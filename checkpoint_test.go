@@ -244,7 +244,7 @@ func TestCheckpointerFailedSaveNotCarried(t *testing.T) {
 func TestCheckpointerLoad(t *testing.T) {
 	ctx := context.Background()
 	ck := &checkpointer{store: &MemoryStore{}}
-	if err := ck.load(ctx, "d/s"); err != nil || ck.state.Source != "d/s" || ck.state.Version != StateVersion {
+	if err := ck.load(ctx, "d/s"); err != nil || ck.state.Source != "d/s" || ck.state.Version != stateVersionBase {
 		t.Fatalf("load of no state: %v %+v", err, ck.state)
 	}
 	store := &MemoryStore{}

@@ -203,6 +203,46 @@ type Config struct {
 	// split [partition_threshold_rows], default PartitionThresholdDefault.
 	PartitionThreshold int
 
+	// The UNLOAD read of large Redshift tables (see the README's "Large
+	// tables: UNLOAD" and WithUnloader); every key is optional, and none
+	// applies without UnloadS3URI.
+	//
+	// UnloadS3URI is where UNLOAD writes [unload_s3_uri]: "s3://bucket/" or
+	// "s3://bucket/prefix/"; each UNLOAD writes under
+	// "<prefix><run>/<schema.table>/".
+	UnloadS3URI string
+	// UnloadIAMRole is the ARN of the IAM role Redshift assumes to write
+	// the files [unload_iam_role] ("arn:aws:iam::123456789012:role/name",
+	// several comma-separated for role chaining, or "default" for the
+	// cluster's default role). Give it, or the access-key form below.
+	UnloadIAMRole string
+	// UnloadAccessKeyID, UnloadSecretAccessKey and UnloadSessionToken are
+	// the access-key form of UNLOAD's authorization [unload_access_key_id,
+	// unload_secret_access_key, unload_session_token]: the keys Redshift
+	// writes with, put in the UNLOAD statement (never in logs or errors).
+	UnloadAccessKeyID     Secret
+	UnloadSecretAccessKey Secret
+	UnloadSessionToken    Secret
+	// UnloadS3Region is the bucket's AWS region [unload_s3_region], given to
+	// UNLOAD (REGION) and to the reader; default: the cluster's region.
+	UnloadS3Region string
+	// UnloadS3Endpoint is an S3-compatible endpoint the library's own reads
+	// use [unload_s3_endpoint] ("http://127.0.0.1:9000"), path-style: for
+	// tests and S3-compatible stores. Redshift itself writes to S3.
+	UnloadS3Endpoint string
+	// UnloadS3AccessKeyID and UnloadS3SecretAccessKey are the keys of the
+	// library's own S3 reads and deletes [unload_s3_access_key_id,
+	// unload_s3_secret_access_key]; default: the AWS SDK's default chain.
+	UnloadS3AccessKeyID     Secret
+	UnloadS3SecretAccessKey Secret
+	// UnloadThreshold is the row count from which a Redshift table (its
+	// estimate, or a phase's counted rows) is read with UNLOAD
+	// [unload_threshold_rows]; default 0, never.
+	UnloadThreshold int
+	// UnloadKeepFiles keeps the files of an UNLOAD once its table's sync
+	// succeeded [unload_keep_files]; default false, deleted.
+	UnloadKeepFiles bool
+
 	// dial, when set, opens the network connections of New's pool in place
 	// of lib/pq's dialer: a test's seam (export_test.go), so that a
 	// Redshift host name reaches a local TLS server.

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -172,12 +171,14 @@ func (s *setting) parse(cfg *Config, v any, ps *problems) {
 	}
 }
 
-// Keys of the example connector's UNLOAD variant, which redshiftsync does not
-// use; they get a specific message instead of a did-you-mean.
-var unloadKeys = []string{
-	"s3_bucket", "s3_region", "s3_prefix", "iam_role", "aws_access_key_id",
-	"aws_secret_access_key", "unload_format", "unload_parallel",
-	"unload_max_filesize", "unload_cleanpath", "cleanup_s3",
+// Keys of the example connector's UNLOAD variant: each names the unload_*
+// key that takes its place ("" for an option redshiftsync always sets
+// itself), instead of a did-you-mean.
+var unloadKeys = map[string]string{
+	"s3_bucket": keyUnloadS3URI, "s3_prefix": keyUnloadS3URI, "s3_region": keyUnloadS3Region,
+	"iam_role": keyUnloadIAMRole, "aws_access_key_id": keyUnloadAccessKeyID,
+	"aws_secret_access_key": keyUnloadSecretAccessKey, "cleanup_s3": keyUnloadKeepFiles,
+	"unload_format": "", "unload_parallel": "", "unload_max_filesize": "", "unload_cleanpath": "",
 }
 
 // unknownKeyProblem explains an unknown key, with a did-you-mean when a
@@ -187,8 +188,11 @@ func unknownKeyProblem(key string) string {
 		return `a key is empty (""); remove it`
 	}
 	norm := strings.ToLower(strings.TrimSpace(strings.ReplaceAll(key, "-", "_")))
-	if slices.Contains(unloadKeys, norm) {
-		return "unknown key: it belongs to the example's UNLOAD variant; redshiftsync reads with SELECT queries, so remove it"
+	if instead, ok := unloadKeys[norm]; ok {
+		if instead == "" {
+			return "unknown key: it belongs to the example's UNLOAD variant; redshiftsync always unloads Parquet with a manifest, in parallel, so remove it"
+		}
+		return fmt.Sprintf("unknown key: it belongs to the example's UNLOAD variant; redshiftsync's is %s (see the README's \"Large tables: UNLOAD\")", instead)
 	}
 	if s := suggestKey(norm); s != "" {
 		return fmt.Sprintf("unknown key; did you mean %q?", s)

@@ -81,6 +81,17 @@
 //     reported canceled (ErrCanceledByFailure), never as if the caller had
 //     canceled. No password reaches a log line, an error or %v.
 //
+// # Large tables: UNLOAD
+//
+// With WithUnloader (package unload's reader) and unload_s3_uri, a Redshift
+// table (or an incremental phase) of at least unload_threshold_rows rows is
+// read with UNLOAD to S3 as Parquet, its parts streamed concurrently into the
+// sink in batches; Plan.Unload says which and why. The guarantees above hold:
+// the bounds are fixed before the UNLOAD, each part is delivered whole
+// before the state claims it, a resume reads the parts not yet delivered
+// (never a second UNLOAD while the files exist), and the bookmark moves only
+// when every part is delivered. No access key reaches a log line or an error.
+//
 // # A state belongs to one source
 //
 // The state records the source's database and schema and the server's own

@@ -34,6 +34,11 @@ type Extractor struct {
 
 	lockWait time.Duration
 
+	// unloader reads the files of UNLOADs (WithUnloader); unloadExec runs
+	// the statement (execUnload; a test's seam).
+	unloader   Unloader
+	unloadExec func(ctx context.Context, conn *sql.Conn, stmt string) error
+
 	stats statsBoard
 }
 
@@ -170,7 +175,7 @@ func newExtractor(cfg Config, p *pool, sink Sink, store StateStore, opts []Optio
 	if store == nil {
 		return nil, errors.New("redshiftsync: state store is nil; use &MemoryStore{} to keep no state")
 	}
-	e := &Extractor{cfg: cfg, ab: probe(sink, store), pool: p, log: slog.New(slog.DiscardHandler)}
+	e := &Extractor{cfg: cfg, ab: probe(sink, store), pool: p, log: slog.New(slog.DiscardHandler), unloadExec: execUnload}
 	for _, o := range opts {
 		if o == nil {
 			return nil, errors.New("redshiftsync: an Option is nil")
@@ -251,7 +256,9 @@ func (e *Extractor) Discover(ctx context.Context) (*Discovery, error) {
 		if s, ok := specs[t.QualifiedName()]; ok {
 			spec = &s
 		}
-		d.Plans = append(d.Plans, makePlan(t, spec, e.cfg.EnableCompleteResync))
+		p := makePlan(t, spec, e.cfg.EnableCompleteResync)
+		p.Unload = e.planUnload(p, dialect)
+		d.Plans = append(d.Plans, p)
 	}
 	return d, nil
 }

@@ -54,6 +54,9 @@ type Plan struct {
 	// what it finds while syncing (rows whose key is above the server's
 	// clock), reported in TableReport.Warnings.
 	Warnings []string `json:"warnings,omitempty"`
+	// Unload says whether the table is read with UNLOAD and why; nil
+	// unless unload_s3_uri is set.
+	Unload *UnloadPlan `json:"unload,omitempty"`
 }
 
 // keyColumn returns the replication key's column.

@@ -169,6 +169,31 @@ var settings = []setting{
 	{key: keyPartitionThreshold, field: func(c *Config) any { return &c.PartitionThreshold }, def: PartitionThresholdDefault,
 		min: 1, max: math.MaxInt,
 		what: `a row count such as "1000000"`, expect: `a positive integer such as "50000"`},
+	// The UNLOAD read (unloadconfig.go checks the keys together).
+	{key: keyUnloadS3URI, field: func(c *Config) any { return &c.UnloadS3URI },
+		clean: strings.TrimSpace, what: unloadURIWhat, check: checkUnloadURI},
+	{key: keyUnloadIAMRole, field: func(c *Config) any { return &c.UnloadIAMRole },
+		clean: strings.TrimSpace, what: unloadRoleWhat, check: checkUnloadRole},
+	{key: keyUnloadAccessKeyID, field: func(c *Config) any { return &c.UnloadAccessKeyID },
+		what: "the access key id Redshift writes the UNLOAD with", check: checkUnloadSecret},
+	{key: keyUnloadSecretAccessKey, field: func(c *Config) any { return &c.UnloadSecretAccessKey },
+		what: "the secret access key Redshift writes the UNLOAD with", check: checkUnloadSecret},
+	{key: keyUnloadSessionToken, field: func(c *Config) any { return &c.UnloadSessionToken },
+		what: "the session token of temporary keys Redshift writes the UNLOAD with", check: checkUnloadSecret},
+	{key: keyUnloadS3Region, field: func(c *Config) any { return &c.UnloadS3Region },
+		clean: lower, what: `the bucket's AWS region, such as "us-east-1"`, check: checkUnloadRegion},
+	{key: keyUnloadS3Endpoint, field: func(c *Config) any { return &c.UnloadS3Endpoint },
+		clean: strings.TrimSpace, what: `an S3-compatible endpoint such as "http://127.0.0.1:9000"`, check: checkUnloadEndpoint},
+	{key: keyUnloadS3AccessKeyID, field: func(c *Config) any { return &c.UnloadS3AccessKeyID },
+		what: "the access key id of the library's own S3 reads", check: checkUnloadSecret},
+	{key: keyUnloadS3SecretAccessKey, field: func(c *Config) any { return &c.UnloadS3SecretAccessKey },
+		what: "the secret access key of the library's own S3 reads", check: checkUnloadSecret},
+	{key: keyUnloadThreshold, field: func(c *Config) any { return &c.UnloadThreshold }, min: 0, max: math.MaxInt,
+		zero: zeroIsDefault,
+		what: `a row count such as "10000000", or "0" for never`, expect: `a row count such as "10000000", or "0" for never`,
+		check: checkUnloadNeedsURI},
+	{key: keyUnloadKeepFiles, field: func(c *Config) any { return &c.UnloadKeepFiles },
+		what: confvalue.ExpectBool, check: checkUnloadNeedsURI},
 }
 
 // The keys that code outside the table names.
@@ -198,6 +223,18 @@ const (
 	keyMaxRetries           = "max_retries"
 	keyPartitions           = "partitions"
 	keyPartitionThreshold   = "partition_threshold_rows"
+
+	keyUnloadS3URI             = "unload_s3_uri"
+	keyUnloadIAMRole           = "unload_iam_role"
+	keyUnloadAccessKeyID       = "unload_access_key_id"
+	keyUnloadSecretAccessKey   = "unload_secret_access_key"
+	keyUnloadSessionToken      = "unload_session_token"
+	keyUnloadS3Region          = "unload_s3_region"
+	keyUnloadS3Endpoint        = "unload_s3_endpoint"
+	keyUnloadS3AccessKeyID     = "unload_s3_access_key_id"
+	keyUnloadS3SecretAccessKey = "unload_s3_secret_access_key"
+	keyUnloadThreshold         = "unload_threshold_rows"
+	keyUnloadKeepFiles         = "unload_keep_files"
 )
 
 // lookupSetting returns the row of key and its index, or nil and -1.
@@ -270,8 +307,8 @@ func (s *setting) zeroDurationProblem() string {
 // LogValue makes slog print the configuration resolved (as by WithDefaults)
 // as a group keyed by the configuration file's keys, every setting of the
 // table, in the file's terms: "none" as 0, auto_schema_detection as the
-// negation of TablesFromSpecs. The password shows as "[redacted]" when set
-// and is left out when empty.
+// negation of TablesFromSpecs. The password (and every other secret: the
+// unload keys) shows as "[redacted]" when set and is left out when empty.
 func (c Config) LogValue() slog.Value {
 	c = c.WithDefaults()
 	attrs := make([]slog.Attr, 0, len(settings))

@@ -9,7 +9,9 @@ import (
 // table (it used to leave out partitions and partition_threshold_rows), so
 // a setting added to the table cannot be missing from the log.
 func TestLogValueListsEverySetting(t *testing.T) {
-	cfg := Config{Host: "db.example.com", Database: "dev", User: "reader", Password: "hunter2-SECRET-pw"}
+	// Every secret set: a secret left empty is left out.
+	cfg := Config{Host: "db.example.com", Database: "dev", User: "reader", Password: "hunter2-SECRET-pw",
+		UnloadAccessKeyID: "k", UnloadSecretAccessKey: "s", UnloadSessionToken: "t", UnloadS3AccessKeyID: "k", UnloadS3SecretAccessKey: "s"}
 	got := map[string]slog.Value{}
 	for _, a := range cfg.LogValue().Group() {
 		got[a.Key] = a.Value

@@ -11,11 +11,31 @@ import (
 	"time"
 )
 
-// StateVersion is the version of the state document this library writes.
-// It refuses to resume from a document with a higher version. Version 2
-// added pending marks (tableState.Pending, progress.Marks); a version-1
-// document is read as it is, its bookmark the confirmed bookmark.
-const StateVersion = 2
+// StateVersion is the newest version of the state document this library
+// writes and reads. It refuses to resume from a document with a higher
+// version. Version 2 added pending marks (tableState.Pending,
+// progress.Marks); a version-1 document is read as it is, its bookmark the
+// confirmed bookmark. Version 3 is written only while a table is read from
+// an UNLOAD (progress.Unload), which a library that reads up to version 2
+// would misread: it would ignore the parts delivered and read the phase
+// again with SELECT, delivering them twice to an exactly-once sink, and
+// leave the files behind. Every other document is still written as
+// version 2 (stateVersionBase), which such a library reads rightly.
+const StateVersion = 3
+
+// stateVersionBase is the version of a document with no UNLOAD in progress.
+const stateVersionBase = 2
+
+// version returns the version st is written as: StateVersion while a table
+// is read from an UNLOAD, else stateVersionBase.
+func (st *stateDoc) version() int {
+	for _, ts := range st.Tables {
+		if ts != nil && ts.InProgress != nil && ts.InProgress.Unload != nil {
+			return StateVersion
+		}
+	}
+	return stateVersionBase
+}
 
 // stateDoc is the saved progress of every table of a source. It is stored as
 // JSON by a StateStore; its shape is documented so that an operator can read
@@ -121,6 +141,29 @@ type progress struct {
 	// exactly those it could not see (see SnapshotXmin).
 	SnapshotXmax *string  `json:"snapshot_xmax,omitempty"`
 	SnapshotXip  []string `json:"snapshot_xip,omitempty"`
+	// Unload, when set, is the UNLOAD the rows phase is read from (a large
+	// Redshift table; see unloadread.go): From and HighWater are its
+	// bounds. A document that holds one is written as version 3.
+	Unload *unloadProgress `json:"unload,omitempty"`
+}
+
+// unloadProgress is an UNLOAD in progress: where it writes, whether it ran,
+// and its parts, each delivered whole or not at all.
+type unloadProgress struct {
+	// Location is the UNLOAD's TO prefix, "s3://bucket/prefix/run/table/".
+	Location string `json:"location"`
+	// Ran is set once the UNLOAD finished and Parts lists its manifest.
+	// Until then a resumed sync looks for the manifest first, and runs
+	// the UNLOAD again only when there is none.
+	Ran   bool                  `json:"ran,omitempty"`
+	Parts []*unloadPartProgress `json:"parts,omitempty"`
+}
+
+// unloadPartProgress is one part of an UNLOAD; Done once its rows are
+// delivered and flushed (a part is the unit of resume).
+type unloadPartProgress struct {
+	UnloadPart
+	Done bool `json:"done,omitempty"`
 }
 
 // partition is one key range of a partitioned read: Lower <= key < Upper on
@@ -153,6 +196,15 @@ func (p *progress) clone() *progress {
 	}
 	if p.Partitions == nil {
 		c.Partitions = nil
+	}
+	if p.Unload != nil {
+		uc := *p.Unload
+		uc.Parts = make([]*unloadPartProgress, len(p.Unload.Parts))
+		for i, part := range p.Unload.Parts {
+			pc := *part
+			uc.Parts[i] = &pc
+		}
+		c.Unload = &uc
 	}
 	return &c
 }

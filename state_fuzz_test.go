@@ -168,7 +168,7 @@ func TestDecodeStateErrors(t *testing.T) {
 		{"after longer than its ordering", `{"version":1,"tables":{"s.t":{"mode":"full","in_progress":{"phase":"rows","rows":5,"order":["id bigint"],"after":["1","2"]}}}}`, "", ErrStateCorrupt},
 		{"null_keys after with the key's value", `{"version":1,"tables":{"s.t":{"mode":"incremental","in_progress":{"phase":"null_keys","rows":5,"order":["k date","id bigint"],"after":["2024-01-01","1"]}}}}`, "", ErrStateCorrupt},
 		{"partition after shorter than its ordering", `{"version":1,"tables":{"s.t":{"mode":"full","in_progress":{"phase":"rows","rows":5,"order":["a integer","b text"],"partitions":[{"upper":"5","after":["1"]},{"lower":"5"}]}}}}`, "", ErrStateCorrupt},
-		{"newer version", `{"version":3,"tables":{}}`, "", ErrStateVersion},
+		{"newer version", `{"version":4,"tables":{}}`, "", ErrStateVersion},
 		{"newer version, other shape", `{"version":7,"tables":[{"name":"s.t"}]}`, "", ErrStateVersion},
 		{"other source", `{"version":1,"source":"db/a","tables":{}}`, "db/b", ErrStateMismatch},
 	} {

@@ -25,6 +25,9 @@ func checkProgress(table string, p *progress) error {
 			return fmt.Errorf("%w: table %q: partition %d is null", ErrStateCorrupt, table, i)
 		}
 	}
+	if err := checkUnloadProgress(table, p); err != nil {
+		return err
+	}
 	if p.Blocks != nil {
 		return checkBlockProgress(table, p) // positions are ctids, not ordering tuples
 	}

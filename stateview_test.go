@@ -41,8 +41,8 @@ func TestInspectState(t *testing.T) {
 	if b := st.Tables["s.b"]; st.Server != "postgresql:1" || b.PendingMarks != 1 || !b.Resyncing() || b.Positioned() {
 		t.Errorf("v2: %+v, table %+v", st, b)
 	}
-	if _, err := redshiftsync.InspectState([]byte(`{"version":3,"tables":{}}`)); !errors.Is(err, redshiftsync.ErrStateVersion) {
-		t.Errorf("version 3: %v, want ErrStateVersion", err)
+	if _, err := redshiftsync.InspectState([]byte(`{"version":4,"tables":{}}`)); !errors.Is(err, redshiftsync.ErrStateVersion) {
+		t.Errorf("version 4: %v, want ErrStateVersion", err)
 	}
 	if _, err := redshiftsync.InspectState([]byte(`{"version":2,"tables":{"s.c":{"mode":"full","in_progress":{"phase":"elsewhere"}}}}`)); !errors.Is(err, redshiftsync.ErrStateCorrupt) {
 		t.Errorf("unknown phase: %v, want ErrStateCorrupt", err)

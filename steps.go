@@ -47,4 +47,7 @@ const (
 	StepExportSnapshot   = "export snapshot"               // the snapshot a full pass on PostgreSQL is read in
 	StepImportSnapshot   = "import snapshot"               // a read's import of that snapshot
 	StepCatchUp          = "catch up"                      // the rows a resumed pass re-reads, written since its first snapshot
+	StepCountRows        = "count rows"                    // the rows of a phase, counted to decide whether it is unloaded
+	StepUnload           = "unload"                        // the UNLOAD statement, or its manifest (see WithUnloader)
+	StepReadUnloadPart   = "read unload part"              // a part of an UNLOAD, read from S3 by the Unloader
 )

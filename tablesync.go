@@ -44,6 +44,7 @@ type tableSync struct {
 	lastCkpt   atomic.Int64 // unix nanoseconds
 
 	forceResync bool // the sink's Open asked for a full resync (ErrResyncRequired)
+	unloadBegun bool // begin chose UNLOAD in this run: no file of it exists yet (unloadread.go)
 }
 
 // run syncs the table and returns the rows delivered.
@@ -59,6 +60,7 @@ func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 		s.decoders[i] = decoderFor(c)
 	}
 	s.loadState()
+	s.dropUnloadWithoutUnloader()
 	if err := s.checkResume(); err != nil {
 		return 0, &TableError{Table: s.name, Step: StepLoadState, Err: err}
 	}
@@ -83,11 +85,14 @@ func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 
 	if err := s.phases(ctx); err != nil {
 		s.saveOnStop(ctx)
+		s.unloadLeft(err)
 		return s.rowsDelivered() - startRows, err
 	}
 	if err := s.finish(ctx); err != nil {
+		s.unloadLeft(err)
 		return s.rowsDelivered() - startRows, err
 	}
+	s.removeUnload(ctx, s.prog.Unload)
 	s.log.Info("table finished", "rows", s.prog.Rows-startRows)
 	return s.prog.Rows - startRows, nil
 }
@@ -160,11 +165,19 @@ func (s *tableSync) begin(ctx context.Context) error {
 		s.warnFuture(wm.future)
 	}
 	if prog.Phase == phaseRows {
-		parts, err := u.partitions(ctx, prog)
+		unload, err := s.unloadDecide(ctx, u, prog)
 		if err != nil {
 			return err
 		}
-		prog.Partitions = parts
+		if unload {
+			// After the high-water mark: the UNLOAD's bounds are fixed
+			// before it runs, and the bookmark moves to them only when
+			// every part is delivered (finish).
+			prog.Unload = &unloadProgress{Location: unloadLocation(s.e.cfg.UnloadS3URI, s.plan.Table, time.Now())}
+			s.unloadBegun = true
+		} else if prog.Partitions, err = u.partitions(ctx, prog); err != nil {
+			return err
+		}
 	}
 	if s.e.ab.resyncs() && (s.plan.Mode == ModeFull || s.forceResync) {
 		if err := s.e.ab.beginResync(ctx, s.plan.Table); err != nil {
@@ -179,7 +192,11 @@ func (s *tableSync) begin(ctx context.Context) error {
 // phases reads the phases left of the sync in progress.
 func (s *tableSync) phases(ctx context.Context) error {
 	if s.prog.Phase == phaseRows {
-		if err := s.readPass(ctx); err != nil {
+		read := s.readPass
+		if s.prog.Unload != nil {
+			read = s.readUnload
+		}
+		if err := read(ctx); err != nil {
 			return err
 		}
 		if s.plan.Mode == ModeFull || !s.plan.keyColumn().Nullable {

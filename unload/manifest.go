@@ -76,7 +76,7 @@ func (r *Reader) Parts(ctx context.Context, location string) ([]redshiftsync.Unl
 	if err != nil {
 		var nsk *types.NoSuchKey
 		if errors.As(err, &nsk) {
-			return nil, fmt.Errorf("unload: no manifest at %s: the UNLOAD to %s did not finish or its files were removed; run the UNLOAD again", m, location)
+			return nil, fmt.Errorf("unload: no manifest at %s: the UNLOAD to %s did not finish or its files were removed; run the UNLOAD again (%w)", m, location, redshiftsync.ErrUnloadNotFound)
 		}
 		return nil, r.wrap(err, "unload: read the manifest "+m.String())
 	}

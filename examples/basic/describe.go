@@ -50,7 +50,17 @@ func printPlan(w io.Writer, d *redshiftsync.Discovery, mode describeMode) error 
 	}
 	fmt.Fprintf(w, "%s schema %q: %d tables\n", d.Dialect, d.Schema, len(d.Plans))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TABLE\tMODE\tKEY\tREASON\tESTIMATE\tWARNINGS")
+	// The READ column, when unload_s3_uri is set: whether each table is
+	// unloaded, and why (UnloadPlan.Reason).
+	unloads := false
+	for _, p := range d.Plans {
+		unloads = unloads || p.Unload != nil
+	}
+	header := "TABLE\tMODE\tKEY\tREASON\tESTIMATE\tWARNINGS"
+	if unloads {
+		header += "\tREAD"
+	}
+	fmt.Fprintln(tw, header)
 	for _, p := range d.Plans {
 		key := p.ReplicationKey
 		switch {
@@ -67,7 +77,18 @@ func printPlan(w io.Writer, d *redshiftsync.Discovery, mode describeMode) error 
 		if warnings == "" {
 			warnings = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cell(p.Table.QualifiedName()), p.Mode, cell(key), cell(p.Reason), estimate, cell(warnings))
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", cell(p.Table.QualifiedName()), p.Mode, cell(key), cell(p.Reason), estimate, cell(warnings))
+		if unloads {
+			read := "-"
+			if p.Unload != nil {
+				read = p.Unload.Reason
+				if len(p.Unload.Casts) > 0 && p.Unload.Use {
+					read += "; cast to text: " + strings.Join(p.Unload.Casts, ", ")
+				}
+			}
+			line += "\t" + cell(read)
+		}
+		fmt.Fprintln(tw, line)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

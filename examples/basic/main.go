@@ -13,6 +13,10 @@
 //	go run ./examples/basic -source postgres://user@redshift:5439/db -schema public \
 //		-dest postgres://loader@warehouse:5432/analytics
 //
+// When the configuration sets unload_s3_uri, large Redshift tables are read
+// with UNLOAD (see the README's "Large tables: UNLOAD"): the command gives
+// the extractor package unload's reader, with the unload_s3_* keys.
+//
 // With no -source, the connection comes from -config (default
 // ./configuration.json when it exists, the example connector's keys), else
 // from the standard PG* environment variables. -describe prints the plan as a
@@ -274,10 +278,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// A first connection that hangs (a firewall dropping packets) shows
 	// where it is going at once.
 	fmt.Fprintf(stderr, "basic: connecting to %s database %s as %s (settings from %s)\n", cfg.Address(), cfg.Database, cfg.User, origin)
+	unloadOpts, err := unloadOptions(ctx, cfg)
+	if err != nil {
+		return usageError{err}
+	}
 	if f.describe != "" {
 		// The plan needs no destination: write nowhere, save nothing.
 		nowhere := redshiftsync.SinkFuncs{WriteFunc: func(context.Context, redshiftsync.Batch) error { return nil }}
-		ex, err := redshiftsync.New(cfg, nowhere, &redshiftsync.MemoryStore{}, redshiftsync.WithLogger(logger))
+		ex, err := redshiftsync.New(cfg, nowhere, &redshiftsync.MemoryStore{}, append(unloadOpts, redshiftsync.WithLogger(logger))...)
 		if err != nil {
 			return err
 		}
@@ -294,7 +302,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return lockHint(err, f.wait)
 	}
 	defer closeSink()
-	ex, err := newExtractor(f, cfg, sink, store, redshiftsync.WithLogger(logger), redshiftsync.WithLockWait(f.wait))
+	ex, err := newExtractor(f, cfg, sink, store, append(unloadOpts, redshiftsync.WithLogger(logger), redshiftsync.WithLockWait(f.wait))...)
 	if err != nil {
 		return err
 	}
