@@ -697,6 +697,18 @@ func TestUnloadPrivilegesAndProtocols(t *testing.T) {
 	}
 }
 
+// sessionConn returns one connection of db, for statements that share a
+// session.
+func sessionConn(t *testing.T, db *sql.DB) *sql.Conn {
+	t.Helper()
+	c, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
 // unloadOneRow runs UNLOAD of query (the literal's text: the caller doubles
 // its quotes) on c and returns the schema and the one row written, its
 // values by column name.
@@ -723,11 +735,7 @@ func unloadOneRow(t *testing.T, c *sql.Conn, store *s3stub.Server, prefix, query
 // extra_float_digits, and the same rewrites.
 func TestUnloadRendersAsSQLPath(t *testing.T) {
 	db, store, _, _ := startUnload(t, standin.UnloadConfig{Slices: 1})
-	c, err := db.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := sessionConn(t, db)
 	cols := []string{"iv", "ivn", "tz", "tm", "r", "d", "dt", "ts", "tstz"}
 	query := `SELECT CAST(interval '1 year 2 months 3 days 04:05:06' AS varchar) AS iv,
 		CAST(interval '-1 day 00:00:01.5' AS varchar) AS ivn,
@@ -809,11 +817,7 @@ func TestUnloadDateRange(t *testing.T) {
 // JSON logical type, holding the compact text the SQL path returns.
 func TestUnloadSuperExpression(t *testing.T) {
 	db, store, _, _ := startUnload(t, standin.UnloadConfig{Slices: 1})
-	c, err := db.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := sessionConn(t, db)
 	query := `SELECT JSON_PARSE('{"a": [1, 2.50, {"b": null}], "c": "x é y"}') AS p, JSON_PARSE('[10001, 10002, "abc"]') AS q`
 	var p, q string
 	if err := c.QueryRowContext(t.Context(), query).Scan(&p, &q); err != nil {
@@ -838,11 +842,7 @@ func TestUnloadSuperExpression(t *testing.T) {
 // unload a VARBYTE column to Parquet, writes the text the SQL path returns.
 func TestFromVarbyte(t *testing.T) {
 	db, store, _, _ := startUnload(t, standin.UnloadConfig{Slices: 1})
-	c, err := db.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := sessionConn(t, db)
 	for _, tc := range []struct{ sql, want string }{
 		{`SELECT FROM_VARBYTE('ab', 'hex')`, "6162"},
 		{`SELECT FROM_VARBYTE(TO_VARBYTE('4d', 'hex'), 'binary')`, "01001101"},
@@ -862,7 +862,7 @@ func TestFromVarbyte(t *testing.T) {
 		}
 	}
 	var s string
-	err = c.QueryRowContext(t.Context(), `SELECT FROM_VARBYTE('ab', 'octal')`).Scan(&s)
+	err := c.QueryRowContext(t.Context(), `SELECT FROM_VARBYTE('ab', 'octal')`).Scan(&s)
 	if pe, ok := err.(*pq.Error); !ok || pe.Code != "22023" {
 		t.Errorf("FROM_VARBYTE(…, 'octal'): %v, want 22023", err)
 	}
@@ -899,11 +899,7 @@ func TestUnloadLastCount(t *testing.T) {
 	db, _, _, _ := startUnload(t, standin.UnloadConfig{Slices: 2})
 	s := pgtest.NewSchema(t, pgtest.Open(t))
 	pgtest.Exec(t, pgtest.Open(t), fmt.Sprintf(`CREATE TABLE %s.n (id integer); INSERT INTO %[1]s.n SELECT generate_series(1, 3)`, s))
-	c, err := db.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := sessionConn(t, db)
 	role := "IAM_ROLE 'arn:aws:iam::0123456789012:role/R'"
 	for _, step := range []struct {
 		unload string
