@@ -456,7 +456,8 @@ func (c *unloadColumn) value(raw []byte) (parquet.Value, error) {
 	case kBool:
 		return parquet.BooleanValue(s == "t"), nil
 	case kString:
-		return parquet.ByteArrayValue(raw), nil
+		// A copy: pgconn reuses raw for the next row.
+		return parquet.ByteArrayValue([]byte(s)), nil
 	case kJSON:
 		// SUPER serialized as Redshift's JSON_SERIALIZE gives it: compact.
 		var b bytes.Buffer
