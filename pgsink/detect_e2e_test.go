@@ -53,6 +53,25 @@ func jsonlLiveKeys(t *testing.T, path string, key []string) []string {
 	return out
 }
 
+// sourceConfig is config with the source pgtest.SourceDSN names: the test
+// server itself, or the Redshift stand-in in front of it when
+// REDSHIFTSYNC_TEST_SOURCE=redshift (scripts/test's second pass), the
+// dialect then detected as Redshift. The fixtures and checks keep using
+// e.src, the server itself.
+func (e *env) sourceConfig(t *testing.T) redshiftsync.Config {
+	t.Helper()
+	cfg := e.config(t)
+	src, err := redshiftsync.ConfigFromURL(pgtest.SourceDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Host, cfg.Port, cfg.User, cfg.Password, cfg.Database, cfg.SSLMode = src.Host, src.Port, src.User, src.Password, src.Database, src.SSLMode
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // TestDeleteDetectionBothSinks syncs one source into pgsink (soft
 // deletes), pgsink with hard deletes and jsonlsink, with delete_detection
 // on, through deletes of single rows, the first and last keys, a whole
@@ -61,7 +80,8 @@ func jsonlLiveKeys(t *testing.T, path string, key []string) []string {
 // composite text key under an ICU collation, and a table without a
 // replication key (fully resynced every run): after each run every sink
 // holds exactly the source's keys live, and the soft-deleted rows are the
-// ones the source lost.
+// ones the source lost. scripts/test runs it a second time with its source
+// behind the Redshift stand-in (sourceConfig), for the same outcome.
 func TestDeleteDetectionBothSinks(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -73,7 +93,7 @@ INSERT INTO %[1]s.ckeys SELECT name, n, 'x', timestamptz '2024-01-01' + n * inte
 	FROM unnest(ARRAY['a', 'B', 'b', 'Z', 'ä', 'ab']) name, generate_series(1, 5) n;
 CREATE TABLE %[1]s.full (id int PRIMARY KEY, v text);
 INSERT INTO %[1]s.full SELECT i, 'f' || i FROM generate_series(1, 40) i;`, e.schema)
-	cfg := e.config(t)
+	cfg := e.sourceConfig(t)
 	cfg.DeleteDetection = redshiftsync.DeleteDetectionOn
 
 	soft := e.newSink(t)

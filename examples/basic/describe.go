@@ -5,9 +5,14 @@
 package main
 
 import (
+	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -56,7 +61,16 @@ func printPlan(w io.Writer, d *redshiftsync.Discovery, mode describeMode) error 
 	for _, p := range d.Plans {
 		unloads = unloads || p.Unload != nil
 	}
+	// The DELETES column, when delete_detection is on: whether each
+	// table's deletes are detected, or why not (Plan.Deletes).
+	deletes := false
+	for _, p := range d.Plans {
+		deletes = deletes || p.Deletes != ""
+	}
 	header := "TABLE\tMODE\tKEY\tREASON\tESTIMATE\tWARNINGS"
+	if deletes {
+		header += "\tDELETES"
+	}
 	if unloads {
 		header += "\tREAD"
 	}
@@ -78,6 +92,9 @@ func printPlan(w io.Writer, d *redshiftsync.Discovery, mode describeMode) error 
 			warnings = "-"
 		}
 		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", cell(p.Table.QualifiedName()), p.Mode, cell(key), cell(p.Reason), estimate, cell(warnings))
+		if deletes {
+			line += "\t" + cell(cmp.Or(p.Deletes, "-"))
+		}
 		if unloads {
 			read := "-"
 			if p.Unload != nil {
@@ -93,8 +110,80 @@ func printPlan(w io.Writer, d *redshiftsync.Discovery, mode describeMode) error 
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	// Pending schema changes under the table, a line each: they are rare
+	// and too long for a column.
+	for _, p := range d.Plans {
+		if p.SchemaChange != nil {
+			fmt.Fprintf(w, "schema change pending for %s: %s\n", cell(p.Table.QualifiedName()), cell(describeChange(*p.SchemaChange)))
+		}
+	}
 	_, err := fmt.Fprintln(w, "Estimates are the catalog's. -describe=json prints the whole plan: columns, types, keys.")
 	return err
+}
+
+// describeChange says what a pending schema change is, column by column:
+// "added c (int); dropped d (text); retyped e: int -> bigint; renamed f -> g".
+func describeChange(c redshiftsync.SchemaChange) string {
+	var parts []string
+	for _, col := range c.Added {
+		parts = append(parts, fmt.Sprintf("added %s (%s)", col.Name, col.SourceType))
+	}
+	for _, col := range c.Dropped {
+		parts = append(parts, fmt.Sprintf("dropped %s (%s)", col.Name, col.SourceType))
+	}
+	for i, col := range c.Retyped {
+		before := "?"
+		if i < len(c.Before) {
+			before = c.Before[i].SourceType
+		}
+		parts = append(parts, fmt.Sprintf("retyped %s: %s -> %s", col.Name, before, col.SourceType))
+	}
+	for _, old := range slices.Sorted(maps.Keys(c.Renamed)) {
+		parts = append(parts, fmt.Sprintf("renamed %s -> %s", old, c.Renamed[old]))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// describeStore returns the state store -describe reads the pending schema
+// changes from (Plan.SchemaChange), without writing anything: the state
+// file of -state, or of -out (its state.json) when no -dest is given. With
+// -dest and no -state the state is in the destination's table, which
+// -describe does not open (opening it may create it): then an empty store,
+// and no pending changes shown.
+func describeStore(f flags) redshiftsync.StateStore {
+	switch {
+	case f.state != "":
+		return redshiftsync.NewFileStore(f.state)
+	case f.dest == "" && f.out != "":
+		return redshiftsync.NewFileStore(filepath.Join(f.out, "state.json"))
+	}
+	return &redshiftsync.MemoryStore{}
+}
+
+// planSink is the sink -describe plans with: it writes nowhere, and it is a
+// DeleteSink and a KeyLister because both of the command's destinations
+// (jsonlsink, pgsink) are, so that the plan's DELETES column says what a
+// sync would do. Discover reads no rows, so its Delete and ListKeys are
+// never called; they fail if they are.
+type planSink struct{ redshiftsync.SinkFuncs }
+
+var (
+	_ redshiftsync.DeleteSink = planSink{}
+	_ redshiftsync.KeyLister  = planSink{}
+)
+
+func newPlanSink() planSink {
+	return planSink{redshiftsync.SinkFuncs{WriteFunc: func(context.Context, redshiftsync.Batch) error { return nil }}}
+}
+
+// Delete fails: -describe deletes nothing.
+func (planSink) Delete(_ context.Context, t *redshiftsync.Table, _ []redshiftsync.Key) error {
+	return fmt.Errorf("basic: -describe deletes no rows (table %s)", t.QualifiedName())
+}
+
+// ListKeys fails: -describe lists no keys.
+func (planSink) ListKeys(_ context.Context, t *redshiftsync.Table, _ redshiftsync.KeyRange, _ func(redshiftsync.Key) error) error {
+	return fmt.Errorf("basic: -describe lists no keys (table %s)", t.QualifiedName())
 }
 
 // cell keeps a cell of the table on its line: a tab or a line break in a

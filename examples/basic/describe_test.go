@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -151,5 +152,53 @@ func TestPrintWhereMany(t *testing.T) {
 	want = "output: tables of schema \"s\" in database \"analytics\" on warehouse:5433\nstate:  the destination's table public.redshiftsync_state\n"
 	if b.String() != want {
 		t.Errorf("printWhere -dest:\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// TestDescribeDeletesAndSchemaChanges: with delete_detection on, the table
+// view has a DELETES column saying whether each table's deletes are
+// detected, or why not (a table without a primary key); after a sync and
+// an ALTER TABLE, a line says what changed in the table's columns since
+// (the pending schema change, read from the -out directory's state).
+func TestDescribeDeletesAndSchemaChanges(t *testing.T) {
+	src, schema := pgtest.OpenSchema(t, `CREATE TABLE %[1]s.orders (id int PRIMARY KEY, v int, updated_at timestamptz NOT NULL);
+INSERT INTO %[1]s.orders SELECT i, i, now() FROM generate_series(1, 20) i;
+CREATE TABLE %[1]s.plain (v text);`)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conf := filepath.Join(t.TempDir(), "configuration.json")
+	if err := os.WriteFile(conf, []byte(`{"redshift_host": "h", "redshift_database": "d", "redshift_user": "u", "delete_detection": "on"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	args := []string{"-config", conf, "-source", pgtest.DSN(t), "-schema", schema, "-out", out}
+	var stdout, stderr bytes.Buffer
+	if err := run(ctx, append(args, "-progress", "off"), &stdout, &stderr); err != nil {
+		t.Fatalf("sync: %v\n%s", err, stderr.String())
+	}
+	pgtest.Exec(t, src, fmt.Sprintf(`ALTER TABLE %[1]s.orders ADD COLUMN note text; ALTER TABLE %[1]s.orders ALTER COLUMN v TYPE bigint`, schema))
+	stdout.Reset()
+	if err := run(ctx, append(args, "-describe"), &stdout, &stderr); err != nil {
+		t.Fatalf("-describe: %v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	if len(lines) != 6 {
+		t.Fatalf("-describe printed:\n%s", stdout.String())
+	}
+	if got := strings.Join(strings.Fields(lines[1]), " "); got != "TABLE MODE KEY REASON ESTIMATE WARNINGS DELETES" {
+		t.Errorf("header %q", lines[1])
+	}
+	byTable := map[string]string{}
+	for _, l := range lines[2:4] {
+		byTable[strings.Fields(l)[0]] = l
+	}
+	if orders := byTable[schema+".orders"]; !strings.HasSuffix(orders, "  on: range digests of the primary key (id)") {
+		t.Errorf("orders line: %q", orders)
+	}
+	if plain := byTable[schema+".plain"]; !strings.Contains(plain, "  off: ") || !strings.Contains(plain, "primary key") {
+		t.Errorf("plain line (no primary key): %q", plain)
+	}
+	if want := "schema change pending for " + schema + ".orders: added note (text); retyped v: integer -> bigint"; lines[4] != want {
+		t.Errorf("schema change line %q, want %q", lines[4], want)
 	}
 }

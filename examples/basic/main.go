@@ -294,9 +294,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	if f.describe != "" {
-		// The plan needs no destination: write nowhere, save nothing.
-		nowhere := redshiftsync.SinkFuncs{WriteFunc: func(context.Context, redshiftsync.Batch) error { return nil }}
-		ex, err := redshiftsync.New(cfg, nowhere, &redshiftsync.MemoryStore{}, append(unloadOpts, redshiftsync.WithLogger(logger))...)
+		// The plan needs no destination: write nowhere, save nothing; the
+		// state is read for pending schema changes.
+		ex, err := redshiftsync.New(cfg, newPlanSink(), describeStore(f), append(unloadOpts, redshiftsync.WithLogger(logger))...)
 		if err != nil {
 			return err
 		}
