@@ -146,8 +146,11 @@
 // a table's columns changed since its last sync, [Sink.SchemaChanged]
 // replaces <schema>.<table>.schema.json ([SchemaFileName]) atomically with
 // the table's current columns (name, source type, logical type, ...), its
-// primary key and the change ([SchemaFile]). The lines already written
-// keep their keys: a reader tells old rows from new by their keys.
+// primary key and the change ([SchemaFile]). [Sink.Open] writes the file
+// too, with an empty change, when it is missing or describes other columns
+// (a table synced once and never changed has one), so the file always
+// describes the columns of the lines written next. The lines already
+// written keep their keys: a reader tells old rows from new by their keys.
 //
 // # Line format
 //

@@ -1,13 +1,15 @@
 // This file holds SchemaChanged: the table's schema file,
 // <schema>.<table>.schema.json, replaced atomically at each change of the
-// table's columns.
+// table's columns, and written at Open when it is missing or stale.
 
 package jsonlsink
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,6 +87,12 @@ func (s *Sink) SchemaChanged(ctx context.Context, table *redshiftsync.Table, cha
 		}
 		doc.Change.Retyped = append(doc.Change.Retyped, r)
 	}
+	return s.writeSchemaFile(table, doc)
+}
+
+// writeSchemaFile replaces the table's schema file with doc, atomically and
+// durably, with the mode of the table files.
+func (s *Sink) writeSchemaFile(table *redshiftsync.Table, doc SchemaFile) error {
 	data, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return fmt.Errorf("jsonlsink: table %s: schema file: %w", table.QualifiedName(), err)
@@ -98,4 +106,40 @@ func (s *Sink) SchemaChanged(ctx context.Context, table *redshiftsync.Table, cha
 		return fmt.Errorf("jsonlsink: table %s: schema file: %w", table.QualifiedName(), err)
 	}
 	return nil
+}
+
+// syncSchemaFile writes the table's schema file at Open when it is missing
+// or describes other columns or another primary key than table's (a table
+// synced before schema files were written, or a file removed or edited), so
+// that the file always describes the columns of the lines written next.
+// The file it writes has an empty change: what changed, if anything, is not
+// known here (SchemaChanged, told after Open, writes it). A file that is
+// current is left alone, so its change and changed_at stay. The cost is a
+// read of a small file per table and run.
+func (s *Sink) syncSchemaFile(table *redshiftsync.Table) error {
+	path := filepath.Join(s.dir, SchemaFileName(table.Schema, table.Name))
+	want := SchemaFile{Schema: table.Schema, Table: table.Name, PrimaryKey: table.PrimaryKey, Columns: table.Columns}
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		var have SchemaFile
+		// A file that does not parse is replaced, as a stale one is.
+		if json.Unmarshal(data, &have) == nil && sameSchema(have, want) {
+			return nil
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("jsonlsink: table %s: schema file: %w", table.QualifiedName(), err)
+	}
+	want.ChangedAt = time.Now().UTC().Format(time.RFC3339Nano)
+	return s.writeSchemaFile(table, want)
+}
+
+// sameSchema reports whether two schema files name the same table, primary
+// key and columns, compared as their JSON (what the file holds).
+func sameSchema(a, b SchemaFile) bool {
+	enc := func(f SchemaFile) string {
+		data, _ := json.Marshal([]any{f.Schema, f.Table, f.PrimaryKey, f.Columns})
+		return string(data)
+	}
+	return enc(a) == enc(b)
 }

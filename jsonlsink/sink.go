@@ -114,7 +114,8 @@ func (s *Sink) Dir() string { return s.dir }
 
 // Open opens (or creates) the file of table, truncating a torn last line
 // left by a crash, and encodes the table's column names for the lines to
-// come. It refuses a table all of whose column names begin with
+// come. It writes the table's schema file (SchemaFileName) when that is
+// missing or describes other columns. It refuses a table all of whose column names begin with
 // ControlPrefix (its rows would look like control lines). Opening a table again, on a later run in the same process, takes
 // the new columns and discards the lines buffered but not flushed since the
 // last Flush (they were never checkpointed: the extractor reads them again).
@@ -144,9 +145,12 @@ func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
 		}
 		tf.enc.setColumns(table)
 		tf.idx, tf.keyCols = nil, nil // the discarded lines may be indexed; the key may have changed
-		return nil
+		return s.syncSchemaFile(table)
 	}
 
+	if err := s.syncSchemaFile(table); err != nil {
+		return err
+	}
 	tf, err = s.openFile(table)
 	if err != nil {
 		return fmt.Errorf("jsonlsink: table %s: %w", table.QualifiedName(), err)

@@ -334,7 +334,8 @@ func TestFileNameInjective(t *testing.T) {
 }
 
 // TestHostileNames writes tables with hostile names through the sink and
-// checks that each gets its own file inside the directory.
+// checks that each gets its own file (and schema file) inside the
+// directory.
 func TestHostileNames(t *testing.T) {
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "out", "nested")
@@ -373,8 +374,8 @@ func TestHostileNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != len(tables)+1 { // and the lock file
-		t.Fatalf("%d files, want %d", len(entries), len(tables)+1)
+	if len(entries) != 2*len(tables)+1 { // a table file and a schema file each, and the lock file
+		t.Fatalf("%d files, want %d", len(entries), 2*len(tables)+1)
 	}
 	for i, table := range tables {
 		lines := readLines(t, filepath.Join(dir, FileName(table.Schema, table.Name)))
@@ -390,7 +391,7 @@ func TestHostileNames(t *testing.T) {
 		}
 		return nil
 	})
-	if len(files) != len(tables)+1 {
+	if len(files) != 2*len(tables)+1 {
 		t.Errorf("files under %s: %q", parent, files)
 	}
 }
