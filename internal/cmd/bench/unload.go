@@ -61,18 +61,14 @@ type unloadResult struct {
 // UNLOAD runs once per repetition, before the reads of its parts.
 func unloadCases() []*benchCase {
 	t := unloadTable
-	sql := func(id, what string, partitions int) *benchCase {
-		j := job{Kind: kindStandinExtract, Table: t, CkptRows: 50_000, Partitions: partitions}
-		return &benchCase{ID: id, Group: "unload", What: what, Table: t, Kind: kindStandinExtract, Job: j}
-	}
 	read := func(workers int) *benchCase {
 		return &benchCase{ID: fmt.Sprintf("unload-read-w%d", workers), Group: "unload", Table: t, Kind: kindUnloadRead, Ref: "rs-sql",
 			What: fmt.Sprintf("unload.Reader.ReadAll of the UNLOAD's parts, %d worker(s), discarding; with the catalog read before", workers),
 			Job:  job{Kind: kindUnloadRead, Table: t, Workers: workers}}
 	}
 	return []*benchCase{
-		sql("rs-sql", "stand-in, SQL path: Extractor, discarding sink, checkpoint every 50,000 rows", 1),
-		sql("rs-sql-p4", "as rs-sql, Partitions 4, 4 workers", 4),
+		{ID: "rs-sql", Group: "unload", What: "stand-in, SQL path: Extractor, discarding sink, checkpoint every 50,000 rows", Table: t,
+			Kind: kindStandinExtract, Job: job{Kind: kindStandinExtract, Table: t, CkptRows: 50_000}},
 		{ID: "unload-stmt", Group: "unload", What: "stand-in: the UNLOAD statement (PARQUET, MANIFEST VERBOSE, PARALLEL ON) into its S3", Table: t, Kind: kindUnloadStmt},
 		read(1), read(4), read(8),
 	}
