@@ -80,6 +80,13 @@ func (u *unit) deliver(ctx context.Context, rows [][]any) error {
 		if err := u.t.writeLocked(ctx, rows[:n]); err != nil {
 			return err
 		}
+		// The sink is done with the rows (Batch): drop their values now,
+		// not when the next batch overwrites them, so that the garbage
+		// collector does not keep a delivered batch alive beside the one
+		// being decoded (with several workers, a batch each).
+		for _, r := range rows[:n] {
+			clear(r)
+		}
 		st.rows.Add(int64(n))
 		st.bytes.Add(bytes)
 		st.batches.Add(1)

@@ -61,3 +61,26 @@ func FuzzParseDateTimeText(f *testing.F) {
 		}
 	})
 }
+
+// TestDaysIn: the days of every month of the years around the calendar's
+// rules (leap centuries, year 0 = 1 BC, BC years), as time.Date counts them.
+func TestDaysIn(t *testing.T) {
+	for _, y := range []int{-401, -400, -101, -100, -4, -1, 0, 1, 4, 100, 200, 400, 1900, 2000, 2023, 2024, 2100, 294276, 5874897} {
+		for m := 1; m <= 12; m++ {
+			want := time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+			if got := daysIn(m, y); got != want {
+				t.Errorf("daysIn(%d, %d) = %d, want %d", m, y, got, want)
+			}
+		}
+	}
+	for _, c := range []string{"2024-02-29", "2000-02-29", "0001-02-29 BC", "0005-02-29 BC"} {
+		if _, ok := parseDateTimeText(c); !ok {
+			t.Errorf("%s: not parsed", c)
+		}
+	}
+	for _, c := range []string{"2023-02-29", "1900-02-29", "2024-04-31", "0002-02-29 BC"} {
+		if _, ok := parseDateTimeText(c); ok {
+			t.Errorf("%s: parsed", c)
+		}
+	}
+}

@@ -185,9 +185,7 @@ func openPool(cfg Config) (*pool, error) {
 		}
 		return nil, fmt.Errorf("redshiftsync: connection settings: %w", err)
 	}
-	if cfg.dial != nil {
-		connector.Dialer(cfg.dial)
-	}
+	connector.Dialer(bufferedDialer{d: cfg.dial})
 	s := newSession(cfg, true)
 	db := sql.OpenDB(sessionConnector{Connector: connector, session: s, cfg: cfg})
 	db.SetMaxOpenConns(2*cfg.MaxParallelWorkers + 1)

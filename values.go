@@ -374,6 +374,23 @@ func timeText(t time.Time, lt LogicalType) string {
 	return pgtext.Timestamp(t)
 }
 
+// daysIn returns the days of month (1-12) in year, of the proleptic
+// Gregorian calendar both servers use (year 0 is 1 BC, a leap year). It
+// checks a parsed date without time.Time.Day, which would compute the
+// calendar date back from the instant just built.
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
 // parseDateTimeText parses the server's ISO text of a date, timestamp or
 // timestamptz (the session runs in UTC with ISO dates): "2024-01-31",
 // "2024-01-31 13:45:01.123456", "2024-01-31 13:45:01+00", with years of
@@ -475,10 +492,10 @@ func parseDateTime[T string | []byte](b T) (time.Time, bool) {
 	if bc {
 		year = 1 - year
 	}
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
-	if t.Day() != day { // 2024-02-30 and the like: not what the server sends
+	if day > daysIn(month, year) { // 2024-02-30 and the like: not what the server sends
 		return time.Time{}, false
 	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
 	if offset != 0 {
 		t = t.Add(-time.Duration(offset) * time.Second)
 	}

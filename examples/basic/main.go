@@ -161,7 +161,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.StringVar(&f.state, "state", "", "state file (default <out>/state.json; with -dest, the destination's state table)")
 	fs.StringVar(&f.dest, "dest", "", "postgres:// URL of a destination database: load the tables there instead of into JSONL files")
 	fs.StringVar(&f.progress, "progress", "auto", "progress display on stderr: auto (live on a terminal, else a line every 5s), live, plain or off")
-	fs.IntVar(&f.batchSize, "batch-size", 0, "rows per page and batch (default: the configuration's, else 10000)")
+	fs.IntVar(&f.batchSize, "batch-size", 0, "rows per page and batch (default: the configuration's, else 5000)")
 	fs.IntVar(&f.workers, "workers", 0, "parallel workers (default: the configuration's, else 4)")
 	fs.IntVar(&f.checkpointEvery, "checkpoint-every", 0, "rows between checkpoints (default 50000)")
 	fs.DurationVar(&f.wait, "wait", 0, "when another sync of the same -out or state is running, wait up to this long for it (default: fail at once)")
@@ -182,6 +182,15 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	}
 	return f, nil
 }
+
+// defaultBatchSize is the example's batch size when neither -batch-size nor
+// the configuration sets one: half the library's BatchSizeDefault. Each of
+// the default four workers holds a page of a batch of decoded rows, and
+// those pages are most of the program's memory: with 10,000 rows of the
+// benchmark's 10-column table it peaked at 67 MiB, with 5,000 under 64 MiB
+// (BENCHMARKS.md, issue 15), at the cost of twice the sink calls, which
+// cost little next to the rows.
+const defaultBatchSize = redshiftsync.BatchSizeDefault / 2
 
 // loadConfig builds the configuration from -source, -config or the PG*
 // environment, then applies the flags over it. origin says where the
@@ -228,6 +237,8 @@ func loadConfig(f flags) (cfg redshiftsync.Config, origin string, err error) {
 	}
 	if f.batchSize != 0 {
 		cfg.BatchSize = f.batchSize
+	} else if cfg.BatchSize == 0 {
+		cfg.BatchSize = defaultBatchSize
 	}
 	if f.workers != 0 {
 		cfg.MaxParallelWorkers = f.workers

@@ -226,3 +226,30 @@ INSERT INTO %[1]s.k SELECT 'c' || i, i FROM generate_series(1, 100) i;`)
 		t.Error("-describe created the output directory")
 	}
 }
+
+// TestDefaultBatchSize: with no -batch-size and none in the configuration the
+// example reads batches of defaultBatchSize rows (its memory: a page per
+// worker); the flag still wins.
+func TestDefaultBatchSize(t *testing.T) {
+	t.Setenv("PGHOST", "localhost")
+	t.Chdir(t.TempDir()) // no configuration.json
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{nil, defaultBatchSize},
+		{[]string{"-batch-size", "700"}, 700},
+	} {
+		f, err := parseFlags(c.args, &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, _, err := loadConfig(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.BatchSize != c.want || defaultBatchSize != 5000 {
+			t.Errorf("%v: BatchSize %d, want %d (defaultBatchSize %d)", c.args, cfg.BatchSize, c.want, defaultBatchSize)
+		}
+	}
+}

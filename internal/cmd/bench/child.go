@@ -17,6 +17,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"time"
 
@@ -34,16 +35,17 @@ const pageRows = 10_000
 type job struct {
 	Kind       string        `json:"kind"` // kindScan, kindDriver or kindExtract
 	Table      string        `json:"table"`
-	JSONL      string        `json:"jsonl,omitempty"`       // extract: write JSONL into this directory (removed after) instead of discarding
-	CkptRows   int           `json:"ckpt_rows,omitempty"`   // extract: CheckpointEveryRows; 0: the default; -1: never
-	Partitions int           `json:"partitions,omitempty"`  // extract: >1 splits the table (threshold 1), read by as many workers
-	Workers    int           `json:"workers,omitempty"`     // extract: MaxParallelWorkers when not 0
-	BatchBytes int           `json:"batch_bytes,omitempty"` // extract: Config.BatchBytes; 0: the default
-	LoadState  string        `json:"load_state,omitempty"`  // extract: start from this state document
-	SaveState  string        `json:"save_state,omitempty"`  // extract: write the state document here after
-	Deadline   time.Duration `json:"deadline,omitempty"`    // extract: stop after this long and record a timeline
-	FailAt     int64         `json:"fail_at,omitempty"`     // extract: the sink fails once at this many rows; a second Run finishes
-	Profile    string        `json:"profile,omitempty"`     // write a CPU profile of the timed part here
+	JSONL      string        `json:"jsonl,omitempty"`         // extract: write JSONL into this directory (removed after) instead of discarding
+	CkptRows   int           `json:"ckpt_rows,omitempty"`     // extract: CheckpointEveryRows; 0: the default; -1: never
+	Partitions int           `json:"partitions,omitempty"`    // extract: >1 splits the table (threshold 1), read by as many workers
+	Workers    int           `json:"workers,omitempty"`       // extract: MaxParallelWorkers when not 0
+	BatchBytes int           `json:"batch_bytes,omitempty"`   // extract: Config.BatchBytes; 0: the default
+	LoadState  string        `json:"load_state,omitempty"`    // extract: start from this state document
+	SaveState  string        `json:"save_state,omitempty"`    // extract: write the state document here after
+	Deadline   time.Duration `json:"deadline,omitempty"`      // extract: stop after this long and record a timeline
+	FailAt     int64         `json:"fail_at,omitempty"`       // extract: the sink fails once at this many rows; a second Run finishes
+	Profile    string        `json:"profile,omitempty"`       // write a CPU profile of the timed part here
+	AllocProf  string        `json:"alloc_profile,omitempty"` // write a heap profile (allocations since the start) here after the run
 }
 
 // The kinds of child.
@@ -65,8 +67,13 @@ type result struct {
 	// the writes, and fsync).
 	WriteSecs float64 `json:"write_secs,omitempty"`
 	FlushSecs float64 `json:"flush_secs,omitempty"`
-	Stopped   bool    `json:"stopped,omitempty"`  // the deadline stopped the run
-	Timeline  []point `json:"timeline,omitempty"` // with a deadline: rows delivered, about once a second
+	// The Go heap's own counts over the timed part (runtime.MemStats),
+	// exact and unlike CPU time not moved by the machine's load.
+	Mallocs    uint64  `json:"mallocs,omitempty"`
+	AllocBytes uint64  `json:"alloc_bytes,omitempty"`
+	NumGC      uint32  `json:"num_gc,omitempty"`
+	Stopped    bool    `json:"stopped,omitempty"`  // the deadline stopped the run
+	Timeline   []point `json:"timeline,omitempty"` // with a deadline: rows delivered, about once a second
 
 	unloadResult // the unload group's (unload.go)
 }
@@ -90,6 +97,8 @@ func childMain(spec string) int {
 		err error
 	)
 	stop, err := startProfile(j.Profile)
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
 	if err == nil {
 		t0 := time.Now()
 		switch j.Kind {
@@ -108,6 +117,11 @@ func childMain(spec string) int {
 		}
 		res.Seconds = time.Since(t0).Seconds()
 		stop()
+		runtime.ReadMemStats(&m1)
+		res.Mallocs, res.AllocBytes, res.NumGC = m1.Mallocs-m0.Mallocs, m1.TotalAlloc-m0.TotalAlloc, m1.NumGC-m0.NumGC
+		if err == nil && j.AllocProf != "" {
+			err = writeAllocProfile(j.AllocProf)
+		}
 	}
 	if err == nil && j.JSONL != "" {
 		res.OutBytes, err = dirBytes(j.JSONL)
@@ -137,6 +151,20 @@ func startProfile(path string) (stop func(), err error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// writeAllocProfile writes the heap profile, whose alloc_space and
+// alloc_objects samples count every allocation since the process started.
+func writeAllocProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // scan reads the table through database/sql, Rows.Scan into a reused []any.

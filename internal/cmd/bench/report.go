@@ -39,6 +39,9 @@ type stats struct {
 	MedianRowsPS, BestRowsPS  float64
 	RefMedianRatio, RefBestRT float64 // time ÷ the reference case's; 0 when none
 	Write, Flush, Else        float64 // medians of the JSONL sink's timed calls, and of the rest of the wall time
+	// Medians of the Go heap's counts over the timed part; 0 when the
+	// process is not this program's child (psql, examples/basic).
+	Mallocs, AllocBytes, NumGC float64
 }
 
 func (r *report) stats() map[string]*stats {
@@ -48,8 +51,9 @@ func (r *report) stats() map[string]*stats {
 			continue
 		}
 		st := &stats{RSS: -1}
-		var cpu, write, flush, rest []float64
+		var cpu, write, flush, rest, mallocs, allocBytes, gcs []float64
 		for _, s := range c.Samples {
+			mallocs, allocBytes, gcs = append(mallocs, float64(s.Mallocs)), append(allocBytes, float64(s.AllocBytes)), append(gcs, float64(s.NumGC))
 			write, flush, rest = append(write, s.WriteSecs), append(flush, s.FlushSecs), append(rest, s.Seconds-s.WriteSecs-s.FlushSecs)
 			st.Seconds = append(st.Seconds, s.Seconds)
 			st.RowsEach = append(st.RowsEach, s.Rows)
@@ -60,6 +64,7 @@ func (r *report) stats() map[string]*stats {
 		}
 		st.Median, st.Best, st.Worst, st.CPU = median(st.Seconds), slices.Min(st.Seconds), slices.Max(st.Seconds), median(cpu)
 		st.Write, st.Flush, st.Else = median(write), median(flush), median(rest)
+		st.Mallocs, st.AllocBytes, st.NumGC = median(mallocs), median(allocBytes), median(gcs)
 		st.MedianRowsPS, st.BestRowsPS = float64(st.Rows)/st.Median, float64(st.Rows)/st.Best
 		out[c.ID] = st
 	}
@@ -253,6 +258,25 @@ func (r *report) markdown() string {
 		}
 		row(c.ID, what, "bench."+c.Table, thousands(s.Rows), fmt.Sprintf("%.3f", s.Median), fmt.Sprintf("%.3f", s.Best),
 			thousands(int64(s.MedianRowsPS)), known(s.RSS, "%.1f"), known(s.CPU, "%.2f"), known(float64(s.Out)/1e6, "%.1f"), ref, rm, rb)
+	}
+
+	b.WriteString("\n## Client CPU and allocations per row (medians)\n\nLess moved by the machine's load than wall time: client CPU per million rows, and its ratio to the reference case's; the Go heap's allocations (runtime.MemStats) of this program's children.\n\n")
+	head(3, "case", "rows", "client CPU s per 1M rows", "CPU ÷", "ratio", "allocations per row", "bytes allocated per row", "GCs")
+	for _, c := range r.Cases {
+		s := st[c.ID]
+		if s == nil || s.CPU < 0 || s.Rows == 0 {
+			continue
+		}
+		perM := s.CPU / float64(s.Rows) * 1e6
+		ref, ratio := "", ""
+		if rs := st[c.Ref]; rs != nil && rs.CPU > 0 && rs.Rows > 0 {
+			ref, ratio = c.Ref, fmt.Sprintf("%.2f×", perM/(rs.CPU/float64(rs.Rows)*1e6))
+		}
+		allocs, bytes, gcs := "—", "—", "—"
+		if s.Mallocs > 0 {
+			allocs, bytes, gcs = fmt.Sprintf("%.2f", s.Mallocs/float64(s.Rows)), fmt.Sprintf("%.0f", s.AllocBytes/float64(s.Rows)), fmt.Sprintf("%.0f", s.NumGC)
+		}
+		row(c.ID, thousands(s.Rows), fmt.Sprintf("%.3f", perM), ref, ratio, allocs, bytes, gcs)
 	}
 
 	first := true

@@ -1,3 +1,5 @@
+// This file tests the unload group (unload.go) end to end on a tiny table.
+
 package main
 
 import (
