@@ -94,8 +94,18 @@ func startStandin(ctx context.Context, dsn, tmp string) (stop func(), err error)
 	if out, err := exec.CommandContext(ctx, goBin(), "build", "-o", bin, "github.com/seed2085993a/redshiftsync/internal/cmd/redshift-standin").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("go build internal/cmd/redshift-standin: %w\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "-upstream", dsn, "-listen", "127.0.0.1:0", "-s3", "127.0.0.1:0",
+	// A password goes in PGPASSWORD (its upstream connections read it), not
+	// in argv, where ps would show it.
+	upstream, env := dsn, os.Environ()
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok {
+			u.User = url.User(u.User.Username())
+			upstream, env = u.String(), append(env, "PGPASSWORD="+pw)
+		}
+	}
+	cmd := exec.Command(bin, "-upstream", upstream, "-listen", "127.0.0.1:0", "-s3", "127.0.0.1:0",
 		"-s3-bucket", unloadBucket, "-slices", fmt.Sprint(unloadSlices))
+	cmd.Env = env
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
