@@ -1,6 +1,6 @@
 // This file holds the abilities of the sink and the state store: the
 // optional interfaces (ResyncSink, StateSink, AttemptSink, SourceAware,
-// Checker, Locker) probed once, when the Extractor is built, into one value
+// Checker, DeleteSink, KeyLister, SchemaSink, Locker) probed once, when the Extractor is built, into one value
 // whose methods fall back to what the contracts say a sink or store without
 // the ability gets. Every call of an optional method goes through it, so
 // no other file asserts an interface.
@@ -18,6 +18,9 @@ type abilities struct {
 	attempt AttemptSink
 	source  SourceAware
 	checker Checker // the sink's
+	deleter DeleteSink
+	lister  KeyLister
+	schema  SchemaSink
 
 	store        StateStore
 	locker       Locker
@@ -32,6 +35,9 @@ func probe(sink Sink, store StateStore) *abilities {
 	a.attempt, _ = sink.(AttemptSink)
 	a.source, _ = sink.(SourceAware)
 	a.checker, _ = sink.(Checker)
+	a.deleter, _ = sink.(DeleteSink)
+	a.lister, _ = sink.(KeyLister)
+	a.schema, _ = sink.(SchemaSink)
 	a.locker, _ = store.(Locker)
 	a.storeChecker, _ = store.(Checker)
 	return a
@@ -44,6 +50,39 @@ func (a *abilities) open(ctx context.Context, table *Table, saved *TableView) er
 		return a.state.OpenState(ctx, table, saved)
 	}
 	return a.sink.Open(ctx, table)
+}
+
+// detectsDeletes reports whether the sink can be given deletes: it lists
+// its keys (KeyLister) and takes deletes (DeleteSink); else why not.
+func (a *abilities) detectsDeletes() (bool, string) {
+	switch {
+	case a.deleter == nil && a.lister == nil:
+		return false, "the sink is neither a DeleteSink nor a KeyLister"
+	case a.deleter == nil:
+		return false, "the sink is not a DeleteSink (it cannot take deletes)"
+	case a.lister == nil:
+		return false, "the sink is not a KeyLister (it cannot list its keys)"
+	}
+	return true, ""
+}
+
+// listKeys lists the sink's live keys of table within r.
+func (a *abilities) listKeys(ctx context.Context, table *Table, r KeyRange, fn func(Key) error) error {
+	return a.lister.ListKeys(ctx, table, r, fn)
+}
+
+// deleteKeys tells the sink that keys were deleted at the source.
+func (a *abilities) deleteKeys(ctx context.Context, table *Table, keys []Key) error {
+	return a.deleter.Delete(ctx, table, keys)
+}
+
+// schemaChanged tells a SchemaSink how table's columns changed; other sinks
+// are not told.
+func (a *abilities) schemaChanged(ctx context.Context, table *Table, change SchemaChange) error {
+	if a.schema == nil {
+		return nil
+	}
+	return a.schema.SchemaChanged(ctx, table, change)
 }
 
 // resyncs reports whether the sink is told of full resyncs (a ResyncSink).

@@ -39,6 +39,12 @@ const (
 	PartitionThresholdDefault = 1_000_000
 )
 
+// The values of Config.DeleteDetection.
+const (
+	DeleteDetectionOff = "off"
+	DeleteDetectionOn  = "on"
+)
+
 // Named "none" values: a Go field cannot say "none" with its zero value,
 // which means the default. A configuration file writes "0" for them, and the
 // parsers store these constants.
@@ -203,6 +209,14 @@ type Config struct {
 	// split [partition_threshold_rows], default PartitionThresholdDefault.
 	PartitionThreshold int
 
+	// DeleteDetection finds the rows deleted at the source and tells a
+	// sink that is a DeleteSink and a KeyLister [delete_detection]:
+	// DeleteDetectionOff (the default) or DeleteDetectionOn. See the
+	// README's "Deletes and schema changes" for its cost and guarantees.
+	DeleteDetection string
+	// DeleteDetectionInterval runs delete detection on a table at most
+	// this often [delete_detection_interval]; default 0, every sync.
+	DeleteDetectionInterval time.Duration
 	// The UNLOAD read of large Redshift tables (see the README's "Large
 	// tables: UNLOAD" and WithUnloader); every key is optional, and none
 	// applies without UnloadS3URI.

@@ -142,6 +142,7 @@ func TestParseConfigStringsAndNativeAgree(t *testing.T) {
 		MaxRetries:           3,
 		Partitions:           PartitionsDefault,
 		PartitionThreshold:   PartitionThresholdDefault,
+		DeleteDetection:      DeleteDetectionOff,
 	}
 	if !reflect.DeepEqual(fromStrings, want) {
 		t.Errorf("string-valued config:\n got %+v\nwant %+v", fromStrings, want)
@@ -174,6 +175,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		MaxRetries:          MaxRetriesDefault,
 		Partitions:          PartitionsDefault,
 		PartitionThreshold:  PartitionThresholdDefault,
+		DeleteDetection:     DeleteDetectionOff,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("\n got %+v\nwant %+v", cfg, want)
@@ -566,6 +568,7 @@ func TestValidate(t *testing.T) {
 			MaxParallelWorkers: MaxParallelWorkersDefault, CheckpointEveryRows: CheckpointEveryRowsDefault,
 			CheckpointInterval: CheckpointIntervalDefault, ConnectTimeout: ConnectTimeoutDefault,
 			Partitions: PartitionsDefault, PartitionThreshold: PartitionThresholdDefault, MaxRetries: MaxRetriesDefault,
+			DeleteDetection: DeleteDetectionOff,
 		}
 		if !reflect.DeepEqual(c, want) {
 			t.Errorf("\n got %+v\nwant %+v", c, want)
@@ -699,6 +702,7 @@ func TestConfigFromURL(t *testing.T) {
 		want.MaxParallelWorkers, want.CheckpointEveryRows = MaxParallelWorkersDefault, CheckpointEveryRowsDefault
 		want.CheckpointInterval = CheckpointIntervalDefault
 		want.Partitions, want.PartitionThreshold = PartitionsDefault, PartitionThresholdDefault
+		want.DeleteDetection = DeleteDetectionOff
 		if want.ConnectTimeout == 0 {
 			want.ConnectTimeout = ConnectTimeoutDefault
 		}

@@ -29,6 +29,7 @@ func TestReadmeConfigExamples(t *testing.T) {
 			IncludeTables: []string{"orders", "customers", "events_*"}, ExcludeTables: []string{"tmp_*"},
 			BatchSize: 10000, BatchBytes: 16 << 20, MaxParallelWorkers: 4, CheckpointEveryRows: 50000, CheckpointInterval: time.Minute,
 			Partitions: 4, PartitionThreshold: 1000000, ConnectTimeout: 30 * time.Second, MaxRetries: 5,
+			DeleteDetection: DeleteDetectionOff,
 		}},
 		{"redshift.json", Config{
 			Host: "examplecluster.abc123xyz789.us-west-2.redshift.amazonaws.com", Port: 5439, Database: "dev",
@@ -37,7 +38,8 @@ func TestReadmeConfigExamples(t *testing.T) {
 			BatchSize: 10000, BatchBytes: 64 << 20, MaxParallelWorkers: 4, CheckpointEveryRows: 50000,
 			CheckpointInterval: time.Minute, Partitions: 4, PartitionThreshold: 1000000,
 			ConnectTimeout: 30 * time.Second, StatementTimeout: time.Hour, MaxRetries: 5,
-			UnloadS3URI: "s3://example-unload-bucket/redshiftsync/", UnloadIAMRole: "arn:aws:iam::123456789012:role/redshift-unload",
+			DeleteDetection: DeleteDetectionOff,
+			UnloadS3URI:     "s3://example-unload-bucket/redshiftsync/", UnloadIAMRole: "arn:aws:iam::123456789012:role/redshift-unload",
 			UnloadS3Region: "us-west-2", UnloadThreshold: 10_000_000,
 		}},
 	} {

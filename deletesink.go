@@ -43,6 +43,14 @@ type KeyRange struct {
 //
 // A key written again after its delete (the row came back at the source) is
 // live again: a later Write of the same key un-deletes it.
+//
+// Delete is called after the table's rows of the run were written, and, for
+// a full resync (ResyncSink), before EndResync: the keys a resync did not
+// deliver and the source lacks are deleted through Delete like any other,
+// so a sink may keep unseen rows at EndResync (they were deleted already,
+// or are still at the source). A run stopped during detection may call
+// Delete for the same key again in the next run only if the delete was not
+// made durable.
 type DeleteSink interface {
 	Sink
 	Delete(ctx context.Context, table *Table, keys []Key) error

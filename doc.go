@@ -80,6 +80,13 @@
 //     ends only that table; a table stopped because another failed is
 //     reported canceled (ErrCanceledByFailure), never as if the caller had
 //     canceled. No password reaches a log line, an error or %v.
+//  6. No false delete. With Config.DeleteDetection on, a DeleteSink is told
+//     of a key only after the source was asked for that key alone and
+//     answered that it holds no row equal to it (by its own equality);
+//     deletes are flushed before the state that records the detection, and
+//     a detection stopped part way runs again. Range digests find the
+//     changed key ranges without reading keys (see DeleteStats and the
+//     README's "Deletes and schema changes").
 //
 // # Large tables: UNLOAD
 //

@@ -221,8 +221,19 @@ type Discovery struct {
 }
 
 // Discover reads the catalog and returns the plan of every table to sync,
-// without reading any rows.
+// without reading any rows. With a saved state, each plan shows the schema
+// change its table's next sync tells a SchemaSink (Plan.SchemaChange).
 func (e *Extractor) Discover(ctx context.Context) (*Discovery, error) {
+	d, err := e.plans(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.pendingChanges(ctx, d.Plans)
+	return d, nil
+}
+
+// plans is Discover without the state: Run reads the state itself.
+func (e *Extractor) plans(ctx context.Context) (*Discovery, error) {
 	db := sqlx.NewDb(e.pool.db, "postgres")
 	dialect := e.cfg.Dialect
 	if dialect == "" || dialect == DialectAuto {
@@ -257,6 +268,7 @@ func (e *Extractor) Discover(ctx context.Context) (*Discovery, error) {
 			spec = &s
 		}
 		p := makePlan(t, spec, e.cfg.EnableCompleteResync)
+		_, p.Deletes = e.deletePlan(t, dialect)
 		p.Unload = e.planUnload(p, dialect)
 		d.Plans = append(d.Plans, p)
 	}
@@ -287,6 +299,9 @@ type TableReport struct {
 	Status TableStatus `json:"status"`
 	// Err is nil when the table's sync finished; otherwise a *TableError.
 	Err error `json:"-"`
+	// Deletes is what delete detection did for the table in this run; nil
+	// when it did not run (off, or not due).
+	Deletes *DeleteStats `json:"deletes,omitempty"`
 }
 
 // Run syncs every planned table, at most MaxParallelWorkers queries at once,
@@ -359,6 +374,10 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 			ts := &tableSync{e: e, ck: ck, plan: p, dialect: d.Dialect, stats: e.stats.table(p.Table.QualifiedName())}
 			rows, err := ts.run(runCtx)
 			rep.Tables[i] = TableReport{Table: p.Table.QualifiedName(), Mode: p.Mode, Key: p.ReplicationKey, Rows: rows, Duration: time.Since(t0), Warnings: p.Warnings, Err: err}
+			if ts.del != nil && ts.del.stats.Ranges > 0 {
+				st := ts.del.stats
+				rep.Tables[i].Deletes = &st
+			}
 			// Fail fast: the others stop at their next page, unless the
 			// failure is the table's own (see tableScoped): the others are
 			// not at fault and finish.
@@ -392,7 +411,7 @@ func (e *Extractor) Run(ctx context.Context) (*Report, error) {
 func (e *Extractor) discover(ctx context.Context) (*Discovery, error) {
 	var d *Discovery
 	err := retryTransient(ctx, e.log, "discover", e.cfg.MaxRetries, nil, func() (err error) {
-		d, err = e.Discover(ctx)
+		d, err = e.plans(ctx)
 		return err
 	})
 	if err != nil {

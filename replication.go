@@ -54,6 +54,13 @@ type Plan struct {
 	// what it finds while syncing (rows whose key is above the server's
 	// clock), reported in TableReport.Warnings.
 	Warnings []string `json:"warnings,omitempty"`
+	// Deletes says whether delete detection runs for the table ("on: …")
+	// or why not ("off: …"); empty when delete_detection is off.
+	Deletes string `json:"deletes,omitempty"`
+	// SchemaChange is how the table's columns changed since its last
+	// sync, which its next sync tells a SchemaSink; nil when nothing
+	// changed (or the state holds no column list for it).
+	SchemaChange *SchemaChange `json:"schema_change,omitempty"`
 	// Unload says whether the table is read with UNLOAD and why; nil
 	// unless unload_s3_uri is set.
 	Unload *UnloadPlan `json:"unload,omitempty"`

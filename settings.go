@@ -70,6 +70,8 @@ type setting struct {
 var (
 	sslModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 	dialects = []string{string(DialectAuto), string(DialectRedshift), string(DialectPostgres)}
+	// deleteDetections are the values of delete_detection.
+	deleteDetections = []string{DeleteDetectionOff, DeleteDetectionOn}
 )
 
 // maxStatementTimeout is PostgreSQL's limit of statement_timeout.
@@ -169,6 +171,10 @@ var settings = []setting{
 	{key: keyPartitionThreshold, field: func(c *Config) any { return &c.PartitionThreshold }, def: PartitionThresholdDefault,
 		min: 1, max: math.MaxInt,
 		what: `a row count such as "1000000"`, expect: `a positive integer such as "50000"`},
+	{key: keyDeleteDetection, field: func(c *Config) any { return &c.DeleteDetection }, def: DeleteDetectionOff,
+		clean: lower, allowed: deleteDetections, what: `"off" or "on"`},
+	{key: keyDeleteDetectionInterval, field: func(c *Config) any { return &c.DeleteDetectionInterval }, zero: zeroIsDefault,
+		what: `a duration such as "24h", or "0" for every sync`},
 	// The UNLOAD read (unloadconfig.go checks the keys together).
 	{key: keyUnloadS3URI, field: func(c *Config) any { return &c.UnloadS3URI },
 		clean: strings.TrimSpace, what: unloadURIWhat, check: checkUnloadURI},
@@ -224,6 +230,8 @@ const (
 	keyPartitions           = "partitions"
 	keyPartitionThreshold   = "partition_threshold_rows"
 
+	keyDeleteDetection         = "delete_detection"
+	keyDeleteDetectionInterval = "delete_detection_interval"
 	keyUnloadS3URI             = "unload_s3_uri"
 	keyUnloadIAMRole           = "unload_iam_role"
 	keyUnloadAccessKeyID       = "unload_access_key_id"

@@ -80,6 +80,31 @@ type tableState struct {
 	InProgress *progress `json:"in_progress,omitempty"`
 	// LastSyncedAt is when the last sync of the table finished.
 	LastSyncedAt *time.Time `json:"last_synced_at,omitempty"`
+	// Deletes is what the last delete detection of the table left (see
+	// deleteState); nil before the first.
+	Deletes *deleteState `json:"deletes,omitempty"`
+	// Columns are the table's columns at its last sync, each "name",
+	// "source type", "logical type": what a schema change is found against.
+	Columns [][3]string `json:"columns,omitempty"`
+}
+
+// deleteState is the last delete detection of a table: the key ranges it
+// cut the primary key into, and each range's digest then (deletes.go).
+type deleteState struct {
+	// Key is "name type" of each primary key column the ranges belong to;
+	// another key starts over (a full comparison).
+	Key []string `json:"key"`
+	// Bounds are the inner bounds of the ranges, each the texts of a key:
+	// range i holds the keys at or above Bounds[i-1] and below Bounds[i].
+	Bounds [][]string `json:"bounds,omitempty"`
+	// Digests are "count:sum of hashes" of each range, len(Bounds)+1.
+	Digests []string `json:"digests"`
+	// Dirty are the ranges rows were written into since the digests were
+	// taken: compared whether their digest changed or not (a row inserted
+	// and synced, then deleted, leaves the digest as it was).
+	Dirty []int `json:"dirty,omitempty"`
+	// At is when the digests were taken.
+	At time.Time `json:"at"`
 }
 
 // progress is the position of an unfinished sync of one table.

@@ -16,6 +16,10 @@ const (
 	StepEndResync      = "end resync"      // ResyncSink.EndResync failed
 	StepBeginAttempt   = "begin attempt"   // AttemptSink.BeginAttempt failed
 	StepUndoAttempt    = "undo attempt"    // AttemptSink.UndoAttempt failed
+	StepSchemaChanged  = "schema changed"  // SchemaSink.SchemaChanged failed
+	// StepDetectDeletes: delete detection failed: a query of its digests
+	// or lookups at the source, or KeyLister.ListKeys or DeleteSink.Delete.
+	StepDetectDeletes = "detect deletes"
 )
 
 // Steps of the table's own state and values:

@@ -44,7 +44,9 @@ type tableSync struct {
 	lastCkpt   atomic.Int64 // unix nanoseconds
 
 	forceResync bool // the sink's Open asked for a full resync (ErrResyncRequired)
-	unloadBegun bool // begin chose UNLOAD in this run: no file of it exists yet (unloadread.go)
+
+	del         *detector // delete detection (deletes.go), nil when off for the table
+	unloadBegun bool      // begin chose UNLOAD in this run: no file of it exists yet (unloadread.go)
 }
 
 // run syncs the table and returns the rows delivered.
@@ -64,8 +66,12 @@ func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 	if err := s.checkResume(); err != nil {
 		return 0, &TableError{Table: s.name, Step: StepLoadState, Err: err}
 	}
+	s.del = s.newDetector()
 	if err := s.e.ab.open(ctx, t, s.ck.view(s.name)); err != nil && !s.resyncRequested(err) {
 		return 0, &TableError{Table: s.name, Step: StepOpenSink, Err: err}
+	}
+	if err := s.tellSchemaChange(ctx); err != nil {
+		return 0, err
 	}
 	if s.state.InProgress == nil {
 		if err := s.begin(ctx); err != nil {
@@ -86,6 +92,9 @@ func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 	if err := s.phases(ctx); err != nil {
 		s.saveOnStop(ctx)
 		s.unloadLeft(err)
+		return s.rowsDelivered() - startRows, err
+	}
+	if err := s.detectDeletes(ctx); err != nil {
 		return s.rowsDelivered() - startRows, err
 	}
 	if err := s.finish(ctx); err != nil {
@@ -271,6 +280,8 @@ func (s *tableSync) finish(ctx context.Context) error {
 	}
 	now := time.Now().UTC()
 	s.state.LastSyncedAt = &now
+	s.state.Deletes = s.del.withDirty(s.state.Deletes)
+	s.state.Columns = columnList(s.plan.Table)
 	rows := s.prog.Rows
 	s.state.InProgress = nil
 	if err := s.ck.save(ctx, s.name, s.state, rows, true, s.commitFunc()); err != nil {
@@ -299,6 +310,7 @@ func (s *tableSync) saveOnStop(ctx context.Context) {
 // write and the advance of the position it belongs to are one step for a
 // checkpoint's snapshot.
 func (s *tableSync) writeLocked(ctx context.Context, rows [][]any) error {
+	s.del.mark(rows)
 	if err := s.e.ab.sink.Write(ctx, Batch{Table: s.plan.Table, Rows: rows}); err != nil {
 		s.sinkFailed.Store(true)
 		return &TableError{Table: s.name, Step: StepWrite, Err: err}
@@ -359,6 +371,7 @@ func (s *tableSync) checkpoint(ctx context.Context) error {
 	}
 	st := s.state
 	st.InProgress = snap
+	st.Deletes = s.del.withDirty(st.Deletes)
 	if err := s.ck.save(ctx, s.name, st, snap.Rows, false, s.commitFunc()); err != nil {
 		s.sinceCkpt.Add(pending)
 		if s.e.ab.keepsState() {

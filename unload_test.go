@@ -164,7 +164,13 @@ func (f *fakeUnload) ReadPart(ctx context.Context, _ *redshiftsync.Table, part r
 	buf := make([][]any, 0, maxRows)
 	for len(rows) > 0 {
 		n := min(maxRows, len(rows))
-		buf = append(buf[:0], rows[:n]...)
+		// Copies: the extractor clears the rows emit hands it once its
+		// sink has them (see Unloader.ReadPart), and these are the
+		// fake's files.
+		buf = buf[:0]
+		for _, r := range rows[:n] {
+			buf = append(buf, append([]any(nil), r...))
+		}
 		if err := emit(buf); err != nil {
 			return err
 		}

@@ -23,8 +23,11 @@ type Unloader interface {
 	// type its LogicalType gives, exactly as the SQL path delivers it; nil
 	// for NULL), calling emit with at most maxRows rows and, past the first
 	// row, at most about maxBytes bytes of values (0: no byte bound) at a
-	// time. The rows slice passed to emit is reused once emit returns; the
-	// values in it are not. Memory is bounded by these batches, never by
+	// time. The rows passed to emit are the extractor's until emit
+	// returns: it clears each row's values once its sink has them, so
+	// ReadPart must not hand it rows it keeps (its own copy of a file, say),
+	// and may reuse the slice and the rows afterwards. The values in them
+	// are never reused: a sink may keep them. Memory is bounded by these batches, never by
 	// the part's size. An error from emit stops the read and is returned.
 	ReadPart(ctx context.Context, table *Table, part UnloadPart, maxRows int, maxBytes int64, emit func(rows [][]any) error) error
 	// Remove deletes every file the UNLOAD at location wrote (its parts and

@@ -85,6 +85,70 @@
 // have no control lines: their file is one copy, the last line of each
 // primary key being the row's current state.
 //
+// # Deletes and the key index
+//
+// The sink is a [redshiftsync.DeleteSink]: [Sink.Delete] appends one
+// tombstone line per key deleted at the source, the key columns (encoded
+// as in a row) and "_redshiftsync_deleted":true ([DeletedKey]):
+//
+//	{"id":42,"_redshiftsync_deleted":true}
+//
+// so the last line of a primary key stays its current state: a deleted
+// key's last line is its tombstone, until the row is written again. A
+// tombstone is not a control line (it has the key columns); a reader that
+// takes the last line per key drops the keys whose last line has
+// "_redshiftsync_deleted":true. Tombstones are buffered and flushed like
+// rows. A table with a column named "_redshiftsync_deleted" cannot take
+// deletes (Delete and ListKeys fail, naming it).
+//
+// It is a [redshiftsync.KeyLister]: [Sink.ListKeys] lists the live keys of
+// a range from the table's key index, the set of keys whose last line is a
+// row. The index is built from the table file itself, which stays the one
+// source of truth: the first ListKeys of a table in a process loads the
+// index file <table file>.keys ([IndexExt]; public.orders.jsonl.keys) and
+// reads the lines the file has beyond what the index covers; each later
+// ListKeys writes the buffered lines to the file (without fsync) and reads
+// the new lines, so unflushed rows and tombstones count. A table that no
+// ListKeys touched in a run pays nothing: its index catches up next time.
+//
+// The index file is an append-only log of JSON lines, {"k":[…key…]} (live)
+// and {"k":[…],"d":true} (deleted), each group ended by a commit record
+// {"upto":N}: the index holds every line of the table file's first N bytes.
+// It is appended and fsynced by [Sink.Flush] (and Close) after the table
+// file's fsync, and only for lines read before it, so it never claims a
+// key whose line is not durable; a crash before its append loses nothing,
+// as the next load reads the table file from N on. Records after the last
+// commit (a crash while appending) are cut off on load; an index covering
+// more bytes than the table file holds (the file cut or replaced) is
+// discarded and rebuilt from the file. When the log holds more than twice
+// as many records as live keys (plus 1024), the flush replaces it,
+// atomically, with one record per live key.
+//
+// Cost, measured with a million one-column integer keys (on a 2-core
+// machine under a load of 20, so times are high): on disk about the key's
+// JSON text plus 9 bytes per live key after compaction (14 bytes here),
+// at most about twice that before. In memory, while the table is open and
+// once it was listed, each live key is held as its JSON text and its
+// decoded Go values, in a map and a sorted list: about 175 bytes per key
+// (175 MB for a million), plus the text's length for text keys. ListKeys
+// finds a range's first key by binary search in the sorted list and walks
+// the range: 0.2-0.5 ms for a range at a million keys. The list is sorted
+// again (CompareKeys, n log n) by the first listing after new keys were
+// written, once per detection, as detection only deletes. Reading lines
+// into the index scans each line's top level for the key columns without
+// decoding the other values; a first listing of a table file with no index
+// file reads the whole file once: 7 s of CPU for a million lines here,
+// sort included.
+//
+// # Schema changes
+//
+// The sink is a [redshiftsync.SchemaSink]: when the extractor reports that
+// a table's columns changed since its last sync, [Sink.SchemaChanged]
+// replaces <schema>.<table>.schema.json ([SchemaFileName]) atomically with
+// the table's current columns (name, source type, logical type, ...), its
+// primary key and the change ([SchemaFile]). The lines already written
+// keep their keys: a reader tells old rows from new by their keys.
+//
 // # Line format
 //
 // Every row line is one JSON object, terminated by '\n', whose keys are the

@@ -43,6 +43,12 @@ type tableFile struct {
 	f    *os.File
 	w    *fileWriter
 	enc  encoder
+
+	// Delete detection (keyindex.go, tombstone.go): the key index, loaded
+	// by the first ListKeys, and the primary key it is of.
+	idx      *keyIndex
+	keyNames []string
+	keyCols  []redshiftsync.Column
 }
 
 // An Option configures a Sink. An Option that is given a value it cannot
@@ -137,6 +143,7 @@ func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
 			return fmt.Errorf("jsonlsink: table %s: %w", table.QualifiedName(), err)
 		}
 		tf.enc.setColumns(table)
+		tf.idx, tf.keyCols = nil, nil // the discarded lines may be indexed; the key may have changed
 		return nil
 	}
 
@@ -221,6 +228,9 @@ func (s *Sink) Flush(ctx context.Context, table *redshiftsync.Table) error {
 	if err := tf.flush(); err != nil {
 		return fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err)
 	}
+	if err := tf.persistIndex(); err != nil {
+		return fmt.Errorf("jsonlsink: table %s: key index: %w", tf.enc.table, err)
+	}
 	return nil
 }
 
@@ -239,6 +249,8 @@ func (s *Sink) Close() error {
 			errs = append(errs, fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err))
 		} else if err := tf.f.Sync(); err != nil {
 			errs = append(errs, fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err))
+		} else if err := tf.persistIndex(); err != nil {
+			errs = append(errs, fmt.Errorf("jsonlsink: table %s: key index: %w", tf.enc.table, err))
 		}
 		if err := tf.f.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err))

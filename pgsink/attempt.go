@@ -15,9 +15,10 @@ import (
 // UndoAttempt. It belongs to the transaction tx: a flush or a rollback ends
 // that transaction, and the mark with it.
 type attemptMark struct {
-	tx     *sql.Tx
-	staged bool
-	rows   int64
+	tx        *sql.Tx
+	staged    bool
+	rows      int64
+	keysReady bool
 }
 
 // BeginAttempt sets a savepoint in the table's transaction (opening it when
@@ -35,7 +36,7 @@ func (s *Sink) BeginAttempt(ctx context.Context, table *redshiftsync.Table) erro
 	if _, err := ts.tx.ExecContext(ctx, "SAVEPOINT redshiftsync_attempt"); err != nil {
 		return ts.fail("begin attempt", err)
 	}
-	ts.attempt = attemptMark{tx: ts.tx, staged: ts.staged, rows: ts.rows}
+	ts.attempt = attemptMark{tx: ts.tx, staged: ts.staged, rows: ts.rows, keysReady: ts.keysReady}
 	return nil
 }
 
@@ -57,7 +58,7 @@ func (s *Sink) UndoAttempt(ctx context.Context, table *redshiftsync.Table) error
 		return ts.fail("undo attempt", err)
 	}
 	// The savepoint undid a staging table created in the attempt.
-	ts.staged, ts.rows = ts.attempt.staged, ts.attempt.rows
+	ts.staged, ts.rows, ts.keysReady = ts.attempt.staged, ts.attempt.rows, ts.attempt.keysReady
 	ts.attempt = attemptMark{}
 	return nil
 }

@@ -204,6 +204,59 @@
 // incrementally. Every swap takes an ACCESS EXCLUSIVE lock on the table for
 // a moment, which waits for running queries on it.
 //
+// # Deletes
+//
+// Sink is a [redshiftsync.DeleteSink] and a [redshiftsync.KeyLister], so
+// the extractor's delete detection (Config.DeleteDetection) can find the
+// rows deleted at the source and tell the sink.
+//
+// Deletes are soft by default, Fivetran's convention: every table with a
+// primary key has the column [DeletedColumn], _redshiftsync_deleted boolean
+// NOT NULL DEFAULT false, which Open adds to the tables it creates and to
+// existing ones (a constant default: no rewrite of the table); a deleted
+// row stays, with the column true. Readers that want the live rows filter
+// on NOT _redshiftsync_deleted. With [WithHardDeletes] the rows are
+// DELETEd instead, and the column is not created. A source column of that
+// name fails Open.
+//
+// [Sink.Delete] runs in the table's transaction, like Write: the next
+// flush commits it, with the state in [Sink.FlushState] (exactly once: a
+// crash before the flush loses the deletes together with the state that
+// would have claimed them, and the resumed run detects them again). A row
+// of a deleted key written again (the row came back at the source) is live
+// again: the merge sets _redshiftsync_deleted to false, also when no other
+// value changed.
+//
+// [Sink.ListKeys] lists the keys of a range with one query whose bounds are
+// row comparisons on the key columns, ROW(k1, k2) >= ROW($1, $2), text-like
+// key columns compared as text COLLATE "C" so the order is bytewise as
+// [redshiftsync.KeyRange] documents, whatever the column's collation (a
+// non-"C" collation then keeps the primary key's index from bounding the
+// scan). Only live rows are listed. Rows written and not yet flushed are
+// listed too: while the table's transaction is open the query runs in it
+// (under a savepoint), where the rows COPYed into the table and those in
+// the staging table are visible.
+//
+// In a full resync with delete detection, rows the resync did not deliver
+// are no longer dropped silently when deletes are soft: the extractor's
+// detection, which runs before the flush that swaps the copy in, lists the
+// keys of the table and of the resync copy together, finds those the
+// source lacks and calls Delete, which carries each such row from the table
+// into the copy marked deleted; the swap keeps them. The sink learns that
+// detection is on from those calls, so without detection a resync drops
+// unseen rows as before; with hard deletes too.
+//
+// # Schema changes
+//
+// Sink is a [redshiftsync.SchemaSink]. Open already adds the columns a
+// table lacks and widens those that can be widened (see Tables);
+// [Sink.SchemaChanged] applies the change with the same helpers, so it
+// finds nothing left to do for the table Open was given, and a narrowing
+// is left to the full resync Open asked for. It fails, naming the table and
+// the columns, only for a narrowing no resync was planned for. A dropped
+// column is kept (NULL in the rows loaded later); a renamed column is a
+// new column, the old one keeping the values of the rows loaded before.
+//
 // # Without FlushState
 //
 // Used through [Sink.WithoutState] (a [redshiftsync.Sink] without

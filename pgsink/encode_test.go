@@ -93,17 +93,17 @@ func TestResyncName(t *testing.T) {
 }
 
 func TestMergeSQL(t *testing.T) {
-	m := mergeSQL([]string{"id", "v", `a"b`}, []string{"id"}, "seq")
+	m := mergeSQL([]string{"id", "v", `a"b`}, []string{"id"}, "seq", false)
 	if got, want := m(`"s"."t"`, mergeUpsert), `INSERT INTO "s"."t" AS d ("id", "v", "a""b") SELECT "id", "v", "a""b" FROM pg_temp.redshiftsync_stage ON CONFLICT ("id") DO UPDATE SET "v" = EXCLUDED."v", "a""b" = EXCLUDED."a""b" WHERE ROW(d."v", d."a""b") IS DISTINCT FROM ROW(EXCLUDED."v", EXCLUDED."a""b")`; got != want {
 		t.Errorf("upsert:\n got %s\nwant %s", got, want)
 	}
 	if got := m(`"s"."t"`, mergeDedupe); !strings.Contains(got, `SELECT DISTINCT ON ("id")`) || !strings.Contains(got, `ORDER BY "id", "seq" DESC`) {
 		t.Errorf("dedupe: %s", got)
 	}
-	if got := mergeSQL([]string{"id"}, []string{"id"}, "seq")("t", mergeUpsert); !strings.HasSuffix(got, `DO NOTHING`) {
+	if got := mergeSQL([]string{"id"}, []string{"id"}, "seq", false)("t", mergeUpsert); !strings.HasSuffix(got, `DO NOTHING`) {
 		t.Errorf("key-only table: %s", got)
 	}
-	if got := mergeSQL([]string{"a"}, nil, "seq")("t", mergeUpsert); strings.Contains(got, "CONFLICT") {
+	if got := mergeSQL([]string{"a"}, nil, "seq", false)("t", mergeUpsert); strings.Contains(got, "CONFLICT") {
 		t.Errorf("keyless table: %s", got)
 	}
 	if got := uniqueColumn("redshiftsync_seq", []string{"redshiftsync_seq", "redshiftsync_seq_"}); got != "redshiftsync_seq__" {

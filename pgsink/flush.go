@@ -127,7 +127,7 @@ func (ts *tableSink) commit(ctx context.Context, dests []string, swap, drop bool
 		}
 	}
 	err := ts.tx.Commit()
-	ts.tx, ts.staged, ts.rows = nil, false, 0
+	ts.tx, ts.staged, ts.rows, ts.keysReady = nil, false, 0, false
 	if err != nil {
 		ts.broken = err
 		return fmt.Errorf("pgsink: table %s: commit: %w", ts.name, err)

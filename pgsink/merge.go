@@ -31,8 +31,10 @@ const (
 // mergeSQL returns the function that writes the statement merging the
 // staging table into a destination table dest, in one of the kinds above.
 // A table without a primary key is always appended to; one whose columns are
-// all key columns is upserted with DO NOTHING.
-func mergeSQL(cols, pk []string, seqCol string) func(dest string, kind mergeKind) string {
+// all key columns is upserted with DO NOTHING. With deleted (the table has
+// DeletedColumn), a row written again after its soft delete is un-deleted:
+// the upsert sets the column false, also when no other value changed.
+func mergeSQL(cols, pk []string, seqCol string, deleted bool) func(dest string, kind mergeKind) string {
 	list := sqlident.List(cols)
 	appendSQL := func(dest string) string {
 		return "INSERT INTO " + dest + " (" + list + ") SELECT " + list + " FROM " + qStage + " ORDER BY " + sqlident.Quote(seqCol)
@@ -50,11 +52,20 @@ func mergeSQL(cols, pk []string, seqCol string) func(dest string, kind mergeKind
 		}
 	}
 	conflict := " ON CONFLICT (" + keys + ") DO NOTHING"
+	var when []string
 	if len(sets) > 0 {
 		// A row delivered again unchanged (the tie group at a bookmark is
 		// read again by design) is not written again: it stays applied once.
+		when = append(when, "ROW("+strings.Join(mine, ", ")+") IS DISTINCT FROM ROW("+strings.Join(theirs, ", ")+")")
+	}
+	if deleted {
+		q := sqlident.Quote(DeletedColumn)
+		sets = append(sets, q+" = false")
+		when = append(when, "d."+q)
+	}
+	if len(sets) > 0 {
 		conflict = " ON CONFLICT (" + keys + ") DO UPDATE SET " + strings.Join(sets, ", ") +
-			" WHERE ROW(" + strings.Join(mine, ", ") + ") IS DISTINCT FROM ROW(" + strings.Join(theirs, ", ") + ")"
+			" WHERE " + strings.Join(when, " OR ")
 	}
 	return func(dest string, kind mergeKind) string {
 		switch kind {

@@ -14,6 +14,7 @@ type options struct {
 	stateTable      string
 	stateName       string
 	nativeIntervals bool
+	hardDeletes     bool // Delete removes rows instead of marking them (see delete.go)
 }
 
 func defaultOptions() options {
@@ -73,6 +74,17 @@ func WithStateName(name string) Option {
 func WithNativeIntervals() Option {
 	return func(o *options) error {
 		o.nativeIntervals = true
+		return nil
+	}
+}
+
+// WithHardDeletes makes [Sink.Delete] remove the rows deleted at the source
+// (DELETE) instead of marking them deleted in the column DeletedColumn (the
+// default, Fivetran's "soft delete"). Tables are then created without that
+// column; a table that has it keeps it.
+func WithHardDeletes() Option {
+	return func(o *options) error {
+		o.hardDeletes = true
 		return nil
 	}
 }

@@ -138,6 +138,12 @@ type tableSink struct {
 	broken     error
 	attempt    attemptMark       // where the last BeginAttempt left the transaction
 	reshape    map[string]string // column: the source's type, for the columns a resync must reshape (see followTypes)
+
+	// Delete detection (delete.go, listkeys.go).
+	keyTypes   []redshiftsync.LogicalType // of the primary key columns, in key order
+	keyCmp     []string                   // per key column: its destination type, or "text" for a text-like one compared bytewise
+	deletedCol bool                       // the table (and so its copies) has DeletedColumn
+	keysReady  bool                       // the temporary table of keys to delete exists in tx
 }
 
 // Open creates the destination schema and table of table when they do not
@@ -209,6 +215,13 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table, saved *reds
 			return nil, fmt.Errorf("primary key column %q is not a column of the table", k)
 		}
 	}
+	if containsString(ts.cols, DeletedColumn) {
+		return nil, fmt.Errorf("the source has a column %q, the name of pgsink's soft-delete column: rename it at the source, or exclude the column (or the table)", DeletedColumn)
+	}
+	ts.keyTypes = make([]redshiftsync.LogicalType, len(t.PrimaryKey))
+	for i, k := range t.PrimaryKey {
+		ts.keyTypes[i] = t.Columns[indexString(ts.cols, k)].Type
+	}
 
 	if err := s.ensureRegistry(ctx); err != nil {
 		return nil, fmt.Errorf("table registry %s: %w", s.qRegistry(), err)
@@ -237,7 +250,8 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table, saved *reds
 		}
 	} else if err := s.claim(ctx, tx, ts.schema, ts.table, saved != nil); err != nil {
 		return nil, err
-	} else if err := addMissingColumns(ctx, tx, ts.schema, ts.table, t, s.opts.nativeIntervals); err != nil {
+	}
+	if err := s.addColumns(ctx, tx, ts.schema, ts.table, t); err != nil {
 		return nil, fmt.Errorf("table %s: %w", ts.qTarget, err)
 	}
 	destPK, err := primaryKey(ctx, tx, ts.schema, ts.table)
@@ -255,7 +269,7 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table, saved *reds
 	}
 	if left {
 		ts.resyncCopy = copyLeft
-		if err := addMissingColumns(ctx, tx, ResyncSchema, ts.resync, t, s.opts.nativeIntervals); err != nil {
+		if err := s.addColumns(ctx, tx, ResyncSchema, ts.resync, t); err != nil {
 			return nil, fmt.Errorf("table %s: %w", ts.qResync, err)
 		}
 		// A resync whose saved progress has no position starts over from
@@ -281,6 +295,9 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table, saved *reds
 	if err != nil {
 		return nil, err
 	}
+	if err := ts.readKeyTypes(ctx, tx); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
@@ -299,7 +316,7 @@ func (s *Sink) openTable(ctx context.Context, t *redshiftsync.Table, saved *reds
 	defs = append(defs, sqlident.Quote(seqCol)+" bigint")
 	ts.stageSQL = "CREATE TEMPORARY TABLE " + stageTable + " (" + strings.Join(defs, ", ") + ") ON COMMIT DROP"
 	ts.copySQL = "COPY " + qStage + " (" + sqlident.List(append(append([]string(nil), ts.cols...), seqCol)) + ") FROM STDIN"
-	ts.mergeSQL = mergeSQL(ts.cols, ts.pk, seqCol)
+	ts.mergeSQL = mergeSQL(ts.cols, ts.pk, seqCol, ts.deletedCol)
 	ts.args = make([]any, len(ts.cols)+1)
 	ts.tryInsert = true
 	return ts, reshape // nil, or ErrResyncRequired
@@ -330,7 +347,7 @@ func (ts *tableSink) rollback() {
 	if ts.tx != nil {
 		_ = ts.tx.Rollback()
 	}
-	ts.tx, ts.staged, ts.rows = nil, false, 0
+	ts.tx, ts.staged, ts.rows, ts.keysReady = nil, false, 0, false
 }
 
 // begin opens the table's transaction unless it is open. The transaction

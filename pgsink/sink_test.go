@@ -107,7 +107,7 @@ ANALYZE;`, s)
 		t.Fatal(err)
 	}
 	wantTypes := "integer,boolean,smallint,integer,bigint,numeric(38,10),numeric,real,double precision,date,time without time zone,time with time zone," +
-		"timestamp without time zone,timestamp with time zone,text,bytea,text,text,text,uuid,text,jsonb,jsonb"
+		"timestamp without time zone,timestamp with time zone,text,bytea,text,text,text,uuid,text,jsonb,jsonb,boolean" // the last one is pgsink.DeletedColumn
 	if colTypes != wantTypes {
 		t.Errorf("destination column types:\n got %s\nwant %s", colTypes, wantTypes)
 	}

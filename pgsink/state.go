@@ -68,8 +68,8 @@ func NewStateStore(db *sql.DB, opts ...Option) (*StateStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.schema != "" || o.nativeIntervals {
-		return nil, errors.New("pgsink: NewStateStore: only WithStateName and WithStateTable apply to a StateStore (WithSchema and WithNativeIntervals are options of a Sink)")
+	if o.schema != "" || o.nativeIntervals || o.hardDeletes {
+		return nil, errors.New("pgsink: NewStateStore: only WithStateName and WithStateTable apply to a StateStore (WithSchema, WithNativeIntervals and WithHardDeletes are options of a Sink)")
 	}
 	return newStateStore(db, o), nil
 }

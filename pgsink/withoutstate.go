@@ -15,8 +15,11 @@ import (
 // (a state file, say). Use it when the state cannot live in the destination:
 // the sink is then at-least-once (see "Without FlushState" in the package
 // documentation). The value returned is also a [redshiftsync.ResyncSink], a
-// [redshiftsync.AttemptSink], a [redshiftsync.SourceAware] and a
-// [redshiftsync.Checker], each call going to s; close s, not it.
+// [redshiftsync.AttemptSink], a [redshiftsync.SourceAware], a
+// [redshiftsync.Checker], a [redshiftsync.DeleteSink], a
+// [redshiftsync.KeyLister] and a [redshiftsync.SchemaSink], each call going
+// to s; close s, not it. Its deletes are made durable by Flush, like its
+// rows (at least once: a delete applied twice changes nothing).
 func (s *Sink) WithoutState() redshiftsync.ResyncSink { return withoutState{s} }
 
 // withoutState is a Sink's every method but OpenState and FlushState.
@@ -27,6 +30,9 @@ var (
 	_ redshiftsync.AttemptSink = withoutState{}
 	_ redshiftsync.SourceAware = withoutState{}
 	_ redshiftsync.Checker     = withoutState{}
+	_ redshiftsync.DeleteSink  = withoutState{}
+	_ redshiftsync.KeyLister   = withoutState{}
+	_ redshiftsync.SchemaSink  = withoutState{}
 )
 
 func (w withoutState) Open(ctx context.Context, t *redshiftsync.Table) error { return w.s.Open(ctx, t) }
@@ -53,4 +59,13 @@ func (w withoutState) SetSource(ctx context.Context, src redshiftsync.SourceInfo
 }
 func (w withoutState) Check(ctx context.Context, src redshiftsync.SourceInfo, plans []*redshiftsync.Plan) []redshiftsync.CheckResult {
 	return w.s.Check(ctx, src, plans)
+}
+func (w withoutState) Delete(ctx context.Context, t *redshiftsync.Table, keys []redshiftsync.Key) error {
+	return w.s.Delete(ctx, t, keys)
+}
+func (w withoutState) ListKeys(ctx context.Context, t *redshiftsync.Table, r redshiftsync.KeyRange, fn func(redshiftsync.Key) error) error {
+	return w.s.ListKeys(ctx, t, r, fn)
+}
+func (w withoutState) SchemaChanged(ctx context.Context, t *redshiftsync.Table, ch redshiftsync.SchemaChange) error {
+	return w.s.SchemaChanged(ctx, t, ch)
 }

@@ -562,6 +562,12 @@ func rewrite(sql string, toks []sqltok.Token) string {
 			if s, ok := qualified(i); ok {
 				edits = append(edits, edit{s, t.End, Schema + "." + t.Value})
 			}
+		case t.Kind == sqltok.Ident && t.Value == "pg_last_unload_count" && at(i+1).IsPunct("(") && at(i+2).IsPunct(")"):
+			// PG_LAST_UNLOAD_COUNT: the relay puts the session's count in
+			// place of the NULL (lastUnloadCall).
+			if s, ok := qualified(i); ok {
+				edits = append(edits, edit{s, toks[i+2].End, lastUnloadCall})
+			}
 		case t.Kind == sqltok.Ident && (t.Value == "current_namespace" || t.Value == "sysdate") && !at(i+1).IsPunct("(") && !at(i-1).IsPunct("."):
 			edits = append(edits, edit{t.Start, t.End, Schema + "." + t.Value + "()"})
 		case t.Kind == sqltok.Ident && (t.Value == "svv_table_info" || t.Value == "svv_transactions") && !at(i+1).IsPunct("("):

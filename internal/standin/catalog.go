@@ -40,6 +40,10 @@ GRANT USAGE ON SCHEMA ` + Schema + `, ` + missingSchema + ` TO PUBLIC;
 CREATE OR REPLACE FUNCTION ` + Schema + `.version() RETURNS text LANGUAGE sql IMMUTABLE AS $f$SELECT '` + RedshiftVersion + `'::text$f$;
 
 -- r_GETDATE: the current statement's start, a TIMESTAMP (no zone) in UTC.
+-- PG_LAST_UNLOAD_COUNT: the relay keeps the session's count and passes it
+-- (see lastUnloadCall); the column keeps Redshift's name.
+CREATE OR REPLACE FUNCTION ` + Schema + `.pg_last_unload_count(n bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS $f$SELECT coalesce(n, 0)$f$;
+GRANT EXECUTE ON FUNCTION ` + Schema + `.pg_last_unload_count(bigint) TO PUBLIC;
 CREATE OR REPLACE FUNCTION ` + Schema + `.getdate() RETURNS timestamp LANGUAGE sql STABLE AS $f$SELECT statement_timestamp() AT TIME ZONE 'UTC'$f$;
 
 -- r_SYSDATE: the current transaction's start, a TIMESTAMP in UTC.
@@ -145,6 +149,44 @@ DO $d$ BEGIN
 	END IF;
 END $d$;
 
+-- r_FROM_VARBYTE, r_TO_VARBYTE (varbyte-functions): a VARBYTE as text in
+-- a format, and back; formats hex, binary, utf8 (utf-8, utf_8) and base64,
+-- in any case. TO_VARBYTE reads an odd-length hex string with a 0 before
+-- it. Another format: 22023 "invalid format …"†.
+CREATE OR REPLACE FUNCTION ` + Schema + `.varbyte_format(f text) RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT AS $f$
+BEGIN
+	CASE lower(f)
+	WHEN 'hex', 'binary', 'base64' THEN RETURN lower(f);
+	WHEN 'utf8', 'utf-8', 'utf_8' THEN RETURN 'utf8';
+	ELSE RAISE EXCEPTION 'invalid format "%": give hex, binary, utf8 or base64', f USING ERRCODE = '22023';
+	END CASE;
+END $f$;
+GRANT EXECUTE ON FUNCTION ` + Schema + `.varbyte_format(text) TO PUBLIC;
+DO $d$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = 'public' AND p.proname = 'from_varbyte') THEN
+		CREATE FUNCTION public.from_varbyte(b public.varbyte, f text) RETURNS varchar LANGUAGE sql IMMUTABLE STRICT AS $f$
+			SELECT CASE ` + Schema + `.varbyte_format(f)
+				WHEN 'hex' THEN encode(b, 'hex')
+				WHEN 'base64' THEN translate(encode(b, 'base64'), E'\n', '')
+				WHEN 'utf8' THEN convert_from(b, 'UTF8')
+				ELSE (SELECT coalesce(string_agg(get_byte(b, i)::bit(8)::text, '' ORDER BY i), '')
+					FROM generate_series(0, length(b) - 1) i) END::varchar
+		$f$;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = 'public' AND p.proname = 'to_varbyte') THEN
+		CREATE FUNCTION public.to_varbyte(s text, f text) RETURNS public.varbyte LANGUAGE sql IMMUTABLE STRICT AS $f$
+			SELECT (CASE ` + Schema + `.varbyte_format(f)
+				WHEN 'hex' THEN decode(CASE WHEN length(s) % 2 = 1 THEN '0' || s ELSE s END, 'hex')
+				WHEN 'base64' THEN decode(s, 'base64')
+				WHEN 'utf8' THEN convert_to(s, 'UTF8')
+				ELSE (SELECT decode(coalesce(string_agg(lpad(to_hex(substr(lpad(s, (length(s) + 7) / 8 * 8, '0'), 8 * i + 1, 8)::bit(8)::integer), 2, '0'), '' ORDER BY i), ''), 'hex')
+					FROM generate_series(0, (length(s) + 7) / 8 - 1) i) END)::public.varbyte
+		$f$;
+	END IF;
+END $d$;
+
 -- r_GEOMETRY_type / geospatial-overview: GEOMETRY and GEOGRAPHY columns, for
 -- tests to create (CREATE TABLE t (g geometry)). A client that selects one
 -- receives its hexadecimal EWKB, in upper case (as ST_AsHexEWKB prints it;
@@ -243,6 +285,24 @@ BEGIN
 	RETURN out;
 END $f$;
 
+-- r_FNV_HASH: "the 64-bit FNV-1a non-cryptographic hash", of a VARCHAR's
+-- bytes, its optional BIGINT seed being the hash's state (so
+-- FNV_HASH('cd', FNV_HASH('ab')) = FNV_HASH('abcd')), the default seed
+-- FNV's offset basis. Only VARCHAR input: other types are hashed by their
+-- binary form, which the library does not use.
+CREATE OR REPLACE FUNCTION public.fnv_hash(v text, seed bigint DEFAULT -3750763034362895579) RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE AS $f$
+DECLARE
+	b bytea := convert_to(v, 'UTF8');
+	h numeric := CASE WHEN seed < 0 THEN seed::numeric + 18446744073709551616 ELSE seed END;
+	x bigint;
+BEGIN
+	FOR i IN 0..length(b) - 1 LOOP
+		x := (CASE WHEN h >= 9223372036854775808 THEN h - 18446744073709551616 ELSE h END)::bigint # get_byte(b, i);
+		h := mod((CASE WHEN x < 0 THEN x::numeric + 18446744073709551616 ELSE x END) * 1099511628211, 18446744073709551616);
+	END LOOP;
+	RETURN (CASE WHEN h >= 9223372036854775808 THEN h - 18446744073709551616 ELSE h END)::bigint;
+END $f$;
 -- format_type as Redshift's catalog prints a column's type: an interval
 -- with a year-month qualifier is Redshift's type intervaly2m, one with a
 -- day-second qualifier intervald2s (the names AWS's drivers map:

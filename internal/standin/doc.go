@@ -133,8 +133,14 @@
 //	PRIMARY KEY informational, NOT NULL enforced    t_Defining_constraints,                redshift_standin.informational_primary_key(table) makes
 //	                                                  r_CREATE_TABLE_NEW                     a key's columns nullable, as Redshift's are when declared
 //	                                                                                       without NOT NULL† (PostgreSQL makes them NOT NULL)
+//	FNV_HASH(varchar [, seed])                      r_FNV_HASH                             64-bit FNV-1a of the text's bytes, the seed the hash's
+//	                                                                                       state (a function public.fnv_hash; VARCHAR input only)
 //	VARBYTE                                         r_VARBYTE_type                         a varbyte domain (over bytea, in schema public) that tests
 //	                                                                                       create columns of; values printed in hexadecimal, no \x
+//	FROM_VARBYTE(v, format), TO_VARBYTE(s, format)  r_FROM_VARBYTE, r_TO_VARBYTE           public.from_varbyte / to_varbyte; formats hex, binary, utf8
+//	                                                  (varbyte-functions)                    (utf-8, utf_8), base64 in any case; TO_VARBYTE puts a 0 before
+//	                                                                                       an odd-length hex string; another format: 22023 'invalid
+//	                                                                                       format "…": give hex, binary, utf8 or base64'†
 //	TIMETZ values                                   r_Datetime_types ("TIMETZ values are   the time of day in UTC, offset +00 ("13:24:55 PST" is
 //	                                                  UTC"), r_DATEADD_function (TIMETZ      "21:24:55+00"), in a TIMETZ column and in a cast to VARCHAR
 //	                                                  examples)                              (PostgreSQL keeps the offset a value was written with)
@@ -157,6 +163,11 @@
 //	                                                                                       the postgres style, its literal examples in the long form
 //	UNLOAD … FORMAT PARQUET (with -s3)              r_UNLOAD, r_UNLOAD_command_examples    runs (see "UNLOAD" below); INFO "UNLOAD completed, N
 //	                                                                                       record(s) unloaded successfully."*, then tag UNLOAD, no rows
+//	PG_LAST_UNLOAD_COUNT()                          PG_LAST_UNLOAD_COUNT                   the rows of the session's last completed UNLOAD; 0 before
+//	                                                                                       any and after one that failed while unloading; the previous
+//	                                                                                       count after one rejected for its syntax or privileges (SQLSTATE
+//	                                                                                       class 42, a missing table included†); in a statement prepared
+//	                                                                                       once, the count at its Parse†
 //	UNLOAD options r_UNLOAD says don't go together  r_UNLOAD (FORMAT, HEADER, DELIMITER,   0A000 "UNLOAD: PARQUET cannot be used with GZIP (r_UNLOAD)"†
 //	  (PARQUET with DELIMITER, FIXEDWIDTH,            FIXEDWIDTH, CLEANPATH, KMS_KEY_ID,     (and alike for each pair); 0A000 "UNLOAD: PARQUET with
 //	  ADDQUOTES, ESCAPE, NULL AS, HEADER, GZIP,       MASTER_SYMMETRIC_KEY, IAM_ROLE),       ENCRYPTED is only supported with server-side encryption with an
@@ -186,6 +197,7 @@
 // interval expressions are relayed as PostgreSQL renders them
 // (bytea_output escape is not turned to hex; a TIMETZ is printed in UTC
 // whatever the session's time zone); SET IntervalStyle is not checked;
+// FROM_HEX, TO_HEX and VARBYTE casts to and from integers are absent;
 // there is no spatial function but ST_AsEWKT. The command's -s3 endpoint is package
 // s3stub, apart from this one so that the proxy does not compile gofakes3
 // (UNLOAD writes through the ObjectStore interface it satisfies).
@@ -219,7 +231,18 @@
 // rejections are the UNLOAD's), then runs on the upstream over a
 // connection of its own: the upstream URL's superuser, SET SESSION
 // AUTHORIZATION to the client's user, in the client's database, so
-// privileges are the client's.
+// privileges are the client's; with the client session's DateStyle,
+// IntervalStyle and TimeZone (as the upstream last reported them) and
+// extra_float_digits (when the client set it), and the same rewrites, so
+// text the query makes (CAST(interval AS VARCHAR), a TIMETZ, a float or a
+// timestamp cast to VARCHAR) is what the SQL path returns for the same
+// SELECT. Floats, dates, times and timestamps are read in PostgreSQL's
+// binary form, so what is written to Parquet does not depend on those
+// settings and covers the whole range (4713 BC to 294276 AD,
+// r_Datetime_types). Column types, Redshift's domains included (SUPER from
+// JSON_PARSE as from a column), are read from a temporary view of the query
+// (rolled back; without the TEMP privilege, from the columns of the tables
+// selected).
 //
 // Rows are dealt round-robin to the slices (4, or UnloadConfig.Slices;
 // PARALLEL OFF: one), each writing <name-prefix><slice:04d>_part_<part:02d>.parquet
@@ -255,16 +278,18 @@
 //	BOOLEAN                        BOOLEAN                         —                             boolean
 //	CHAR(n)                        BYTE_ARRAY (blank-padded)       STRING                        character (length n)
 //	VARCHAR(n), TEXT               BYTE_ARRAY                      STRING                        character varying (n; TEXT 256)
-//	DATE                           INT32                           DATE                          date
-//	TIMESTAMP                      INT96 (Julian day, ns of day)   —                             timestamp without time zone
+//	DATE (4713 BC–294276 AD)       INT32, days since 1970-01-01    DATE                          date
+//	TIMESTAMP (4713 BC–294276 AD)  INT96 (Julian day, ns of day)   —                             timestamp without time zone
 //	TIMESTAMPTZ                    INT96, the UTC instant          —                             timestamp with time zone
 //	TIME                           INT64                           TIME(MICROS, not UTC)†        time without time zone
 //	TIMETZ                         INT64, the time in UTC          TIME(MICROS, UTC)†            time with time zone
-//	SUPER (domain super)           BYTE_ARRAY, compact JSON text   JSON                          super
-//	GEOMETRY, GEOGRAPHY,           rejected: "only to text or CSV" (r_UNLOAD usage notes)
-//	  HLLSKETCH, VARBYTE
+//	SUPER (domain super, or        BYTE_ARRAY, compact JSON text   JSON (unload-super-parquet)   super
+//	  JSON_PARSE in the query)       as the SQL path returns it
+//	GEOMETRY, GEOGRAPHY,           rejected: "only to text or CSV" (r_UNLOAD usage notes); for VARBYTE
+//	  HLLSKETCH, VARBYTE             select FROM_VARBYTE(col, 'hex') (r_FROM_VARBYTE), written as VARCHAR
 //	INTERVAL, NUMERIC without      rejected† (no documented Parquet form; Redshift's NUMERIC always has
 //	  precision, other types         precision and scale): cast in the query
+//	infinite DATE, TIMESTAMP       rejected† (Redshift has no infinity)
 //
 // Simplified: the UNLOAD runs when its Parse (or Query) arrives, on its own
 // connection, so it does not see the client's uncommitted writes nor its

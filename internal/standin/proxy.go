@@ -220,6 +220,9 @@ func (s *Server) handle(c net.Conn) error {
 		db = startup.Parameters["user"]
 	}
 
+	// The session parameters the upstream reports (DateStyle,
+	// IntervalStyle, TimeZone, …), for an UNLOAD's own connection.
+	params := map[string]string{}
 	// Authentication, in turn: each request from the upstream goes to the
 	// client, and the client's answer back, until ReadyForQuery.
 	for {
@@ -235,6 +238,7 @@ func (s *Server) handle(c net.Conn) error {
 				return err
 			}
 		case *pgproto3.ParameterStatus:
+			params[m.Name] = m.Value
 			msg = redshiftParameter(m)
 		case *pgproto3.ErrorResponse:
 			be.Send(m)
@@ -251,7 +255,7 @@ func (s *Server) handle(c net.Conn) error {
 			if err := be.Flush(); err != nil {
 				return err
 			}
-			return s.relay(c, u, be, fe, startup)
+			return s.relay(c, u, be, fe, startup, params)
 		}
 		if !answer {
 			// Buffered (Send encodes at once: pgproto3 reuses a received
@@ -291,6 +295,9 @@ type conn struct {
 	// floatDigits is the session's extra_float_digits, as the client's SET
 	// statements leave it (see render.go).
 	floatDigits atomic.Int32
+	// floatSet says the client gave extra_float_digits (at startup or
+	// with SET): else its session has the upstream's default.
+	floatSet atomic.Bool
 	// rendered are the columns of the current result whose values the
 	// relay renders as Redshift does (see renderedColumns): from the
 	// last RowDescription, which precedes a simple query's rows and, for
@@ -327,14 +334,16 @@ func (cs *conn) take(id int) *Rejection {
 
 // relay runs the two directions of an authenticated connection until either
 // side ends.
-func (s *Server) relay(c, u net.Conn, be *pgproto3.Backend, fe *pgproto3.Frontend, startup *pgproto3.StartupMessage) error {
+func (s *Server) relay(c, u net.Conn, be *pgproto3.Backend, fe *pgproto3.Frontend, startup *pgproto3.StartupMessage, params map[string]string) error {
 	cs := &conn{rejected: map[int]*Rejection{}}
+	cs.unload.params = params
 	cs.unload.user, cs.unload.db = startup.Parameters["user"], startup.Parameters["database"]
 	if cs.unload.db == "" {
 		cs.unload.db = cs.unload.user
 	}
 	if v, err := strconv.Atoi(startup.Parameters["extra_float_digits"]); err == nil {
 		cs.floatDigits.Store(int32(v))
+		cs.floatSet.Store(true)
 	}
 	errc := make(chan error, 2)
 	go func() { errc <- s.clientToUpstream(cs, be, fe) }()
@@ -380,8 +389,13 @@ func (s *Server) sqlFor(cs *conn, sql string) string {
 		s.log.Debug("rejected", "rule", res.Reject.Rule, "sql", sql)
 		return cs.reject(res.Reject)
 	}
+	if strings.Contains(res.SQL, lastUnloadCall) {
+		res.SQL = strings.ReplaceAll(res.SQL, lastUnloadCall,
+			Schema+".pg_last_unload_count("+strconv.FormatInt(cs.unload.last.Load(), 10)+")")
+	}
 	if res.FloatDigits != nil {
 		cs.floatDigits.Store(int32(*res.FloatDigits))
+		cs.floatSet.Store(true)
 	}
 	return res.SQL
 }
@@ -399,6 +413,9 @@ func (s *Server) upstreamToClient(cs *conn, be *pgproto3.Backend, fe *pgproto3.F
 				be.Send(n)
 			}
 		case *pgproto3.ParameterStatus:
+			cs.unload.mu.Lock()
+			cs.unload.params[m.Name] = m.Value
+			cs.unload.mu.Unlock()
 			be.Send(redshiftParameter(m))
 		case *pgproto3.RowDescription:
 			cs.rendered = renderedColumns(m)

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -74,7 +75,24 @@ type unloadState struct {
 	records  map[int]int64 // by id: the count of an UNLOAD the upstream is to acknowledge
 	pending  bool          // the next "DO" CommandComplete is an UNLOAD's
 	txStatus byte          // of the last ReadyForQuery
+	// params are the session's parameters as the upstream last reported
+	// them (ParameterStatus): DateStyle, IntervalStyle and TimeZone, which
+	// the UNLOAD's own connection takes on.
+	params map[string]string
+	// last is PG_LAST_UNLOAD_COUNT: the rows of the session's last UNLOAD
+	// that completed, 0 after one that failed while unloading.
+	last atomic.Int64
 }
+
+// lastUnloadCall is what Analyze puts in place of pg_last_unload_count();
+// the relay replaces the NULL with the session's count when it sends the
+// text (a statement prepared once keeps the count of its Parse†).
+const lastUnloadCall = Schema + ".pg_last_unload_count(NULL)"
+
+// sessionParams are the reported parameters that shape the text of values
+// made in a query (casts to VARCHAR), set on an UNLOAD's connection as the
+// client's session has them.
+var sessionParams = []string{"DateStyle", "IntervalStyle", "TimeZone"}
 
 const unloadMarker = "redshift_standin_unload_"
 
@@ -128,6 +146,7 @@ func (s *Server) unloadSQL(cs *conn, sql string) (string, bool) {
 			n, r = s.runUnload(ctx, cfg, cs, u)
 			cancel()
 			if r == nil {
+				cs.unload.last.Store(n)
 				s.log.Debug("unloaded", "records", n, "sql", u.redact(sql))
 				cs.unload.mu.Lock()
 				cs.unload.next++
@@ -222,6 +241,19 @@ func (s *Server) runUnload(ctx context.Context, cfg *UnloadConfig, cs *conn, u *
 		return 0, an.Reject
 	}
 
+	// PG_LAST_UNLOAD_COUNT: an UNLOAD that fails "because of a syntax
+	// error or because of insufficient privileges" (class 42) leaves the
+	// previous count; one that fails "during the unload operation", 0.
+	n, r := s.unloadFiles(ctx, cfg, cs, u, an.SQL)
+	if r != nil && !strings.HasPrefix(r.Code, "42") {
+		cs.unload.last.Store(0)
+	}
+	return n, r
+}
+
+// unloadFiles runs the unload operation proper: the destination's rules,
+// then the query and the files.
+func (s *Server) unloadFiles(ctx context.Context, cfg *UnloadConfig, cs *conn, u *Unload, query string) (int64, *Rejection) {
 	keys, err := cfg.Store.ListKeys(u.Bucket, u.Prefix)
 	if err != nil {
 		return 0, s3Error(err)
@@ -250,13 +282,17 @@ func (s *Server) runUnload(ctx context.Context, cfg *UnloadConfig, cs *conn, u *
 		return 0, r
 	}
 	defer conn.Close(context.Background())
-	return writeUnload(ctx, conn, cfg, u, an.SQL)
+	return writeUnload(ctx, conn, cfg, u, query)
 }
 
 // unloadConn opens a connection to the upstream in the client's database,
 // as the client's role (the upstream URL's superuser, SET SESSION
 // AUTHORIZATION to the client's user, so privileges are the client's), with
-// the settings the text parsing in unload_parquet.go expects.
+// the client session's DateStyle, IntervalStyle, TimeZone and
+// extra_float_digits: text the query makes (a cast to VARCHAR) is then the
+// text the SQL path gives for the same SELECT. The values written to
+// Parquet do not depend on them (unload_parquet.go reads the typed columns
+// in binary form).
 func (s *Server) unloadConn(ctx context.Context, cs *conn) (*pgconn.PgConn, *Rejection) {
 	cfg := s.upstream.Copy()
 	cfg.Database = cs.unload.db
@@ -264,19 +300,29 @@ func (s *Server) unloadConn(ctx context.Context, cs *conn) (*pgconn.PgConn, *Rej
 	if err != nil {
 		return nil, unloadReject("UNLOAD upstream", "XX000", "redshift-standin: UNLOAD cannot reach the upstream: "+err.Error())
 	}
-	// IntervalStyle postgres: Redshift prints an interval so (it has no
-	// other style), and an interval cast to text in the query must read as
-	// the client's own SELECT of it does.
-	setup := "SET DateStyle = ISO; SET TimeZone = 'UTC'; SET extra_float_digits = 3; SET IntervalStyle = postgres"
+	var setup []string
 	if cs.unload.user != "" && cs.unload.user != cfg.User {
-		setup = "SET SESSION AUTHORIZATION " + quoteIdent(cs.unload.user) + "; " + setup
+		setup = append(setup, "SET SESSION AUTHORIZATION "+quoteIdent(cs.unload.user))
 	}
-	if _, err := c.Exec(ctx, setup).ReadAll(); err != nil {
+	cs.unload.mu.Lock()
+	for _, name := range sessionParams {
+		if v, ok := cs.unload.params[name]; ok {
+			setup = append(setup, "SET "+name+" = "+quoteLiteral(v))
+		}
+	}
+	cs.unload.mu.Unlock()
+	if cs.floatSet.Load() {
+		setup = append(setup, "SET extra_float_digits = "+strconv.Itoa(int(cs.floatDigits.Load())))
+	}
+	if _, err := c.Exec(ctx, strings.Join(setup, "; ")).ReadAll(); err != nil {
 		_ = c.Close(ctx)
 		return nil, upstreamError(err)
 	}
 	return c, nil
 }
+
+// quoteLiteral quotes s as a standard-conforming string literal.
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // upstreamError is the rejection for an error the upstream answered the
 // inner query with (a missing grant, a missing table): its code and
@@ -320,7 +366,7 @@ func writeUnload(ctx context.Context, c *pgconn.PgConn, cfg *UnloadConfig, u *Un
 	if err != nil {
 		return 0, upstreamError(err)
 	}
-	cols, r := unloadColumns(ctx, c, desc.Fields)
+	cols, r := unloadColumns(ctx, c, query, desc.Fields)
 	if r != nil {
 		return 0, r
 	}
@@ -331,7 +377,13 @@ func writeUnload(ctx context.Context, c *pgconn.PgConn, cfg *UnloadConfig, u *Un
 	}
 	out := &unloadOutput{store: cfg.Store, u: u, cols: cols, groupBytes: groupBytes, groupsPerFile: groupsPerFile,
 		slices: make([]sliceWriter, slices)}
-	rr := c.ExecParams(ctx, query, nil, nil, nil, nil)
+	formats := make([]int16, len(cols))
+	for i := range cols {
+		if cols[i].binaryResult() {
+			formats[i] = 1
+		}
+	}
+	rr := c.ExecParams(ctx, query, nil, nil, nil, formats)
 	var n int64
 	for rr.NextRow() {
 		if r := out.write(int(n%int64(slices)), rr.Values()); r != nil {

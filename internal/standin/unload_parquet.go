@@ -8,13 +8,14 @@ package standin
 import (
 	"bytes"
 	"context"
+	endian "encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/big"
 	"reflect"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/parquet-go/parquet-go"
@@ -72,6 +73,19 @@ type unloadColumn struct {
 	precision, scale, flba int
 }
 
+// binaryResult says whether the upstream sends the column's values in
+// PostgreSQL's binary form: floats, dates, times and timestamps, whose text
+// depends on the session (extra_float_digits, DateStyle, TimeZone, which
+// are the client's: see unloadConn) and stops at year 9999 in ISO form;
+// the binary form is exact over the whole range (4713 BC to 294276 AD).
+func (c *unloadColumn) binaryResult() bool {
+	switch c.kind {
+	case kFloat, kDouble, kDate, kTimestamp, kTime, kTimetz:
+		return true
+	}
+	return false
+}
+
 // domainTypes are the Redshift types the stand-in serves as domains (see
 // catalog.go), by name: a column of one is known by its table's catalog.
 var domainTypes = set("varbyte", "geometry", "geography", "super", "hllsketch")
@@ -79,8 +93,8 @@ var domainTypes = set("varbyte", "geometry", "geography", "super", "hllsketch")
 // unloadColumns returns the columns of a result described by fields, with
 // their Parquet types, or the rejection of a type UNLOAD cannot write to
 // Parquet.
-func unloadColumns(ctx context.Context, c *pgconn.PgConn, fields []pgconn.FieldDescription) ([]unloadColumn, *Rejection) {
-	domains, r := columnDomains(ctx, c, fields)
+func unloadColumns(ctx context.Context, c *pgconn.PgConn, query string, fields []pgconn.FieldDescription) ([]unloadColumn, *Rejection) {
+	domains, r := resultDomains(ctx, c, query, fields)
 	if r != nil {
 		return nil, r
 	}
@@ -96,6 +110,35 @@ func unloadColumns(ctx context.Context, c *pgconn.PgConn, fields []pgconn.FieldD
 			return nil, r
 		}
 		out[i] = col
+	}
+	return out, nil
+}
+
+// resultDomains returns, per field of query's result, the name of the
+// stand-in domain type (varbyte, geometry, super, …) it has, "" for others.
+// PostgreSQL describes a domain's values by the base type, so the types
+// are read from a temporary view of the query (rolled back): that finds an
+// expression's domain too (JSON_PARSE(…) is SUPER). Where the view cannot
+// be made (no TEMP privilege, a name twice), the columns of tables the
+// fields select are looked up instead.
+func resultDomains(ctx context.Context, c *pgconn.PgConn, query string, fields []pgconn.FieldDescription) ([]string, *Rejection) {
+	const view = "redshift_standin_unload_columns"
+	res, err := c.Exec(ctx, "BEGIN; CREATE TEMP VIEW "+view+" AS "+query+`
+;
+		SELECT a.attnum, t.typname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+		WHERE a.attrelid = 'pg_temp.`+view+`'::regclass AND a.attnum > 0 AND t.typtype = 'd'`).ReadAll()
+	if _, rerr := c.Exec(ctx, "ROLLBACK").ReadAll(); rerr != nil {
+		return nil, upstreamError(rerr)
+	}
+	if err != nil || len(res) != 3 {
+		return columnDomains(ctx, c, fields)
+	}
+	out := make([]string, len(fields))
+	for _, row := range res[2].Rows {
+		num, _ := strconv.Atoi(string(row[0]))
+		if n := string(row[1]); num >= 1 && num <= len(out) && domainTypes[n] {
+			out[num-1] = n
+		}
 	}
 	return out, nil
 }
@@ -332,7 +375,7 @@ func (o *unloadOutput) write(i int, values [][]byte) *Rejection {
 			o.row = append(o.row, parquet.NullValue().Level(0, 0, k))
 			continue
 		}
-		v, err := c.value(string(raw))
+		v, err := c.value(raw)
 		if err != nil {
 			return unloadReject("UNLOAD value", "XX000", fmt.Sprintf("redshift-standin: UNLOAD: column %q: %v", c.name, err))
 		}
@@ -389,12 +432,20 @@ func (o *unloadOutput) finish() *Rejection {
 	return nil
 }
 
-// julianEpoch is the Julian day number of 1970-01-01, INT96's day origin.
-const julianEpoch = 2440588
+// julianEpoch is the Julian day number of 1970-01-01, INT96's day origin;
+// pgEpochDays is 2000-01-01, PostgreSQL's binary origin, in days after
+// 1970-01-01.
+const (
+	julianEpoch = 2440588
+	pgEpochDays = 10957
+	dayMicros   = 86400_000_000
+)
 
-// value converts a text value of the upstream (DateStyle ISO, TimeZone
-// UTC) to the column's Parquet value.
-func (c *unloadColumn) value(s string) (parquet.Value, error) {
+// value converts a value of the upstream to the column's Parquet value:
+// binary for the columns binaryResult names, text (of a session with any
+// DateStyle, TimeZone or extra_float_digits) for the others.
+func (c *unloadColumn) value(raw []byte) (parquet.Value, error) {
+	s := string(raw)
 	switch c.kind {
 	case kInt32:
 		n, err := strconv.ParseInt(s, 10, 32)
@@ -402,80 +453,67 @@ func (c *unloadColumn) value(s string) (parquet.Value, error) {
 	case kInt64:
 		n, err := strconv.ParseInt(s, 10, 64)
 		return parquet.Int64Value(n), err
-	case kFloat:
-		f, err := strconv.ParseFloat(s, 32)
-		return parquet.FloatValue(float32(f)), err
-	case kDouble:
-		f, err := strconv.ParseFloat(s, 64)
-		return parquet.DoubleValue(f), err
 	case kBool:
 		return parquet.BooleanValue(s == "t"), nil
 	case kString:
+		// A copy: pgconn reuses raw for the next row.
 		return parquet.ByteArrayValue([]byte(s)), nil
 	case kJSON:
 		// SUPER serialized as Redshift's JSON_SERIALIZE gives it: compact.
 		var b bytes.Buffer
-		if err := json.Compact(&b, []byte(s)); err != nil {
+		if err := json.Compact(&b, raw); err != nil {
 			return parquet.Value{}, fmt.Errorf("SUPER value is not JSON: %w", err)
 		}
 		return parquet.ByteArrayValue(b.Bytes()), nil
-	case kDate:
-		t, err := time.Parse("2006-01-02", s)
-		if err != nil {
-			return parquet.Value{}, fmt.Errorf("date %q: %w (infinite and BC dates are not written)", s, err)
-		}
-		return parquet.Int32Value(int32(t.Unix() / 86400)), nil
-	case kTimestamp:
-		t, err := time.Parse("2006-01-02 15:04:05.999999999", strings.TrimSuffix(s, "+00"))
-		if err != nil {
-			return parquet.Value{}, fmt.Errorf("timestamp %q: %w (infinite and BC timestamps are not written)", s, err)
-		}
-		days := t.Unix() / 86400
-		if t.Unix()%86400 < 0 {
-			days--
-		}
-		nanos := uint64(t.Sub(time.Unix(days*86400, 0).UTC()))
-		return parquet.Int96Value(deprecated.Int96{uint32(nanos), uint32(nanos >> 32), uint32(days + julianEpoch)}), nil
-	case kTime, kTimetz:
-		return timeValue(s, c.kind == kTimetz)
 	case kDecimal:
 		return c.decimal(s)
 	}
+	// Binary values (big-endian).
+	want := map[valueKind]int{kFloat: 4, kDouble: 8, kDate: 4, kTimestamp: 8, kTime: 8, kTimetz: 12}[c.kind]
+	if len(raw) != want {
+		return parquet.Value{}, fmt.Errorf("binary value of %d bytes, want %d", len(raw), want)
+	}
+	u64 := func(b []byte) int64 { return int64(endian.BigEndian.Uint64(b)) }
+	switch c.kind {
+	case kFloat:
+		return parquet.FloatValue(math.Float32frombits(endian.BigEndian.Uint32(raw))), nil
+	case kDouble:
+		return parquet.DoubleValue(math.Float64frombits(endian.BigEndian.Uint64(raw))), nil
+	case kDate:
+		// Days since 2000-01-01; ±infinity are the int32 extremes.
+		d := int32(endian.BigEndian.Uint32(raw))
+		if d == math.MaxInt32 || d == math.MinInt32 {
+			return parquet.Value{}, fmt.Errorf("date infinity has no Redshift form")
+		}
+		return parquet.Int32Value(d + pgEpochDays), nil
+	case kTimestamp:
+		// Microseconds since 2000-01-01 00:00 (UTC for TIMESTAMPTZ);
+		// ±infinity are the int64 extremes. INT96: nanoseconds of the
+		// day, then the Julian day (PostgreSQL's and Parquet's calendar
+		// alike: proleptic Gregorian).
+		us := u64(raw)
+		if us == math.MaxInt64 || us == math.MinInt64 {
+			return parquet.Value{}, fmt.Errorf("timestamp infinity has no Redshift form")
+		}
+		days, rest := us/dayMicros, us%dayMicros
+		if rest < 0 {
+			days, rest = days-1, rest+dayMicros
+		}
+		nanos := uint64(rest) * 1000
+		return parquet.Int96Value(deprecated.Int96{uint32(nanos), uint32(nanos >> 32), uint32(days + pgEpochDays + julianEpoch)}), nil
+	case kTime:
+		return parquet.Int64Value(u64(raw)), nil
+	case kTimetz:
+		// Microseconds of the local time, then the zone in seconds west
+		// of UTC; written in UTC as render.go prints it (24:00:00+00
+		// kept).
+		us, west := u64(raw), int64(int32(endian.BigEndian.Uint32(raw[8:])))
+		if west != 0 {
+			us = ((us+west*1_000_000)%dayMicros + dayMicros) % dayMicros
+		}
+		return parquet.Int64Value(us), nil
+	}
 	return parquet.Value{}, fmt.Errorf("no Parquet form")
-}
-
-// timeValue converts HH:MM:SS[.ffffff] (and, for TIMETZ, an offset) to
-// microseconds since midnight; a TIMETZ in UTC.
-func timeValue(s string, tz bool) (parquet.Value, error) {
-	offset := 0
-	if tz {
-		k := strings.LastIndexAny(s, "+-")
-		if k < 0 {
-			return parquet.Value{}, fmt.Errorf("time with time zone %q has no offset", s)
-		}
-		parts := strings.Split(s[k+1:], ":")
-		for j, p := range parts {
-			n, err := strconv.Atoi(p)
-			if err != nil {
-				return parquet.Value{}, fmt.Errorf("time with time zone %q: %w", s, err)
-			}
-			offset += n * []int{3600, 60, 1}[j]
-		}
-		if s[k] == '-' {
-			offset = -offset
-		}
-		s = s[:k]
-	}
-	t, err := time.Parse("15:04:05.999999", s)
-	if err != nil {
-		if s == "24:00:00" {
-			return parquet.Int64Value(86400e6), nil
-		}
-		return parquet.Value{}, fmt.Errorf("time %q: %w", s, err)
-	}
-	us := int64(t.Hour()*3600+t.Minute()*60+t.Second()-offset)*1e6 + int64(t.Nanosecond()/1000)
-	us = ((us % 86400e6) + 86400e6) % 86400e6
-	return parquet.Int64Value(us), nil
 }
 
 // decimal converts a numeric's text to the unscaled integer at the

@@ -696,3 +696,245 @@ func TestUnloadPrivilegesAndProtocols(t *testing.T) {
 		t.Errorf("UNLOAD in an aborted transaction wrote %q", keys)
 	}
 }
+
+// sessionConn returns one connection of db, for statements that share a
+// session.
+func sessionConn(t *testing.T, db *sql.DB) *sql.Conn {
+	t.Helper()
+	c, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// unloadOneRow runs UNLOAD of query (the literal's text: the caller doubles
+// its quotes) on c and returns the schema and the one row written, its
+// values by column name.
+func unloadOneRow(t *testing.T, c *sql.Conn, store *s3stub.Server, prefix, query string) (*parquet.Schema, map[string]parquet.Value) {
+	t.Helper()
+	if _, err := c.ExecContext(t.Context(), fmt.Sprintf(`UNLOAD ('%s') TO 's3://%s/%s' IAM_ROLE 'arn:aws:iam::0123456789012:role/R' PARQUET MANIFEST VERBOSE`, query, unloadBucket, prefix)); err != nil {
+		t.Fatalf("UNLOAD: %v", err)
+	}
+	schema, rows := readParts(t, store, readManifest(t, store, prefix))
+	if len(rows) != 1 {
+		t.Fatalf("%d rows, want 1", len(rows))
+	}
+	out := map[string]parquet.Value{}
+	for i, f := range schema.Fields() {
+		out[f.Name()] = rows[0][i]
+	}
+	return schema, out
+}
+
+// TestUnloadRendersAsSQLPath: text made in the query (casts to VARCHAR of
+// intervals, TIMETZ, TIME, floats, dates and timestamps) is the same
+// through UNLOAD as through the SQL path of the same session: the UNLOAD's
+// query runs with the client's IntervalStyle, DateStyle, TimeZone and
+// extra_float_digits, and the same rewrites.
+func TestUnloadRendersAsSQLPath(t *testing.T) {
+	db, store, _, _ := startUnload(t, standin.UnloadConfig{Slices: 1})
+	c := sessionConn(t, db)
+	cols := []string{"iv", "ivn", "tz", "tm", "r", "d", "dt", "ts", "tstz"}
+	query := `SELECT CAST(interval '1 year 2 months 3 days 04:05:06' AS varchar) AS iv,
+		CAST(interval '-1 day 00:00:01.5' AS varchar) AS ivn,
+		CAST(timetz '10:00:00-03:30' AS varchar) AS tz, CAST(time '13:14:15.5' AS varchar) AS tm,
+		CAST(CAST(0.1 AS real) AS varchar) AS r, CAST(CAST(0.1 AS double precision) / 3 AS varchar) AS d,
+		CAST(date '2026-02-28' AS varchar) AS dt, CAST(timestamp '1999-12-31 23:59:59.5' AS varchar) AS ts,
+		CAST(timestamptz '2026-06-01 12:00:00+02' AS varchar) AS tstz`
+	for i, setup := range []string{"SET extra_float_digits TO 0", "SET timezone TO 'America/New_York'", "SET extra_float_digits TO 2"} {
+		if _, err := c.ExecContext(t.Context(), setup); err != nil {
+			t.Fatalf("%s: %v", setup, err)
+		}
+		want := make([]string, len(cols))
+		ptrs := make([]any, len(cols))
+		for k := range want {
+			ptrs[k] = &want[k]
+		}
+		if err := c.QueryRowContext(t.Context(), query).Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		_, got := unloadOneRow(t, c, store, fmt.Sprintf("render%d/", i), strings.ReplaceAll(query, "'", "''"))
+		for k, name := range cols {
+			if g := string(got[name].ByteArray()); g != want[k] {
+				t.Errorf("after %s: %s through UNLOAD %q, through SQL %q", setup, name, g, want[k])
+			}
+		}
+	}
+}
+
+// TestUnloadDateRange: DATE and TIMESTAMP values across Redshift's range
+// (4713 BC to 294276 AD, r_Datetime_types), BC and past year 9999
+// included, are written as Parquet DATE days since 1970-01-01 and INT96
+// Julian days and nanoseconds, as Go's proleptic Gregorian calendar counts
+// them.
+func TestUnloadDateRange(t *testing.T) {
+	db, store, _, _ := startUnload(t, standin.UnloadConfig{Slices: 1})
+	s := pgtest.NewSchema(t, pgtest.Open(t))
+	// Go's year 0 is 1 BC, -4712 is 4713 BC.
+	cases := []struct {
+		date, ts string
+		at       time.Time
+	}{
+		{"4713-11-24 BC", "4713-11-24 00:00:00.000001 BC", time.Date(-4712, 11, 24, 0, 0, 0, 1000, time.UTC)},
+		{"0001-12-31 BC", "0001-12-31 23:59:59.999999 BC", time.Date(0, 12, 31, 23, 59, 59, 999999000, time.UTC)},
+		{"0001-01-01", "0001-01-01 00:00:00", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"1969-12-31", "1969-12-31 12:00:00", time.Date(1969, 12, 31, 12, 0, 0, 0, time.UTC)},
+		{"10000-01-01", "10000-01-01 06:07:08.09", time.Date(10000, 1, 1, 6, 7, 8, 90000000, time.UTC)},
+		{"294276-12-31", "294276-12-31 23:59:59.999999", time.Date(294276, 12, 31, 23, 59, 59, 999999000, time.UTC)},
+	}
+	var vals []string
+	for i, c := range cases {
+		vals = append(vals, fmt.Sprintf("(%d, '%s', '%s', '%s+00')", i, c.date, c.ts, c.ts))
+	}
+	pgtest.Exec(t, pgtest.Open(t), fmt.Sprintf(`CREATE TABLE %s.dates (id integer, dt date, ts timestamp, tstz timestamptz);
+		INSERT INTO %[1]s.dates VALUES %s`, s, strings.Join(vals, ", ")))
+	pgtest.Exec(t, db, fmt.Sprintf(`UNLOAD ('SELECT * FROM %s.dates') TO 's3://%s/dates/' IAM_ROLE 'arn:aws:iam::0123456789012:role/R' PARQUET MANIFEST VERBOSE`, s, unloadBucket))
+	_, rows := readParts(t, store, readManifest(t, store, "dates/"))
+	if len(rows) != len(cases) {
+		t.Fatalf("%d rows, want %d", len(rows), len(cases))
+	}
+	slices.SortFunc(rows, func(a, b parquet.Row) int { return int(a[0].Int32() - b[0].Int32()) })
+	for i, c := range cases {
+		day := c.at.Unix() / 86400
+		if c.at.Unix()%86400 < 0 {
+			day--
+		}
+		if got := int64(rows[i][1].Int32()); got != day {
+			t.Errorf("%s: DATE %d days, want %d", c.date, got, day)
+		}
+		for k := 2; k <= 3; k++ {
+			if got := int96Time(rows[i][k].Int96()); !got.Equal(c.at) {
+				t.Errorf("%s: column %d INT96 %v, want %v", c.ts, k, got, c.at)
+			}
+		}
+	}
+}
+
+// TestUnloadSuperExpression: a SUPER made in the query (JSON_PARSE, a
+// column of a view) is written as a SUPER column is, BYTE_ARRAY with the
+// JSON logical type, holding the compact text the SQL path returns.
+func TestUnloadSuperExpression(t *testing.T) {
+	db, store, _, _ := startUnload(t, standin.UnloadConfig{Slices: 1})
+	c := sessionConn(t, db)
+	query := `SELECT JSON_PARSE('{"a": [1, 2.50, {"b": null}], "c": "x é y"}') AS p, JSON_PARSE('[10001, 10002, "abc"]') AS q`
+	var p, q string
+	if err := c.QueryRowContext(t.Context(), query).Scan(&p, &q); err != nil {
+		t.Fatal(err)
+	}
+	schema, got := unloadOneRow(t, c, store, "super/", strings.ReplaceAll(query, "'", "''"))
+	want := "message schema {\n\toptional binary p (JSON);\n\toptional binary q (JSON);\n}"
+	if schema.String() != want {
+		t.Errorf("schema\n%s\nwant\n%s", schema, want)
+	}
+	if g := string(got["p"].ByteArray()); g != p {
+		t.Errorf("p through UNLOAD %q, through SQL %q", g, p)
+	}
+	if g := string(got["q"].ByteArray()); g != q || q != `[10001,10002,"abc"]` {
+		t.Errorf("q through UNLOAD %q, through SQL %q", g, q)
+	}
+}
+
+// TestFromVarbyte: FROM_VARBYTE and TO_VARBYTE as r_FROM_VARBYTE and
+// r_TO_VARBYTE give them (the pages' examples, each format in any case),
+// and FROM_VARBYTE(col, 'hex') in an UNLOAD's query, the documented way to
+// unload a VARBYTE column to Parquet, writes the text the SQL path returns.
+func TestFromVarbyte(t *testing.T) {
+	db, store, _, _ := startUnload(t, standin.UnloadConfig{Slices: 1})
+	c := sessionConn(t, db)
+	for _, tc := range []struct{ sql, want string }{
+		{`SELECT FROM_VARBYTE('ab', 'hex')`, "6162"},
+		{`SELECT FROM_VARBYTE(TO_VARBYTE('4d', 'hex'), 'binary')`, "01001101"},
+		{`SELECT TO_VARBYTE('6162', 'hex')`, "6162"},
+		{`SELECT TO_VARBYTE('01001101', 'binary')`, "4d"},
+		{`SELECT TO_VARBYTE('a', 'utf8')`, "61"},
+		{`SELECT TO_VARBYTE('4', 'hex')`, "04"},
+		{`SELECT FROM_VARBYTE(TO_VARBYTE('héllo', 'UTF-8'), 'utf_8')`, "héllo"},
+		{`SELECT FROM_VARBYTE(TO_VARBYTE('00ff10', 'hex'), 'Base64')`, "AP8Q"},
+		{`SELECT FROM_VARBYTE(TO_VARBYTE('AP8Q', 'base64'), 'HEX')`, "00ff10"},
+	} {
+		var got string
+		if err := c.QueryRowContext(t.Context(), tc.sql).Scan(&got); err != nil {
+			t.Errorf("%s: %v", tc.sql, err)
+		} else if got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.sql, got, tc.want)
+		}
+	}
+	var s string
+	err := c.QueryRowContext(t.Context(), `SELECT FROM_VARBYTE('ab', 'octal')`).Scan(&s)
+	if pe, ok := err.(*pq.Error); !ok || pe.Code != "22023" {
+		t.Errorf("FROM_VARBYTE(…, 'octal'): %v, want 22023", err)
+	}
+
+	sch := pgtest.NewSchema(t, pgtest.Open(t))
+	pgtest.Exec(t, pgtest.Open(t), fmt.Sprintf(`CREATE TABLE %s.vb (id integer, b varbyte);
+		INSERT INTO %[1]s.vb VALUES (1, '\x00ff6162'::bytea)`, sch))
+	query := fmt.Sprintf(`SELECT FROM_VARBYTE(b, 'hex') AS h, FROM_VARBYTE(b, 'base64') AS b64, FROM_VARBYTE(b, 'binary') AS bits FROM %s.vb`, sch)
+	var h, b64, bits string
+	if err := c.QueryRowContext(t.Context(), query).Scan(&h, &b64, &bits); err != nil {
+		t.Fatal(err)
+	}
+	if h != "00ff6162" || b64 != "AP9hYg==" || bits != "00000000111111110110000101100010" {
+		t.Errorf("SQL path: %q %q %q", h, b64, bits)
+	}
+	schema, got := unloadOneRow(t, c, store, "varbyte/", strings.ReplaceAll(query, "'", "''"))
+	want := "message schema {\n\toptional binary h (STRING);\n\toptional binary b64 (STRING);\n\toptional binary bits (STRING);\n}"
+	if schema.String() != want {
+		t.Errorf("schema\n%s\nwant\n%s", schema, want)
+	}
+	for name, w := range map[string]string{"h": h, "b64": b64, "bits": bits} {
+		if g := string(got[name].ByteArray()); g != w {
+			t.Errorf("%s through UNLOAD %q, through SQL %q", name, g, w)
+		}
+	}
+}
+
+// TestUnloadLastCount: PG_LAST_UNLOAD_COUNT() as its page documents it: 0
+// in a session without UNLOAD, the rows of the last completed UNLOAD, the
+// previous count after an UNLOAD that fails for its syntax or a missing
+// table or privilege, 0 after one that fails while unloading (here: the
+// destination holds files).
+func TestUnloadLastCount(t *testing.T) {
+	db, _, _, _ := startUnload(t, standin.UnloadConfig{Slices: 2})
+	s := pgtest.NewSchema(t, pgtest.Open(t))
+	pgtest.Exec(t, pgtest.Open(t), fmt.Sprintf(`CREATE TABLE %s.n (id integer); INSERT INTO %[1]s.n SELECT generate_series(1, 3)`, s))
+	c := sessionConn(t, db)
+	role := "IAM_ROLE 'arn:aws:iam::0123456789012:role/R'"
+	for _, step := range []struct {
+		unload string
+		fails  bool
+		want   int64
+	}{
+		{"", false, 0},
+		{fmt.Sprintf(`UNLOAD ('SELECT * FROM %s.n') TO 's3://%s/count/a/' %s PARQUET`, s, unloadBucket, role), false, 3},
+		{fmt.Sprintf(`UNLOAD ('SELECT * FROM %s.n') TO 's3://%s/count/b/' %s PARQUET GZIP`, s, unloadBucket, role), true, 3},
+		{fmt.Sprintf(`UNLOAD ('SELECT * FROM %s.missing') TO 's3://%s/count/b/' %s PARQUET`, s, unloadBucket, role), true, 3},
+		{fmt.Sprintf(`UNLOAD ('SELECT * FROM %s.n') TO 's3://%s/count/a/' %s PARQUET`, s, unloadBucket, role), true, 0},
+		{fmt.Sprintf(`UNLOAD ('SELECT * FROM %s.n WHERE id < 3') TO 's3://%s/count/c/' %s PARQUET`, s, unloadBucket, role), false, 2},
+	} {
+		if step.unload != "" {
+			_, err := c.ExecContext(t.Context(), step.unload)
+			if (err != nil) != step.fails {
+				t.Fatalf("%s: error %v, want failure %v", step.unload, err, step.fails)
+			}
+		}
+		var n int64
+		var name string
+		rows, err := c.QueryContext(t.Context(), `SELECT PG_LAST_UNLOAD_COUNT()`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		name = cols[0]
+		for rows.Next() {
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rows.Close()
+		if n != step.want || name != "pg_last_unload_count" {
+			t.Errorf("after %q: %s = %d, want pg_last_unload_count = %d", step.unload, name, n, step.want)
+		}
+	}
+}

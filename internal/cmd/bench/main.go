@@ -61,7 +61,7 @@ func main() {
 }
 
 // groups are the values of -cases, in the order they run.
-var groups = []string{"copy", "pq", "lib", "part", "jsonl", "noop", "widths", "blocks", "firstinc", "rereads", "profile", "unload"}
+var groups = []string{"copy", "pq", "lib", "part", "jsonl", "noop", "widths", "blocks", "firstinc", "rereads", "deletes", "profile", "unload"}
 
 type options struct {
 	dsn, cases, out, profiles, psql string
@@ -191,6 +191,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		logf("probe: rows re-read by no-op incremental syncs of bench.live...")
 		if rep.Rereads, err = measureRereads(ctx, db, o.dsn, max(1000, o.rows/50)); err != nil {
 			return fmt.Errorf("rereads: %w", err)
+		}
+	}
+	if slices.Contains(want, "deletes") {
+		logf("probe: delete detection on bench.del...")
+		if rep.Deletes, err = measureDeletes(ctx, db, o.dsn, o.rows); err != nil {
+			return fmt.Errorf("deletes: %w", err)
 		}
 	}
 	for _, c := range cases { // warm the page cache: the first repetition pays no cold reads

@@ -22,6 +22,7 @@ type report struct {
 	Cases    []*benchCase
 	FirstInc *result // the probe of a first incremental sync, nil when not run
 	Rereads  []step
+	Deletes  []deleteStep
 	Profiles []*profSummary
 	Elapsed  time.Duration
 }
