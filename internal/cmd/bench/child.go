@@ -74,6 +74,8 @@ type result struct {
 	NumGC      uint32  `json:"num_gc,omitempty"`
 	Stopped    bool    `json:"stopped,omitempty"`  // the deadline stopped the run
 	Timeline   []point `json:"timeline,omitempty"` // with a deadline: rows delivered, about once a second
+
+	unloadResult // the unload group's (unload.go)
 }
 
 // point is the rows delivered by T seconds into the run.
@@ -106,6 +108,10 @@ func childMain(spec string) int {
 			res.Rows, err = readDriver(ctx, dsn, j.Table)
 		case kindExtract:
 			res, err = extract(ctx, dsn, j)
+		case kindStandinExtract: // unload.go
+			res, err = extract(ctx, os.Getenv(envStandinDSN), j)
+		case kindUnloadRead: // unload.go
+			res, err = unloadRead(ctx, j)
 		default:
 			err = fmt.Errorf("unknown kind %q", j.Kind)
 		}

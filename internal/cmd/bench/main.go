@@ -61,7 +61,7 @@ func main() {
 }
 
 // groups are the values of -cases, in the order they run.
-var groups = []string{"copy", "pq", "lib", "part", "jsonl", "noop", "widths", "blocks", "firstinc", "rereads", "deletes", "profile"}
+var groups = []string{"copy", "pq", "lib", "part", "jsonl", "noop", "widths", "blocks", "firstinc", "rereads", "deletes", "profile", "unload"}
 
 type options struct {
 	dsn, cases, out, profiles, psql string
@@ -145,6 +145,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		r.rows[name] = all[name].Rows
+	}
+	if slices.Contains(want, "unload") { // unload.go
+		stop, err := startStandin(ctx, o.dsn, tmp)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	if slices.ContainsFunc(cases, func(c *benchCase) bool { return c.Kind == kindPsql }) {
 		if r.psql, err = findPsql(o.psql); err != nil {
@@ -286,6 +293,7 @@ func allCases(ts map[string]table, want []string, tmp string) []*benchCase {
 		x("blk-order", "blocks", "keyless table in block order (resumable)", "nokey", "blk-pass", job{}),
 		x("blk-pass-crash", "blocks", "as blk-pass, the sink fails half-way, a rerun finishes; rows of both runs", "nokey_part", "", job{FailAt: failAt}),
 		x("blk-order-crash", "blocks", "as blk-order, the sink fails half-way, a rerun finishes; rows of both runs", "nokey", "", job{FailAt: failAt}))
+	cs = append(cs, unloadCases()...) // unload.go
 	return slices.DeleteFunc(cs, func(c *benchCase) bool { return !slices.Contains(want, c.Group) })
 }
 
@@ -332,6 +340,8 @@ func (r *runner) run(ctx context.Context, c *benchCase) (sample, error) {
 			s.Rows, s.OutBytes, err = countLines(filepath.Join(dir, jsonlsink.FileName(schema, c.Table)), `{"`+jsonlsink.ControlPrefix)
 		}
 		os.RemoveAll(dir)
+	case kindUnloadStmt: // unload.go
+		s, err = theStandin.runUnloadStmt(ctx, c)
 	default:
 		s, err = r.child(ctx, c.Job)
 	}

@@ -318,6 +318,8 @@ func (r *report) markdown() string {
 		}
 	}
 
+	r.unloadMarkdown(&b, st) // unload.go
+
 	for _, p := range r.Profiles {
 		fmt.Fprintf(&b, "\n## CPU profile of %s: %.2f s sampled, `go tool pprof %s`\n\n", p.Case, p.Seconds, p.Path)
 		head(1, "package", "flat %", "cum %")
