@@ -188,7 +188,7 @@ func (s *tableSync) detect(ctx context.Context, d *detector) error {
 	if err := u.ensureConn(ctx); err != nil {
 		return err
 	}
-	restore, err := noJIT(ctx, u)
+	restore, err := planSettings(ctx, u)
 	if err != nil {
 		return err
 	}
@@ -257,34 +257,54 @@ func (s *tableSync) detect(ctx context.Context, d *detector) error {
 	return nil
 }
 
-// noJIT turns PostgreSQL's JIT compilation off on the unit's connection for
-// the detection, and returns what sets it back as it was. A digest query's
-// CASE tree of a few thousand bounds costs the JIT minutes to compile
-// (measured: 143 s of JIT for a 53 s query of 500,000 rows), for a scan
-// that takes a second without. Redshift has no jit setting.
-func noJIT(ctx context.Context, u *unit) (restore func(), err error) {
+// planSettings sets PostgreSQL's planner up on the unit's connection for the
+// detection, and returns what sets it back as it was. Redshift has neither
+// setting.
+//
+//   - jit off: a digest query's CASE tree of a few thousand bounds costs the
+//     JIT minutes to compile (measured: 143 s of JIT for a 53 s query of
+//     500,000 rows), for a scan that takes a second without.
+//   - enable_sort off: PostgreSQL estimates as many groups as rows for a
+//     GROUP BY over an expression of the key, so it sorts every row (on
+//     disk) before aggregating a few hundred groups; without sorts it hashes
+//     them (measured on 5,000,000 rows: see BENCHMARKS.md). The detection's
+//     other queries read ranges of the key through its index, or need their
+//     sort, which enable_sort off only discourages.
+func planSettings(ctx context.Context, u *unit) (restore func(), err error) {
 	if u.t.dialect == DialectRedshift {
 		return func() {}, nil
 	}
-	var old string
-	if err := u.query(ctx, "SELECT COALESCE(current_setting('jit', true), '')", nil, func(row []driver.Value) error {
-		v, err := decodeString(row[0])
-		old, _ = v.(string)
-		return err
-	}); err != nil || old == "" || old == "off" {
-		return func() {}, err
+	var old [2]string
+	if err := u.query(ctx, "SELECT COALESCE(current_setting('jit', true), ''), current_setting('enable_sort')", nil, func(row []driver.Value) error {
+		for i := range old {
+			v, err := decodeString(row[i])
+			if err != nil {
+				return err
+			}
+			old[i], _ = v.(string)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
 	}
-	set := func(ctx context.Context, v string) error {
-		return u.query(ctx, "SELECT set_config('jit', $1, false)", []any{v}, func([]driver.Value) error { return nil })
+	if old[0] == "" { // a server built without JIT support has no such setting: set it not
+		old[0] = "off"
 	}
-	if err := set(ctx, "off"); err != nil {
+	set := func(ctx context.Context, jit, sort string) error {
+		return u.query(ctx, "SELECT set_config('jit', $1, false) WHERE $1 <> 'off' OR current_setting('jit', true) IS NOT NULL UNION ALL SELECT set_config('enable_sort', $2, false)",
+			[]any{jit, sort}, func([]driver.Value) error { return nil })
+	}
+	if old[0] == "off" && old[1] == "off" {
+		return func() {}, nil
+	}
+	if err := set(ctx, "off", "off"); err != nil {
 		return nil, err
 	}
 	return func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if set(ctx, old) != nil {
-			u.releaseConn(true) // a connection left without its setting is closed, not reused
+		if set(ctx, old[0], old[1]) != nil {
+			u.releaseConn(true) // a connection left without its settings is closed, not reused
 		}
 	}, nil
 }

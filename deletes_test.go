@@ -427,8 +427,9 @@ func TestDeleteDetectionSettings(t *testing.T) {
 }
 
 // TestDeleteDetectionRestoresJIT runs detection through the caller's
-// database: the JIT setting it turns off for its digest queries is what the
-// caller finds on every connection afterwards. PostgreSQL only.
+// database: the JIT and enable_sort settings it turns off for its digest
+// queries are what the caller finds on every connection afterwards.
+// PostgreSQL only.
 func TestDeleteDetectionRestoresJIT(t *testing.T) {
 	_, s := pgtest.OpenSchema(t, `
 CREATE TABLE %[1]s.j (id int PRIMARY KEY);
@@ -450,12 +451,15 @@ INSERT INTO %[1]s.j SELECT generate_series(1, 100);`)
 			t.Fatal(err)
 		}
 		defer c.Close()
-		var jit string
-		if err := c.QueryRowContext(t.Context(), "SHOW jit").Scan(&jit); err != nil {
+		var jit, sort string
+		if err := c.QueryRowContext(t.Context(), "SELECT current_setting('jit'), current_setting('enable_sort')").Scan(&jit, &sort); err != nil {
 			t.Fatal(err)
 		}
 		if jit != "on" {
 			t.Errorf("connection %d: jit = %s after the run, want on", i, jit)
+		}
+		if sort != "on" {
+			t.Errorf("connection %d: enable_sort = %s after the run, want on", i, sort)
 		}
 	}
 }

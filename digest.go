@@ -313,9 +313,10 @@ func (d *digest) String() string { return strconv.FormatInt(d.count, 10) + ":" +
 // cut the key space into: interval i lies below bounds[i] and at or above
 // bounds[i-1], and is reported as group ids[i] (len(bounds)+1 of them);
 // rows of intervals whose id is -1 form one group the caller skips. Rows are
-// assigned by a CASE tree that compares each key with log2(len(bounds))
-// bounds, so all the digests come from one scan, and one row per group
-// reaches the client. where, when not empty,
+// assigned by width_bucket for a single-column key on PostgreSQL (see
+// bucketExpr), otherwise by a CASE tree that compares each key with
+// log2(len(bounds)) bounds, so all the digests come from one scan, and one
+// row per group reaches the client. where, when not empty,
 // restricts the scan (its parameters are already in args).
 func (k *keySpace) digestSQL(bounds [][]string, ids []int, where string, args []any) (string, []any) {
 	var tree func(lo, hi int) string
@@ -330,16 +331,51 @@ func (k *keySpace) digestSQL(bounds [][]string, ids []int, where string, args []
 		mid := (lo + hi + 1) / 2 // intervals lo..mid-1 lie below bounds[mid-1]
 		return "CASE WHEN " + k.before(bounds[mid-1], &args) + " THEN " + tree(lo, mid-1) + " ELSE " + tree(mid, hi) + " END"
 	}
+	group := ""
+	if len(k.cols) == 1 && k.dialect != DialectRedshift && len(bounds) > 0 {
+		group = k.bucketExpr(bounds, ids, &args)
+	} else {
+		group = tree(0, len(bounds))
+	}
 	// Grouped by the CASE itself, not over a subquery filtered on it:
 	// PostgreSQL 15 then evaluates the tree once a row and hashes the few
 	// groups, where the subquery's form sorted all 5,000,000 rows on disk
 	// (3.2 s and 13.4 s against 2.0 s, measured on bench.del). The rows of
 	// the ids -1 come back as one more group, which the caller skips.
-	q := "SELECT " + tree(0, len(bounds)) + " AS rs_range, COUNT(*), SUM(" + k.hashExpr() + ") FROM " + k.from()
+	q := "SELECT " + group + " AS rs_range, COUNT(*), SUM(" + k.hashExpr() + ") FROM " + k.from()
 	if where != "" {
 		q += " WHERE " + where
 	}
 	return q + " GROUP BY 1", args
+}
+
+// bucketExpr is digestSQL's group of a row for a single-column key on
+// PostgreSQL: width_bucket(key, ARRAY[bounds]) counts the bounds at or below
+// the key, which is the index of its interval, found by a binary search in C
+// where the CASE tree evaluates log2(len(bounds)) interpreted comparisons
+// (measured on 1,000,000 rows: 0.25 s against 0.56 s, both hash-aggregated).
+// The bounds compare as colExpr does (text in the "C" collation: the
+// explicit COLLATE of the key decides width_bucket's collation). Ids other
+// than 0..len(bounds) are looked up in a constant array.
+func (k *keySpace) bucketExpr(bounds [][]string, ids []int, args *[]any) string {
+	elems := make([]string, len(bounds))
+	for i, b := range bounds {
+		*args = append(*args, b[0])
+		elems[i] = k.paramExpr(0, len(*args))
+	}
+	e := "width_bucket(" + k.colExpr(0) + ", ARRAY[" + strings.Join(elems, ", ") + "])"
+	identity := true
+	for i, id := range ids {
+		identity = identity && id == i
+	}
+	if identity {
+		return e
+	}
+	lits := make([]string, len(ids))
+	for i, id := range ids {
+		lits[i] = strconv.Itoa(id)
+	}
+	return "(ARRAY[" + strings.Join(lits, ", ") + "])[" + e + " + 1]"
 }
 
 // parseDigest reads a digest row's count and sum.

@@ -133,6 +133,13 @@ func measureDeletes(ctx context.Context, db *sql.DB, dsn string, rows int64) ([]
 	if err := sync("detection, nothing deleted (and an incremental sync)", true); err != nil {
 		return nil, err
 	}
+	if st := steps[len(steps)-1].Stats; st != nil && st.Ranges > 1 {
+		shapes, err := digestShapes(ctx, db, r, rows, st.Ranges)
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, shapes...)
+	}
 	if _, err := db.ExecContext(ctx, r.Replace(`DELETE FROM {t} WHERE id % ({n} / 100) = 7`)); err != nil {
 		return nil, err
 	}
@@ -183,4 +190,60 @@ func measureDeletes(ctx context.Context, db *sql.DB, dsn string, rows int64) ([]
 		return nil, err
 	}
 	return steps, nil
+}
+
+// digestShapes times, side by side on one connection (JIT off, as the
+// library runs them), the digest query's shapes over ranges equal-width
+// ranges of ids 1..rows: the CASE tree the library ran before with the
+// planner's default plan (a sort of every row), the CASE tree hash-
+// aggregated (enable_sort off: what composite keys run), and width_bucket
+// hash-aggregated (what single-column keys run).
+func digestShapes(ctx context.Context, db *sql.DB, r *strings.Replacer, rows int64, ranges int) ([]deleteStep, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	bounds := make([]string, ranges-1)
+	for i := range bounds {
+		bounds[i] = fmt.Sprint(int64(i+1) * rows / int64(ranges))
+	}
+	var tree func(lo, hi int) string
+	tree = func(lo, hi int) string {
+		if lo == hi {
+			return fmt.Sprint(lo)
+		}
+		mid := (lo + hi + 1) / 2
+		return "CASE WHEN s.id < " + bounds[mid-1] + "::bigint THEN " + tree(lo, mid-1) + " ELSE " + tree(mid, hi) + " END"
+	}
+	const hash = `sum(hashtextextended(CAST(s.id AS TEXT) COLLATE "C", 0))`
+	caseQ := "SELECT " + tree(0, len(bounds)) + " AS g, count(*), " + hash + " FROM {t} s GROUP BY 1"
+	bucketQ := "SELECT width_bucket(s.id, ARRAY[" + strings.Join(bounds, ", ") + "]::bigint[]) AS g, count(*), " + hash + " FROM {t} s GROUP BY 1"
+	var out []deleteStep
+	for _, c := range []struct{ what, sort, q string }{
+		{"CASE tree, default plan (before)", "on", caseQ},
+		{"CASE tree, enable_sort off (composite keys, after)", "off", caseQ},
+		{"width_bucket, enable_sort off (single-column keys, after)", "off", bucketQ},
+	} {
+		if _, err := conn.ExecContext(ctx, "SELECT set_config('jit', 'off', false), set_config('enable_sort', $1, false)", c.sort); err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		rs, err := conn.QueryContext(ctx, r.Replace(c.q))
+		if err != nil {
+			return nil, err
+		}
+		n := 0
+		for rs.Next() {
+			n++
+		}
+		if err := rs.Err(); err != nil {
+			return nil, err
+		}
+		rs.Close()
+		step := deleteStep{What: fmt.Sprintf("digest scan shape: %s, %d groups", c.what, n), Seconds: time.Since(t0).Seconds()}
+		logf("deletes: %s: %.2fs", step.What, step.Seconds)
+		out = append(out, step)
+	}
+	return out, nil
 }
