@@ -25,37 +25,53 @@ func (s *tableSync) readRows(ctx context.Context) error {
 	if len(s.prog.Partitions) == 0 {
 		return s.newUnit(s.shape(), &s.prog.After).read(ctx)
 	}
+	// As many readers as the worker budget allows; each takes the next
+	// range when it finishes one, in key order.
+	return eachPart(ctx, s, StepRead, s.prog.Partitions,
+		func(part *partition) bool { return part.Done },
+		func(ctx context.Context, part *partition) error {
+			u := s.newUnit(s.partShape(part), &part.After)
+			u.part = part
+			if err := u.readPart(ctx); err != nil {
+				return err
+			}
+			s.mu.Lock()
+			part.Done = true
+			s.mu.Unlock()
+			return nil
+		})
+}
+
+// eachPart runs read for every part not yet done, as many at once as the
+// worker budget allows, each worker taking the next part in order when it
+// finishes one; the table's Stats count the parts. The first failure stops
+// the others and is returned; a failure that is not a *TableError (the run
+// was canceled) is reported as one at step.
+func eachPart[P any](ctx context.Context, s *tableSync, step string, parts []P, done func(P) bool, read func(context.Context, P) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	todo := make(chan *partition, len(s.prog.Partitions))
-	s.stats.parts.Store(int64(len(s.prog.Partitions)))
-	for _, part := range s.prog.Partitions {
-		if part.Done {
+	todo := make(chan P, len(parts))
+	s.stats.parts.Store(int64(len(parts)))
+	for _, part := range parts {
+		if done(part) {
 			s.stats.partsDone.Add(1)
 		} else {
 			todo <- part
 		}
 	}
 	close(todo)
-	// As many readers as the worker budget allows; each takes the next
-	// range when it finishes one, in key order.
 	var wg sync.WaitGroup
 	for range min(s.e.cfg.MaxParallelWorkers, len(todo)) {
 		wg.Go(func() {
-			defer s.catch(StepRead, cancel)
+			defer s.catch(step, cancel)
 			for part := range todo {
 				if ctx.Err() != nil {
 					return
 				}
-				u := s.newUnit(s.partShape(part), &part.After)
-				u.part = part
-				if err := u.readPart(ctx); err != nil {
+				if err := read(ctx, part); err != nil {
 					cancel(err)
 					return
 				}
-				s.mu.Lock()
-				part.Done = true
-				s.mu.Unlock()
 				s.stats.partsDone.Add(1)
 			}
 		})
@@ -64,7 +80,7 @@ func (s *tableSync) readRows(ctx context.Context) error {
 	if err := context.Cause(ctx); err != nil {
 		var te *TableError
 		if !errors.As(err, &te) {
-			err = &TableError{Table: s.name, Step: StepRead, Err: err} // the run was canceled
+			err = &TableError{Table: s.name, Step: step, Err: err} // the run was canceled
 		}
 		return err
 	}

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -181,49 +180,15 @@ func (s *tableSync) unloadRan(ctx context.Context, parts []UnloadPart) error {
 // the worker budget allows (each read holds a slot of it, as a query does).
 // The first failing part stops the others.
 func (s *tableSync) readUnloadParts(ctx context.Context) error {
-	parts := s.prog.Unload.Parts
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	todo := make(chan *unloadPartProgress, len(parts))
-	s.stats.parts.Store(int64(len(parts)))
 	s.stats.partsDone.Store(0)
-	for _, p := range parts {
-		if p.Done {
-			s.stats.partsDone.Add(1)
-		} else {
-			todo <- p
-		}
-	}
-	close(todo)
-	var wg sync.WaitGroup
-	for range min(s.e.cfg.MaxParallelWorkers, len(todo)) {
-		wg.Go(func() {
-			defer s.catch(StepReadUnloadPart, cancel)
-			for part := range todo {
-				if ctx.Err() != nil {
-					return
-				}
-				if err := s.readUnloadPart(ctx, part); err != nil {
-					cancel(err)
-					return
-				}
-				s.stats.partsDone.Add(1)
-				if err := s.maybeCheckpoint(ctx); err != nil {
-					cancel(err)
-					return
-				}
+	return eachPart(ctx, s, StepReadUnloadPart, s.prog.Unload.Parts,
+		func(part *unloadPartProgress) bool { return part.Done },
+		func(ctx context.Context, part *unloadPartProgress) error {
+			if err := s.readUnloadPart(ctx, part); err != nil {
+				return err
 			}
+			return s.maybeCheckpoint(ctx)
 		})
-	}
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
-		var te *TableError
-		if !errors.As(err, &te) {
-			err = &TableError{Table: s.name, Step: StepReadUnloadPart, Err: err} // the run was canceled
-		}
-		return err
-	}
-	return nil
 }
 
 // readUnloadPart reads one part into the sink, retrying a failed read of
