@@ -292,16 +292,23 @@ func (u *unit) tuple(row []any) ([]string, error) {
 // restartResync tells a ResyncSink that a streamed resync starts over: a
 // retry reads the table from its first row again, and the rows of the
 // failed attempt must not count twice.
-func (u *unit) restartResync(ctx context.Context) error {
-	t := u.t
-	if !t.prog.Resync {
-		return nil // at-least-once: the rows of the failed attempt are duplicates
+func (u *unit) restartResync(ctx context.Context) error { return u.t.restartResync(ctx) }
+
+// restartResync begins the table's resync in progress again, when there is
+// one (a ResyncSink was told of it): the rows delivered since the last
+// BeginResync are delivered again (a streamed read retried from its first
+// row, a pass in a new snapshot, an UNLOAD whose files are gone). Without a
+// resync in progress it does nothing: the rows delivered again are
+// duplicates, at-least-once.
+func (s *tableSync) restartResync(ctx context.Context) error {
+	if !s.prog.Resync {
+		return nil
 	}
-	t.sinkMu.Lock()
-	defer t.sinkMu.Unlock()
-	if err := t.e.ab.beginResync(ctx, t.plan.Table); err != nil {
-		t.sinkFailed.Store(true)
-		return &TableError{Table: t.name, Step: StepBeginResync, Err: err}
+	s.sinkMu.Lock()
+	defer s.sinkMu.Unlock()
+	if err := s.e.ab.beginResync(ctx, s.plan.Table); err != nil {
+		s.sinkFailed.Store(true)
+		return &TableError{Table: s.name, Step: StepBeginResync, Err: err}
 	}
 	return nil
 }

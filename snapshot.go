@@ -350,14 +350,8 @@ func (s *tableSync) restartPass(ctx context.Context, why error) error {
 		s.mu.Unlock()
 		s.stats.partsDone.Store(0)
 	}
-	if s.prog.Resync {
-		s.sinkMu.Lock()
-		err := s.e.ab.beginResync(ctx, s.plan.Table)
-		s.sinkMu.Unlock()
-		if err != nil {
-			s.sinkFailed.Store(true)
-			return &TableError{Table: s.name, Step: StepBeginResync, Err: err}
-		}
+	if err := s.restartResync(ctx); err != nil {
+		return err
 	}
 	return s.checkpoint(ctx)
 }

@@ -84,14 +84,8 @@ func (s *tableSync) checkUnloadFiles(ctx context.Context) error {
 		return &TableError{Table: s.name, Step: StepUnload, Err: fmt.Errorf("read the manifest of the UNLOAD at %s: %w", up.Location, err)}
 	}
 	s.log.Warn("the files of the UNLOAD this sync was reading are gone: unloading the phase again, and delivering all its rows again", "location", up.Location)
-	if s.prog.Resync {
-		s.sinkMu.Lock()
-		err := s.e.ab.beginResync(ctx, s.plan.Table)
-		s.sinkMu.Unlock()
-		if err != nil {
-			s.sinkFailed.Store(true)
-			return &TableError{Table: s.name, Step: StepBeginResync, Err: err}
-		}
+	if err := s.restartResync(ctx); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	up.Ran, up.Parts = false, nil
