@@ -80,17 +80,15 @@ func (s *bitSink) ListKeys(_ context.Context, _ *redshiftsync.Table, r redshifts
 func measureDeletes(ctx context.Context, db *sql.DB, dsn string, rows int64) ([]deleteStep, error) {
 	q := schema + ".del"
 	r := strings.NewReplacer("{t}", q, "{n}", fmt.Sprint(rows))
-	for _, s := range []string{
-		`CREATE SCHEMA IF NOT EXISTS ` + schema,
+	if err := execAll(ctx, db, r,
+		`CREATE SCHEMA IF NOT EXISTS `+schema,
 		`DROP TABLE IF EXISTS {t}`,
 		`CREATE TABLE {t} (id bigint PRIMARY KEY, v int NOT NULL, updated_at timestamp NOT NULL)`,
 		`INSERT INTO {t} SELECT g, g % 1000, timestamp '2024-01-01' + g * interval '1 millisecond' FROM generate_series(1, {n}) g`,
 		`CREATE INDEX ON {t} (updated_at, id)`,
 		`VACUUM ANALYZE {t}`,
-	} {
-		if _, err := db.ExecContext(ctx, r.Replace(s)); err != nil {
-			return nil, fmt.Errorf("%s: %w", r.Replace(s), err)
-		}
+	); err != nil {
+		return nil, err
 	}
 	cfg, err := redshiftsync.ConfigFromURL(dsn)
 	if err != nil {

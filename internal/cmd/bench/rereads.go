@@ -34,16 +34,14 @@ func measureRereads(ctx context.Context, db *sql.DB, dsn string, rows int64) ([]
 	changed := rows / 10
 	q := schema + ".live"
 	r := strings.NewReplacer("{t}", q, "{n}", fmt.Sprint(rows), "{every}", fmt.Sprint(rows/changed))
-	for _, s := range []string{
+	if err := execAll(ctx, db, r,
 		`DROP TABLE IF EXISTS {t}`,
 		`CREATE TABLE {t} (id bigint PRIMARY KEY, v int NOT NULL, updated_at timestamp NOT NULL)`,
 		`INSERT INTO {t} SELECT g, 0, (now() AT TIME ZONE 'UTC') - ({n} - g) * interval '1 millisecond' FROM generate_series(1, {n}) g`,
 		`CREATE INDEX ON {t} (updated_at, id)`,
 		`VACUUM ANALYZE {t}`,
-	} {
-		if _, err := db.ExecContext(ctx, r.Replace(s)); err != nil {
-			return nil, fmt.Errorf("%s: %w", r.Replace(s), err)
-		}
+	); err != nil {
+		return nil, err
 	}
 	cfg, err := redshiftsync.ConfigFromURL(dsn)
 	if err != nil {

@@ -149,6 +149,18 @@ type machine struct {
 	LoadStart, LoadEnd                                string // /proc/loadavg: 1, 5 and 15 minutes
 }
 
+// execAll runs each statement with its {placeholders} filled in by r, in
+// order, for the probes that build a table of their own; an error names the
+// statement.
+func execAll(ctx context.Context, db *sql.DB, r *strings.Replacer, stmts ...string) error {
+	for _, s := range stmts {
+		if _, err := db.ExecContext(ctx, r.Replace(s)); err != nil {
+			return fmt.Errorf("%s: %w", r.Replace(s), err)
+		}
+	}
+	return nil
+}
+
 func describeMachine(ctx context.Context, db *sql.DB, dsn string) machine {
 	m := machine{
 		Date: time.Now().UTC().Format("2006-01-02 15:04 MST"), Cores: runtime.NumCPU(),
