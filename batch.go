@@ -31,7 +31,7 @@ func (u *unit) ensurePage(limit int) {
 func (u *unit) decodeInto(n int, row []driver.Value, added func()) error {
 	dst := u.page[n]
 	for i, dec := range u.t.decoders {
-		v, err := dec(row[i])
+		v, err := dec(&u.alloc, row[i])
 		if err != nil {
 			return &TableError{Table: u.t.name, Step: StepDecode, Err: fmt.Errorf("column %q: %w", u.t.plan.Table.Columns[i].Name, err)}
 		}

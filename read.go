@@ -48,6 +48,8 @@ type unit struct {
 	// pageBytes is the rowBytes of the rows decoded into page since it
 	// was last reset (see overBudget).
 	pageBytes int64
+	// alloc holds the values decodeInto builds (see valueAlloc).
+	alloc valueAlloc
 }
 
 func (s *tableSync) newUnit(shape *readShape, after *[]string) *unit {

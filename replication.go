@@ -433,7 +433,7 @@ func (p *Plan) shape(phase string, prog *progress, lookback time.Duration, diale
 	t := p.Table
 	exprs := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
-		exprs[i] = selectExpr(c, dialect)
+		exprs[i] = rowExpr(c, dialect)
 	}
 	s := &readShape{selectList: strings.Join(exprs, ", "), from: sqlident.Qualified(t.Schema, t.Name)}
 	var pk []Column

@@ -27,7 +27,7 @@ type tableSync struct {
 	log     *slog.Logger
 
 	name     string
-	decoders []decoder
+	decoders []rowDecoder
 
 	mu    sync.Mutex // guards prog while units run
 	state tableState
@@ -57,9 +57,9 @@ func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 	defer func() { s.stats.finish(err) }()
 	defer s.catch(StepSync, func(e error) { err = e })
 
-	s.decoders = make([]decoder, len(t.Columns))
+	s.decoders = make([]rowDecoder, len(t.Columns))
 	for i, c := range t.Columns {
-		s.decoders[i] = decoderFor(c)
+		s.decoders[i] = rowDecoderFor(c, s.dialect)
 	}
 	s.loadState()
 	s.dropUnloadWithoutUnloader()

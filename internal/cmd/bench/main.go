@@ -121,7 +121,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := os.Chmod(filepath.Join(tmp, "copy"), 0o777); err != nil {
 		return err
 	}
-	r := &runner{dsn: o.dsn, tmp: tmp, db: db}
+	r := &runner{dsn: o.dsn, tmp: tmp, db: db, server: serverCPU(ctx, db)}
 	if r.exe, err = os.Executable(); err != nil {
 		return err
 	}
@@ -302,6 +302,9 @@ type sample struct {
 	result
 	RSSMiB float64 // peak RSS of the measured process; -1: unknown (the server's)
 	CPU    float64 // user + system CPU seconds of the measured process; -1: unknown
+	// Server is the local server's CPU seconds over the case (servercpu.go);
+	// -1: unknown.
+	Server float64
 }
 
 // runner starts the measured processes.
@@ -309,15 +312,23 @@ type runner struct {
 	dsn, tmp, exe, psql, basic string
 	db                         *sql.DB
 	rows                       map[string]int64 // of each table
+	server                     func() float64   // the server's CPU seconds so far; nil: unknown
 }
 
 // run measures one repetition of c and checks the rows it read.
-func (r *runner) run(ctx context.Context, c *benchCase) (sample, error) {
-	var (
-		s   sample
-		err error
-	)
+func (r *runner) run(ctx context.Context, c *benchCase) (s sample, err error) {
 	q := schema + "." + c.Table
+	srv0 := -1.0
+	if r.server != nil {
+		srv0 = r.server()
+	}
+	defer func() {
+		if srv0 >= 0 {
+			s.Server = r.server() - srv0
+		} else {
+			s.Server = -1
+		}
+	}()
 	switch c.Kind {
 	case kindPsql:
 		s, err = r.process(ctx, exec.CommandContext(ctx, r.psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", "COPY (SELECT * FROM "+q+") TO STDOUT"), "")

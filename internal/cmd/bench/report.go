@@ -33,6 +33,7 @@ type stats struct {
 	Rows                      int64 // of the last repetition
 	Median, Best, Worst       float64
 	RSS, CPU                  float64
+	Server                    float64 // median of the server's CPU seconds; -1: unknown
 	Out                       int64
 	Ranges                    int
 	RowsEach                  []int64 // of each repetition
@@ -52,8 +53,9 @@ func (r *report) stats() map[string]*stats {
 			continue
 		}
 		st := &stats{RSS: -1}
-		var cpu, write, flush, rest, mallocs, allocBytes, gcs []float64
+		var cpu, server, write, flush, rest, mallocs, allocBytes, gcs []float64
 		for _, s := range c.Samples {
+			server = append(server, s.Server)
 			mallocs, allocBytes, gcs = append(mallocs, float64(s.Mallocs)), append(allocBytes, float64(s.AllocBytes)), append(gcs, float64(s.NumGC))
 			write, flush, rest = append(write, s.WriteSecs), append(flush, s.FlushSecs), append(rest, s.Seconds-s.WriteSecs-s.FlushSecs)
 			st.Seconds = append(st.Seconds, s.Seconds)
@@ -65,6 +67,7 @@ func (r *report) stats() map[string]*stats {
 		}
 		st.Median, st.Best, st.Worst, st.CPU = median(st.Seconds), slices.Min(st.Seconds), slices.Max(st.Seconds), median(cpu)
 		st.Write, st.Flush, st.Else = median(write), median(flush), median(rest)
+		st.Server = median(server)
 		st.Mallocs, st.AllocBytes, st.NumGC = median(mallocs), median(allocBytes), median(gcs)
 		st.MedianRowsPS, st.BestRowsPS = float64(st.Rows)/st.Median, float64(st.Rows)/st.Best
 		out[c.ID] = st
@@ -262,7 +265,7 @@ func (r *report) markdown() string {
 	}
 
 	b.WriteString("\n## Client CPU and allocations per row (medians)\n\nLess moved by the machine's load than wall time: client CPU per million rows, and its ratio to the reference case's; the Go heap's allocations (runtime.MemStats) of this program's children.\n\n")
-	head(3, "case", "rows", "client CPU s per 1M rows", "CPU ÷", "ratio", "allocations per row", "bytes allocated per row", "GCs")
+	head(3, "case", "rows", "client CPU s per 1M rows", "CPU ÷", "ratio", "allocations per row", "bytes allocated per row", "GCs", "server CPU s per 1M rows")
 	for _, c := range r.Cases {
 		s := st[c.ID]
 		if s == nil || s.CPU < 0 || s.Rows == 0 {
@@ -277,7 +280,11 @@ func (r *report) markdown() string {
 		if s.Mallocs > 0 {
 			allocs, bytes, gcs = fmt.Sprintf("%.2f", s.Mallocs/float64(s.Rows)), fmt.Sprintf("%.0f", s.AllocBytes/float64(s.Rows)), fmt.Sprintf("%.0f", s.NumGC)
 		}
-		row(c.ID, thousands(s.Rows), fmt.Sprintf("%.3f", perM), ref, ratio, allocs, bytes, gcs)
+		srv := "—"
+		if s.Server >= 0 {
+			srv = fmt.Sprintf("%.3f", s.Server/float64(s.Rows)*1e6)
+		}
+		row(c.ID, thousands(s.Rows), fmt.Sprintf("%.3f", perM), ref, ratio, allocs, bytes, gcs, srv)
 	}
 
 	first := true
