@@ -68,48 +68,30 @@ func box[T any](typ unsafe.Pointer, p *T) any {
 	return v
 }
 
-// time returns t as an any.
-func (a *valueAlloc) time(t time.Time) any {
-	if len(a.times) == 0 {
-		a.times = make([]time.Time, valueChunkLen)
+// boxIn returns v as an any whose value is the next unused element of
+// *chunk (a new chunk when it is used up); typ is the type word of T.
+func boxIn[T any](chunk *[]T, typ unsafe.Pointer, v T) any {
+	if len(*chunk) == 0 {
+		*chunk = make([]T, valueChunkLen)
 	}
-	p := &a.times[0]
-	a.times = a.times[1:]
-	*p = t
-	return box(timeTypeWord, p)
+	p := &(*chunk)[0]
+	*chunk = (*chunk)[1:]
+	*p = v
+	return box(typ, p)
 }
 
+// time returns t as an any.
+func (a *valueAlloc) time(t time.Time) any { return boxIn(&a.times, timeTypeWord, t) }
+
+// float returns f as an any.
+func (a *valueAlloc) float(f float64) any { return boxIn(&a.nums, floatTypeWord, f) }
+
 // string returns b's text as a string in an any; b is not kept.
-func (a *valueAlloc) string(b []byte) any {
-	if len(a.strs) == 0 {
-		a.strs = make([]string, valueChunkLen)
-	}
-	p := &a.strs[0]
-	a.strs = a.strs[1:]
-	*p = a.bytesText(b)
-	return box(stringTypeWord, p)
-}
+func (a *valueAlloc) string(b []byte) any { return boxIn(&a.strs, stringTypeWord, a.bytesText(b)) }
 
 // decimal returns b's text as a Decimal in an any; b is not kept.
 func (a *valueAlloc) decimal(b []byte) any {
-	if len(a.decs) == 0 {
-		a.decs = make([]Decimal, valueChunkLen)
-	}
-	p := &a.decs[0]
-	a.decs = a.decs[1:]
-	*p = Decimal(a.bytesText(b))
-	return box(decimalTypeWord, p)
-}
-
-// float returns f as an any.
-func (a *valueAlloc) float(f float64) any {
-	if len(a.nums) == 0 {
-		a.nums = make([]float64, valueChunkLen)
-	}
-	p := &a.nums[0]
-	a.nums = a.nums[1:]
-	*p = f
-	return box(floatTypeWord, p)
+	return boxIn(&a.decs, decimalTypeWord, Decimal(a.bytesText(b)))
 }
 
 // bytesText returns a string holding a copy of b.
