@@ -136,10 +136,18 @@ func rowString(a *valueAlloc, v driver.Value) (any, error) {
 // decodeUTCTimestamp all return parseDateTimeText's time for it.
 func rowDateTime(dec decoder) rowDecoder {
 	return func(a *valueAlloc, v driver.Value) (any, error) {
-		if b, ok := v.([]byte); ok {
-			if t, ok := parseDateTime(b); ok {
-				return a.time(t), nil
-			}
+		var (
+			t  time.Time
+			ok bool
+		)
+		switch x := v.(type) {
+		case []byte: // the text of a type lib/pq does not decode
+			t, ok = parseDateTime(x)
+		case string: // Redshift's VARCHAR
+			t, ok = parseDateTime(x)
+		}
+		if ok {
+			return a.time(t), nil
 		}
 		return dec(v)
 	}
