@@ -99,6 +99,9 @@ func (s *readShape) blockShape() *readShape {
 	c := *s
 	c.orderBy, c.orderIdx = nil, nil
 	c.selectList = s.selectList + ", " + sourceAlias + "." + sqlident.Quote("ctid")
+	if s.textList != "" {
+		c.textList = s.textList + ", " + sourceAlias + "." + sqlident.Quote("ctid")
+	}
 	return &c
 }
 

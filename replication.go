@@ -180,13 +180,16 @@ func makePlan(t *Table, spec *TableSpec, forceFull bool) *Plan {
 // readShape is the SQL of one phase of a table's read: keyset pages over
 // orderBy, or (with no orderBy) one streaming read.
 type readShape struct {
-	selectList string   // quoted, with text casts where the driver would lose the form
-	from       string   // quoted schema.table
-	filters    []string // fixed predicates, parameters $1.. as bound by args
-	args       []any
-	orderBy    []Column // the keyset tuple; empty for a streaming read
-	orderIdx   []int    // position of each orderBy column in the select list
-	unique     bool     // the tuple is known unique (an enforced primary key)
+	selectList string // quoted, with text casts where the driver would lose the form
+	// textList is selectList for a query without parameters, when it
+	// differs ("" when not): see rowExpr.
+	textList string
+	from     string   // quoted schema.table
+	filters  []string // fixed predicates, parameters $1.. as bound by args
+	args     []any
+	orderBy  []Column // the keyset tuple; empty for a streaming read
+	orderIdx []int    // position of each orderBy column in the select list
+	unique   bool     // the tuple is known unique (an enforced primary key)
 	// rowCompare makes a page resume with one row comparison (PostgreSQL),
 	// not tupleAfter's expansion (Redshift has no row comparison).
 	rowCompare bool
@@ -281,7 +284,7 @@ func castParam(n int, c Column) string {
 // pageSQL returns the query of the next page: the rows of the shape strictly
 // after the tuple after (nil: from the start), in tuple order, at most limit.
 func (s *readShape) pageSQL(after []string, limit int) (string, []any) {
-	return s.pageQuery(s.selectList, after, limit)
+	return s.pageQuery("", after, limit)
 }
 
 // rankedPageSQL returns pageSQL's page with one more column after the
@@ -305,7 +308,7 @@ func (s *readShape) pageSQL(after []string, limit int) (string, []any) {
 // the others equal texts are equal values.
 func (s *readShape) rankedPageSQL(after []string, limit int) (string, []any) {
 	order := make([]string, len(s.orderBy))
-	inner := s.selectList
+	var inner string
 	for i, c := range s.orderBy {
 		inner += ", " + sourceAlias + "." + sqlident.Quote(c.Name) + " AS " + s.rankAlias[i]
 		order[i] = "p." + s.rankAlias[i]
@@ -319,8 +322,8 @@ func (s *readShape) rankedPageSQL(after []string, limit int) (string, []any) {
 	return "SELECT " + strings.Join(outer, ", ") + ", dense_rank() OVER (ORDER BY " + by + ") FROM (" + q + ") p ORDER BY " + by, args
 }
 
-// pageQuery is pageSQL with the given select list.
-func (s *readShape) pageQuery(selectList string, after []string, limit int) (string, []any) {
+// pageQuery is pageSQL with extra after the select list.
+func (s *readShape) pageQuery(extra string, after []string, limit int) (string, []any) {
 	args := append([]any(nil), s.args...)
 	where := append([]string(nil), s.filters...)
 	if after != nil {
@@ -334,7 +337,11 @@ func (s *readShape) pageQuery(selectList string, after []string, limit int) (str
 	// The table is aliased so that ORDER BY names its columns, not the
 	// select list's text casts of the same name: an order by text would
 	// disagree with the key comparisons (and use no index).
-	q := "SELECT " + selectList + " FROM " + s.from + " " + sourceAlias
+	selectList := s.selectList
+	if len(args) == 0 && s.textList != "" {
+		selectList = s.textList
+	}
+	q := "SELECT " + selectList + extra + " FROM " + s.from + " " + sourceAlias
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -431,11 +438,14 @@ func lowerBound(from string, lookback time.Duration, key Column) string {
 // shapes returns the read shapes of a plan's phase.
 func (p *Plan) shape(phase string, prog *progress, lookback time.Duration, dialect Dialect) *readShape {
 	t := p.Table
-	exprs := make([]string, len(t.Columns))
+	exprs, texts := make([]string, len(t.Columns)), make([]string, len(t.Columns))
 	for i, c := range t.Columns {
-		exprs[i] = rowExpr(c, dialect)
+		exprs[i], texts[i] = rowExpr(c, dialect, true), rowExpr(c, dialect, false)
 	}
 	s := &readShape{selectList: strings.Join(exprs, ", "), from: sqlident.Qualified(t.Schema, t.Name)}
+	if text := strings.Join(texts, ", "); text != s.selectList {
+		s.textList = text
+	}
 	var pk []Column
 	for _, name := range t.PrimaryKey {
 		c, _ := t.Column(name)

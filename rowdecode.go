@@ -76,33 +76,64 @@ func sourceBase(sourceType string) string {
 }
 
 // rowExpr returns the select-list expression of c on the row path (the
-// pages and streams of a read shape, decoded by rowDecoderFor's decoders).
-func rowExpr(c Column, dialect Dialect) string {
+// pages and streams of a read shape, decoded by rowDecoderFor's decoders),
+// in the binary form of pgSendFunc when binary is set.
+//
+// binary is set for a query with parameters only: lib/pq prepares such a
+// query and asks for bytea results in binary, but sends one without
+// parameters as a simple query, whose results are all text, where a bytea
+// arrives hex-encoded (twice its bytes, for the server to encode and lib/pq
+// to decode; a 1 MB text took twice as long under the race detector). Such
+// a query (a table's first page, a stream without parameters) selects the
+// text forms instead: a date or timestamp as VARCHAR, which lib/pq hands over
+// as a string, never as the []byte of the binary form, so that the decoder
+// tells the two apart by their Go type.
+func rowExpr(c Column, dialect Dialect, binary bool) string {
 	if dialect == DialectPostgres {
 		if f := pgSendFunc(c); f != "" {
 			q := sqlident.Quote(c.Name)
-			return f + "(" + q + ") AS " + q
+			switch {
+			case binary:
+				return f + "(" + q + ") AS " + q
+			case c.Type == TypeNaiveDate || c.Type == TypeNaiveDateTime || c.Type == TypeUTCDateTime:
+				return "CAST(" + q + " AS VARCHAR) AS " + q
+			}
+			return q
 		}
 	}
 	return selectExpr(c, dialect)
 }
 
 // rowDecoderFor returns the row path's decoder of c, read as rowExpr
-// selects it on dialect. It returns the values decoderFor's decoder would
-// return for the column selected as selectExpr says.
+// selects it on dialect (either form). It returns the values decoderFor's
+// decoder would return for the column selected as selectExpr says.
 func rowDecoderFor(c Column, dialect Dialect) rowDecoder {
+	var bin rowDecoder // the decoder of the binary form, a []byte
 	if dialect == DialectPostgres {
 		switch pgSendFunc(c) {
 		case "date_send":
-			return decodeDateSend
+			bin = decodeDateSend
 		case "timestamp_send", "timestamptz_send":
-			return decodeTimestampSend
+			bin = decodeTimestampSend
 		case "float8send":
-			return decodeFloat8Send
-		case "textsend":
-			return rowString
+			bin = decodeFloat8Send
 		}
 	}
+	text := textDecoderFor(c)
+	if bin == nil {
+		return text
+	}
+	return func(a *valueAlloc, v driver.Value) (any, error) {
+		if _, ok := v.([]byte); ok {
+			return bin(a, v)
+		}
+		return text(a, v)
+	}
+}
+
+// textDecoderFor returns the row path's decoder of c selected as
+// selectExpr says, or as text.
+func textDecoderFor(c Column) rowDecoder {
 	switch c.Type {
 	case TypeDecimal:
 		return rowDecimal
