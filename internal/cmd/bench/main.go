@@ -311,23 +311,30 @@ type sample struct {
 type runner struct {
 	dsn, tmp, exe, psql, basic string
 	db                         *sql.DB
-	rows                       map[string]int64 // of each table
-	server                     func() float64   // the server's CPU seconds so far; nil: unknown
+	rows                       map[string]int64      // of each table
+	server                     func() (float64, int) // the server's CPU seconds so far and live processes; nil: unknown
 }
 
 // run measures one repetition of c and checks the rows it read.
 func (r *runner) run(ctx context.Context, c *benchCase) (s sample, err error) {
 	q := schema + "." + c.Table
-	srv0 := -1.0
+	srv0, live0 := -1.0, 0
 	if r.server != nil {
-		srv0 = r.server()
+		srv0, live0 = r.server()
 	}
 	defer func() {
-		if srv0 >= 0 {
-			s.Server = r.server() - srv0
-		} else {
-			s.Server = -1
+		s.Server = -1
+		if srv0 < 0 {
+			return
 		}
+		// The case's backends end with it: wait (up to 2 s) until the
+		// postmaster has reaped them, so that their CPU is counted.
+		srv, live := r.server()
+		for i := 0; i < 40 && live > live0; i++ {
+			time.Sleep(50 * time.Millisecond)
+			srv, live = r.server()
+		}
+		s.Server = srv - srv0
 	}()
 	switch c.Kind {
 	case kindPsql:

@@ -15,11 +15,13 @@ import (
 
 // serverCPU returns a function that reads the CPU seconds (user + system)
 // the server's processes have used so far: the postmaster's reaped children
-// (backends that ended) and its live ones. It returns nil when the server's
+// (backends that ended) and its live ones, and how many live ones there are
+// (a backend that ended but is not yet reaped counts in neither: the
+// caller waits for the count to fall back). It returns nil when the server's
 // files cannot be read (a remote server, no /proc): the cases then show —.
 // Background processes (the checkpointer, autovacuum) count too, a small
 // noise beside a case's backends.
-func serverCPU(ctx context.Context, db *sql.DB) func() float64 {
+func serverCPU(ctx context.Context, db *sql.DB) func() (float64, int) {
 	var dir string
 	if err := db.QueryRowContext(ctx, `SELECT current_setting('data_directory')`).Scan(&dir); err != nil {
 		return nil
@@ -33,8 +35,9 @@ func serverCPU(ctx context.Context, db *sql.DB) func() float64 {
 		return nil
 	}
 	tick := 100.0 // USER_HZ on Linux
-	return func() float64 {
+	return func() (float64, int) {
 		var total float64
+		live := 0
 		if f, ok := procStat(pm); ok && len(f) > 14 {
 			total += parseTicks(f[13]) + parseTicks(f[14]) // cutime, cstime (reaped children)
 		}
@@ -42,9 +45,10 @@ func serverCPU(ctx context.Context, db *sql.DB) func() float64 {
 		for _, e := range ents {
 			if f, ok := procStat(e.Name()); ok && len(f) > 14 && f[1] == pm {
 				total += parseTicks(f[11]) + parseTicks(f[12]) // utime, stime
+				live++
 			}
 		}
-		return total / tick
+		return total / tick, live
 	}
 }
 
