@@ -101,6 +101,9 @@ func (d *detector) parseBounds(st *deleteState) ([]Key, error) {
 	if !slices.Equal(st.Key, d.ks.order()) {
 		return nil, fmt.Errorf("they belong to the key %v, the table's is %v", st.Key, d.ks.order())
 	}
+	if st.Hash != d.ks.hashScheme() {
+		return nil, fmt.Errorf("they hash the key by the scheme %q, this version by %q", st.Hash, d.ks.hashScheme())
+	}
 	if len(st.Digests) != len(st.Bounds)+1 {
 		return nil, fmt.Errorf("%d digests for %d ranges", len(st.Digests), len(st.Bounds)+1)
 	}
@@ -246,7 +249,7 @@ func (s *tableSync) detect(ctx context.Context, d *detector) error {
 	if err := s.examine(ctx, u, d, examine); err != nil {
 		return err
 	}
-	st := &deleteState{Key: d.ks.order(), Bounds: texts, Digests: make([]string, len(ids)), At: at}
+	st := &deleteState{Key: d.ks.order(), Hash: d.ks.hashScheme(), Bounds: texts, Digests: make([]string, len(ids)), At: at}
 	for r := range ids {
 		st.Digests[r] = digests[r]
 	}
@@ -258,8 +261,8 @@ func (s *tableSync) detect(ctx context.Context, d *detector) error {
 }
 
 // planSettings sets PostgreSQL's planner up on the unit's connection for the
-// detection, and returns what sets it back as it was. Redshift has neither
-// setting.
+// detection, and returns what sets it back as it was. Redshift has none of
+// these settings.
 //
 //   - jit off: a digest query's CASE tree of a few thousand bounds costs the
 //     JIT minutes to compile (measured: 143 s of JIT for a 53 s query of
@@ -270,12 +273,19 @@ func (s *tableSync) detect(ctx context.Context, d *detector) error {
 //     them (measured on 5,000,000 rows: see BENCHMARKS.md). The detection's
 //     other queries read ranges of the key through its index, or need their
 //     sort, which enable_sort off only discourages.
+//   - max_parallel_workers_per_gather 0: the per-range aggregates
+//     (rangeScanSQL) run in parallel workers when the planner may, and cost
+//     the source nearly twice the CPU for them (0.7 s against 0.4 s on
+//     5,000,000 rows), to save wall time only on idle cores; the one scan
+//     plans serially anyway (BENCHMARKS.md, "Detection, session 4").
 func planSettings(ctx context.Context, u *unit) (restore func(), err error) {
 	if u.t.dialect == DialectRedshift {
 		return func() {}, nil
 	}
-	var old [2]string
-	if err := u.query(ctx, "SELECT COALESCE(current_setting('jit', true), ''), current_setting('enable_sort')", nil, func(row []driver.Value) error {
+	names := []string{"jit", "enable_sort", "max_parallel_workers_per_gather"}
+	want := []string{"off", "off", "0"}
+	old := make([]string, len(names))
+	if err := u.query(ctx, "SELECT COALESCE(current_setting('jit', true), ''), current_setting('enable_sort'), current_setting('max_parallel_workers_per_gather')", nil, func(row []driver.Value) error {
 		for i := range old {
 			v, err := decodeString(row[i])
 			if err != nil {
@@ -290,20 +300,21 @@ func planSettings(ctx context.Context, u *unit) (restore func(), err error) {
 	if old[0] == "" { // a server built without JIT support has no such setting: set it not
 		old[0] = "off"
 	}
-	set := func(ctx context.Context, jit, sort string) error {
-		return u.query(ctx, "SELECT set_config('jit', $1, false) WHERE $1 <> 'off' OR current_setting('jit', true) IS NOT NULL UNION ALL SELECT set_config('enable_sort', $2, false)",
-			[]any{jit, sort}, func([]driver.Value) error { return nil })
-	}
-	if old[0] == "off" && old[1] == "off" {
+	if slices.Equal(old, want) {
 		return func() {}, nil
 	}
-	if err := set(ctx, "off", "off"); err != nil {
+	set := func(ctx context.Context, values []string) error {
+		return u.query(ctx, "SELECT set_config('jit', $1, false) WHERE $1 <> 'off' OR current_setting('jit', true) IS NOT NULL "+
+			"UNION ALL SELECT set_config('enable_sort', $2, false) UNION ALL SELECT set_config('max_parallel_workers_per_gather', $3, false)",
+			[]any{values[0], values[1], values[2]}, func([]driver.Value) error { return nil })
+	}
+	if err := set(ctx, want); err != nil {
 		return nil, err
 	}
 	return func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if set(ctx, old[0], old[1]) != nil {
+		if set(ctx, old) != nil {
 			u.releaseConn(true) // a connection left without its settings is closed, not reused
 		}
 	}, nil
@@ -313,6 +324,23 @@ func planSettings(ctx context.Context, u *unit) (restore func(), err error) {
 // with no rows: the source sends no row for it).
 func (d *detector) digests(ctx context.Context, u *unit, bounds [][]string, ids []int, where string, args []any) (map[int]string, error) {
 	q, args := d.ks.digestSQL(bounds, ids, where, args)
+	if where == "" && d.ks.rangeScannable(bounds, ids) {
+		if d.ks.indexed == 0 {
+			iq, iargs := d.ks.rangeIndexSQL()
+			d.ks.indexed = -1
+			if err := u.query(ctx, iq, iargs, func(row []driver.Value) error {
+				if ok, _ := row[0].(bool); ok {
+					d.ks.indexed = 1
+				}
+				return nil
+			}); err != nil {
+				return nil, err
+			}
+		}
+		if d.ks.indexed == 1 {
+			q, args = d.ks.rangeScanSQL(bounds)
+		}
+	}
 	out := map[int]string{}
 	err := u.query(ctx, q, args, func(row []driver.Value) error {
 		id, err := decodeInt(row[0])

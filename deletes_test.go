@@ -9,6 +9,7 @@ package redshiftsync_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -427,8 +428,9 @@ func TestDeleteDetectionSettings(t *testing.T) {
 }
 
 // TestDeleteDetectionRestoresJIT runs detection through the caller's
-// database: the JIT and enable_sort settings it turns off for its digest
-// queries are what the caller finds on every connection afterwards.
+// database: the JIT, enable_sort and parallel-worker settings it turns off
+// for its digest queries are what the caller finds on every connection
+// afterwards.
 // PostgreSQL only.
 func TestDeleteDetectionRestoresJIT(t *testing.T) {
 	_, s := pgtest.OpenSchema(t, `
@@ -451,8 +453,8 @@ INSERT INTO %[1]s.j SELECT generate_series(1, 100);`)
 			t.Fatal(err)
 		}
 		defer c.Close()
-		var jit, sort string
-		if err := c.QueryRowContext(t.Context(), "SELECT current_setting('jit'), current_setting('enable_sort')").Scan(&jit, &sort); err != nil {
+		var jit, sort, workers string
+		if err := c.QueryRowContext(t.Context(), "SELECT current_setting('jit'), current_setting('enable_sort'), current_setting('max_parallel_workers_per_gather')").Scan(&jit, &sort, &workers); err != nil {
 			t.Fatal(err)
 		}
 		if jit != "on" {
@@ -461,5 +463,99 @@ INSERT INTO %[1]s.j SELECT generate_series(1, 100);`)
 		if sort != "on" {
 			t.Errorf("connection %d: enable_sort = %s after the run, want on", i, sort)
 		}
+		if workers != "2" {
+			t.Errorf("connection %d: max_parallel_workers_per_gather = %s after the run, want the default 2", i, workers)
+		}
+	}
+}
+
+// TestDeleteDetectionRangeScans deletes single rows, the first and last
+// keys and a whole range of a VACUUMed table keyed by an integer, whose
+// ranges the source digests by per-range aggregates over its index
+// (rangeScanSQL) instead of the one scan: exactly the deleted keys are
+// deleted, and nothing crosses the wire but digests when nothing was.
+// PostgreSQL only.
+func TestDeleteDetectionRangeScans(t *testing.T) {
+	defer redshiftsync.SetDeleteRangeSizes(500, 64)()
+	db, s := pgtest.OpenSchema(t, `
+CREATE TABLE %[1]s.v (id int PRIMARY KEY, updated_at timestamp NOT NULL);
+INSERT INTO %[1]s.v SELECT i, timestamp '2024-01-01' + i * interval '1 second' FROM generate_series(1, 3000) i;`)
+	table := s + ".v"
+	pgtest.Exec(t, db, "VACUUM ANALYZE "+table)
+	cfg := detectionConfig(t, s)
+	sink, store := newKeySink(), &redshiftsync.MemoryStore{}
+	mustRun(t, cfg, sink, store)
+	st := *tableReport(t, mustRun(t, cfg, sink, store), table).Deletes
+	if st.Ranges < 4 || st.Examined > 1 || st.KeyRows != 0 {
+		t.Errorf("nothing deleted: %+v, want several ranges, digest rows only", st)
+	}
+	pgtest.Exec(t, db, "DELETE FROM "+table+" WHERE id IN (1, 17, 1234, 3000) OR id BETWEEN 2000 AND 2600")
+	mustRun(t, cfg, sink, store)
+	checkDeleted(t, "range scans", sink, table, append([]string{"1", "1234", "17", "3000"}, ints(2000, 2600)...), "SELECT id::text FROM "+table)
+}
+
+// TestDeleteDetectionHashSchemeChange gives a detection the state an older
+// version saved for an integer key (its digests hash each key's text, and
+// say no scheme): the digests are not compared with this version's (which
+// hash the integer), the detection starts over as a first one, a full
+// comparison, and deletes exactly the keys deleted, none falsely.
+// PostgreSQL only (Redshift keeps the text hash).
+func TestDeleteDetectionHashSchemeChange(t *testing.T) {
+	defer redshiftsync.SetDeleteRangeSizes(300, 32)()
+	db, s := pgtest.OpenSchema(t, `
+CREATE TABLE %[1]s.h (id bigint PRIMARY KEY, updated_at timestamp NOT NULL);
+INSERT INTO %[1]s.h SELECT i, timestamp '2024-01-01' FROM generate_series(1, 1500) i;`)
+	table := s + ".h"
+	cfg := detectionConfig(t, s)
+	sink, store := newKeySink(), &redshiftsync.MemoryStore{}
+	mustRun(t, cfg, sink, store)
+	doc, err := store.Load(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state any
+	if err := json.Unmarshal(doc, &state); err != nil {
+		t.Fatal(err)
+	}
+	var old func(v any) int
+	old = func(v any) int { // the older version's state: no scheme, text-hash digests
+		n := 0
+		switch x := v.(type) {
+		case map[string]any:
+			if _, ok := x["digests"]; ok {
+				delete(x, "hash")
+				for i := range x["digests"].([]any) {
+					x["digests"].([]any)[i] = "1:1" // what the text hash summed, for all this version can tell
+				}
+				n++
+			}
+			for _, e := range x {
+				n += old(e)
+			}
+		case []any:
+			for _, e := range x {
+				n += old(e)
+			}
+		}
+		return n
+	}
+	if n := old(state); n != 1 {
+		t.Fatalf("found %d delete states in the saved document, want 1", n)
+	}
+	if doc, err = json.Marshal(state); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Save(t.Context(), doc); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.Exec(t, db, "DELETE FROM "+table+" WHERE id IN (2, 900, 1500)")
+	rep := mustRun(t, cfg, sink, store)
+	if st := tableReport(t, rep, table).Deletes; st == nil || !st.Full {
+		t.Errorf("detection over digests of another hash scheme: %+v, want a full comparison", st)
+	}
+	checkDeleted(t, "after a hash scheme change", sink, table, []string{"2", "900", "1500"}, "SELECT id::text FROM "+table)
+	st := *tableReport(t, mustRun(t, cfg, sink, store), table).Deletes
+	if st.Full || st.KeyRows != 0 {
+		t.Errorf("the next detection: %+v, want the new scheme's digests compared, no key rows", st)
 	}
 }
