@@ -6,6 +6,7 @@
 package redshiftsync
 
 import (
+	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"maps"
@@ -157,21 +158,7 @@ func TestDigestSQLGroupsAsGoDoes(t *testing.T) {
 		}
 		rows.Close()
 		q, args := ks.digestSQL(c.bounds, ids, "", nil)
-		got := map[int]string{}
-		rows, err = db.QueryContext(t.Context(), q, args...)
-		if err != nil {
-			t.Fatalf("%s: %s: %v", c.name, q, err)
-		}
-		for rows.Next() {
-			var id int
-			var count int64
-			var sum string
-			if err := rows.Scan(&id, &count, &sum); err != nil {
-				t.Fatal(err)
-			}
-			got[id] = fmt.Sprintf("%d:%s", count, sum)
-		}
-		rows.Close()
+		got := serverDigests(t, db, q, args)
 		if len(got) != len(want) {
 			t.Errorf("%s: %d groups from the server, %d in Go (%v)", c.name, len(got), len(want), got)
 		}
@@ -283,23 +270,8 @@ func TestRangeScanSQLDigestsAsGoDoes(t *testing.T) {
 			if shape == "one scan" {
 				q, args = ks.digestSQL(c.bounds, ids, "", nil)
 			}
-			got := map[int]string{}
-			rows, err := db.QueryContext(t.Context(), q, args...)
-			if err != nil {
-				t.Fatalf("%s: %s: %v", c.table, q, err)
-			}
-			for rows.Next() {
-				var id int
-				var count int64
-				var sum string
-				if err := rows.Scan(&id, &count, &sum); err != nil {
-					t.Fatal(err)
-				}
-				got[id] = fmt.Sprintf("%d:%s", count, sum)
-			}
-			rows.Close()
-			if !maps.Equal(got, want) {
-				t.Errorf("%s, %s: the server digests %v, Go %v", c.table, shape, got, want)
+			if got := serverDigests(t, db, q, args); !maps.Equal(got, want) {
+				t.Errorf("%s, %s: the server digests %v, Go %v (query %s)", c.table, shape, got, want, q)
 			}
 		}
 	}
@@ -380,4 +352,28 @@ func TestRangeIndexSQL(t *testing.T) {
 			t.Errorf("%s: range-scannable, want the one scan", c.name)
 		}
 	}
+}
+
+// serverDigests runs a digest query and returns "count:sum" by group id.
+func serverDigests(t *testing.T, db *sql.DB, q string, args []any) map[int]string {
+	t.Helper()
+	got := map[int]string{}
+	rows, err := db.QueryContext(t.Context(), q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int
+		var count int64
+		var sum string
+		if err := rows.Scan(&id, &count, &sum); err != nil {
+			t.Fatal(err)
+		}
+		got[id] = fmt.Sprintf("%d:%s", count, sum)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
