@@ -193,8 +193,8 @@ func TestHashInt8ExtendedMatchesTheServer(t *testing.T) {
 
 // TestRangeScanSQLDigestsAsGoDoes checks the per-range aggregates against
 // digests computed in Go and against the one scan, for an integer key and a
-// date key, with an empty range (no row, as the one scan sends none) and the
-// first and last ranges open-ended.
+// date key, with an empty range (no row, as the one scan sends none), the
+// first and last ranges open-ended, and a single bound (no inner ranges).
 func TestRangeScanSQLDigestsAsGoDoes(t *testing.T) {
 	db := pgtest.Open(t)
 	schema := "digest_ranges"
@@ -215,6 +215,7 @@ func TestRangeScanSQLDigestsAsGoDoes(t *testing.T) {
 		bounds [][]string
 	}{
 		{"i", Column{Name: "n", SourceType: "bigint", Type: TypeLong}, [][]string{{"0"}, {"100"}, {"150"}, {"200"}}},
+		{"i", Column{Name: "n", SourceType: "bigint", Type: TypeLong}, [][]string{{"120"}}},
 		{"d", Column{Name: "d", SourceType: "date", Type: TypeNaiveDate}, [][]string{{"2024-01-10"}, {"2024-02-01"}}},
 	} {
 		tab := &Table{Schema: schema, Name: c.table, Columns: []Column{c.col}, PrimaryKey: []string{c.col.Name}}

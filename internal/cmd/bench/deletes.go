@@ -255,11 +255,13 @@ func measureDeletesOn(ctx context.Context, db *sql.DB, dsn string, rows int64, n
 // as the library runs them), the digest query's shapes over ranges
 // equal-width ranges of ids 1..rows, twice each, interleaved: the one scan
 // of session 3 (width_bucket, each key's text hashed: the library before),
-// the same with the integer hash, the per-range aggregates joined by UNION
-// ALL with either hash, serial (the library now) and with the planner free
-// to run them in parallel, and the one scan with parallel partial
-// aggregation (a join on generate_series makes the planner expect a few
-// hundred groups instead of one per row).
+// the same with the integer hash, the per-range aggregates as the library
+// runs them (a VALUES list of ranges joined LATERAL to one aggregate) with
+// either hash, the same as a UNION ALL of an aggregate per range (planned
+// once per range), serial and with the planner free to run it in parallel,
+// and the one scan with parallel partial aggregation (a join on
+// generate_series makes the planner expect a few hundred groups instead of
+// one per row).
 func digestShapes(ctx context.Context, db *sql.DB, r *strings.Replacer, name string, rows int64, ranges int) ([]deleteStep, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -292,13 +294,25 @@ func digestShapes(ctx context.Context, db *sql.DB, r *strings.Replacer, name str
 		}
 		return strings.Join(parts, " UNION ALL ")
 	}
+	lateral := func(hash string) string {
+		rows := make([]string, len(bounds)-1)
+		for i := range rows {
+			rows[i] = fmt.Sprintf("(%d, %s::bigint, %s::bigint)", i+1, bounds[i], bounds[i+1])
+		}
+		agg := "count(*), sum(" + hash + ")"
+		return "SELECT 0, " + agg + " FROM {t} s WHERE s.id < " + bounds[0] + "::bigint HAVING count(*) > 0 UNION ALL " +
+			"SELECT r.i, d.n, d.h FROM (VALUES " + strings.Join(rows, ", ") + ") r(i, lo, hi) CROSS JOIN LATERAL " +
+			"(SELECT count(*) AS n, sum(" + hash + ") AS h FROM {t} s WHERE s.id >= r.lo AND s.id < r.hi) d WHERE d.n > 0 UNION ALL " +
+			"SELECT " + fmt.Sprint(len(bounds)) + ", " + agg + " FROM {t} s WHERE s.id >= " + bounds[len(bounds)-1] + "::bigint HAVING count(*) > 0"
+	}
 	joined := "SELECT b.g, count(*), sum(" + intHash + ") FROM {t} s JOIN generate_series(0, " + fmt.Sprint(ranges-1) + ") b(g) ON b.g = " + bucket + " GROUP BY 1"
 	shapes := []struct{ what, workers, q string }{
 		{"one scan, width_bucket, text hash (session 3, before)", "2", oneScan(textHash)},
 		{"one scan, width_bucket, integer hash", "2", oneScan(intHash)},
-		{"per-range aggregates, text hash, serial", "0", union(textHash)},
-		{"per-range aggregates, integer hash, serial (the library now)", "0", union(intHash)},
-		{"per-range aggregates, integer hash, parallel allowed", "2", union(intHash)},
+		{"per-range aggregates (LATERAL), text hash", "0", lateral(textHash)},
+		{"per-range aggregates (LATERAL), integer hash (the library now)", "0", lateral(intHash)},
+		{"per-range aggregates (UNION ALL of each), integer hash", "0", union(intHash)},
+		{"per-range aggregates (UNION ALL of each), integer hash, parallel allowed", "2", union(intHash)},
 		{"one scan, parallel partial aggregation (join), integer hash", "2", joined},
 	}
 	var out []deleteStep
