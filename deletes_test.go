@@ -485,9 +485,25 @@ INSERT INTO %[1]s.v SELECT i, timestamp '2024-01-01' + i * interval '1 second' F
 	cfg := detectionConfig(t, s)
 	sink, store := newKeySink(), &redshiftsync.MemoryStore{}
 	mustRun(t, cfg, sink, store)
+	// Each range is a scan of the key's index: the server's statistics
+	// count them (flushed when the run's connections end, so waited for).
+	scans := func() int64 {
+		return pgtest.QueryValue[int64](t, db, "SELECT idx_scan FROM pg_stat_user_indexes WHERE relid = $1::regclass AND indexrelname = 'v_pkey'", table)
+	}
+	before := scans()
 	st := *tableReport(t, mustRun(t, cfg, sink, store), table).Deletes
 	if st.Ranges < 4 || st.Examined > 1 || st.KeyRows != 0 {
 		t.Errorf("nothing deleted: %+v, want several ranges, digest rows only", st)
+	}
+	var n int64
+	for range 100 {
+		if n = scans() - before; n >= int64(st.Ranges) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n < int64(st.Ranges) {
+		t.Errorf("the detection scanned the key's index %d times for %d ranges, want one range scan each", n, st.Ranges)
 	}
 	pgtest.Exec(t, db, "DELETE FROM "+table+" WHERE id IN (1, 17, 1234, 3000) OR id BETWEEN 2000 AND 2600")
 	mustRun(t, cfg, sink, store)
