@@ -57,8 +57,7 @@ func (e *encoder) encodeRow(row []any) ([]byte, error) {
 // returns b as it was given: no partial line.
 func (e *encoder) appendRow(b []byte, row []any) ([]byte, error) {
 	if len(row) != len(e.cols) {
-		return b, fmt.Errorf("jsonlsink: table %s: row has %d values, the table has %d columns",
-			e.table, len(row), len(e.cols))
+		return b, e.widthError(row)
 	}
 	start := len(b)
 	b = append(b, '{')
@@ -109,10 +108,60 @@ func (e *encoder) appendValue(b []byte, c *redshiftsync.Column, v any) ([]byte, 
 			b = appendDateTime(b, v.UTC())
 			return append(b, 'Z', '"'), nil
 		}
-		return b, fmt.Errorf("jsonlsink: table %s column %q: time.Time value in a %s column (want NAIVE_DATE, NAIVE_DATETIME or UTC_DATETIME)",
-			e.table, c.Name, c.Type)
+		return b, e.timeError(c)
 	}
-	return b, fmt.Errorf("jsonlsink: table %s column %q (%s): unsupported Go type %T", e.table, c.Name, c.Type, v)
+	return b, e.typeError(c, v)
+}
+
+// check returns the error appendRow would return for row, without encoding
+// it, and the bytes of text its strings, decimals, []byte and JSON values
+// hold (what keeping row alive costs beyond its interface values). Write
+// calls it on the caller's goroutine, so that a row the encoder goroutine
+// could not encode fails the Write that delivered it.
+func (e *encoder) check(row []any) (size int, err error) {
+	if len(row) != len(e.cols) {
+		return 0, e.widthError(row)
+	}
+	for i, v := range row {
+		switch v := v.(type) {
+		case nil, bool, int64, float64:
+		case string:
+			size += len(v)
+		case redshiftsync.Decimal:
+			size += len(v)
+		case []byte:
+			size += len(v)
+		case json.RawMessage:
+			size += len(v)
+		case time.Time:
+			switch e.cols[i].Type {
+			case redshiftsync.TypeNaiveDate, redshiftsync.TypeNaiveDateTime, redshiftsync.TypeUTCDateTime:
+			default:
+				return 0, e.timeError(&e.cols[i])
+			}
+		default:
+			return 0, e.typeError(&e.cols[i], v)
+		}
+	}
+	return size, nil
+}
+
+// widthError is the error of a row whose length is not the table's.
+func (e *encoder) widthError(row []any) error {
+	return fmt.Errorf("jsonlsink: table %s: row has %d values, the table has %d columns",
+		e.table, len(row), len(e.cols))
+}
+
+// timeError is the error of a time.Time value in column c, which is not a
+// date or timestamp.
+func (e *encoder) timeError(c *redshiftsync.Column) error {
+	return fmt.Errorf("jsonlsink: table %s column %q: time.Time value in a %s column (want NAIVE_DATE, NAIVE_DATETIME or UTC_DATETIME)",
+		e.table, c.Name, c.Type)
+}
+
+// typeError is the error of a value v of a Go type no logical type uses.
+func (e *encoder) typeError(c *redshiftsync.Column, v any) error {
+	return fmt.Errorf("jsonlsink: table %s column %q (%s): unsupported Go type %T", e.table, c.Name, c.Type, v)
 }
 
 // appendFloat appends f as the shortest JSON number that reads back to f, or

@@ -30,7 +30,8 @@ const (
 // waiting for its write to end: so at most one buffer is written while the
 // caller fills the next, and memory never grows with a slow disk.
 //
-// The first write error is kept in err: the writer writes nothing after it
+// The first write error (or encoding error, encodeloop.go) is kept in err:
+// the writer writes nothing after it
 // (the file's tail may be torn; Open repairs it), and every later
 // Write, Flush and Close returns it, until discard clears it on a reopen.
 type fileWriter struct {
@@ -64,15 +65,22 @@ func (w *fileWriter) run() {
 	for b := range w.work {
 		if w.failed() == nil {
 			if _, err := w.f.Write(b); err != nil {
-				w.mu.Lock()
-				w.err = err
-				w.mu.Unlock()
+				w.fail(err)
 			}
 		}
 		if cap(b) > maxKeptBuffer {
 			b = make([]byte, 0, handOffSize+handOffSize/4)
 		}
 		w.free <- b[:0]
+	}
+}
+
+// fail keeps err as the writer's error, unless it has one already.
+func (w *fileWriter) fail(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = err
 	}
 }
 
