@@ -95,9 +95,8 @@ func (e *encoder) appendValue(b []byte, c *redshiftsync.Column, v any) ([]byte, 
 	case time.Time:
 		switch c.Type {
 		case redshiftsync.TypeNaiveDate:
-			y, m, d := v.Date()
 			b = append(b, '"')
-			b = appendDate(b, y, m, d)
+			b, _ = appendWallDate(b, v)
 			return append(b, '"'), nil
 		case redshiftsync.TypeNaiveDateTime:
 			b = append(b, '"')
@@ -211,6 +210,23 @@ func (e *encoder) appendJSON(b []byte, raw json.RawMessage) []byte {
 // 1970 (t.Unix plus the zone's offset, one zone look-up) give the day number
 // and the second of the day; civilFromDays turns the day into the date.
 func appendDateTime(b []byte, t time.Time) []byte {
+	b, sod := appendWallDate(b, t)
+	hh, mm, ss := int(sod/3600), int(sod/60%60), int(sod%60)
+	us := t.Nanosecond() / 1000
+	return append(b, 'T',
+		twoDigits[2*hh], twoDigits[2*hh+1], ':',
+		twoDigits[2*mm], twoDigits[2*mm+1], ':',
+		twoDigits[2*ss], twoDigits[2*ss+1], '.',
+		twoDigits[2*(us/10000)], twoDigits[2*(us/10000)+1],
+		twoDigits[2*(us/100%100)], twoDigits[2*(us/100%100)+1],
+		twoDigits[2*(us%100)], twoDigits[2*(us%100)+1])
+}
+
+// appendWallDate appends the date of t's wall clock as appendDate does
+// ("YYYY-MM-DD", expanded years outside 1..9999) and returns the second of
+// the day, from one count of seconds (see appendDateTime): for a NAIVE_DATE
+// it replaces t.Date, which converts t on its own.
+func appendWallDate(b []byte, t time.Time) ([]byte, int64) {
 	_, off := t.Zone()
 	sec := t.Unix() + int64(off)
 	days, sod := sec/86400, sec%86400
@@ -224,17 +240,7 @@ func appendDateTime(b []byte, t time.Time) []byte {
 		b = appendYear(b, y)
 		b = append(b, '-')
 	}
-	hh, mm, ss := int(sod/3600), int(sod/60%60), int(sod%60)
-	us := t.Nanosecond() / 1000
-	return append(b,
-		twoDigits[2*m], twoDigits[2*m+1], '-',
-		twoDigits[2*d], twoDigits[2*d+1], 'T',
-		twoDigits[2*hh], twoDigits[2*hh+1], ':',
-		twoDigits[2*mm], twoDigits[2*mm+1], ':',
-		twoDigits[2*ss], twoDigits[2*ss+1], '.',
-		twoDigits[2*(us/10000)], twoDigits[2*(us/10000)+1],
-		twoDigits[2*(us/100%100)], twoDigits[2*(us/100%100)+1],
-		twoDigits[2*(us%100)], twoDigits[2*(us%100)+1])
+	return append(b, twoDigits[2*m], twoDigits[2*m+1], '-', twoDigits[2*d], twoDigits[2*d+1]), sod
 }
 
 // twoDigits holds "00" to "99": the two digits of n at [2n] and [2n+1].
@@ -312,6 +318,25 @@ var safeASCII = func() (t [256]bool) {
 	return t
 }()
 
+// safe8 reports whether all 8 bytes of s (len(s) == 8) are safeASCII, testing
+// them at once in a 64-bit word (the has-zero-byte and has-less-than tricks
+// of https://graphics.stanford.edu/~seander/bithacks.html#HasLessInWord):
+// a byte is unsafe when it is below 0x20, '"', '\\', 0x7f or from 0x80. A
+// false answer only sends appendString to its byte-by-byte loop, which
+// finds the byte; a true one is exact. It reads the text column of a
+// typical table 8 bytes to a step instead of one (BENCHMARKS.md,
+// "jsonlsink: session 4").
+func safe8(s string) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	q := x ^ lo*'"'
+	bs := x ^ lo*'\\'
+	// x+lo sets the high bit of a byte 0x7f..0xfe (and of 0xff's neighbour,
+	// a carry that only repeats that 0xff, whose own high bit x has).
+	return (x|(x+lo)|((x-lo*0x20)&^x)|((q-lo)&^q)|((bs-lo)&^bs))&hi == 0
+}
+
 // appendString appends s as a JSON string. The result is valid UTF-8: each
 // byte of invalid UTF-8 in s becomes \ufffd. '"', '\\', control characters,
 // U+2028 and U+2029 are escaped. Runs of bytes that need no escape (one
@@ -321,6 +346,9 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i+8 <= len(s) && safe8(s[i:i+8]) {
+			i += 8
+		}
 		for i < len(s) && safeASCII[s[i]] {
 			i++
 		}

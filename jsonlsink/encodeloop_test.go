@@ -292,3 +292,41 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 		t.Fatalf("%d goroutines after Close, %d before New:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// TestSafe8 checks safe8 against safeASCII: every byte value at every
+// position among safe bytes (of each kind), and pseudo-random words.
+func TestSafe8(t *testing.T) {
+	ref := func(s string) bool {
+		for i := range len(s) {
+			if !safeASCII[s[i]] {
+				return false
+			}
+		}
+		return true
+	}
+	for _, fill := range []byte{' ', '!', '#', '[', ']', '~', 'a', '0'} {
+		for pos := range 8 {
+			for c := range 256 {
+				w := []byte(strings.Repeat(string(fill), 8))
+				w[pos] = byte(c)
+				if got, want := safe8(string(w)), ref(string(w)); got != want {
+					t.Fatalf("safe8(%q) = %v, want %v", w, got, want)
+				}
+			}
+		}
+	}
+	x := uint64(0x9e3779b97f4a7c15)
+	for range 1_000_000 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		var w [8]byte
+		for i := range w {
+			// Mostly bytes near the edges of the safe range.
+			w[i] = []byte{0x1f, 0x20, 0x21, '"', '\\', 0x7e, 0x7f, 0x80, 0xff, 0x00, 'a', 'z'}[(x>>(8*i))%12]
+		}
+		if got, want := safe8(string(w[:])), ref(string(w[:])); got != want {
+			t.Fatalf("safe8(%q) = %v, want %v", w, got, want)
+		}
+	}
+}
