@@ -149,13 +149,9 @@ func TestCheckSize(t *testing.T) {
 // rows before it in the batch are written, it and the rows after are not.
 func TestBadRowAfterGoodOnes(t *testing.T) {
 	dir := t.TempDir()
-	s := mustNew(t, dir)
+	s, table, _ := openSimple(t, dir)
 	defer s.Close()
 	ctx := context.Background()
-	table := simpleTable()
-	if err := s.Open(ctx, table); err != nil {
-		t.Fatal(err)
-	}
 	err := s.Write(ctx, redshiftsync.Batch{Table: table, Rows: [][]any{{int64(1), "a"}, {int64(2), "b"}, {int64(3), 3}, {int64(4), "d"}}})
 	if err == nil || !strings.Contains(err.Error(), `"v"`) || !strings.Contains(err.Error(), "unsupported Go type int") {
 		t.Fatalf("Write of an int: %v", err)
@@ -173,17 +169,9 @@ func TestBadRowAfterGoodOnes(t *testing.T) {
 // text is encoded before Write returns (the goroutine holds no snapshot, so
 // none of its values is kept alive); a narrow batch is handed over.
 func TestWideBatchEncodedInWrite(t *testing.T) {
-	s := mustNew(t, t.TempDir())
+	s, table, tf := openSimple(t, t.TempDir())
 	defer s.Close()
 	ctx := context.Background()
-	table := simpleTable()
-	if err := s.Open(ctx, table); err != nil {
-		t.Fatal(err)
-	}
-	tf, err := s.table(table, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
 	wide := strings.Repeat("w", syncBatchBytes/2+1)
 	if err := s.Write(ctx, redshiftsync.Batch{Table: table, Rows: [][]any{{int64(1), wide}, {int64(2), wide}}}); err != nil {
 		t.Fatal(err)
@@ -216,16 +204,8 @@ func TestEncoderFailureSurfaces(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			s := mustNew(t, dir)
+			s, table, tf := openSimple(t, dir)
 			ctx := context.Background()
-			table := simpleTable()
-			if err := s.Open(ctx, table); err != nil {
-				t.Fatal(err)
-			}
-			tf, err := s.table(table, "test")
-			if err != nil {
-				t.Fatal(err)
-			}
 			if err := s.Write(ctx, redshiftsync.Batch{Table: table, Rows: [][]any{{int64(1), "a"}}}); err != nil {
 				t.Fatal(err)
 			}
@@ -329,4 +309,20 @@ func TestSafe8(t *testing.T) {
 			t.Fatalf("safe8(%q) = %v, want %v", w, got, want)
 		}
 	}
+}
+
+// openSimple opens simpleTable in a new sink on dir and returns the sink,
+// the table and its open file.
+func openSimple(t *testing.T, dir string) (*Sink, *redshiftsync.Table, *tableFile) {
+	t.Helper()
+	s := mustNew(t, dir)
+	table := simpleTable()
+	if err := s.Open(context.Background(), table); err != nil {
+		t.Fatal(err)
+	}
+	tf, err := s.table(table, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, table, tf
 }
