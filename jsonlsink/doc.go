@@ -209,7 +209,7 @@
 // Write checks a batch's values and copies them (not the text they point
 // to, which the extractor never reuses) for the table's encoder goroutine,
 // which encodes them into a buffer in memory while the extractor reads on;
-// at most two batches wait for it (Write waits for it beyond that), and a
+// one batch at a time waits for it (Write waits for it beyond that), and a
 // batch holding more than 4 MiB of text is encoded before Write returns, so
 // wide rows are not kept alive longer. The table's writer goroutine writes
 // a full buffer (256 KiB) to the file while the encoder fills the next, so

@@ -12,9 +12,12 @@ import (
 
 const (
 	// snapshots is how many batches Write can hand to the encoder before it
-	// waits: one being encoded and one queued, never more, so memory does
-	// not grow when the encoding is slower than the reading.
-	snapshots = 2
+	// waits: one, being encoded while the extractor reads the next, so
+	// memory does not grow when the encoding is slower than the reading.
+	// Two (one more queued) took no less of the reader's time in Write in
+	// the benchmark but 7 MiB more peak RSS in examples/basic (BENCHMARKS.md,
+	// "jsonlsink: session 4"); the code works with any number.
+	snapshots = 1
 	// syncBatchBytes bounds the text a batch may hold and still be encoded
 	// after its Write returns: a batch of wider values (documents, blobs,
 	// up to the extractor's batch_bytes) is encoded before Write returns,
@@ -117,8 +120,8 @@ func (l *encodeLoop) encode(sn *snapshot) {
 
 // write checks rows and hands their values to the goroutine; the Rows
 // slices are free for the caller to reuse when it returns. It waits for a
-// free snapshot (the goroutine holds at most the two batches before this
-// one), and, for a batch of more than syncBatchBytes of text, until the
+// free snapshot (the goroutine holds at most the snapshots batches before
+// this one: the one before it), and, for a batch of more than syncBatchBytes of text, until the
 // batch is encoded. A row that fails the check fails the call: the rows
 // before it are handed over, it and the rows after it are not.
 func (l *encodeLoop) write(rows [][]any) error {

@@ -200,7 +200,7 @@ func (s *Sink) openFile(table *redshiftsync.Table) (*tableFile, error) {
 // caller reads on; Flush makes them durable. Write copies the values (not
 // what they point to, which the extractor never reuses), so batch.Rows is
 // the caller's again when Write returns. It waits when the encoder still
-// holds the two batches before this one, and, for a batch holding more
+// holds the batch before this one, and, for a batch holding more
 // than 4 MiB of text, until the batch is encoded (so wide rows are not kept
 // alive longer). A full buffer (256 KiB) goes to the table's writer
 // goroutine, which writes it to the file while the encoder fills the next.
