@@ -96,10 +96,11 @@ func textLike(t string) bool {
 // DeletedColumn true, or, with WithHardDeletes, DELETE them. Rows of those
 // keys written since the last flush and not yet merged are dropped first
 // (the delete came after them). A later Write of one of the keys un-deletes
-// it. During a resync of this run, the rows go into the resync copy: a
-// soft-deleted key the copy lacks (the resync did not deliver it) is carried
-// over from the table, marked deleted, so the swap keeps it marked instead
-// of dropping it; with hard deletes the swap drops it. A key the table does
+// it. During a resync (begun in this run, or resumed from a copy an
+// earlier run left), the rows go into the resync copy: a soft-deleted key
+// the copy lacks (the resync did not deliver it) is carried over from the
+// table, marked deleted, so the swap keeps it marked instead of dropping
+// it; with hard deletes the swap drops it. A key the table does
 // not hold is ignored. Errors are handled as Write's: the table's unflushed
 // rows are discarded, and it must be opened again.
 func (s *Sink) Delete(ctx context.Context, table *redshiftsync.Table, keys []redshiftsync.Key) error {
@@ -138,8 +139,12 @@ func (s *Sink) Delete(ctx context.Context, table *redshiftsync.Table, keys []red
 		stmts = append(stmts, mark(ts.qTarget))
 	case copyLeft:
 		// Where the flush puts the rows is not known yet (see
-		// writeDest): delete from both.
-		stmts = append(stmts, mark(ts.qTarget), mark(ts.qResync))
+		// writeDest): delete from both. A resync resumed from an earlier
+		// run (killed during its detection) swaps the copy in at its end,
+		// so a soft-deleted key is carried into it too, as below; an
+		// abandoned copy is dropped, carried rows and all.
+		stmts = append(stmts, mark(ts.qTarget))
+		fallthrough
 	case copyBegun, copyEnded:
 		stmts = append(stmts, mark(ts.qResync))
 		if soft && ts.deletedCol {
