@@ -148,14 +148,7 @@ func (s *Sink) Delete(ctx context.Context, table *redshiftsync.Table, keys []red
 	case copyBegun, copyEnded:
 		stmts = append(stmts, mark(ts.qResync))
 		if soft && ts.deletedCol {
-			list := sqlident.List(ts.cols)
-			var tcols []string
-			for _, c := range ts.cols {
-				tcols = append(tcols, "t."+sqlident.Quote(c))
-			}
-			stmts = append(stmts, "INSERT INTO "+ts.qResync+" ("+list+", "+qd+") SELECT "+strings.Join(tcols, ", ")+", true FROM "+
-				ts.qTarget+" t JOIN "+qKeys+" k ON "+ts.keyMatch("t", "k")+
-				" WHERE NOT EXISTS (SELECT 1 FROM "+ts.qResync+" c WHERE "+ts.keyMatch("c", "t")+")")
+			stmts = append(stmts, ts.carrySQL(" JOIN "+qKeys+" k ON "+ts.keyMatch("t", "k")))
 		}
 	}
 	for _, q := range stmts {
@@ -164,6 +157,20 @@ func (s *Sink) Delete(ctx context.Context, table *redshiftsync.Table, keys []red
 		}
 	}
 	return nil
+}
+
+// carrySQL returns the statement that copies the table's rows joined by
+// join (to the keys of a Delete, or none) that the resync copy lacks into
+// the copy, marked deleted: the resync did not deliver them, and the swap
+// keeps them soft-deleted instead of dropping them.
+func (ts *tableSink) carrySQL(join string) string {
+	var tcols []string
+	for _, c := range ts.cols {
+		tcols = append(tcols, "t."+sqlident.Quote(c))
+	}
+	qd := sqlident.Quote(DeletedColumn)
+	return "INSERT INTO " + ts.qResync + " (" + sqlident.List(ts.cols) + ", " + qd + ") SELECT " + strings.Join(tcols, ", ") + ", true FROM " +
+		ts.qTarget + " t" + join + " WHERE NOT EXISTS (SELECT 1 FROM " + ts.qResync + " c WHERE " + ts.keyMatch("c", "t") + ")"
 }
 
 // loadKeys fills the temporary table of keys with keys, creating it in the
