@@ -163,10 +163,10 @@ ANALYZE %[1]s.items; ANALYZE %[1]s.full;`, s, detKillItems, detKillFull)
 	check("after the first detection's kills")
 
 	mustExec(t, e.src, `
-DELETE FROM %[1]s.items WHERE id IN (1, %[2]d) OR id BETWEEN 60001 AND 61500 OR id %% 211 = 0;
+DELETE FROM %[1]s.items WHERE id IN (1, %[2]d) OR id BETWEEN 60001 AND 61500 OR id %% 4999 = 0;
 UPDATE %[1]s.items SET v = 'changed', updated_at = timestamptz '2025-01-01' + id * interval '1 millisecond' WHERE id %% 1009 = 1;
 INSERT INTO %[1]s.items SELECT i, 'new', timestamptz '2025-06-01' + i * interval '1 millisecond' FROM generate_series(%[2]d + 1, %[2]d + 500) i;
-DELETE FROM %[1]s.full WHERE id IN (1, %[3]d) OR id BETWEEN 10001 AND 10600 OR id %% 211 = 0;`, s, detKillItems, detKillFull)
+DELETE FROM %[1]s.full WHERE id IN (1, %[3]d) OR id BETWEEN 10001 AND 10600 OR id %% 2999 = 0;`, s, detKillItems, detKillFull)
 	remember()
 	k.series("the detection of the deletes", 3)
 	check("after the kills")
@@ -220,7 +220,7 @@ func (k *detKiller) series(stage string, n int) {
 	t := k.t
 	t.Helper()
 	if k.windowMillis == 0 {
-		k.windowMillis = 1500
+		k.windowMillis = 1000
 	}
 	for i := 0; i < n; i++ {
 		var out bytes.Buffer
@@ -262,6 +262,8 @@ func (k *detKiller) series(stage string, n int) {
 			k.kills++
 			if in {
 				k.inside++
+			} else {
+				k.windowMillis = max(50, k.windowMillis/2)
 			}
 			t.Logf("%s: kill %d, %v after the detection began, inside it: %v", stage, k.kills, time.Since(seen).Round(time.Millisecond), in)
 		}
