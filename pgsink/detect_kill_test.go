@@ -45,7 +45,7 @@ const detectionQuery = `(query LIKE '%%hashtextextended%%' OR query LIKE 'SELECT
 // on, into pgsink (-dest) and into JSONL files, and SIGKILLs it at random
 // moments inside delete detection: first during the table's first
 // detection (every range compared), then, after deletes at the source of
-// single rows, a whole range, the first and the last keys (and updates and
+// single rows, a whole range (as the state cut it), the first and the last keys (and updates and
 // inserts), during the detection that finds them; on an incremental table
 // and on one resynced in full by every run (its detection runs before the
 // resync ends). A kill counts as landing inside detection when, at that
@@ -139,17 +139,7 @@ ANALYZE %[1]s.items; ANALYZE %[1]s.full;`, s, detKillItems, detKillFull)
 					stage, table, len(deleted), len(gone), missing(deleted, gone), missing(gone, deleted))
 			}
 		}
-		var doc []byte
-		if dest == "pgsink" {
-			if err := e.dst.QueryRow(`SELECT doc::text FROM public.redshiftsync_state`).Scan(&doc); err != nil {
-				t.Fatal(err)
-			}
-		} else {
-			var err error
-			if doc, err = os.ReadFile(filepath.Join(out, "state.json")); err != nil {
-				t.Fatal(err)
-			}
-		}
+		doc := k.stateDoc(e.dst, out)
 		for table := range ever {
 			ts := synctest.DecodeState(t, doc).Tables[s+"."+table]
 			if ts == nil || ts.InProgress != nil || ts.LastSyncedAt == nil {
@@ -162,11 +152,27 @@ ANALYZE %[1]s.items; ANALYZE %[1]s.full;`, s, detKillItems, detKillFull)
 	k.series("the first detection", 2)
 	check("after the first detection's kills")
 
+	// The bounds of items' third range, from the state the first detection
+	// saved: the range is deleted whole.
+	var doc struct {
+		Tables map[string]struct {
+			Deletes struct {
+				Bounds [][]string `json:"bounds"`
+			} `json:"deletes"`
+		} `json:"tables"`
+	}
+	if err := json.Unmarshal(k.stateDoc(e.dst, out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	bounds := doc.Tables[s+".items"].Deletes.Bounds
+	if len(bounds) < 3 {
+		t.Fatalf("items was cut into %d ranges, want at least 4", len(bounds)+1)
+	}
 	mustExec(t, e.src, `
-DELETE FROM %[1]s.items WHERE id IN (1, %[2]d) OR id BETWEEN 60001 AND 61500 OR id %% 4999 = 0;
+DELETE FROM %[1]s.items WHERE id IN (1, %[2]d) OR (id >= %[4]s AND id < %[5]s) OR id %% 4999 = 0;
 UPDATE %[1]s.items SET v = 'changed', updated_at = timestamptz '2025-01-01' + id * interval '1 millisecond' WHERE id %% 1009 = 1;
 INSERT INTO %[1]s.items SELECT i, 'new', timestamptz '2025-06-01' + i * interval '1 millisecond' FROM generate_series(%[2]d + 1, %[2]d + 500) i;
-DELETE FROM %[1]s.full WHERE id IN (1, %[3]d) OR id BETWEEN 10001 AND 10600 OR id %% 2999 = 0;`, s, detKillItems, detKillFull)
+DELETE FROM %[1]s.full WHERE id IN (1, %[3]d) OR id BETWEEN 10001 AND 10600 OR id %% 2999 = 0;`, s, detKillItems, detKillFull, bounds[1][0], bounds[2][0])
 	remember()
 	k.series("the detection of the deletes", 3)
 	check("after the kills")
@@ -202,6 +208,24 @@ type detKiller struct {
 	kills        int
 	inside       int // kills that landed inside a detection
 	windowMillis int
+}
+
+// stateDoc returns the saved state: in the destination with pgsink, in
+// out/state.json with JSONL files.
+func (k *detKiller) stateDoc(dst *sql.DB, out string) []byte {
+	k.t.Helper()
+	var doc []byte
+	if slices.Contains(k.args, "-dest") {
+		if err := dst.QueryRow(`SELECT doc::text FROM public.redshiftsync_state`).Scan(&doc); err != nil {
+			k.t.Fatal(err)
+		}
+		return doc
+	}
+	doc, err := os.ReadFile(filepath.Join(out, "state.json"))
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	return doc
 }
 
 // run runs examples/basic to completion and returns its output.
