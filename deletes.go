@@ -39,6 +39,9 @@ type DeleteStats struct {
 	// SinkKeys counts the keys the sink listed; Deleted those deleted.
 	SinkKeys int64 `json:"sink_keys"`
 	Deleted  int64 `json:"deleted"`
+	// Recut says the ranges were cut again (their sizes had grown uneven,
+	// see recut); Ranges then counts the new ones.
+	Recut bool `json:"recut,omitempty"`
 	// Duration is the detection's time; DigestScan that of its first
 	// query, the digests of every range.
 	Duration   time.Duration `json:"duration"`
@@ -177,7 +180,7 @@ func (s *tableSync) detectDeletes(ctx context.Context) error {
 	}
 	d.stats.Duration = time.Since(t0)
 	s.log.Info("delete detection finished", "ranges", d.stats.Ranges, "examined", d.stats.Examined, "full", d.stats.Full,
-		"digest_rows", d.stats.DigestRows, "key_rows", d.stats.KeyRows, "sink_keys", d.stats.SinkKeys, "deleted", d.stats.Deleted)
+		"recut", d.stats.Recut, "digest_rows", d.stats.DigestRows, "key_rows", d.stats.KeyRows, "sink_keys", d.stats.SinkKeys, "deleted", d.stats.Deleted)
 	return nil
 }
 
@@ -234,20 +237,44 @@ func (s *tableSync) detect(ctx context.Context, d *detector) error {
 			digests[r] = emptyDigest // the source sends no row for an empty range
 		}
 	}
-	d.stats.Ranges = len(ids)
 	dirty := d.dirtyList()
+	changed := func(r int) bool {
+		return saved == nil || saved.Digests[r] != digests[r] || slices.Contains(dirty, r)
+	}
 	var examine []int
-	for r := range ids {
-		if saved == nil || saved.Digests[r] != digests[r] || slices.Contains(dirty, r) {
-			examine = append(examine, r)
+	if saved != nil {
+		recut, err := d.recut(ctx, u, digests)
+		if err != nil {
+			return err
+		}
+		if recut != nil {
+			// The ranges to examine are those of the new cut that overlap
+			// an old range which changed: both come from recut's one scan.
+			examine = recut.examine(changed)
+			d.mu.Lock()
+			d.bounds = recut.bounds
+			d.mu.Unlock()
+			digests = recut.digests
+			if texts, err = d.ks.allTexts(d.bounds); err != nil {
+				return err
+			}
+			d.stats.Recut = true
 		}
 	}
+	if !d.stats.Recut {
+		for r := range ids {
+			if changed(r) {
+				examine = append(examine, r)
+			}
+		}
+	}
+	d.stats.Ranges = len(d.bounds) + 1
 	d.stats.Examined = len(examine)
 	if err := s.examine(ctx, u, d, examine); err != nil {
 		return err
 	}
-	st := &deleteState{Key: d.ks.order(), Bounds: texts, Digests: make([]string, len(ids)), At: at}
-	for r := range ids {
+	st := &deleteState{Key: d.ks.order(), Bounds: texts, Digests: make([]string, len(d.bounds)+1), At: at}
+	for r := range st.Digests {
 		st.Digests[r] = digests[r]
 	}
 	d.mu.Lock()
