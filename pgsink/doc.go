@@ -242,9 +242,13 @@
 // detection, which runs before the flush that swaps the copy in, lists the
 // keys of the table and of the resync copy together, finds those the
 // source lacks and calls Delete, which carries each such row from the table
-// into the copy marked deleted; the swap keeps them. The sink learns that
-// detection is on from those calls, so without detection a resync drops
-// unseen rows as before; with hard deletes too.
+// into the copy marked deleted; the swap keeps them. So does a resync
+// resumed by a later run from the copy an earlier one left (killed during
+// its detection). The sink learns that detection is on from those calls, so
+// without detection a resync drops unseen live rows as before; with hard
+// deletes too. Rows soft-deleted before the resync (not live, so neither
+// delivered nor listed) are carried into the copy by the swap, still marked
+// deleted: a deleted row stays deleted across resyncs.
 //
 // # Schema changes
 //
