@@ -258,8 +258,22 @@
 // finds nothing left to do for the table Open was given, and a narrowing
 // is left to the full resync Open asked for. It fails, naming the table and
 // the columns, only for a narrowing no resync was planned for. A dropped
-// column is kept (NULL in the rows loaded later); a renamed column is a
-// new column, the old one keeping the values of the rows loaded before.
+// column is kept (NULL in rows inserted later; a row updated later keeps
+// the value it had); a renamed column is a new column, the old one keeping
+// the values of the rows loaded before.
+//
+// The sink does not rename a destination column, even when
+// [redshiftsync.SchemaChange].Renamed reports a rename: a rename is a guess
+// (a dropped and an added column of the same type at the same position),
+// which a column dropped and another one added in the same change fit
+// too, and renaming would then show the dropped column's values under the
+// new column's name, as if the source had sent them. Keeping both loses
+// nothing and moves nothing, and queries and views on the old name keep
+// working. The rows loaded before hold their value under the old name
+// until they are loaded again (a full resync of the table: remove its entry
+// from the state); to move the history yourself, drop the new column and
+// rename the old one in the destination before the next sync
+// (TestRenamedColumnKept pins what the sink does).
 //
 // # Without FlushState
 //
