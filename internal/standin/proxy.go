@@ -2,7 +2,7 @@
 // connections, relays the startup and authentication to the upstream server
 // as they are (the client authenticates to the upstream, with its own user
 // and password), then relays every message both ways, rewriting the SQL of
-// Query and Parse messages (analyze.go) and the errors the upstream answers
+// Query and Parse messages (analyze.go, rewrite.go) and the errors the upstream answers
 // rewritten SQL with.
 
 package standin
