@@ -175,6 +175,19 @@ func checkDeleted(t *testing.T, name string, sink *keySink, table string, want [
 	}
 }
 
+// detectRun runs a sync of table (an "id" key) with delete detection,
+// checks that exactly wantDeleted were deleted (checkDeleted), and returns
+// what its detection did.
+func detectRun(t *testing.T, name string, cfg redshiftsync.Config, sink *keySink, store redshiftsync.StateStore, table string, wantDeleted []string) redshiftsync.DeleteStats {
+	t.Helper()
+	tr := tableReport(t, mustRun(t, cfg, sink, store), table)
+	if tr.Deletes == nil {
+		t.Fatalf("%s: no delete detection reported", name)
+	}
+	checkDeleted(t, name, sink, table, wantDeleted, "SELECT id::text FROM "+table)
+	return *tr.Deletes
+}
+
 func ints(from, to int) []string {
 	var out []string
 	for i := from; i <= to; i++ {
@@ -200,13 +213,7 @@ INSERT INTO %[1]s.d SELECT i, 'v' || i, timestamp '2024-01-01' + i * interval '1
 	store := &redshiftsync.MemoryStore{}
 	check := func(name string, wantDeleted []string) redshiftsync.DeleteStats {
 		t.Helper()
-		rep := mustRun(t, cfg, sink, store)
-		tr := tableReport(t, rep, table)
-		if tr.Deletes == nil {
-			t.Fatalf("%s: no delete detection reported", name)
-		}
-		checkDeleted(t, name, sink, table, wantDeleted, "SELECT id::text FROM "+table)
-		return *tr.Deletes
+		return detectRun(t, name, cfg, sink, store, table, wantDeleted)
 	}
 	st := check("first sync", nil)
 	if !st.Full || st.Ranges < 4 {
@@ -525,12 +532,7 @@ INSERT INTO %[1]s.g SELECT i, 'v' || i, timestamp '2024-01-01' + i * interval '1
 	store := &redshiftsync.MemoryStore{}
 	run := func(name string, wantDeleted []string) redshiftsync.DeleteStats {
 		t.Helper()
-		tr := tableReport(t, mustRun(t, cfg, sink, store), table)
-		if tr.Deletes == nil {
-			t.Fatalf("%s: no delete detection reported", name)
-		}
-		checkDeleted(t, name, sink, table, wantDeleted, "SELECT id::text FROM "+table)
-		return *tr.Deletes
+		return detectRun(t, name, cfg, sink, store, table, wantDeleted)
 	}
 	// even checks the saved ranges: about wantRanges, each near aim keys
 	// (but range emptied, deleted whole).

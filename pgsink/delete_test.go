@@ -396,39 +396,22 @@ func TestResyncSoftDeletesResumed(t *testing.T) {
 	ctx := context.Background()
 	tbl := idValueTable("t", true)
 	s := e.openSink(t, tbl)
-	if err := s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 4, "a")}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Flush(ctx, tbl); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.BeginResync(ctx, tbl); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: [][]any{{int64(1), "b"}, {int64(3), "b"}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Flush(ctx, tbl); err != nil {
-		t.Fatal(err)
-	}
+	must(t, s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 4, "a")}))
+	must(t, s.Flush(ctx, tbl))
+	must(t, s.BeginResync(ctx, tbl))
+	must(t, s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: [][]any{{int64(1), "b"}, {int64(3), "b"}}}))
+	must(t, s.Flush(ctx, tbl))
 	s.Close() // the run dies here: the copy is left
 
 	s = e.openSink(t, tbl)
 	if got, want := listKeys(t, s, tbl, redshiftsync.KeyRange{}), []string{"[1]", "[2]", "[3]", "[4]"}; !slices.Equal(got, want) {
 		t.Errorf("ListKeys in the resumed resync = %v, want %v", got, want)
 	}
-	if err := s.Delete(ctx, tbl, ids(2)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.EndResync(ctx, tbl); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Flush(ctx, tbl); err != nil {
-		t.Fatal(err)
-	}
-	var v string
-	if err := e.dst.QueryRow(`SELECT string_agg(id || v || ` + pgsink.DeletedColumn + `, ',' ORDER BY id) FROM s.t`).Scan(&v); err != nil || v != "1bfalse,2a 2true,3bfalse" {
-		t.Errorf("rows = %q, %v; want 1bfalse,2a 2true,3bfalse", v, err)
+	must(t, s.Delete(ctx, tbl, ids(2)))
+	must(t, s.EndResync(ctx, tbl))
+	must(t, s.Flush(ctx, tbl))
+	if v, want := softRows(t, e), "1bfalse,2a 2true,3bfalse"; v != want {
+		t.Errorf("rows = %q, want %q", v, want)
 	}
 }
 
@@ -443,30 +426,34 @@ func TestResyncKeepsSoftDeleted(t *testing.T) {
 	ctx := context.Background()
 	tbl := idValueTable("t", true)
 	s := e.openSink(t, tbl)
-	if err := s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 4, "a")}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Delete(ctx, tbl, ids(2, 4)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Flush(ctx, tbl); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.BeginResync(ctx, tbl); err != nil {
-		t.Fatal(err)
-	}
+	must(t, s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: rowsOf(1, 4, "a")}))
+	must(t, s.Delete(ctx, tbl, ids(2, 4)))
+	must(t, s.Flush(ctx, tbl))
+	must(t, s.BeginResync(ctx, tbl))
 	// Key 4 is back at the source: the resync delivers it, live.
-	if err := s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: [][]any{{int64(1), "b"}, {int64(3), "b"}, {int64(4), "b"}}}); err != nil {
+	must(t, s.Write(ctx, redshiftsync.Batch{Table: tbl, Rows: [][]any{{int64(1), "b"}, {int64(3), "b"}, {int64(4), "b"}}}))
+	must(t, s.EndResync(ctx, tbl))
+	must(t, s.Flush(ctx, tbl))
+	if v, want := softRows(t, e), "1bfalse,2a 2true,3bfalse,4bfalse"; v != want {
+		t.Errorf("rows = %q, want %q", v, want)
+	}
+}
+
+// must fails the test on err.
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.EndResync(ctx, tbl); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Flush(ctx, tbl); err != nil {
-		t.Fatal(err)
-	}
+}
+
+// softRows returns id, v and the soft-delete flag of each row of s.t, in
+// id order.
+func softRows(t *testing.T, e *env) string {
+	t.Helper()
 	var v string
-	if err := e.dst.QueryRow(`SELECT string_agg(id || v || ` + pgsink.DeletedColumn + `, ',' ORDER BY id) FROM s.t`).Scan(&v); err != nil || v != "1bfalse,2a 2true,3bfalse,4bfalse" {
-		t.Errorf("rows = %q, %v; want 1bfalse,2a 2true,3bfalse,4bfalse", v, err)
+	if err := e.dst.QueryRow(`SELECT string_agg(id || v || ` + pgsink.DeletedColumn + `, ',' ORDER BY id) FROM s.t`).Scan(&v); err != nil {
+		t.Fatal(err)
 	}
+	return v
 }

@@ -125,7 +125,7 @@ ANALYZE %[1]s.items; ANALYZE %[1]s.full;`, s, detKillItems, detKillFull)
 				live = pgtest.QueryColumn[string](t, e.dst, "SELECT id::text FROM "+s+"."+table+" WHERE NOT "+pgsink.DeletedColumn)
 				deleted = pgtest.QueryColumn[string](t, e.dst, "SELECT id::text FROM "+s+"."+table+" WHERE "+pgsink.DeletedColumn)
 			} else {
-				live, deleted = jsonlKeyStates(t, filepath.Join(out, jsonlsink.FileName(s, table)))
+				live, deleted = jsonlKeyStates(t, filepath.Join(out, jsonlsink.FileName(s, table)), []string{"id"})
 			}
 			for _, l := range [][]string{want, gone, live, deleted} {
 				slices.Sort(l)
@@ -309,10 +309,10 @@ func (k *detKiller) detecting(started time.Time) bool {
 	return n > 0
 }
 
-// jsonlKeyStates reads a jsonlsink table file of an "id" key and returns
-// its live keys and its deleted keys (those whose last line is a
-// tombstone).
-func jsonlKeyStates(t *testing.T, path string) (live, deleted []string) {
+// jsonlKeyStates reads a jsonlsink table file and returns its live keys and
+// its deleted keys (those whose last line is a tombstone), each key's
+// columns joined with "|".
+func jsonlKeyStates(t *testing.T, path string, key []string) (live, deleted []string) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -332,16 +332,20 @@ func jsonlKeyStates(t *testing.T, path string) (live, deleted []string) {
 		if err := dec.Decode(&obj); err != nil {
 			t.Fatalf("%s: %v: %s", path, err, sc.Bytes())
 		}
-		state[fmt.Sprint(obj["id"])] = obj[jsonlsink.DeletedKey] != true
+		parts := make([]string, len(key))
+		for i, k := range key {
+			parts[i] = fmt.Sprint(obj[k])
+		}
+		state[strings.Join(parts, "|")] = obj[jsonlsink.DeletedKey] != true
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	for id, ok := range state {
+	for k, ok := range state {
 		if ok {
-			live = append(live, id)
+			live = append(live, k)
 		} else {
-			deleted = append(deleted, id)
+			deleted = append(deleted, k)
 		}
 	}
 	return live, deleted
