@@ -148,7 +148,13 @@ func (s *Sink) Delete(ctx context.Context, table *redshiftsync.Table, keys []red
 	case copyBegun, copyEnded:
 		stmts = append(stmts, mark(ts.qResync))
 		if soft && ts.deletedCol {
-			stmts = append(stmts, ts.carrySQL(" JOIN "+qKeys+" k ON "+ts.keyMatch("t", "k")))
+			carry, ok, err := ts.carrySQL(ctx, ts.tx, " JOIN "+qKeys+" k ON "+ts.keyMatch("t", "k"), "")
+			if err != nil {
+				return ts.fail("delete", err)
+			}
+			if ok {
+				stmts = append(stmts, carry)
+			}
 		}
 	}
 	for _, q := range stmts {
@@ -160,17 +166,47 @@ func (s *Sink) Delete(ctx context.Context, table *redshiftsync.Table, keys []red
 }
 
 // carrySQL returns the statement that copies the table's rows joined by
-// join (to the keys of a Delete, or none) that the resync copy lacks into
-// the copy, marked deleted: the resync did not deliver them, and the swap
-// keeps them soft-deleted instead of dropping them.
-func (ts *tableSink) carrySQL(join string) string {
-	var tcols []string
+// join (to the keys of a Delete, or none) and matching cond that the
+// resync copy lacks into the copy, marked deleted: the resync did not
+// deliver them, and the swap keeps them soft-deleted instead of dropping
+// them. A column whose type the copy changed (a narrowing resync, see
+// reshapeCopy) is carried as NULL, since its old values may not fit the new
+// type; when a key column changed type, nothing is carried (ok false).
+func (ts *tableSink) carrySQL(ctx context.Context, q queryer, join, cond string) (stmt string, ok bool, err error) {
+	typesOf := func(schema, name string) (map[string]string, error) {
+		names, types, err := columnTypes(ctx, q, schema, name)
+		m := map[string]string{}
+		for i, n := range names {
+			m[n] = types[i]
+		}
+		return m, err
+	}
+	target, err := typesOf(ts.schema, ts.table)
+	if err != nil {
+		return "", false, err
+	}
+	copied, err := typesOf(ResyncSchema, ts.resync)
+	if err != nil {
+		return "", false, err
+	}
+	var cols, vals []string
 	for _, c := range ts.cols {
-		tcols = append(tcols, "t."+sqlident.Quote(c))
+		ct, inCopy := copied[c]
+		switch {
+		case !inCopy:
+			continue
+		case ct == target[c]:
+			vals = append(vals, "t."+sqlident.Quote(c))
+		case slices.Contains(ts.pk, c):
+			return "", false, nil
+		default:
+			vals = append(vals, "NULL")
+		}
+		cols = append(cols, sqlident.Quote(c))
 	}
 	qd := sqlident.Quote(DeletedColumn)
-	return "INSERT INTO " + ts.qResync + " (" + sqlident.List(ts.cols) + ", " + qd + ") SELECT " + strings.Join(tcols, ", ") + ", true FROM " +
-		ts.qTarget + " t" + join + " WHERE NOT EXISTS (SELECT 1 FROM " + ts.qResync + " c WHERE " + ts.keyMatch("c", "t") + ")"
+	return "INSERT INTO " + ts.qResync + " (" + strings.Join(cols, ", ") + ", " + qd + ") SELECT " + strings.Join(vals, ", ") + ", true FROM " +
+		ts.qTarget + " t" + join + " WHERE NOT EXISTS (SELECT 1 FROM " + ts.qResync + " c WHERE " + ts.keyMatch("c", "t") + ")" + cond, true, nil
 }
 
 // loadKeys fills the temporary table of keys with keys, creating it in the

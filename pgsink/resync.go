@@ -108,8 +108,14 @@ func (s *Sink) EndResync(ctx context.Context, table *redshiftsync.Table) error {
 func (ts *tableSink) swap(ctx context.Context) error {
 	tx := ts.tx
 	if !ts.s.opts.hardDeletes && ts.deletedCol {
-		if _, err := tx.ExecContext(ctx, ts.carrySQL("")+" AND t."+sqlident.Quote(DeletedColumn)); err != nil {
+		carry, ok, err := ts.carrySQL(ctx, tx, "", " AND t."+sqlident.Quote(DeletedColumn))
+		if err != nil {
 			return err
+		}
+		if ok {
+			if _, err := tx.ExecContext(ctx, carry); err != nil {
+				return err
+			}
 		}
 	}
 	var pkName sql.NullString
