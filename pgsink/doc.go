@@ -248,7 +248,8 @@
 // without detection a resync drops unseen live rows as before; with hard
 // deletes too. Rows soft-deleted before the resync (not live, so neither
 // delivered nor listed) are carried into the copy by the swap, still marked
-// deleted: a deleted row stays deleted across resyncs.
+// deleted (NULL in a column the resync narrowed: its old value may not fit):
+// a deleted row stays deleted across resyncs.
 //
 // # Schema changes
 //
