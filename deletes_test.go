@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -174,6 +175,19 @@ func checkDeleted(t *testing.T, name string, sink *keySink, table string, want [
 	}
 }
 
+// detectRun runs a sync of table (an "id" key) with delete detection,
+// checks that exactly wantDeleted were deleted (checkDeleted), and returns
+// what its detection did.
+func detectRun(t *testing.T, name string, cfg redshiftsync.Config, sink *keySink, store redshiftsync.StateStore, table string, wantDeleted []string) redshiftsync.DeleteStats {
+	t.Helper()
+	tr := tableReport(t, mustRun(t, cfg, sink, store), table)
+	if tr.Deletes == nil {
+		t.Fatalf("%s: no delete detection reported", name)
+	}
+	checkDeleted(t, name, sink, table, wantDeleted, "SELECT id::text FROM "+table)
+	return *tr.Deletes
+}
+
 func ints(from, to int) []string {
 	var out []string
 	for i := from; i <= to; i++ {
@@ -199,13 +213,7 @@ INSERT INTO %[1]s.d SELECT i, 'v' || i, timestamp '2024-01-01' + i * interval '1
 	store := &redshiftsync.MemoryStore{}
 	check := func(name string, wantDeleted []string) redshiftsync.DeleteStats {
 		t.Helper()
-		rep := mustRun(t, cfg, sink, store)
-		tr := tableReport(t, rep, table)
-		if tr.Deletes == nil {
-			t.Fatalf("%s: no delete detection reported", name)
-		}
-		checkDeleted(t, name, sink, table, wantDeleted, "SELECT id::text FROM "+table)
-		return *tr.Deletes
+		return detectRun(t, name, cfg, sink, store, table, wantDeleted)
 	}
 	st := check("first sync", nil)
 	if !st.Full || st.Ranges < 4 {
@@ -226,7 +234,12 @@ INSERT INTO %[1]s.d SELECT i, 'v' || i, timestamp '2024-01-01' + i * interval '1
 	}
 
 	pgtest.Exec(t, db, "DELETE FROM "+table+" WHERE id BETWEEN 1500 AND 2100")
-	check("a whole range", ints(1500, 2100))
+	// The keys of a range deleted whole are confirmed gone together, not
+	// each by a point lookup of its own (each counted as a key row): only
+	// the present keys of the chunks at the range's ends are read.
+	if st := check("a whole range", ints(1500, 2100)); st.KeyRows > 2*64 {
+		t.Errorf("a whole range: %d key rows read for 601 deleted keys, want at most the two end chunks' keys (%+v)", st.KeyRows, st)
+	}
 
 	pgtest.Exec(t, db, "DELETE FROM "+table+" WHERE id = 600")
 	pgtest.Exec(t, db, "INSERT INTO "+table+" VALUES (600, 'back', timestamp '2024-02-02')")
@@ -574,4 +587,119 @@ INSERT INTO %[1]s.h SELECT i, timestamp '2024-01-01' FROM generate_series(1, 150
 	if st.Full || st.KeyRows != 0 {
 		t.Errorf("the next detection: %+v, want the new scheme's digests compared, no key rows", st)
 	}
+}
+
+// savedRanges returns the ranges delete detection saved for table: their
+// inner bounds (single-column keys) and each one's count of keys.
+func savedRanges(t *testing.T, store redshiftsync.StateStore, table string) (bounds []string, counts []int64) {
+	t.Helper()
+	doc, err := store.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Tables map[string]struct {
+			Deletes struct {
+				Bounds  [][]string `json:"bounds"`
+				Digests []string   `json:"digests"`
+			} `json:"deletes"`
+		} `json:"tables"`
+	}
+	if err := json.Unmarshal(doc, &st); err != nil {
+		t.Fatal(err)
+	}
+	d := st.Tables[table].Deletes
+	for _, b := range d.Bounds {
+		bounds = append(bounds, b[0])
+	}
+	for _, dg := range d.Digests {
+		c, _, _ := strings.Cut(dg, ":")
+		n, err := strconv.ParseInt(c, 10, 64)
+		if err != nil {
+			t.Fatalf("digest %q: %v", dg, err)
+		}
+		counts = append(counts, n)
+	}
+	return bounds, counts
+}
+
+// TestDeleteDetectionRecut grows a table tenfold after its first detection
+// (all the new keys above the old ones, so in the last range), with deletes
+// in the old ranges at the same time: the next detection cuts the ranges
+// again, near the size a range aims at, and finds exactly those deletes;
+// the detection after it, of single rows, the first and last keys and a
+// whole range of the new cut, keeps the cut and finds exactly those. Then
+// the table shrinks to a tenth: the ranges are cut again, fewer. Failed
+// before ranges were cut again: the last range held 27,500 keys.
+func TestDeleteDetectionRecut(t *testing.T) {
+	const aim = 500
+	defer redshiftsync.SetDeleteRangeSizes(aim, 64)()
+	db, s := pgtest.OpenSchema(t, `
+CREATE TABLE %[1]s.g (id bigint PRIMARY KEY, v text, updated_at timestamp NOT NULL);
+INSERT INTO %[1]s.g SELECT i, 'v' || i, timestamp '2024-01-01' + i * interval '1 second' FROM generate_series(1, 3000) i;`)
+	table := s + ".g"
+	cfg := detectionConfig(t, s)
+	sink := newKeySink()
+	store := &redshiftsync.MemoryStore{}
+	run := func(name string, wantDeleted []string) redshiftsync.DeleteStats {
+		t.Helper()
+		return detectRun(t, name, cfg, sink, store, table, wantDeleted)
+	}
+	// even checks the saved ranges: about wantRanges, each near aim keys
+	// (but range emptied, deleted whole).
+	even := func(name string, wantRanges, emptied int) {
+		t.Helper()
+		_, counts := savedRanges(t, store, table)
+		if len(counts) < wantRanges*2/3 || len(counts) > wantRanges*3/2 {
+			t.Errorf("%s: %d ranges, want about %d", name, len(counts), wantRanges)
+		}
+		for r, n := range counts {
+			if n > 2*aim || n < aim/4 && r != emptied {
+				t.Errorf("%s: range %d holds %d keys, want near %d (all: %v)", name, r, n, aim, counts)
+				break
+			}
+		}
+	}
+	run("first sync", nil)
+	even("first sync", 6, -1)
+
+	pgtest.Exec(t, db, fmt.Sprintf(`INSERT INTO %[1]s SELECT i, 'v' || i, timestamp '2024-02-01' + i * interval '1 second' FROM generate_series(3001, 30000) i;
+DELETE FROM %[1]s WHERE id IN (5, 1500, 2999);`, table))
+	if st := run("grown tenfold", []string{"5", "1500", "2999"}); !st.Recut {
+		t.Errorf("grown tenfold: the ranges were not cut again: %+v", st)
+	}
+	even("grown tenfold", 60, -1)
+
+	bounds, _ := savedRanges(t, store, table)
+	if len(bounds) < 22 {
+		t.Fatalf("grown tenfold: %d ranges saved, cannot delete the 22nd", len(bounds)+1)
+	}
+	lo, _ := strconv.Atoi(bounds[20])
+	hi, _ := strconv.Atoi(bounds[21])
+	pgtest.Exec(t, db, fmt.Sprintf(`DELETE FROM %s WHERE id IN (1, 30000, 777, 12345, 29999) OR (id >= %d AND id < %d)`, table, lo, hi))
+	want := append([]string{"1", "30000", "777", "12345", "29999"}, ints(lo, hi-1)...)
+	if st := run("after the new cut", want); st.Recut {
+		t.Errorf("after the new cut: cut again, %+v", st)
+	}
+	even("after the new cut", 60, 21)
+
+	pgtest.Exec(t, db, fmt.Sprintf(`DELETE FROM %s WHERE id > 3000`, table))
+	if st := run("shrunk to a tenth", sourceKeysGone(t, sink, table)); !st.Recut {
+		t.Errorf("shrunk to a tenth: the ranges were not cut again: %+v", st)
+	}
+	even("shrunk to a tenth", 6, -1)
+}
+
+// sourceKeysGone returns the keys the sink holds live that the source
+// lacks, sorted.
+func sourceKeysGone(t *testing.T, s *keySink, table string) []string {
+	t.Helper()
+	src := sourceKeys(t, "SELECT id::text FROM "+table)
+	var out []string
+	for _, k := range s.liveKeys(table) {
+		if _, ok := slices.BinarySearch(src, k); !ok {
+			out = append(out, k)
+		}
+	}
+	return out
 }
