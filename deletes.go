@@ -3,8 +3,8 @@
 // key in one scan; ranges whose digest changed since the last detection, or
 // that rows were written into since, are narrowed down by the keys the sink
 // lists (KeyLister) to chunks of a few hundred keys whose digests differ,
-// those chunks' sink keys are looked up at the source, each key the source
-// lacks is confirmed by a point lookup of its own, and the sink is told
+// those chunks' sink keys are looked up at the source, the keys not found
+// are asked again until a query finds none of them, and the sink is told
 // (DeleteSink). The deletes are made durable by the table's final flush,
 // before the state that records the new digests is saved: a run stopped
 // during detection keeps the old digests, and the next run detects again
@@ -39,6 +39,9 @@ type DeleteStats struct {
 	// SinkKeys counts the keys the sink listed; Deleted those deleted.
 	SinkKeys int64 `json:"sink_keys"`
 	Deleted  int64 `json:"deleted"`
+	// Recut says the ranges were cut again (their sizes had grown uneven,
+	// see recut); Ranges then counts the new ones.
+	Recut bool `json:"recut,omitempty"`
 	// Duration is the detection's time; DigestScan that of its first
 	// query, the digests of every range.
 	Duration   time.Duration `json:"duration"`
@@ -100,6 +103,9 @@ func (s *tableSync) newDetector() *detector {
 func (d *detector) parseBounds(st *deleteState) ([]Key, error) {
 	if !slices.Equal(st.Key, d.ks.order()) {
 		return nil, fmt.Errorf("they belong to the key %v, the table's is %v", st.Key, d.ks.order())
+	}
+	if st.Hash != d.ks.hashScheme() {
+		return nil, fmt.Errorf("they hash the key by the scheme %q, this version by %q", st.Hash, d.ks.hashScheme())
 	}
 	if len(st.Digests) != len(st.Bounds)+1 {
 		return nil, fmt.Errorf("%d digests for %d ranges", len(st.Digests), len(st.Bounds)+1)
@@ -177,7 +183,7 @@ func (s *tableSync) detectDeletes(ctx context.Context) error {
 	}
 	d.stats.Duration = time.Since(t0)
 	s.log.Info("delete detection finished", "ranges", d.stats.Ranges, "examined", d.stats.Examined, "full", d.stats.Full,
-		"digest_rows", d.stats.DigestRows, "key_rows", d.stats.KeyRows, "sink_keys", d.stats.SinkKeys, "deleted", d.stats.Deleted)
+		"recut", d.stats.Recut, "digest_rows", d.stats.DigestRows, "key_rows", d.stats.KeyRows, "sink_keys", d.stats.SinkKeys, "deleted", d.stats.Deleted)
 	return nil
 }
 
@@ -234,20 +240,44 @@ func (s *tableSync) detect(ctx context.Context, d *detector) error {
 			digests[r] = emptyDigest // the source sends no row for an empty range
 		}
 	}
-	d.stats.Ranges = len(ids)
 	dirty := d.dirtyList()
+	changed := func(r int) bool {
+		return saved == nil || saved.Digests[r] != digests[r] || slices.Contains(dirty, r)
+	}
 	var examine []int
-	for r := range ids {
-		if saved == nil || saved.Digests[r] != digests[r] || slices.Contains(dirty, r) {
-			examine = append(examine, r)
+	if saved != nil {
+		recut, err := d.recut(ctx, u, digests)
+		if err != nil {
+			return err
+		}
+		if recut != nil {
+			// The ranges to examine are those of the new cut that overlap
+			// an old range which changed: both come from recut's one scan.
+			examine = recut.examine(changed)
+			d.mu.Lock()
+			d.bounds = recut.bounds
+			d.mu.Unlock()
+			digests = recut.digests
+			if texts, err = d.ks.allTexts(d.bounds); err != nil {
+				return err
+			}
+			d.stats.Recut = true
 		}
 	}
+	if !d.stats.Recut {
+		for r := range ids {
+			if changed(r) {
+				examine = append(examine, r)
+			}
+		}
+	}
+	d.stats.Ranges = len(d.bounds) + 1
 	d.stats.Examined = len(examine)
 	if err := s.examine(ctx, u, d, examine); err != nil {
 		return err
 	}
-	st := &deleteState{Key: d.ks.order(), Bounds: texts, Digests: make([]string, len(ids)), At: at}
-	for r := range ids {
+	st := &deleteState{Key: d.ks.order(), Hash: d.ks.hashScheme(), Bounds: texts, Digests: make([]string, len(d.bounds)+1), At: at}
+	for r := range st.Digests {
 		st.Digests[r] = digests[r]
 	}
 	d.mu.Lock()
@@ -258,8 +288,8 @@ func (s *tableSync) detect(ctx context.Context, d *detector) error {
 }
 
 // planSettings sets PostgreSQL's planner up on the unit's connection for the
-// detection, and returns what sets it back as it was. Redshift has neither
-// setting.
+// detection, and returns what sets it back as it was. Redshift has none of
+// these settings.
 //
 //   - jit off: a digest query's CASE tree of a few thousand bounds costs the
 //     JIT minutes to compile (measured: 143 s of JIT for a 53 s query of
@@ -270,12 +300,19 @@ func (s *tableSync) detect(ctx context.Context, d *detector) error {
 //     them (measured on 5,000,000 rows: see BENCHMARKS.md). The detection's
 //     other queries read ranges of the key through its index, or need their
 //     sort, which enable_sort off only discourages.
+//   - max_parallel_workers_per_gather 0: the per-range aggregates
+//     (rangeScanSQL) run in parallel workers when the planner may, and cost
+//     the source nearly twice the CPU for them (0.7 s against 0.4 s on
+//     5,000,000 rows), to save wall time only on idle cores; the one scan
+//     plans serially anyway (BENCHMARKS.md, "Detection, session 4").
 func planSettings(ctx context.Context, u *unit) (restore func(), err error) {
 	if u.t.dialect == DialectRedshift {
 		return func() {}, nil
 	}
-	var old [2]string
-	if err := u.query(ctx, "SELECT COALESCE(current_setting('jit', true), ''), current_setting('enable_sort')", nil, func(row []driver.Value) error {
+	names := []string{"jit", "enable_sort", "max_parallel_workers_per_gather"}
+	want := []string{"off", "off", "0"}
+	old := make([]string, len(names))
+	if err := u.query(ctx, "SELECT COALESCE(current_setting('jit', true), ''), current_setting('enable_sort'), current_setting('max_parallel_workers_per_gather')", nil, func(row []driver.Value) error {
 		for i := range old {
 			v, err := decodeString(row[i])
 			if err != nil {
@@ -290,20 +327,21 @@ func planSettings(ctx context.Context, u *unit) (restore func(), err error) {
 	if old[0] == "" { // a server built without JIT support has no such setting: set it not
 		old[0] = "off"
 	}
-	set := func(ctx context.Context, jit, sort string) error {
-		return u.query(ctx, "SELECT set_config('jit', $1, false) WHERE $1 <> 'off' OR current_setting('jit', true) IS NOT NULL UNION ALL SELECT set_config('enable_sort', $2, false)",
-			[]any{jit, sort}, func([]driver.Value) error { return nil })
-	}
-	if old[0] == "off" && old[1] == "off" {
+	if slices.Equal(old, want) {
 		return func() {}, nil
 	}
-	if err := set(ctx, "off", "off"); err != nil {
+	set := func(ctx context.Context, values []string) error {
+		return u.query(ctx, "SELECT set_config('jit', $1, false) WHERE $1 <> 'off' OR current_setting('jit', true) IS NOT NULL "+
+			"UNION ALL SELECT set_config('enable_sort', $2, false) UNION ALL SELECT set_config('max_parallel_workers_per_gather', $3, false)",
+			[]any{values[0], values[1], values[2]}, func([]driver.Value) error { return nil })
+	}
+	if err := set(ctx, want); err != nil {
 		return nil, err
 	}
 	return func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if set(ctx, old[0], old[1]) != nil {
+		if set(ctx, old) != nil {
 			u.releaseConn(true) // a connection left without its settings is closed, not reused
 		}
 	}, nil
@@ -313,6 +351,23 @@ func planSettings(ctx context.Context, u *unit) (restore func(), err error) {
 // with no rows: the source sends no row for it).
 func (d *detector) digests(ctx context.Context, u *unit, bounds [][]string, ids []int, where string, args []any) (map[int]string, error) {
 	q, args := d.ks.digestSQL(bounds, ids, where, args)
+	if where == "" && d.ks.rangeScannable(bounds, ids) {
+		if d.ks.indexed == 0 {
+			iq, iargs := d.ks.rangeIndexSQL()
+			d.ks.indexed = -1
+			if err := u.query(ctx, iq, iargs, func(row []driver.Value) error {
+				if ok, _ := row[0].(bool); ok {
+					d.ks.indexed = 1
+				}
+				return nil
+			}); err != nil {
+				return nil, err
+			}
+		}
+		if d.ks.indexed == 1 {
+			q, args = d.ks.rangeScanSQL(bounds)
+		}
+	}
 	out := map[int]string{}
 	err := u.query(ctx, q, args, func(row []driver.Value) error {
 		id, err := decodeInt(row[0])
@@ -416,62 +471,39 @@ func (s *tableSync) compareChunks(ctx context.Context, u *unit, d *detector, chu
 	return nil
 }
 
-// lookUp finds which of keys (a chunk's sink keys) the source lacks, each
-// confirmed by a point lookup of its own, and deletes them from the sink.
-// The source compares by its own equality (its collation, citext), so a key
-// it holds in any spelling it calls equal is kept: never a false delete.
+// lookUp finds which of keys (a chunk's sink keys) the source lacks and
+// deletes them from the sink. The source compares by its own equality (its
+// collation, citext), so a key it holds in any spelling it calls equal is
+// kept: never a false delete. One query returns, for each source row that
+// equals a key, the index of the first key it equals; a key another key
+// shadows that way (two spellings the source calls equal) is unanswered,
+// so the keys not found are asked again, alone, until a query finds none of
+// them: usually one more query, where there was a point lookup per key.
 func (s *tableSync) lookUp(ctx context.Context, u *unit, d *detector, keys []Key) error {
 	texts, err := d.ks.allTexts(keys)
 	if err != nil {
 		return err
 	}
-	var args []any
-	cases := make([]string, len(keys))
-	ors := make([]string, len(keys))
-	for i, t := range texts {
-		eq := d.ks.equals(t, &args)
-		cases[i] = "WHEN " + eq + " THEN " + strconv.Itoa(i)
-		ors[i] = eq
+	ask := make([]int, len(keys)) // the keys not found so far, by index
+	for i := range ask {
+		ask[i] = i
 	}
-	q := "SELECT DISTINCT CASE " + strings.Join(cases, " ") + " END FROM " + d.ks.from() + " WHERE " + strings.Join(ors, " OR ")
-	present := make([]bool, len(keys))
-	err = u.query(ctx, q, args, func(row []driver.Value) error {
-		i, err := decodeInt(row[0])
+	for len(ask) > 0 {
+		found, err := d.present(ctx, u, texts, ask)
 		if err != nil {
 			return err
 		}
-		if n, ok := i.(int64); ok && n >= 0 && int(n) < len(present) {
-			present[n] = true
+		if len(found) == 0 {
+			break // the source holds none of them: every one is gone
 		}
-		d.stats.KeyRows++
-		return nil
-	})
-	if err != nil {
-		return err
+		ask = slices.DeleteFunc(ask, func(i int) bool { return found[i] })
 	}
-	var gone []Key
-	for i, k := range keys {
-		if present[i] {
-			continue
-		}
-		// The CASE names the first key a row equals; another sink key the
-		// source calls equal to it is looked up on its own.
-		var args []any
-		found := false
-		err := u.query(ctx, "SELECT 1 FROM "+d.ks.from()+" WHERE "+d.ks.equals(texts[i], &args)+" LIMIT 1", args, func([]driver.Value) error {
-			found = true
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		d.stats.KeyRows++
-		if !found {
-			gone = append(gone, k)
-		}
-	}
-	if len(gone) == 0 {
+	if len(ask) == 0 {
 		return nil
+	}
+	gone := make([]Key, len(ask))
+	for n, i := range ask {
+		gone[n] = keys[i]
 	}
 	s.sinkMu.Lock()
 	err = s.e.ab.deleteKeys(ctx, s.plan.Table, gone)
@@ -482,4 +514,32 @@ func (s *tableSync) lookUp(ctx context.Context, u *unit, d *detector, keys []Key
 	}
 	d.stats.Deleted += int64(len(gone))
 	return nil
+}
+
+// present returns which of the keys texts[ask...] the source holds, by the
+// index of the first of them each of its rows equals (by the source's
+// equality).
+func (d *detector) present(ctx context.Context, u *unit, texts [][]string, ask []int) (map[int]bool, error) {
+	var args []any
+	cases := make([]string, len(ask))
+	ors := make([]string, len(ask))
+	for n, i := range ask {
+		eq := d.ks.equals(texts[i], &args)
+		cases[n] = "WHEN " + eq + " THEN " + strconv.Itoa(i)
+		ors[n] = eq
+	}
+	q := "SELECT DISTINCT CASE " + strings.Join(cases, " ") + " END FROM " + d.ks.from() + " WHERE " + strings.Join(ors, " OR ")
+	found := map[int]bool{}
+	err := u.query(ctx, q, args, func(row []driver.Value) error {
+		i, err := decodeInt(row[0])
+		if err != nil {
+			return err
+		}
+		if n, ok := i.(int64); ok && n >= 0 && int(n) < len(texts) {
+			found[int(n)] = true
+		}
+		d.stats.KeyRows++
+		return nil
+	})
+	return found, err
 }

@@ -9,10 +9,12 @@ package redshiftsync_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -173,6 +175,19 @@ func checkDeleted(t *testing.T, name string, sink *keySink, table string, want [
 	}
 }
 
+// detectRun runs a sync of table (an "id" key) with delete detection,
+// checks that exactly wantDeleted were deleted (checkDeleted), and returns
+// what its detection did.
+func detectRun(t *testing.T, name string, cfg redshiftsync.Config, sink *keySink, store redshiftsync.StateStore, table string, wantDeleted []string) redshiftsync.DeleteStats {
+	t.Helper()
+	tr := tableReport(t, mustRun(t, cfg, sink, store), table)
+	if tr.Deletes == nil {
+		t.Fatalf("%s: no delete detection reported", name)
+	}
+	checkDeleted(t, name, sink, table, wantDeleted, "SELECT id::text FROM "+table)
+	return *tr.Deletes
+}
+
 func ints(from, to int) []string {
 	var out []string
 	for i := from; i <= to; i++ {
@@ -198,13 +213,7 @@ INSERT INTO %[1]s.d SELECT i, 'v' || i, timestamp '2024-01-01' + i * interval '1
 	store := &redshiftsync.MemoryStore{}
 	check := func(name string, wantDeleted []string) redshiftsync.DeleteStats {
 		t.Helper()
-		rep := mustRun(t, cfg, sink, store)
-		tr := tableReport(t, rep, table)
-		if tr.Deletes == nil {
-			t.Fatalf("%s: no delete detection reported", name)
-		}
-		checkDeleted(t, name, sink, table, wantDeleted, "SELECT id::text FROM "+table)
-		return *tr.Deletes
+		return detectRun(t, name, cfg, sink, store, table, wantDeleted)
 	}
 	st := check("first sync", nil)
 	if !st.Full || st.Ranges < 4 {
@@ -225,7 +234,12 @@ INSERT INTO %[1]s.d SELECT i, 'v' || i, timestamp '2024-01-01' + i * interval '1
 	}
 
 	pgtest.Exec(t, db, "DELETE FROM "+table+" WHERE id BETWEEN 1500 AND 2100")
-	check("a whole range", ints(1500, 2100))
+	// The keys of a range deleted whole are confirmed gone together, not
+	// each by a point lookup of its own (each counted as a key row): only
+	// the present keys of the chunks at the range's ends are read.
+	if st := check("a whole range", ints(1500, 2100)); st.KeyRows > 2*64 {
+		t.Errorf("a whole range: %d key rows read for 601 deleted keys, want at most the two end chunks' keys (%+v)", st.KeyRows, st)
+	}
 
 	pgtest.Exec(t, db, "DELETE FROM "+table+" WHERE id = 600")
 	pgtest.Exec(t, db, "INSERT INTO "+table+" VALUES (600, 'back', timestamp '2024-02-02')")
@@ -427,8 +441,9 @@ func TestDeleteDetectionSettings(t *testing.T) {
 }
 
 // TestDeleteDetectionRestoresJIT runs detection through the caller's
-// database: the JIT and enable_sort settings it turns off for its digest
-// queries are what the caller finds on every connection afterwards.
+// database: the JIT, enable_sort and parallel-worker settings it turns off
+// for its digest queries are what the caller finds on every connection
+// afterwards.
 // PostgreSQL only.
 func TestDeleteDetectionRestoresJIT(t *testing.T) {
 	_, s := pgtest.OpenSchema(t, `
@@ -451,8 +466,8 @@ INSERT INTO %[1]s.j SELECT generate_series(1, 100);`)
 			t.Fatal(err)
 		}
 		defer c.Close()
-		var jit, sort string
-		if err := c.QueryRowContext(t.Context(), "SELECT current_setting('jit'), current_setting('enable_sort')").Scan(&jit, &sort); err != nil {
+		var jit, sort, workers string
+		if err := c.QueryRowContext(t.Context(), "SELECT current_setting('jit'), current_setting('enable_sort'), current_setting('max_parallel_workers_per_gather')").Scan(&jit, &sort, &workers); err != nil {
 			t.Fatal(err)
 		}
 		if jit != "on" {
@@ -461,5 +476,230 @@ INSERT INTO %[1]s.j SELECT generate_series(1, 100);`)
 		if sort != "on" {
 			t.Errorf("connection %d: enable_sort = %s after the run, want on", i, sort)
 		}
+		if workers != "2" {
+			t.Errorf("connection %d: max_parallel_workers_per_gather = %s after the run, want the default 2", i, workers)
+		}
 	}
+}
+
+// TestDeleteDetectionRangeScans deletes single rows, the first and last
+// keys and a whole range of a VACUUMed table keyed by an integer, whose
+// ranges the source digests by per-range aggregates over its index
+// (rangeScanSQL) instead of the one scan: exactly the deleted keys are
+// deleted, and nothing crosses the wire but digests when nothing was.
+// PostgreSQL only.
+func TestDeleteDetectionRangeScans(t *testing.T) {
+	defer redshiftsync.SetDeleteRangeSizes(500, 64)()
+	db, s := pgtest.OpenSchema(t, `
+CREATE TABLE %[1]s.v (id int PRIMARY KEY, updated_at timestamp NOT NULL);
+INSERT INTO %[1]s.v SELECT i, timestamp '2024-01-01' + i * interval '1 second' FROM generate_series(1, 3000) i;`)
+	table := s + ".v"
+	pgtest.Exec(t, db, "VACUUM ANALYZE "+table)
+	cfg := detectionConfig(t, s)
+	sink, store := newKeySink(), &redshiftsync.MemoryStore{}
+	mustRun(t, cfg, sink, store)
+	// Each range is a scan of the key's index: the server's statistics
+	// count them (flushed when the run's connections end, so waited for).
+	scans := func() int64 {
+		return pgtest.QueryValue[int64](t, db, "SELECT idx_scan FROM pg_stat_user_indexes WHERE relid = $1::regclass AND indexrelname = 'v_pkey'", table)
+	}
+	before := scans()
+	st := *tableReport(t, mustRun(t, cfg, sink, store), table).Deletes
+	if st.Ranges < 4 || st.Examined > 1 || st.KeyRows != 0 {
+		t.Errorf("nothing deleted: %+v, want several ranges, digest rows only", st)
+	}
+	var n int64
+	for range 100 {
+		if n = scans() - before; n >= int64(st.Ranges) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n < int64(st.Ranges) {
+		t.Errorf("the detection scanned the key's index %d times for %d ranges, want one range scan each", n, st.Ranges)
+	}
+	pgtest.Exec(t, db, "DELETE FROM "+table+" WHERE id IN (1, 17, 1234, 3000) OR id BETWEEN 2000 AND 2600")
+	mustRun(t, cfg, sink, store)
+	checkDeleted(t, "range scans", sink, table, append([]string{"1", "1234", "17", "3000"}, ints(2000, 2600)...), "SELECT id::text FROM "+table)
+}
+
+// TestDeleteDetectionHashSchemeChange gives a detection the state an older
+// version saved for an integer key (its digests hash each key's text, and
+// say no scheme): the digests are not compared with this version's (which
+// hash the integer), the detection starts over as a first one, a full
+// comparison, and deletes exactly the keys deleted, none falsely.
+// PostgreSQL only (Redshift keeps the text hash).
+func TestDeleteDetectionHashSchemeChange(t *testing.T) {
+	defer redshiftsync.SetDeleteRangeSizes(300, 32)()
+	db, s := pgtest.OpenSchema(t, `
+CREATE TABLE %[1]s.h (id bigint PRIMARY KEY, updated_at timestamp NOT NULL);
+INSERT INTO %[1]s.h SELECT i, timestamp '2024-01-01' FROM generate_series(1, 1500) i;`)
+	table := s + ".h"
+	cfg := detectionConfig(t, s)
+	sink, store := newKeySink(), &redshiftsync.MemoryStore{}
+	mustRun(t, cfg, sink, store)
+	doc, err := store.Load(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state any
+	if err := json.Unmarshal(doc, &state); err != nil {
+		t.Fatal(err)
+	}
+	var old func(v any) int
+	old = func(v any) int { // the older version's state: no scheme, text-hash digests
+		n := 0
+		switch x := v.(type) {
+		case map[string]any:
+			if _, ok := x["digests"]; ok {
+				delete(x, "hash")
+				for i := range x["digests"].([]any) {
+					x["digests"].([]any)[i] = "1:1" // what the text hash summed, for all this version can tell
+				}
+				n++
+			}
+			for _, e := range x {
+				n += old(e)
+			}
+		case []any:
+			for _, e := range x {
+				n += old(e)
+			}
+		}
+		return n
+	}
+	if n := old(state); n != 1 {
+		t.Fatalf("found %d delete states in the saved document, want 1", n)
+	}
+	if doc, err = json.Marshal(state); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Save(t.Context(), doc); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.Exec(t, db, "DELETE FROM "+table+" WHERE id IN (2, 900, 1500)")
+	rep := mustRun(t, cfg, sink, store)
+	if st := tableReport(t, rep, table).Deletes; st == nil || !st.Full {
+		t.Errorf("detection over digests of another hash scheme: %+v, want a full comparison", st)
+	}
+	checkDeleted(t, "after a hash scheme change", sink, table, []string{"2", "900", "1500"}, "SELECT id::text FROM "+table)
+	st := *tableReport(t, mustRun(t, cfg, sink, store), table).Deletes
+	if st.Full || st.KeyRows != 0 {
+		t.Errorf("the next detection: %+v, want the new scheme's digests compared, no key rows", st)
+	}
+}
+
+// savedRanges returns the ranges delete detection saved for table: their
+// inner bounds (single-column keys) and each one's count of keys.
+func savedRanges(t *testing.T, store redshiftsync.StateStore, table string) (bounds []string, counts []int64) {
+	t.Helper()
+	doc, err := store.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Tables map[string]struct {
+			Deletes struct {
+				Bounds  [][]string `json:"bounds"`
+				Digests []string   `json:"digests"`
+			} `json:"deletes"`
+		} `json:"tables"`
+	}
+	if err := json.Unmarshal(doc, &st); err != nil {
+		t.Fatal(err)
+	}
+	d := st.Tables[table].Deletes
+	for _, b := range d.Bounds {
+		bounds = append(bounds, b[0])
+	}
+	for _, dg := range d.Digests {
+		c, _, _ := strings.Cut(dg, ":")
+		n, err := strconv.ParseInt(c, 10, 64)
+		if err != nil {
+			t.Fatalf("digest %q: %v", dg, err)
+		}
+		counts = append(counts, n)
+	}
+	return bounds, counts
+}
+
+// TestDeleteDetectionRecut grows a table tenfold after its first detection
+// (all the new keys above the old ones, so in the last range), with deletes
+// in the old ranges at the same time: the next detection cuts the ranges
+// again, near the size a range aims at, and finds exactly those deletes;
+// the detection after it, of single rows, the first and last keys and a
+// whole range of the new cut, keeps the cut and finds exactly those. Then
+// the table shrinks to a tenth: the ranges are cut again, fewer. Failed
+// before ranges were cut again: the last range held 27,500 keys.
+func TestDeleteDetectionRecut(t *testing.T) {
+	const aim = 500
+	defer redshiftsync.SetDeleteRangeSizes(aim, 64)()
+	db, s := pgtest.OpenSchema(t, `
+CREATE TABLE %[1]s.g (id bigint PRIMARY KEY, v text, updated_at timestamp NOT NULL);
+INSERT INTO %[1]s.g SELECT i, 'v' || i, timestamp '2024-01-01' + i * interval '1 second' FROM generate_series(1, 3000) i;`)
+	table := s + ".g"
+	cfg := detectionConfig(t, s)
+	sink := newKeySink()
+	store := &redshiftsync.MemoryStore{}
+	run := func(name string, wantDeleted []string) redshiftsync.DeleteStats {
+		t.Helper()
+		return detectRun(t, name, cfg, sink, store, table, wantDeleted)
+	}
+	// even checks the saved ranges: about wantRanges, each near aim keys
+	// (but range emptied, deleted whole).
+	even := func(name string, wantRanges, emptied int) {
+		t.Helper()
+		_, counts := savedRanges(t, store, table)
+		if len(counts) < wantRanges*2/3 || len(counts) > wantRanges*3/2 {
+			t.Errorf("%s: %d ranges, want about %d", name, len(counts), wantRanges)
+		}
+		for r, n := range counts {
+			if n > 2*aim || n < aim/4 && r != emptied {
+				t.Errorf("%s: range %d holds %d keys, want near %d (all: %v)", name, r, n, aim, counts)
+				break
+			}
+		}
+	}
+	run("first sync", nil)
+	even("first sync", 6, -1)
+
+	pgtest.Exec(t, db, fmt.Sprintf(`INSERT INTO %[1]s SELECT i, 'v' || i, timestamp '2024-02-01' + i * interval '1 second' FROM generate_series(3001, 30000) i;
+DELETE FROM %[1]s WHERE id IN (5, 1500, 2999);`, table))
+	if st := run("grown tenfold", []string{"5", "1500", "2999"}); !st.Recut {
+		t.Errorf("grown tenfold: the ranges were not cut again: %+v", st)
+	}
+	even("grown tenfold", 60, -1)
+
+	bounds, _ := savedRanges(t, store, table)
+	if len(bounds) < 22 {
+		t.Fatalf("grown tenfold: %d ranges saved, cannot delete the 22nd", len(bounds)+1)
+	}
+	lo, _ := strconv.Atoi(bounds[20])
+	hi, _ := strconv.Atoi(bounds[21])
+	pgtest.Exec(t, db, fmt.Sprintf(`DELETE FROM %s WHERE id IN (1, 30000, 777, 12345, 29999) OR (id >= %d AND id < %d)`, table, lo, hi))
+	want := append([]string{"1", "30000", "777", "12345", "29999"}, ints(lo, hi-1)...)
+	if st := run("after the new cut", want); st.Recut {
+		t.Errorf("after the new cut: cut again, %+v", st)
+	}
+	even("after the new cut", 60, 21)
+
+	pgtest.Exec(t, db, fmt.Sprintf(`DELETE FROM %s WHERE id > 3000`, table))
+	if st := run("shrunk to a tenth", sourceKeysGone(t, sink, table)); !st.Recut {
+		t.Errorf("shrunk to a tenth: the ranges were not cut again: %+v", st)
+	}
+	even("shrunk to a tenth", 6, -1)
+}
+
+// sourceKeysGone returns the keys the sink holds live that the source
+// lacks, sorted.
+func sourceKeysGone(t *testing.T, s *keySink, table string) []string {
+	t.Helper()
+	src := sourceKeys(t, "SELECT id::text FROM "+table)
+	var out []string
+	for _, k := range s.liveKeys(table) {
+		if _, ok := slices.BinarySearch(src, k); !ok {
+			out = append(out, k)
+		}
+	}
+	return out
 }

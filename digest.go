@@ -8,7 +8,8 @@
 // each key's canonical text: order-independent, summed as numeric
 // (PostgreSQL's sum(bigint)) or DECIMAL(38,0) (Redshift) so nothing
 // overflows. The hash is PostgreSQL's hashtextextended (lookup3's
-// hash_bytes_extended) or Redshift's FNV_HASH (64-bit FNV-1a), each
+// hash_bytes_extended) of a column's text, or hashint8extended of an integer
+// column's value (hashScheme), or Redshift's FNV_HASH (64-bit FNV-1a), each
 // chained column by column through its seed, and reimplemented here
 // bit for bit.
 
@@ -32,6 +33,9 @@ type keySpace struct {
 	idx      []int // position of each key column in Table.Columns (and a row)
 	decoders []decoder
 	dialect  Dialect
+	// indexed is the source's answer to rangeIndexSQL: 0 not asked yet,
+	// 1 the ranges can be read by rangeScanSQL, -1 not.
+	indexed int
 }
 
 // newKeySpace returns the key space of t's primary key, or the reason delete
@@ -207,6 +211,41 @@ func (k *keySpace) equals(value []string, args *[]any) string {
 	return "(" + strings.Join(parts, " AND ") + ")"
 }
 
+// hashSchemeInt8 is the hash scheme (deleteState.Hash) in which PostgreSQL
+// hashes an integer key column by hashint8extended of its value instead of
+// hashtextextended of its text: the same scan 0.25 s less CPU on 5,000,000
+// rows, of about 0.6 s (BENCHMARKS.md, "Detection, session 4").
+const hashSchemeInt8 = "int8"
+
+// hashScheme names how the key's hash is computed; the state keeps it
+// beside the digests, and digests of another scheme are never compared
+// (the detection starts over, a full comparison). "" is the text of every
+// column, the scheme of digests saved before schemes had names, which
+// text, date and decimal keys keep.
+func (k *keySpace) hashScheme() string {
+	if k.dialect == DialectRedshift {
+		return ""
+	}
+	for i := range k.cols {
+		if k.hashesInt(i) {
+			return hashSchemeInt8
+		}
+	}
+	return ""
+}
+
+// hashesInt reports whether column i is hashed as a 64-bit integer.
+func (k *keySpace) hashesInt(i int) bool {
+	if k.dialect == DialectRedshift {
+		return false
+	}
+	switch k.cols[i].Type {
+	case TypeShort, TypeInt, TypeLong:
+		return true
+	}
+	return false
+}
+
 // hashExpr is the SQL of a key's 64-bit hash, chained column by column.
 func (k *keySpace) hashExpr() string {
 	h := ""
@@ -230,6 +269,10 @@ func (k *keySpace) hashExpr() string {
 		if i > 0 {
 			seed = h
 		}
+		if k.hashesInt(i) {
+			h = "hashint8extended(CAST(" + q + " AS BIGINT), " + seed + ")"
+			continue
+		}
 		h = "hashtextextended(CAST(" + q + ` AS TEXT) COLLATE "C", ` + seed + ")"
 	}
 	if k.dialect == DialectRedshift {
@@ -242,6 +285,10 @@ func (k *keySpace) hashExpr() string {
 func (k *keySpace) hash(key Key) int64 {
 	var h uint64
 	for i, v := range key {
+		if n, ok := v.(int64); ok && k.hashesInt(i) {
+			h = hashInt8Extended(n, h)
+			continue
+		}
 		s := canonicalText(v, k.cols[i].Type)
 		if k.dialect == DialectRedshift {
 			if i == 0 {
@@ -347,6 +394,80 @@ func (k *keySpace) digestSQL(bounds [][]string, ids []int, where string, args []
 		q += " WHERE " + where
 	}
 	return q + " GROUP BY 1", args
+}
+
+// maxRangeScans is the most intervals rangeScanSQL reads in one statement
+// (a subquery each, all planned at once).
+const maxRangeScans = 1024
+
+// rangeScannable reports whether rangeScanSQL can digest the intervals:
+// on PostgreSQL, a single-column key compared as the column's own type (a
+// text key is compared bytewise, which its index does not order by), with
+// every interval reported as itself (ids 0..len(bounds)), and the table
+// indexed (rangeIndexSQL, asked by the caller).
+func (k *keySpace) rangeScannable(bounds [][]string, ids []int) bool {
+	if k.dialect == DialectRedshift || len(k.cols) != 1 || k.bytewise(0) || len(bounds) == 0 || len(bounds) > maxRangeScans {
+		return false
+	}
+	for i, id := range ids {
+		if id != i {
+			return false
+		}
+	}
+	return len(ids) == len(bounds)+1
+}
+
+// rangeIndexSQL is the query whether the table is a plain table with a
+// valid B-tree index whose first column is the key's, by the type's default
+// operator class (which orders as the key's own comparison), and with at
+// least 90% of its pages all-visible at its last VACUUM: then each range of
+// rangeScanSQL is an index-only range scan. With the heap's pages not
+// visible, a range's rows are fetched from the heap one by one, in the
+// index's order, which for a table not stored in key order is a random
+// read per row: the one scan of digestSQL reads each page once.
+func (k *keySpace) rangeIndexSQL() (string, []any) {
+	return `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+	JOIN pg_catalog.pg_index i ON i.indrelid = c.oid
+	JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+	JOIN pg_catalog.pg_am am ON am.oid = ic.relam
+	JOIN pg_catalog.pg_opclass oc ON oc.oid = i.indclass[0]
+	JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+	WHERE c.oid = to_regclass($1) AND c.relkind = 'r' AND c.relpages > 0 AND c.relallvisible >= 0.9 * c.relpages
+		AND i.indisvalid AND i.indpred IS NULL AND am.amname = 'btree' AND oc.opcdefault AND a.attname = $2)`,
+		[]any{sqlident.Qualified(k.table.Schema, k.table.Name), k.cols[0].Name}
+}
+
+// rangeScanSQL returns digestSQL's digests of the intervals bounds cut the
+// key space into (interval i reported as group i) as one statement of an
+// aggregate per interval over the key's range: PostgreSQL reads each range
+// from the key's index (rangeIndexSQL) and neither finds a range nor looks
+// up a group per row, which were two thirds of the one scan's CPU (measured
+// on 5,000,000 rows: BENCHMARKS.md, "Detection, session 4"). The inner
+// intervals are rows of a VALUES list joined LATERAL to one aggregate, so
+// the statement is planned once, not once per interval (a UNION ALL of 250
+// aggregates took 0.1 s to plan); the first and the last interval, open on
+// one side, are aggregates of their own. An empty interval sends no row, as
+// in the one scan.
+func (k *keySpace) rangeScanSQL(bounds [][]string) (string, []any) {
+	args := make([]any, len(bounds))
+	params := make([]string, len(bounds))
+	for i, b := range bounds {
+		args[i] = b[0]
+		params[i] = k.paramExpr(0, i+1)
+	}
+	col, agg := k.colExpr(0), "COUNT(*), SUM("+k.hashExpr()+")"
+	n := len(bounds)
+	q := "SELECT 0, " + agg + " FROM " + k.from() + " WHERE " + col + " < " + params[0] + " HAVING COUNT(*) > 0"
+	if n > 1 {
+		rows := make([]string, n-1)
+		for i := range rows {
+			rows[i] = "(" + strconv.Itoa(i+1) + ", " + params[i] + ", " + params[i+1] + ")"
+		}
+		q += " UNION ALL SELECT rs_r.i, rs_d.n, rs_d.h FROM (VALUES " + strings.Join(rows, ", ") + ") rs_r (i, lo, hi)" +
+			" CROSS JOIN LATERAL (SELECT COUNT(*) AS n, SUM(" + k.hashExpr() + ") AS h FROM " + k.from() +
+			" WHERE " + col + " >= rs_r.lo AND " + col + " < rs_r.hi) rs_d WHERE rs_d.n > 0"
+	}
+	return q + " UNION ALL SELECT " + strconv.Itoa(n) + ", " + agg + " FROM " + k.from() + " WHERE " + col + " >= " + params[n-1] + " HAVING COUNT(*) > 0", args
 }
 
 // bucketExpr is digestSQL's group of a row for a single-column key on
@@ -465,6 +586,28 @@ func hashBytesExtended(k []byte, seed uint64) uint64 {
 	case 1:
 		a += uint32(k[0])
 	}
+	a, b, c = lookup3Final(a, b, c)
+	return uint64(b)<<32 | uint64(c)
+}
+
+// hashInt8Extended is PostgreSQL's hashint8extended (src/backend/access/
+// hash/hashfunc.c): the value folded to 32 bits so that equal int2, int4
+// and int8 values hash alike, then hash_uint32_extended.
+func hashInt8Extended(v int64, seed uint64) uint64 {
+	lo, hi := uint32(v), uint32(uint64(v)>>32)
+	if v >= 0 {
+		lo ^= hi
+	} else {
+		lo ^= ^hi
+	}
+	a := uint32(0x9e3779b9 + 4 + 3923095)
+	b, c := a, a
+	if seed != 0 {
+		a += uint32(seed >> 32)
+		b += uint32(seed)
+		a, b, c = lookup3Mix(a, b, c)
+	}
+	a += lo
 	a, b, c = lookup3Final(a, b, c)
 	return uint64(b)<<32 | uint64(c)
 }

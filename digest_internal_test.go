@@ -1,11 +1,15 @@
 // This file tests the Go digests of delete detection against the source's
-// own: PostgreSQL's hashtextextended and Redshift's FNV_HASH (through the
-// stand-in), over texts of every length the hashes' tails handle.
+// own: PostgreSQL's hashtextextended and hashint8extended, and Redshift's
+// FNV_HASH (through the stand-in), over texts of every length the hashes'
+// tails handle; and the shapes of the digest query against each other.
 
 package redshiftsync
 
 import (
+	"database/sql"
+	"database/sql/driver"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -154,21 +158,7 @@ func TestDigestSQLGroupsAsGoDoes(t *testing.T) {
 		}
 		rows.Close()
 		q, args := ks.digestSQL(c.bounds, ids, "", nil)
-		got := map[int]string{}
-		rows, err = db.QueryContext(t.Context(), q, args...)
-		if err != nil {
-			t.Fatalf("%s: %s: %v", c.name, q, err)
-		}
-		for rows.Next() {
-			var id int
-			var count int64
-			var sum string
-			if err := rows.Scan(&id, &count, &sum); err != nil {
-				t.Fatal(err)
-			}
-			got[id] = fmt.Sprintf("%d:%s", count, sum)
-		}
-		rows.Close()
+		got := serverDigests(t, db, q, args)
 		if len(got) != len(want) {
 			t.Errorf("%s: %d groups from the server, %d in Go (%v)", c.name, len(got), len(want), got)
 		}
@@ -178,4 +168,213 @@ func TestDigestSQLGroupsAsGoDoes(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestHashInt8ExtendedMatchesTheServer checks the Go twin of PostgreSQL's
+// hashint8extended, which the integer hash scheme applies to integer key
+// columns, over values whose halves fold differently (negative, beyond 32
+// bits, the extremes) and chained seeds.
+func TestHashInt8ExtendedMatchesTheServer(t *testing.T) {
+	db := pgtest.Open(t)
+	values := []int64{0, 1, -1, 42, -42, 1<<31 - 1, -1 << 31, 1 << 32, -(1 << 32) - 5, 123456789012, -987654321098765, 1<<63 - 1, -1 << 63}
+	for _, v := range values {
+		for _, seed := range []int64{0, -5968735742475085980, 42} {
+			want := pgtest.QueryValue[int64](t, db, "SELECT hashint8extended($1::bigint, $2)", v, seed)
+			if got := int64(hashInt8Extended(v, uint64(seed))); got != want {
+				t.Errorf("hashint8extended(%d, %d) = %d, Go computes %d", v, seed, want, got)
+			}
+		}
+	}
+	// An integer column is hashed as its bigint value, whatever its width.
+	if want := pgtest.QueryValue[int64](t, db, "SELECT hashint8extended(CAST(CAST(-7 AS smallint) AS BIGINT), 0)"); int64(hashInt8Extended(-7, 0)) != want {
+		t.Errorf("smallint -7 hashes to %d on the server, %d in Go", want, int64(hashInt8Extended(-7, 0)))
+	}
+}
+
+// TestRangeScanSQLDigestsAsGoDoes checks the per-range aggregates against
+// digests computed in Go and against the one scan, for an integer key and a
+// date key, with an empty range (no row, as the one scan sends none), the
+// first and last ranges open-ended, and a single bound (no inner ranges).
+func TestRangeScanSQLDigestsAsGoDoes(t *testing.T) {
+	db := pgtest.Open(t)
+	schema := "digest_ranges"
+	for _, q := range []string{
+		"DROP SCHEMA IF EXISTS " + schema + " CASCADE", "CREATE SCHEMA " + schema,
+		`CREATE TABLE ` + schema + `.i (n bigint PRIMARY KEY)`,
+		`INSERT INTO ` + schema + `.i SELECT g FROM generate_series(-50, 300) g WHERE g NOT BETWEEN 100 AND 149`,
+		`CREATE TABLE ` + schema + `.d (d date PRIMARY KEY)`,
+		`INSERT INTO ` + schema + `.d SELECT date '2024-01-01' + g FROM generate_series(0, 99) g`,
+	} {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for _, c := range []struct {
+		table  string
+		col    Column
+		bounds [][]string
+	}{
+		{"i", Column{Name: "n", SourceType: "bigint", Type: TypeLong}, [][]string{{"0"}, {"100"}, {"150"}, {"200"}}},
+		{"i", Column{Name: "n", SourceType: "bigint", Type: TypeLong}, [][]string{{"120"}}},
+		{"d", Column{Name: "d", SourceType: "date", Type: TypeNaiveDate}, [][]string{{"2024-01-10"}, {"2024-02-01"}}},
+	} {
+		tab := &Table{Schema: schema, Name: c.table, Columns: []Column{c.col}, PrimaryKey: []string{c.col.Name}}
+		ks, why := newKeySpace(tab, DialectPostgres)
+		if ks == nil {
+			t.Fatalf("%s: %s", c.table, why)
+		}
+		ids := make([]int, len(c.bounds)+1)
+		for i := range ids {
+			ids[i] = i
+		}
+		if !ks.rangeScannable(c.bounds, ids) {
+			t.Fatalf("%s: a single-column %s key is not range-scannable", c.table, c.col.SourceType)
+		}
+		bounds := make([]Key, len(c.bounds))
+		for i, b := range c.bounds {
+			k, err := ks.parse(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bounds[i] = k
+		}
+		want := map[int]string{}
+		digests := map[int]*digest{}
+		rows, err := db.QueryContext(t.Context(), "SELECT "+ks.selectList()+" FROM "+ks.from())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var raw string
+			if err := rows.Scan(&raw); err != nil {
+				t.Fatal(err)
+			}
+			key, err := ks.decode([]driver.Value{raw})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := 0
+			for in < len(bounds) && CompareKeys(bounds[in], key) <= 0 {
+				in++
+			}
+			if digests[in] == nil {
+				digests[in] = &digest{}
+			}
+			digests[in].add(ks.hash(key))
+		}
+		rows.Close()
+		for id, d := range digests {
+			want[id] = d.String()
+		}
+		for _, shape := range []string{"per-range aggregates", "one scan"} {
+			q, args := ks.rangeScanSQL(c.bounds)
+			if shape == "one scan" {
+				q, args = ks.digestSQL(c.bounds, ids, "", nil)
+			}
+			if got := serverDigests(t, db, q, args); !maps.Equal(got, want) {
+				t.Errorf("%s, %s: the server digests %v, Go %v (query %s)", c.table, shape, got, want, q)
+			}
+		}
+	}
+}
+
+// TestRangeIndexSQL checks when the per-range aggregates are chosen: a
+// single-column key that is not text, on PostgreSQL, whose table has a
+// B-tree index led by the key and is mostly all-visible (VACUUMed); not a
+// table never vacuumed, nor one whose only index leads with another
+// column, is partial, or that has none (a key given by a table spec).
+func TestRangeIndexSQL(t *testing.T) {
+	db := pgtest.Open(t)
+	schema := "digest_index"
+	for _, q := range []string{
+		"DROP SCHEMA IF EXISTS " + schema + " CASCADE", "CREATE SCHEMA " + schema,
+		`CREATE TABLE ` + schema + `.pk (id bigint PRIMARY KEY, v int)`,
+		`CREATE TABLE ` + schema + `.fresh (id bigint PRIMARY KEY, v int)`,
+		`CREATE TABLE ` + schema + `.other (id bigint NOT NULL, v int)`,
+		`CREATE INDEX ON ` + schema + `.other (v, id)`,
+		`CREATE TABLE ` + schema + `.partial (id bigint NOT NULL, v int)`,
+		`CREATE INDEX ON ` + schema + `.partial (id) WHERE v > 0`,
+		`CREATE TABLE ` + schema + `.none (id bigint NOT NULL, v int)`,
+		`CREATE TABLE "` + schema + `"."Mixed Case" ("Id" bigint PRIMARY KEY)`,
+	} {
+		pgtest.Exec(t, db, q)
+	}
+	for _, name := range []string{"pk", "fresh", "other", "partial", "none", "Mixed Case"} {
+		id := `"Id"`
+		if name != "Mixed Case" {
+			id = "id"
+		}
+		pgtest.Exec(t, db, `INSERT INTO "`+schema+`"."`+name+`" (`+id+`) SELECT generate_series(1, 5000)`)
+		if name != "fresh" {
+			pgtest.Exec(t, db, `VACUUM ANALYZE "`+schema+`"."`+name+`"`)
+		}
+	}
+	long := Column{Name: "id", SourceType: "bigint", Type: TypeLong}
+	for _, c := range []struct {
+		table string
+		col   Column
+		want  bool
+	}{
+		{"pk", long, true},
+		{"Mixed Case", Column{Name: "Id", SourceType: "bigint", Type: TypeLong}, true},
+		{"fresh", long, false},
+		{"other", long, false},
+		{"partial", long, false},
+		{"none", long, false},
+	} {
+		ks, _ := newKeySpace(&Table{Schema: schema, Name: c.table, Columns: []Column{c.col}, PrimaryKey: []string{c.col.Name}}, DialectPostgres)
+		q, args := ks.rangeIndexSQL()
+		if got := pgtest.QueryValue[bool](t, db, q, args...); got != c.want {
+			t.Errorf("%s: rangeIndexSQL says %v, want %v", c.table, got, c.want)
+		}
+	}
+	text := Column{Name: "k", SourceType: "text", Type: TypeString}
+	bounds, ids := [][]string{{"5"}}, []int{0, 1}
+	for _, c := range []struct {
+		name    string
+		cols    []Column
+		dialect Dialect
+		ids     []int
+	}{
+		{"a text key", []Column{text}, DialectPostgres, ids},
+		{"a composite key", []Column{long, text}, DialectPostgres, ids},
+		{"Redshift", []Column{long}, DialectRedshift, ids},
+		{"merged ranges", []Column{long}, DialectPostgres, []int{0, 0}},
+	} {
+		tab := &Table{Schema: schema, Name: "pk", Columns: c.cols}
+		for _, col := range c.cols {
+			tab.PrimaryKey = append(tab.PrimaryKey, col.Name)
+		}
+		b := bounds
+		if len(c.cols) == 2 {
+			b = [][]string{{"5", "x"}}
+		}
+		if ks, _ := newKeySpace(tab, c.dialect); ks.rangeScannable(b, c.ids) {
+			t.Errorf("%s: range-scannable, want the one scan", c.name)
+		}
+	}
+}
+
+// serverDigests runs a digest query and returns "count:sum" by group id.
+func serverDigests(t *testing.T, db *sql.DB, q string, args []any) map[int]string {
+	t.Helper()
+	got := map[int]string{}
+	rows, err := db.QueryContext(t.Context(), q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int
+		var count int64
+		var sum string
+		if err := rows.Scan(&id, &count, &sum); err != nil {
+			t.Fatal(err)
+		}
+		got[id] = fmt.Sprintf("%d:%s", count, sum)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return got
 }

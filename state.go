@@ -94,6 +94,9 @@ type deleteState struct {
 	// Key is "name type" of each primary key column the ranges belong to;
 	// another key starts over (a full comparison).
 	Key []string `json:"key"`
+	// Hash names how the digests hash a key (keySpace.hashScheme); digests
+	// of another scheme are not compared (a full comparison).
+	Hash string `json:"hash,omitempty"`
 	// Bounds are the inner bounds of the ranges, each the texts of a key:
 	// range i holds the keys at or above Bounds[i-1] and below Bounds[i].
 	Bounds [][]string `json:"bounds,omitempty"`

@@ -206,16 +206,22 @@
 //
 // # Durability and crashes
 //
-// Write encodes lines into a buffer in memory; each table has a writer
-// goroutine that writes a full buffer (256 KiB) to the file while Write
-// fills the next, so the file's writes overlap the reading. Two buffers per
-// table, never more: Write waits when the writer is still busy with the
-// previous one. [Sink.Flush] hands over the rest, waits for the writer and
-// then fsyncs the file, which is what lets the extractor save its
-// checkpoint; a failed write of the goroutine is returned by the table's
-// next Write, Flush or Close, so it is never lost. A new file's directory is
-// fsynced too, so the file survives a crash. Close ends every writer
-// goroutine, also after a failed write.
+// Write checks a batch's values and copies them (not the text they point
+// to, which the extractor never reuses) for the table's encoder goroutine,
+// which encodes them into a buffer in memory while the extractor reads on;
+// one batch at a time waits for it (Write waits for it beyond that), and a
+// batch holding more than 4 MiB of text is encoded before Write returns, so
+// wide rows are not kept alive longer. The table's writer goroutine writes
+// a full buffer (256 KiB) to the file while the encoder fills the next, so
+// the file's writes overlap the reading too. Two buffers per table, never
+// more. [Sink.Flush] waits for the encoder, hands over the rest, waits for
+// the writer and then fsyncs the file, which is what lets the extractor
+// save its checkpoint; on Linux the writer asks the kernel to start writing
+// back every 4 MiB it writes (sync_file_range), so that fsync has less
+// left to do. A failed write of a goroutine is returned by the table's
+// next Write, Flush or Close, so it is never lost. A new file's directory
+// is fsynced too, so the file survives a crash. Close ends every goroutine,
+// also after a failed write.
 //
 // A crash (or a failed write) can leave the last line of a file half
 // written. The first Open of a table in a process (and every later Open of

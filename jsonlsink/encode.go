@@ -57,8 +57,7 @@ func (e *encoder) encodeRow(row []any) ([]byte, error) {
 // returns b as it was given: no partial line.
 func (e *encoder) appendRow(b []byte, row []any) ([]byte, error) {
 	if len(row) != len(e.cols) {
-		return b, fmt.Errorf("jsonlsink: table %s: row has %d values, the table has %d columns",
-			e.table, len(row), len(e.cols))
+		return b, e.widthError(row)
 	}
 	start := len(b)
 	b = append(b, '{')
@@ -96,9 +95,8 @@ func (e *encoder) appendValue(b []byte, c *redshiftsync.Column, v any) ([]byte, 
 	case time.Time:
 		switch c.Type {
 		case redshiftsync.TypeNaiveDate:
-			y, m, d := v.Date()
 			b = append(b, '"')
-			b = appendDate(b, y, m, d)
+			b, _ = appendWallDate(b, v)
 			return append(b, '"'), nil
 		case redshiftsync.TypeNaiveDateTime:
 			b = append(b, '"')
@@ -109,10 +107,60 @@ func (e *encoder) appendValue(b []byte, c *redshiftsync.Column, v any) ([]byte, 
 			b = appendDateTime(b, v.UTC())
 			return append(b, 'Z', '"'), nil
 		}
-		return b, fmt.Errorf("jsonlsink: table %s column %q: time.Time value in a %s column (want NAIVE_DATE, NAIVE_DATETIME or UTC_DATETIME)",
-			e.table, c.Name, c.Type)
+		return b, e.timeError(c)
 	}
-	return b, fmt.Errorf("jsonlsink: table %s column %q (%s): unsupported Go type %T", e.table, c.Name, c.Type, v)
+	return b, e.typeError(c, v)
+}
+
+// check returns the error appendRow would return for row, without encoding
+// it, and the bytes of text its strings, decimals, []byte and JSON values
+// hold (what keeping row alive costs beyond its interface values). Write
+// calls it on the caller's goroutine, so that a row the encoder goroutine
+// could not encode fails the Write that delivered it.
+func (e *encoder) check(row []any) (size int, err error) {
+	if len(row) != len(e.cols) {
+		return 0, e.widthError(row)
+	}
+	for i, v := range row {
+		switch v := v.(type) {
+		case nil, bool, int64, float64:
+		case string:
+			size += len(v)
+		case redshiftsync.Decimal:
+			size += len(v)
+		case []byte:
+			size += len(v)
+		case json.RawMessage:
+			size += len(v)
+		case time.Time:
+			switch e.cols[i].Type {
+			case redshiftsync.TypeNaiveDate, redshiftsync.TypeNaiveDateTime, redshiftsync.TypeUTCDateTime:
+			default:
+				return 0, e.timeError(&e.cols[i])
+			}
+		default:
+			return 0, e.typeError(&e.cols[i], v)
+		}
+	}
+	return size, nil
+}
+
+// widthError is the error of a row whose length is not the table's.
+func (e *encoder) widthError(row []any) error {
+	return fmt.Errorf("jsonlsink: table %s: row has %d values, the table has %d columns",
+		e.table, len(row), len(e.cols))
+}
+
+// timeError is the error of a time.Time value in column c, which is not a
+// date or timestamp.
+func (e *encoder) timeError(c *redshiftsync.Column) error {
+	return fmt.Errorf("jsonlsink: table %s column %q: time.Time value in a %s column (want NAIVE_DATE, NAIVE_DATETIME or UTC_DATETIME)",
+		e.table, c.Name, c.Type)
+}
+
+// typeError is the error of a value v of a Go type no logical type uses.
+func (e *encoder) typeError(c *redshiftsync.Column, v any) error {
+	return fmt.Errorf("jsonlsink: table %s column %q (%s): unsupported Go type %T", e.table, c.Name, c.Type, v)
 }
 
 // appendFloat appends f as the shortest JSON number that reads back to f, or
@@ -162,6 +210,23 @@ func (e *encoder) appendJSON(b []byte, raw json.RawMessage) []byte {
 // 1970 (t.Unix plus the zone's offset, one zone look-up) give the day number
 // and the second of the day; civilFromDays turns the day into the date.
 func appendDateTime(b []byte, t time.Time) []byte {
+	b, sod := appendWallDate(b, t)
+	hh, mm, ss := int(sod/3600), int(sod/60%60), int(sod%60)
+	us := t.Nanosecond() / 1000
+	return append(b, 'T',
+		twoDigits[2*hh], twoDigits[2*hh+1], ':',
+		twoDigits[2*mm], twoDigits[2*mm+1], ':',
+		twoDigits[2*ss], twoDigits[2*ss+1], '.',
+		twoDigits[2*(us/10000)], twoDigits[2*(us/10000)+1],
+		twoDigits[2*(us/100%100)], twoDigits[2*(us/100%100)+1],
+		twoDigits[2*(us%100)], twoDigits[2*(us%100)+1])
+}
+
+// appendWallDate appends the date of t's wall clock as appendDate does
+// ("YYYY-MM-DD", expanded years outside 1..9999) and returns the second of
+// the day, from one count of seconds (see appendDateTime): for a NAIVE_DATE
+// it replaces t.Date, which converts t on its own.
+func appendWallDate(b []byte, t time.Time) ([]byte, int64) {
 	_, off := t.Zone()
 	sec := t.Unix() + int64(off)
 	days, sod := sec/86400, sec%86400
@@ -175,17 +240,7 @@ func appendDateTime(b []byte, t time.Time) []byte {
 		b = appendYear(b, y)
 		b = append(b, '-')
 	}
-	hh, mm, ss := int(sod/3600), int(sod/60%60), int(sod%60)
-	us := t.Nanosecond() / 1000
-	return append(b,
-		twoDigits[2*m], twoDigits[2*m+1], '-',
-		twoDigits[2*d], twoDigits[2*d+1], 'T',
-		twoDigits[2*hh], twoDigits[2*hh+1], ':',
-		twoDigits[2*mm], twoDigits[2*mm+1], ':',
-		twoDigits[2*ss], twoDigits[2*ss+1], '.',
-		twoDigits[2*(us/10000)], twoDigits[2*(us/10000)+1],
-		twoDigits[2*(us/100%100)], twoDigits[2*(us/100%100)+1],
-		twoDigits[2*(us%100)], twoDigits[2*(us%100)+1])
+	return append(b, twoDigits[2*m], twoDigits[2*m+1], '-', twoDigits[2*d], twoDigits[2*d+1]), sod
 }
 
 // twoDigits holds "00" to "99": the two digits of n at [2n] and [2n+1].
@@ -263,6 +318,25 @@ var safeASCII = func() (t [256]bool) {
 	return t
 }()
 
+// safe8 reports whether all 8 bytes of s (len(s) == 8) are safeASCII, testing
+// them at once in a 64-bit word (the has-zero-byte and has-less-than tricks
+// of https://graphics.stanford.edu/~seander/bithacks.html#HasLessInWord):
+// a byte is unsafe when it is below 0x20, '"', '\\', 0x7f or from 0x80. A
+// false answer only sends appendString to its byte-by-byte loop, which
+// finds the byte; a true one is exact. It reads the text column of a
+// typical table 8 bytes to a step instead of one (BENCHMARKS.md,
+// "jsonlsink: session 4").
+func safe8(s string) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	q := x ^ lo*'"'
+	bs := x ^ lo*'\\'
+	// x+lo sets the high bit of a byte 0x7f..0xfe (and of 0xff's neighbour,
+	// a carry that only repeats that 0xff, whose own high bit x has).
+	return (x|(x+lo)|((x-lo*0x20)&^x)|((q-lo)&^q)|((bs-lo)&^bs))&hi == 0
+}
+
 // appendString appends s as a JSON string. The result is valid UTF-8: each
 // byte of invalid UTF-8 in s becomes \ufffd. '"', '\\', control characters,
 // U+2028 and U+2029 are escaped. Runs of bytes that need no escape (one
@@ -272,6 +346,9 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i+8 <= len(s) && safe8(s[i:i+8]) {
+			i += 8
+		}
 		for i < len(s) && safeASCII[s[i]] {
 			i++
 		}

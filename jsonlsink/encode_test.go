@@ -319,6 +319,11 @@ func checkDateTime(t testing.TB, tm time.Time) {
 	if string(got) != string(want) {
 		t.Fatalf("appendDateTime(%v (unix %d)) = %s, want %s", tm, tm.Unix(), got, want)
 	}
+	y, m, d := tm.Date()
+	gotDate, _ := appendWallDate(nil, tm)
+	if wantDate := appendDate(nil, y, m, d); string(gotDate) != string(wantDate) {
+		t.Fatalf("appendWallDate(%v (unix %d)) = %s, want %s", tm, tm.Unix(), gotDate, wantDate)
+	}
 }
 
 // TestAppendDateTimeEveryDay checks appendDateTime against t.Date and

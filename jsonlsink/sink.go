@@ -37,12 +37,15 @@ var _ redshiftsync.Sink = (*Sink)(nil)
 
 // tableFile is the open file of one table. It is used by one goroutine at a
 // time (the one calling for that table), so it needs no lock of its own; its
-// writer's goroutine shares only what fileWriter guards.
+// writer's goroutine shares only what fileWriter guards, its encoder's
+// goroutine the encoder and the writer's cur, by the hand-off encodeLoop
+// describes.
 type tableFile struct {
 	path string
 	f    *os.File
 	w    *fileWriter
 	enc  encoder
+	loop *encodeLoop // encodes what Write hands it into w
 
 	// Delete detection (keyindex.go, tombstone.go): the key index, loaded
 	// by the first ListKeys, and the primary key it is of.
@@ -139,6 +142,7 @@ func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
 	if open {
 		// A new run in the same process: drop what the last one left
 		// unflushed, and whatever a failed flush left half written.
+		tf.loop.idle()
 		tf.w.discard()
 		if err := repairTail(tf.path); err != nil {
 			return fmt.Errorf("jsonlsink: table %s: %w", table.QualifiedName(), err)
@@ -157,6 +161,7 @@ func (s *Sink) Open(ctx context.Context, table *redshiftsync.Table) error {
 	}
 	tf.enc.setColumns(table)
 	if err := s.tables.Put(table, tf); err != nil {
+		tf.loop.stop()
 		tf.w.stop()
 		tf.f.Close()
 		return err
@@ -185,36 +190,42 @@ func (s *Sink) openFile(table *redshiftsync.Table) (*tableFile, error) {
 	default:
 		return nil, err
 	}
-	return &tableFile{path: path, f: f, w: newFileWriter(f)}, nil
+	tf := &tableFile{path: path, f: f, w: newFileWriter(f)}
+	tf.loop = newEncodeLoop(&tf.enc, tf.w)
+	return tf, nil
 }
 
-// Write encodes the rows of batch into the table's buffer; Flush makes them
-// durable. A full buffer (256 KiB) goes to the table's writer goroutine,
-// which writes it to the file while Write goes on with the next one; Write
-// waits only when the writer still has the buffer before it. A failed
-// write of that goroutine fails this Write, or the next Write, Flush or
-// Close of the table, until the table is opened again.
+// Write checks the rows of batch and hands their values to the table's
+// encoder goroutine, which encodes them into the table's buffer while the
+// caller reads on; Flush makes them durable. Write copies the values (not
+// what they point to, which the extractor never reuses), so batch.Rows is
+// the caller's again when Write returns. It waits when the encoder still
+// holds the batch before this one, and, for a batch holding more
+// than 4 MiB of text, until the batch is encoded (so wide rows are not kept
+// alive longer). A full buffer (256 KiB) goes to the table's writer
+// goroutine, which writes it to the file while the encoder fills the next.
+// A failed write of that goroutine (or a failed encoding) fails this Write,
+// or the next Write, Flush or Close of the table, until the table is
+// opened again.
 //
 // A value of a Go type that no logical type uses (or a time.Time in a
 // column that is not a date or timestamp) fails the Write with an error
 // naming the table, the column and the Go type; the lines of the rows before
 // it stay buffered, and no partial line is ever written.
 func (s *Sink) Write(ctx context.Context, batch redshiftsync.Batch) error {
-	tf, err := s.writable(ctx, batch.Table, "Write")
+	tf, err := s.table(batch.Table, "Write")
 	if err != nil {
 		return err
 	}
-	for _, row := range batch.Rows {
-		b, err := tf.enc.appendRow(tf.w.cur, row)
-		if err != nil {
-			return err
-		}
-		tf.w.cur = b
-		if len(b) >= handOffSize {
-			tf.w.handOff()
-		}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	return nil
+	// Not writable's idle: Write must not wait for the encoding of the
+	// batches before it.
+	if err := tf.w.failed(); err != nil {
+		return fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err)
+	}
+	return tf.loop.write(batch.Rows)
 }
 
 // Flush writes the buffered lines of table to its file, waits until its
@@ -249,6 +260,7 @@ func (s *Sink) Close() error {
 	}
 	var errs []error
 	for _, tf := range open {
+		tf.loop.stop()
 		if err := tf.w.stop(); err != nil {
 			errs = append(errs, fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err))
 		} else if err := tf.f.Sync(); err != nil {
@@ -271,9 +283,10 @@ func (s *Sink) table(t *redshiftsync.Table, op string) (*tableFile, error) {
 	return s.tables.Get(t, op)
 }
 
-// flush hands the buffered lines to the writer, waits for their write and
-// fsyncs the file.
+// flush waits for the encoder to encode what Write handed it, hands the
+// buffered lines to the writer, waits for their write and fsyncs the file.
 func (tf *tableFile) flush() error {
+	tf.loop.idle()
 	if err := tf.w.drain(); err != nil {
 		return err
 	}
@@ -328,7 +341,9 @@ func repairTail(path string) error {
 
 // writable returns the open table of t for op, which writes to it: an error
 // when ctx is done, or when the table's writer has failed (its error, again,
-// until the table is opened again).
+// until the table is opened again). It waits for the encoder goroutine to
+// encode what Write handed it, so that op's lines follow those rows' and op
+// may touch the encoder and the writer's buffer.
 func (s *Sink) writable(ctx context.Context, t *redshiftsync.Table, op string) (*tableFile, error) {
 	tf, err := s.table(t, op)
 	if err != nil {
@@ -337,6 +352,7 @@ func (s *Sink) writable(ctx context.Context, t *redshiftsync.Table, op string) (
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	tf.loop.idle()
 	if err := tf.w.failed(); err != nil {
 		return nil, fmt.Errorf("jsonlsink: table %s: %w", tf.enc.table, err)
 	}

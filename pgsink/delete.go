@@ -96,10 +96,11 @@ func textLike(t string) bool {
 // DeletedColumn true, or, with WithHardDeletes, DELETE them. Rows of those
 // keys written since the last flush and not yet merged are dropped first
 // (the delete came after them). A later Write of one of the keys un-deletes
-// it. During a resync of this run, the rows go into the resync copy: a
-// soft-deleted key the copy lacks (the resync did not deliver it) is carried
-// over from the table, marked deleted, so the swap keeps it marked instead
-// of dropping it; with hard deletes the swap drops it. A key the table does
+// it. During a resync (begun in this run, or resumed from a copy an
+// earlier run left), the rows go into the resync copy: a soft-deleted key
+// the copy lacks (the resync did not deliver it) is carried over from the
+// table, marked deleted, so the swap keeps it marked instead of dropping
+// it; with hard deletes the swap drops it. A key the table does
 // not hold is ignored. Errors are handled as Write's: the table's unflushed
 // rows are discarded, and it must be opened again.
 func (s *Sink) Delete(ctx context.Context, table *redshiftsync.Table, keys []redshiftsync.Key) error {
@@ -138,19 +139,22 @@ func (s *Sink) Delete(ctx context.Context, table *redshiftsync.Table, keys []red
 		stmts = append(stmts, mark(ts.qTarget))
 	case copyLeft:
 		// Where the flush puts the rows is not known yet (see
-		// writeDest): delete from both.
-		stmts = append(stmts, mark(ts.qTarget), mark(ts.qResync))
+		// writeDest): delete from both. A resync resumed from an earlier
+		// run (killed during its detection) swaps the copy in at its end,
+		// so a soft-deleted key is carried into it too, as below; an
+		// abandoned copy is dropped, carried rows and all.
+		stmts = append(stmts, mark(ts.qTarget))
+		fallthrough
 	case copyBegun, copyEnded:
 		stmts = append(stmts, mark(ts.qResync))
 		if soft && ts.deletedCol {
-			list := sqlident.List(ts.cols)
-			var tcols []string
-			for _, c := range ts.cols {
-				tcols = append(tcols, "t."+sqlident.Quote(c))
+			carry, ok, err := ts.carrySQL(ctx, ts.tx, " JOIN "+qKeys+" k ON "+ts.keyMatch("t", "k"), "")
+			if err != nil {
+				return ts.fail("delete", err)
 			}
-			stmts = append(stmts, "INSERT INTO "+ts.qResync+" ("+list+", "+qd+") SELECT "+strings.Join(tcols, ", ")+", true FROM "+
-				ts.qTarget+" t JOIN "+qKeys+" k ON "+ts.keyMatch("t", "k")+
-				" WHERE NOT EXISTS (SELECT 1 FROM "+ts.qResync+" c WHERE "+ts.keyMatch("c", "t")+")")
+			if ok {
+				stmts = append(stmts, carry)
+			}
 		}
 	}
 	for _, q := range stmts {
@@ -159,6 +163,50 @@ func (s *Sink) Delete(ctx context.Context, table *redshiftsync.Table, keys []red
 		}
 	}
 	return nil
+}
+
+// carrySQL returns the statement that copies the table's rows joined by
+// join (to the keys of a Delete, or none) and matching cond that the
+// resync copy lacks into the copy, marked deleted: the resync did not
+// deliver them, and the swap keeps them soft-deleted instead of dropping
+// them. A column whose type the copy changed (a narrowing resync, see
+// reshapeCopy) is carried as NULL, since its old values may not fit the new
+// type; when a key column changed type, nothing is carried (ok false).
+func (ts *tableSink) carrySQL(ctx context.Context, q queryer, join, cond string) (stmt string, ok bool, err error) {
+	typesOf := func(schema, name string) (map[string]string, error) {
+		names, types, err := columnTypes(ctx, q, schema, name)
+		m := map[string]string{}
+		for i, n := range names {
+			m[n] = types[i]
+		}
+		return m, err
+	}
+	target, err := typesOf(ts.schema, ts.table)
+	if err != nil {
+		return "", false, err
+	}
+	copied, err := typesOf(ResyncSchema, ts.resync)
+	if err != nil {
+		return "", false, err
+	}
+	var cols, vals []string
+	for _, c := range ts.cols {
+		ct, inCopy := copied[c]
+		switch {
+		case !inCopy:
+			continue
+		case ct == target[c]:
+			vals = append(vals, "t."+sqlident.Quote(c))
+		case slices.Contains(ts.pk, c):
+			return "", false, nil
+		default:
+			vals = append(vals, "NULL")
+		}
+		cols = append(cols, sqlident.Quote(c))
+	}
+	qd := sqlident.Quote(DeletedColumn)
+	return "INSERT INTO " + ts.qResync + " (" + strings.Join(cols, ", ") + ", " + qd + ") SELECT " + strings.Join(vals, ", ") + ", true FROM " +
+		ts.qTarget + " t" + join + " WHERE NOT EXISTS (SELECT 1 FROM " + ts.qResync + " c WHERE " + ts.keyMatch("c", "t") + ")" + cond, true, nil
 }
 
 // loadKeys fills the temporary table of keys with keys, creating it in the

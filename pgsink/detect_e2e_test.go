@@ -1,10 +1,6 @@
 package pgsink_test
 
 import (
-	"bufio"
-	"encoding/json"
-	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,36 +17,9 @@ import (
 // it), each key's columns joined with "|", sorted.
 func jsonlLiveKeys(t *testing.T, path string, key []string) []string {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	live := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if jsonlsink.IsControl(sc.Bytes()) {
-			continue
-		}
-		var obj map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &obj); err != nil {
-			t.Fatal(err)
-		}
-		var parts []string
-		for _, k := range key {
-			parts = append(parts, fmt.Sprint(obj[k]))
-		}
-		live[strings.Join(parts, "|")] = obj[jsonlsink.DeletedKey] != true
-	}
-	var out []string
-	for k, ok := range live {
-		if ok {
-			out = append(out, k)
-		}
-	}
-	slices.Sort(out)
-	return out
+	live, _ := jsonlKeyStates(t, path, key)
+	slices.Sort(live)
+	return live
 }
 
 // sourceConfig is config with the source pgtest.SourceDSN names: the test

@@ -242,9 +242,14 @@
 // detection, which runs before the flush that swaps the copy in, lists the
 // keys of the table and of the resync copy together, finds those the
 // source lacks and calls Delete, which carries each such row from the table
-// into the copy marked deleted; the swap keeps them. The sink learns that
-// detection is on from those calls, so without detection a resync drops
-// unseen rows as before; with hard deletes too.
+// into the copy marked deleted; the swap keeps them. So does a resync
+// resumed by a later run from the copy an earlier one left (killed during
+// its detection). The sink learns that detection is on from those calls, so
+// without detection a resync drops unseen live rows as before; with hard
+// deletes too. Rows soft-deleted before the resync (not live, so neither
+// delivered nor listed) are carried into the copy by the swap, still marked
+// deleted (NULL in a column the resync narrowed: its old value may not fit):
+// a deleted row stays deleted across resyncs.
 //
 // # Schema changes
 //
@@ -254,8 +259,22 @@
 // finds nothing left to do for the table Open was given, and a narrowing
 // is left to the full resync Open asked for. It fails, naming the table and
 // the columns, only for a narrowing no resync was planned for. A dropped
-// column is kept (NULL in the rows loaded later); a renamed column is a
-// new column, the old one keeping the values of the rows loaded before.
+// column is kept (NULL in rows inserted later; a row updated later keeps
+// the value it had); a renamed column is a new column, the old one keeping
+// the values of the rows loaded before.
+//
+// The sink does not rename a destination column, even when
+// [redshiftsync.SchemaChange].Renamed reports a rename: a rename is a guess
+// (a dropped and an added column of the same type at the same position),
+// which a column dropped and another one added in the same change fit
+// too, and renaming would then show the dropped column's values under the
+// new column's name, as if the source had sent them. Keeping both loses
+// nothing and moves nothing, and queries and views on the old name keep
+// working. The rows loaded before hold their value under the old name
+// until they are loaded again (a full resync of the table: remove its entry
+// from the state); to move the history yourself, drop the new column and
+// rename the old one in the destination before the next sync
+// (TestRenamedColumnKept pins what the sink does).
 //
 // # Without FlushState
 //

@@ -101,9 +101,23 @@ func (s *Sink) EndResync(ctx context.Context, table *redshiftsync.Table) error {
 
 // swap replaces the table with its resync copy in the table's transaction,
 // keeping the name of its primary key constraint, its privileges and its
-// comment.
+// comment, and its soft-deleted rows: a row deleted at the source before the
+// resync is neither delivered by it nor listed to delete detection (it is
+// not live), so it is carried into the copy, still marked deleted, unless
+// the resync delivered its key again.
 func (ts *tableSink) swap(ctx context.Context) error {
 	tx := ts.tx
+	if !ts.s.opts.hardDeletes && ts.deletedCol {
+		carry, ok, err := ts.carrySQL(ctx, tx, "", " AND t."+sqlident.Quote(DeletedColumn))
+		if err != nil {
+			return err
+		}
+		if ok {
+			if _, err := tx.ExecContext(ctx, carry); err != nil {
+				return err
+			}
+		}
+	}
 	var pkName sql.NullString
 	err := tx.QueryRowContext(ctx, `SELECT conname FROM pg_catalog.pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'`, ts.qTarget).Scan(&pkName)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
