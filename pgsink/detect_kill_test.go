@@ -35,10 +35,10 @@ const (
 
 // detectionQuery matches, in pg_stat_activity, the queries only delete
 // detection sends on the schema: the range and chunk digests
-// (hashtextextended), the lookups of a chunk's sink keys and the point
+// (hashint8extended for an integer key, hashtextextended for others), the lookups of a chunk's sink keys and the point
 // lookups of a key. A backend whose last query is one of them is inside a
 // detection: when detection ends it sets the planner back, another query.
-const detectionQuery = `(query LIKE '%%hashtextextended%%' OR query LIKE 'SELECT DISTINCT CASE%%' OR query LIKE 'SELECT 1 FROM%%LIMIT 1')
+const detectionQuery = `(query LIKE '%%hashint8extended%%' OR query LIKE '%%hashtextextended%%' OR query LIKE 'SELECT DISTINCT CASE%%' OR query LIKE 'SELECT 1 FROM%%LIMIT 1')
 	AND query LIKE '%%' || %s || '%%'`
 
 // TestKillDuringDeleteDetection runs examples/basic with delete_detection
