@@ -536,14 +536,7 @@ func fnv1a(h uint64, s string) uint64 {
 // hashtextextended(text, seed) applies to a text's bytes under a
 // deterministic collation.
 func hashBytesExtended(k []byte, seed uint64) uint64 {
-	length := uint32(len(k))
-	a := 0x9e3779b9 + length + 3923095
-	b, c := a, a
-	if seed != 0 {
-		a += uint32(seed >> 32)
-		b += uint32(seed)
-		a, b, c = lookup3Mix(a, b, c)
-	}
+	a, b, c := lookup3Init(uint32(len(k)), seed)
 	for len(k) >= 12 {
 		a += le32(k[0:4])
 		b += le32(k[4:8])
@@ -600,16 +593,24 @@ func hashInt8Extended(v int64, seed uint64) uint64 {
 	} else {
 		lo ^= ^hi
 	}
-	a := uint32(0x9e3779b9 + 4 + 3923095)
-	b, c := a, a
+	a, b, c := lookup3Init(4, seed)
+	a += lo
+	a, b, c = lookup3Final(a, b, c)
+	return uint64(b)<<32 | uint64(c)
+}
+
+// lookup3Init is the start state of both hashes above for a key of length
+// bytes (hash_bytes_extended and hash_bytes_uint32_extended begin alike): the
+// seed, when not zero, is mixed in before the key.
+func lookup3Init(length uint32, seed uint64) (a, b, c uint32) {
+	a = 0x9e3779b9 + length + 3923095
+	b, c = a, a
 	if seed != 0 {
 		a += uint32(seed >> 32)
 		b += uint32(seed)
 		a, b, c = lookup3Mix(a, b, c)
 	}
-	a += lo
-	a, b, c = lookup3Final(a, b, c)
-	return uint64(b)<<32 | uint64(c)
+	return a, b, c
 }
 
 func le32(b []byte) uint32 {
