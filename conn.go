@@ -54,7 +54,20 @@ func (u *unit) rawQuery(ctx context.Context, q string, args []any, each func(row
 	// not drained: lib/pq's rows.Close reads every remaining row.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var wire *bufferedConn
+	defer func() {
+		if wire != nil && wire.closed.Load() {
+			// The wire reader closed the socket (a read given up half-way):
+			// database/sql must not hand the connection out again.
+			_ = u.conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
 	return u.conn.Raw(func(dc any) error {
+		if wire = u.t.e.pool.wires.lookup(dc); wire != nil && u.t.dialect == DialectPostgres {
+			if handled, err := wire.query(ctx, &u.alloc, q, args, &u.dest, each); handled {
+				return err
+			}
+		}
 		qc, ok := dc.(driver.QueryerContext)
 		if !ok {
 			return fmt.Errorf("driver %T cannot run queries directly", dc)

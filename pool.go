@@ -136,6 +136,9 @@ type pool struct {
 	// exporters caps the sessions that hold a pass's snapshot open, outside
 	// the worker budget (see exportSlots); nil when none may.
 	exporters *semaphore.Weighted
+	// wires are the sockets of the connections whose rows the row path
+	// reads itself (wire.go); nil for an adopted *sql.DB.
+	wires *wireConns
 
 	priorMu sync.Mutex
 	prior   map[*sql.Conn][]any // a caller's connection's settings before acquire, to restore on release
@@ -148,10 +151,12 @@ type sessionConnector struct {
 	driver.Connector
 	session session
 	cfg     Config // for the ConnectError of a connection that fails
+	wires   *wireConns
 }
 
 func (c sessionConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	conn, err := c.Connector.Connect(ctx)
+	var dialed *bufferedConn // the socket, from bufferedDialer
+	conn, err := c.Connector.Connect(context.WithValue(ctx, dialedKey{}, &dialed))
 	if err != nil {
 		return nil, connectError(c.cfg, err)
 	}
@@ -160,6 +165,7 @@ func (c sessionConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		conn.Close()
 		return nil, fmt.Errorf("redshiftsync: set up session: %w", err)
 	}
+	c.wires.add(conn, dialed)
 	return conn, nil
 }
 
@@ -187,10 +193,11 @@ func openPool(cfg Config) (*pool, error) {
 	}
 	connector.Dialer(bufferedDialer{d: cfg.dial})
 	s := newSession(cfg, true)
-	db := sql.OpenDB(sessionConnector{Connector: connector, session: s, cfg: cfg})
+	wires := &wireConns{}
+	db := sql.OpenDB(sessionConnector{Connector: connector, session: s, cfg: cfg, wires: wires})
 	db.SetMaxOpenConns(2*cfg.MaxParallelWorkers + 1)
 	db.SetMaxIdleConns(cfg.MaxParallelWorkers + 1)
-	return &pool{db: db, sem: semaphore.NewWeighted(int64(cfg.MaxParallelWorkers)), setupOnConnect: true, session: s,
+	return &pool{db: db, sem: semaphore.NewWeighted(int64(cfg.MaxParallelWorkers)), setupOnConnect: true, session: s, wires: wires,
 		exporters: newExportSem(exportSlots(cfg.MaxParallelWorkers, 0))}, nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lib/pq"
@@ -39,27 +41,32 @@ func (b bufferedDialer) DialTimeout(network, address string, timeout time.Durati
 }
 
 func (b bufferedDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	var (
-		c   net.Conn
-		err error
-	)
-	switch d := b.d.(type) {
-	case nil:
-		var nd net.Dialer
-		c, err = nd.DialContext(ctx, network, address)
-	case pq.DialerContext:
-		c, err = d.DialContext(ctx, network, address)
-	default:
-		if dl, ok := ctx.Deadline(); ok {
-			c, err = d.DialTimeout(network, address, time.Until(dl))
-		} else {
-			c, err = d.Dial(network, address)
-		}
-	}
+	c, err := b.dial(ctx, network, address)
 	if err != nil {
 		return nil, err
 	}
-	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, socketReadSize)}, nil
+	bc := &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, socketReadSize)}
+	bc.redial = func(ctx context.Context) (net.Conn, error) { return b.dial(ctx, network, address) }
+	if p, ok := ctx.Value(dialedKey{}).(**bufferedConn); ok {
+		*p = bc // for sessionConnector (see wireConns)
+	}
+	return bc, nil
+}
+
+// dial opens a socket through b.d.
+func (b bufferedDialer) dial(ctx context.Context, network, address string) (net.Conn, error) {
+	switch d := b.d.(type) {
+	case nil:
+		var nd net.Dialer
+		return nd.DialContext(ctx, network, address)
+	case pq.DialerContext:
+		return d.DialContext(ctx, network, address)
+	default:
+		if dl, ok := ctx.Deadline(); ok {
+			return d.DialTimeout(network, address, time.Until(dl))
+		}
+		return d.Dial(network, address)
+	}
 }
 
 // bufferedConn is a net.Conn whose reads go through r. Each Read makes at
@@ -69,6 +76,50 @@ func (b bufferedDialer) DialContext(ctx context.Context, network, address string
 type bufferedConn struct {
 	net.Conn
 	r *bufio.Reader
+
+	// handshake says whether the connection's protocol is in the clear,
+	// which wire.go's reader needs; it is decided by the first writes.
+	handshake wireHandshake
+	closeOnce sync.Once
+	onClose   func() // set once the connection is open (wireConns.add)
+	closed    atomic.Bool
+	sniff     keySniffer                              // the cancellation key, read as lib/pq starts
+	redial    func(context.Context) (net.Conn, error) // a socket to the same server, for a CancelRequest
+
+	// The wire reader's state (wire.go), used only under database/sql's
+	// Conn.Raw, one query at a time.
+	broken  bool   // an exchange did not end at ReadyForQuery
+	gaveUp  bool   // the exchange was given up mid-result
+	out     []byte // the messages being written
+	mark    int    // the length field of the message being written
+	pending int    // the body of the last message read, still buffered
+	big     []byte // a message larger than r's buffer
+	cols    []wireColumn
+	row     [][]byte
+	params  [][]byte
 }
 
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func (c *bufferedConn) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.handshake == handshakePlain && !c.sniff.done {
+		c.sniff.feed(p[:n])
+	}
+	return n, err
+}
+
+func (c *bufferedConn) Write(p []byte) (int, error) {
+	if c.handshake == handshakeStart {
+		c.handshake = classifyFirstWrite(p)
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *bufferedConn) Close() error {
+	c.closed.Store(true)
+	c.closeOnce.Do(func() {
+		if c.onClose != nil {
+			c.onClose()
+		}
+	})
+	return c.Conn.Close()
+}

@@ -29,7 +29,8 @@ type valueAlloc struct {
 	strs  []string
 	decs  []Decimal
 	nums  []float64
-	text  []byte // the unused part of the current chunk of string bytes
+	ints  []int64 // integers the wire reader decodes (wire.go)
+	text  []byte  // the unused part of the current chunk of string bytes
 }
 
 // valueChunkLen is the values per chunk of times, strings and decimals;

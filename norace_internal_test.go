@@ -1,0 +1,5 @@
+//go:build !race
+
+package redshiftsync
+
+const raceEnabled = false

@@ -1,0 +1,723 @@
+// This file holds the row path's own reading of PostgreSQL's protocol: on a
+// connection of New's pool whose bytes travel in the clear, a query's rows
+// are decoded here, straight from the socket's read buffer, instead of by
+// lib/pq, which boxes each value of each row into a driver.Value of its own.
+
+package redshiftsync
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"database/sql/driver"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
+)
+
+// Why: with lib/pq, about 9 of a row path's 9.05 heap allocations per row of
+// the benchmark's 10-column table were lib/pq's (an int64, a []byte header or
+// a string per value), and allocation and garbage collection about a third
+// of the client's CPU (BENCHMARKS.md, issue 15). Here a value is built the
+// way valueAlloc builds the row path's own values: integers and floats in
+// never-reused chunks, byte slices pointing into the read buffer.
+//
+// What the caller sees is what lib/pq's rows.Next would have put in dest for
+// the same result, type for type, so that every decoder and check of the row
+// path works on either: an int64 for int2, int4 and int8; a float64 for
+// float8; a bool; a string for text, varchar, char(n) and "char"; and the
+// bytes as sent for bytea and for every type lib/pq does not decode (numeric,
+// name, uuid, tid, json, arrays, ...). The integers, float8 and bool arrive
+// in their binary forms (lib/pq asks for int2, int4, int8, bytea and uuid in
+// binary too), the others as text; float4 stays text, as lib/pq parses its
+// text into a float64 (1.1, not float32(1.1)). A result with a date, time or
+// timestamp column, which lib/pq parses with the session's time zone, is
+// declined before any row is read, and lib/pq runs the query: the row path
+// selects those as send functions or text (rowExpr), so only other queries
+// meet it.
+//
+// The protocol is the extended query protocol of lib/pq's own prepared
+// queries, two round trips: Parse, Describe and Sync, then Bind, Execute and
+// Sync (https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-EXT-QUERY),
+// on the unnamed statement and portal, which lib/pq's next query replaces.
+// lib/pq holds the connection idle meanwhile (database/sql's Conn.Raw gives
+// it to one caller at a time) and its 4 KiB buffer is empty: the server sends
+// nothing after ReadyForQuery until the next query. The query ends here at
+// the server's ReadyForQuery, as lib/pq's would, with the transaction as the
+// server left it.
+//
+// A read given up half-way (each or a decoder failed, ctx was canceled) is
+// canceled with a CancelRequest, as lib/pq cancels a query whose context
+// is done, and its socket closed: lib/pq's rows.Close would read every
+// remaining row, and a connection is discarded after a failed read anyway
+// (withRetry; rawQuery makes sure database/sql does not pool it). A TLS
+// connection is left to lib/pq, which owns its encryption, and so is every
+// connection of a caller's *sql.DB (NewFromDB) and of Redshift.
+
+// wireHandshake says what the first bytes a connection wrote were.
+type wireHandshake uint8
+
+const (
+	handshakeStart  wireHandshake = iota // nothing written yet, or only an SSLRequest
+	handshakePlain                       // a StartupMessage, in the clear
+	handshakeOpaque                      // anything else: TLS
+)
+
+// The request codes of a connection's first message (protocol-message-formats).
+const (
+	sslRequestCode    = 80877103
+	gssencRequestCode = 80877104
+)
+
+// classifyFirstWrite returns what a connection's write p (the first, or the
+// first after an SSLRequest) shows: an SSLRequest or GSSENCRequest leaves it
+// undecided (the server may answer 'N', and lib/pq then starts in the
+// clear); a StartupMessage of protocol 3.x is in the clear; anything else (a
+// TLS ClientHello) is not.
+func classifyFirstWrite(p []byte) wireHandshake {
+	if len(p) < 8 {
+		return handshakeOpaque
+	}
+	switch code := binary.BigEndian.Uint32(p[4:8]); {
+	case code == sslRequestCode || code == gssencRequestCode:
+		return handshakeStart
+	case code>>16 == 3:
+		return handshakePlain
+	}
+	return handshakeOpaque
+}
+
+// wireConns maps each lib/pq connection of New's pool whose protocol can be
+// read here to its socket.
+type wireConns struct{ m sync.Map } // driver.Conn -> *bufferedConn
+
+// dialedKey is the context key under which sessionConnector asks the dialer
+// for the socket of the connection being opened (a **bufferedConn).
+type dialedKey struct{}
+
+// add records c's socket, when the connection started in the clear, and
+// forgets it when the socket is closed.
+func (w *wireConns) add(dc driver.Conn, c *bufferedConn) {
+	if w == nil || c == nil || c.handshake != handshakePlain {
+		return
+	}
+	w.m.Store(dc, c)
+	c.onClose = func() { w.m.Delete(dc) }
+}
+
+// lookup returns the socket of driver connection dc, or nil.
+func (w *wireConns) lookup(dc any) *bufferedConn {
+	if w == nil {
+		return nil
+	}
+	if c, ok := w.m.Load(dc); ok {
+		return c.(*bufferedConn)
+	}
+	return nil
+}
+
+// Object IDs of the types the wire reader decodes (pg_type.dat).
+const (
+	oidBool        = 16
+	oidBytea       = 17
+	oidChar        = 18
+	oidInt8        = 20
+	oidInt2        = 21
+	oidInt4        = 23
+	oidText        = 25
+	oidFloat4      = 700
+	oidFloat8      = 701
+	oidBpchar      = 1042
+	oidVarchar     = 1043
+	oidDate        = 1082
+	oidTime        = 1083
+	oidTimestamp   = 1114
+	oidTimestamptz = 1184
+	oidTimetz      = 1266
+)
+
+// wireColumn is how one result column is read.
+type wireColumn struct {
+	oid    uint32
+	binary bool
+}
+
+// wireColumns returns the columns of a RowDescription, or false when one
+// has a type lib/pq parses in a way this reader does not repeat (see above).
+func wireColumns(body []byte, cols []wireColumn) ([]wireColumn, bool, error) {
+	if len(body) < 2 {
+		return nil, false, errWireProtocol
+	}
+	n := int(binary.BigEndian.Uint16(body))
+	body = body[2:]
+	cols = cols[:0]
+	for range n {
+		i := indexByte0(body)
+		if i < 0 || len(body) < i+1+18 {
+			return nil, false, errWireProtocol
+		}
+		f := body[i+1:]
+		c := wireColumn{oid: binary.BigEndian.Uint32(f[6:10])}
+		body = f[18:]
+		switch c.oid {
+		case oidDate, oidTime, oidTimestamp, oidTimestamptz, oidTimetz:
+			return nil, false, nil
+		case oidBool, oidBytea, oidInt8, oidInt2, oidInt4, oidFloat8:
+			c.binary = true
+		}
+		cols = append(cols, c)
+	}
+	return cols, true, nil
+}
+
+func indexByte0(b []byte) int {
+	for i, c := range b {
+		if c == 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// errWireProtocol is a message the reader did not expect: the connection is
+// closed, and the read retried on another.
+var errWireProtocol = fmt.Errorf("redshiftsync: unexpected message from the server: %w", driver.ErrBadConn)
+
+// wireArgs returns the text of each argument (nil for NULL) as lib/pq's
+// encode writes it, or reports false for an argument of another type: lib/pq
+// then runs the query (and refuses an int or a uint32, say, as it always
+// has). A string meant for a bytea parameter is declined later (see run).
+func wireArgs(args []any, out [][]byte) ([][]byte, bool) {
+	out = out[:0]
+	for _, a := range args {
+		var b []byte
+		switch x := a.(type) {
+		case nil:
+		case string:
+			b = append(make([]byte, 0, len(x)), x...)
+		case int64:
+			b = strconv.AppendInt(nil, x, 10)
+		case float64:
+			b = strconv.AppendFloat(nil, x, 'f', -1, 64)
+		case bool:
+			b = strconv.AppendBool(nil, x)
+		default:
+			return nil, false
+		}
+		out = append(out, b)
+	}
+	return out, true
+}
+
+// wireQuery is the state of one query on a socket.
+type wireQuery struct {
+	cols  []wireColumn
+	bytes [][]byte // the []byte values of the current row, reused row to row
+}
+
+// query runs q with args on c and calls each for every row, with the values
+// lib/pq would have given (valid during the call only), building integers,
+// floats and strings from a. It reports false, having read no row, when the
+// query is better left to lib/pq (an argument or a column type it does not
+// handle); the connection is then idle as before. After any error but the
+// server's (an ErrorResponse, read through to ReadyForQuery) the socket is
+// closed (see closed), and a query given up half-way canceled first.
+func (c *bufferedConn) query(ctx context.Context, a *valueAlloc, q string, args []any, dest *[]driver.Value, each func([]driver.Value) error) (bool, error) {
+	params, ok := wireArgs(args, c.params)
+	c.params = params
+	if !ok {
+		return false, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return true, context.Cause(ctx)
+	}
+	// A canceled ctx sets a deadline in the past, which wakes the read or
+	// write under way.
+	var mu sync.Mutex
+	finished, interrupted := false, false
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !finished {
+			interrupted = true
+			_ = c.Conn.SetDeadline(time.Unix(1, 0))
+		}
+	})
+	c.broken, c.gaveUp = true, false // until the exchange ends at ReadyForQuery
+	handled, err := c.run(a, q, params, dest, each)
+	stop()
+	mu.Lock()
+	finished = true
+	mu.Unlock()
+	switch {
+	case interrupted || c.broken:
+		if interrupted || c.gaveUp {
+			c.cancelQuery()
+		}
+		c.Close()
+		if interrupted {
+			return true, context.Cause(ctx)
+		}
+		if err == nil {
+			err = errWireProtocol
+		}
+		return true, err
+	case c.pending > 0:
+		// The last message read (ReadyForQuery) is still in r, where
+		// lib/pq reads next.
+		_, _ = c.r.Discard(c.pending)
+		c.pending = 0
+	}
+	return handled, err
+}
+
+// run is query's exchange.
+func (c *bufferedConn) run(a *valueAlloc, q string, params [][]byte, dest *[]driver.Value, each func([]driver.Value) error) (handled bool, err error) {
+	c.out = c.out[:0]
+	c.begin('P')
+	c.cstring("")
+	c.cstring(q)
+	c.int16(0)
+	c.end()
+	c.begin('D')
+	c.out = append(c.out, 'S')
+	c.cstring("")
+	c.end()
+	c.sync()
+	if err := c.flush(); err != nil {
+		return true, err
+	}
+	var (
+		srvErr  error
+		cols    []wireColumn
+		decline bool
+	)
+	for {
+		t, body, err := c.next()
+		if err != nil {
+			return true, cmp.Or(srvErr, err) // a FATAL error, then the server hung up
+		}
+		switch t {
+		case '1', 'N', 'S':
+		case 't':
+			// lib/pq sends a string to a bytea parameter hex-encoded.
+			decline = decline || hasByteaParam(body)
+		case 'T':
+			cols, decline, err = c.describe(body, decline)
+			if err != nil {
+				return true, err
+			}
+		case 'n':
+			cols = c.cols[:0]
+		case 'E':
+			srvErr = serverError(body)
+		case 'Z':
+			c.broken = false
+			if srvErr != nil {
+				return true, srvErr
+			}
+			if decline {
+				return false, nil
+			}
+			c.broken = true
+			return true, c.execute(a, cols, params, dest, each)
+		default:
+			return true, fmt.Errorf("%w (type %q while preparing)", errWireProtocol, t)
+		}
+	}
+}
+
+// hasByteaParam reports whether a ParameterDescription has a bytea.
+func hasByteaParam(body []byte) bool {
+	if len(body) < 2 {
+		return false
+	}
+	n := int(binary.BigEndian.Uint16(body))
+	for i := range n {
+		if o := 2 + 4*i; o+4 <= len(body) && binary.BigEndian.Uint32(body[o:]) == oidBytea {
+			return true
+		}
+	}
+	return false
+}
+
+// describe reads a RowDescription: the columns, or decline when lib/pq
+// should run the query.
+func (c *bufferedConn) describe(body []byte, decline bool) ([]wireColumn, bool, error) {
+	cols, ok, err := wireColumns(body, c.cols)
+	if err != nil {
+		return nil, false, err
+	}
+	if !ok {
+		return nil, true, nil
+	}
+	c.cols = cols
+	return cols, decline, nil
+}
+
+// execute binds params to the prepared unnamed statement, runs it and reads
+// its rows.
+func (c *bufferedConn) execute(a *valueAlloc, cols []wireColumn, params [][]byte, destp *[]driver.Value, each func([]driver.Value) error) error {
+	c.out = c.out[:0]
+	c.begin('B')
+	c.cstring("")
+	c.cstring("")
+	c.int16(0) // every parameter in text
+	c.int16(len(params))
+	for _, p := range params {
+		if p == nil {
+			c.int32(-1)
+			continue
+		}
+		c.int32(len(p))
+		c.out = append(c.out, p...)
+	}
+	c.int16(len(cols))
+	for _, col := range cols {
+		if col.binary {
+			c.int16(1)
+		} else {
+			c.int16(0)
+		}
+	}
+	c.end()
+	c.begin('E')
+	c.cstring("")
+	c.int32(0)
+	c.end()
+	c.sync()
+	if err := c.flush(); err != nil {
+		return err
+	}
+	if cap(c.row) < len(cols) {
+		c.row = make([][]byte, len(cols))
+	}
+	w := wireQuery{cols: cols, bytes: c.row[:len(cols)]}
+	if cap(*destp) < len(cols) {
+		*destp = make([]driver.Value, len(cols))
+	}
+	dest := (*destp)[:len(cols)]
+	var srvErr error
+	for {
+		t, body, err := c.next()
+		if err != nil {
+			return cmp.Or(srvErr, err)
+		}
+		switch t {
+		case 'D':
+			if err := w.decode(a, body, dest); err != nil {
+				c.gaveUp = true
+				return err
+			}
+			if err := each(dest); err != nil {
+				// Given up: the rest of the result is not read; the
+				// query is canceled and the socket closed.
+				clear(dest)
+				c.gaveUp = true
+				return err
+			}
+		case '2', 'C', 'I', 'N', 'S', 'A':
+		case 'E':
+			srvErr = serverError(body)
+		case 'Z':
+			clear(dest)
+			c.broken = false
+			return srvErr
+		default:
+			return fmt.Errorf("%w (type %q in a result)", errWireProtocol, t)
+		}
+	}
+}
+
+var bytesTypeWord = typeWord([]byte(nil))
+
+// decode puts a DataRow's values into dest.
+func (w *wireQuery) decode(a *valueAlloc, body []byte, dest []driver.Value) error {
+	if len(body) < 2 || int(binary.BigEndian.Uint16(body)) != len(w.cols) {
+		return errWireProtocol
+	}
+	body = body[2:]
+	for i, col := range w.cols {
+		if len(body) < 4 {
+			return errWireProtocol
+		}
+		n := int32(binary.BigEndian.Uint32(body))
+		body = body[4:]
+		if n < 0 {
+			dest[i] = nil
+			continue
+		}
+		if int(n) > len(body) {
+			return errWireProtocol
+		}
+		v := body[:n:n]
+		body = body[n:]
+		switch col.oid {
+		case oidInt8, oidInt4, oidInt2:
+			var x int64
+			switch len(v) {
+			case 8:
+				x = int64(binary.BigEndian.Uint64(v))
+			case 4:
+				x = int64(int32(binary.BigEndian.Uint32(v)))
+			case 2:
+				x = int64(int16(binary.BigEndian.Uint16(v)))
+			default:
+				return errWireProtocol
+			}
+			dest[i] = a.int(x)
+		case oidFloat8:
+			if len(v) != 8 {
+				return errWireProtocol
+			}
+			dest[i] = a.float(math.Float64frombits(binary.BigEndian.Uint64(v)))
+		case oidBool:
+			if len(v) != 1 {
+				return errWireProtocol
+			}
+			dest[i] = v[0] != 0
+		case oidFloat4: // text, parsed as lib/pq parses it
+			f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(v), len(v)), 64)
+			if err != nil {
+				return errors.New("pq: " + err.Error())
+			}
+			dest[i] = a.float(f)
+		case oidText, oidVarchar, oidBpchar, oidChar:
+			dest[i] = a.string(v)
+		default:
+			// The bytes as read, as lib/pq hands them over: the value is
+			// valid until the next row, which reuses its slice header.
+			w.bytes[i] = v
+			dest[i] = box(bytesTypeWord, &w.bytes[i])
+		}
+	}
+	return nil
+}
+
+// serverError returns an ErrorResponse as lib/pq would: a *pq.Error.
+func serverError(body []byte) error {
+	e := &pq.Error{}
+	for len(body) > 0 && body[0] != 0 {
+		f := body[0]
+		i := indexByte0(body[1:])
+		if i < 0 {
+			break
+		}
+		s := string(body[1 : 1+i])
+		body = body[2+i:]
+		switch f {
+		case 'S':
+			e.Severity = s
+		case 'C':
+			e.Code = pqerror.Code(s)
+		case 'M':
+			e.Message = s
+		case 'D':
+			e.Detail = s
+		case 'H':
+			e.Hint = s
+		case 'P':
+			e.Position = s
+		case 'p':
+			e.InternalPosition = s
+		case 'q':
+			e.InternalQuery = s
+		case 'W':
+			e.Where = s
+		case 's':
+			e.Schema = s
+		case 't':
+			e.Table = s
+		case 'c':
+			e.Column = s
+		case 'd':
+			e.DataTypeName = s
+		case 'n':
+			e.Constraint = s
+		case 'F':
+			e.File = s
+		case 'L':
+			e.Line = s
+		case 'R':
+			e.Routine = s
+		}
+	}
+	return e
+}
+
+// keySniffer reads the cancellation key (BackendKeyData) out of the bytes
+// lib/pq reads while the connection starts, up to the first ReadyForQuery:
+// lib/pq keeps its own copy to itself, and a query given up half-way is
+// canceled with it as lib/pq cancels one
+// (https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-CANCELING-REQUESTS).
+type keySniffer struct {
+	hdr    [5]byte
+	nh     int // bytes of hdr read
+	inBody bool
+	typ    byte
+	left   int    // bytes of the body still to come
+	body   []byte // the BackendKeyData's body, as it comes
+	done   bool
+	pid    uint32
+	key    []byte
+}
+
+// feed reads the next bytes the server sent.
+func (s *keySniffer) feed(p []byte) {
+	for !s.done && (len(p) > 0 || (s.inBody && s.left == 0)) {
+		if !s.inBody {
+			k := copy(s.hdr[s.nh:], p)
+			s.nh += k
+			p = p[k:]
+			if s.nh < 5 {
+				return
+			}
+			s.nh, s.typ, s.inBody = 0, s.hdr[0], true
+			s.left = int(binary.BigEndian.Uint32(s.hdr[1:])) - 4
+			s.body = s.body[:0]
+			if s.left < 0 || (s.typ == 'K' && s.left > 4+256) {
+				s.done = true // not the protocol: no key
+				return
+			}
+		}
+		k := min(s.left, len(p))
+		if s.typ == 'K' {
+			s.body = append(s.body, p[:k]...)
+		}
+		s.left -= k
+		p = p[k:]
+		if s.left == 0 {
+			s.inBody = false
+			switch s.typ {
+			case 'K':
+				if len(s.body) > 4 {
+					s.pid, s.key = binary.BigEndian.Uint32(s.body), bytes.Clone(s.body[4:])
+				}
+			case 'Z', 'E':
+				s.done, s.body = true, nil
+			}
+		}
+	}
+}
+
+// cancelRequestCode is a CancelRequest's code.
+const cancelRequestCode = 80877102
+
+// cancelQuery asks the server, on a connection of its own, to cancel what
+// c's backend runs, as lib/pq does for a canceled context, and waits (at
+// most a few seconds) for the server to close that connection.
+func (c *bufferedConn) cancelQuery() {
+	if c.sniff.key == nil || c.redial == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := c.redial(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	msg := binary.BigEndian.AppendUint32(nil, uint32(12+len(c.sniff.key)))
+	msg = binary.BigEndian.AppendUint32(msg, cancelRequestCode)
+	msg = binary.BigEndian.AppendUint32(msg, c.sniff.pid)
+	msg = append(msg, c.sniff.key...)
+	if _, err := conn.Write(msg); err == nil {
+		_, _ = io.Copy(io.Discard, conn)
+	}
+}
+
+// wireBigLimit is the largest message kept for reuse: a larger one (a row
+// of wide values) is read into a buffer of its own, dropped afterwards.
+const wireBigLimit = 1 << 20
+
+// next reads the server's next message: its type and body, the body valid
+// until the following call.
+func (c *bufferedConn) next() (byte, []byte, error) {
+	if c.pending > 0 {
+		if _, err := c.r.Discard(c.pending); err != nil {
+			return 0, nil, err
+		}
+		c.pending = 0
+	}
+	h, err := c.r.Peek(5)
+	if err != nil {
+		return 0, nil, eofUnexpected(err)
+	}
+	t, n := h[0], int(binary.BigEndian.Uint32(h[1:5]))-4
+	if n < 0 {
+		return 0, nil, errWireProtocol
+	}
+	if _, err := c.r.Discard(5); err != nil {
+		return 0, nil, err
+	}
+	if n <= c.r.Size() {
+		body, err := c.r.Peek(n)
+		if err != nil {
+			return 0, nil, eofUnexpected(err)
+		}
+		c.pending = n
+		return t, body, nil
+	}
+	body := c.big
+	if cap(body) < n {
+		body = make([]byte, n)
+	}
+	body = body[:n]
+	if _, err := io.ReadFull(c.r, body); err != nil {
+		return 0, nil, eofUnexpected(err)
+	}
+	if n <= wireBigLimit {
+		c.big = body
+	} else {
+		c.big = nil
+	}
+	return t, body, nil
+}
+
+func eofUnexpected(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// begin starts a message of type t in c.out; end writes its length.
+func (c *bufferedConn) begin(t byte) {
+	c.out = append(c.out, t, 0, 0, 0, 0)
+	c.mark = len(c.out) - 4
+}
+
+func (c *bufferedConn) end() {
+	binary.BigEndian.PutUint32(c.out[c.mark:], uint32(len(c.out)-c.mark))
+}
+
+func (c *bufferedConn) cstring(s string) { c.out = append(append(c.out, s...), 0) }
+func (c *bufferedConn) int16(v int)      { c.out = binary.BigEndian.AppendUint16(c.out, uint16(v)) }
+func (c *bufferedConn) int32(v int)      { c.out = binary.BigEndian.AppendUint32(c.out, uint32(int32(v))) }
+func (c *bufferedConn) sync()            { c.out = append(c.out, 'S', 0, 0, 0, 4) }
+
+// flush writes c.out to the socket.
+func (c *bufferedConn) flush() error {
+	_, err := c.Conn.Write(c.out)
+	return err
+}
+
+// int returns x as an any.
+func (a *valueAlloc) int(x int64) any {
+	if x >= 0 && x < 256 {
+		return x // the runtime boxes these without allocating
+	}
+	return boxIn(&a.ints, intTypeWord, x)
+}
+
+var intTypeWord = typeWord(int64(0))
