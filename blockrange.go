@@ -102,6 +102,9 @@ func (s *readShape) blockShape() *readShape {
 	if s.textList != "" {
 		c.textList = s.textList + ", " + sourceAlias + "." + sqlident.Quote("ctid")
 	}
+	if s.wireList != "" {
+		c.wireList = s.wireList + ", " + sourceAlias + "." + sqlident.Quote("ctid")
+	}
 	return &c
 }
 

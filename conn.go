@@ -44,6 +44,14 @@ func (u *unit) query(ctx context.Context, q string, args []any, each func(row []
 	return u.rawQuery(ctx, q, args, each)
 }
 
+// rowQuery is query for a query of the row path, whose first columns are
+// the table's, read by rowDecoderFor's decoders.
+func (u *unit) rowQuery(ctx context.Context, q string, args []any, each func(row []driver.Value) error) error {
+	u.send = u.t.wireSend
+	defer func() { u.send = nil }()
+	return u.query(ctx, q, args, each)
+}
+
 // rawQuery is query, in the connection's own transaction.
 func (u *unit) rawQuery(ctx context.Context, q string, args []any, each func(row []driver.Value) error) error {
 	named := make([]driver.NamedValue, len(args))
@@ -64,7 +72,7 @@ func (u *unit) rawQuery(ctx context.Context, q string, args []any, each func(row
 	}()
 	return u.conn.Raw(func(dc any) error {
 		if wire = u.t.e.pool.wires.lookup(dc); wire != nil && u.t.dialect == DialectPostgres {
-			if handled, err := wire.query(ctx, &u.alloc, q, args, &u.dest, each); handled {
+			if handled, err := wire.query(ctx, &u.alloc, q, args, u.send, &u.dest, each); handled {
 				return err
 			}
 		}

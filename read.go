@@ -41,7 +41,8 @@ type unit struct {
 	page    [][]any
 	backing []any
 	dest    []driver.Value
-	ranks   []int64 // the server's rank of each row of a ranked page
+	send    []uint32 // the table's wireSend during a rowQuery
+	ranks   []int64  // the server's rank of each row of a ranked page
 	// sizes is the rowBytes of each row of page, taken once as it is
 	// decoded: the batch budget and the byte counts of Stats both use it.
 	sizes []int64
@@ -107,7 +108,7 @@ func (u *unit) read(ctx context.Context) (err error) {
 		err := u.withRetry(ctx, StepReadPage, func() error {
 			n, u.pageBytes = 0, 0
 			u.ensurePage(limit)
-			return u.query(ctx, q, args, func(row []driver.Value) error {
+			return u.rowQuery(ctx, q, args, func(row []driver.Value) error {
 				if u.shape.serverTies {
 					rank, ok := row[rankCol].(int64)
 					if !ok {
@@ -218,7 +219,7 @@ func (u *unit) streamBatches(ctx context.Context, q string, args []any, check fu
 		n, u.pageBytes = 0, 0
 		return t.maybeCheckpoint(ctx)
 	}
-	err := u.query(ctx, q, args, func(row []driver.Value) error {
+	err := u.rowQuery(ctx, q, args, func(row []driver.Value) error {
 		if check != nil {
 			if err := check(row); err != nil {
 				return err
@@ -356,7 +357,7 @@ func (u *unit) streamTo(ctx context.Context, q string, args []any, after []strin
 		n, u.pageBytes = 0, 0
 		return err
 	}
-	err = u.query(ctx, q, args, func(row []driver.Value) error {
+	err = u.rowQuery(ctx, q, args, func(row []driver.Value) error {
 		if err := u.decodeInto(n, row, func() { n++ }); err != nil {
 			return err
 		}

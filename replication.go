@@ -184,6 +184,11 @@ type readShape struct {
 	// textList is selectList for a query without parameters, when it
 	// differs ("" when not): see rowExpr.
 	textList string
+	// wireList is selectList for wire.go's reader ("" when the same): the
+	// columns of pgSendFunc by name, their binary forms asked for by
+	// format code (see wireSendOID); used when wire is set.
+	wireList string
+	wire     bool
 	from     string   // quoted schema.table
 	filters  []string // fixed predicates, parameters $1.. as bound by args
 	args     []any
@@ -337,11 +342,7 @@ func (s *readShape) pageQuery(extra string, after []string, limit int) (string, 
 	// The table is aliased so that ORDER BY names its columns, not the
 	// select list's text casts of the same name: an order by text would
 	// disagree with the key comparisons (and use no index).
-	selectList := s.selectList
-	if len(args) == 0 && s.textList != "" {
-		selectList = s.textList
-	}
-	q := "SELECT " + selectList + extra + " FROM " + s.from + " " + sourceAlias
+	q := "SELECT " + s.list(len(args)) + extra + " FROM " + s.from + " " + sourceAlias
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -364,7 +365,18 @@ func (s *readShape) tieSQL(tuple []string) (string, []any) {
 		args = append(args, tuple[i])
 		where = append(where, sqlident.Quote(c.Name)+" = "+castParam(len(args), c))
 	}
-	return "SELECT " + s.selectList + " FROM " + s.from + " WHERE " + strings.Join(where, " AND "), args
+	return "SELECT " + s.list(len(args)) + " FROM " + s.from + " WHERE " + strings.Join(where, " AND "), args
+}
+
+// list returns the select list of a row-path query with n parameters.
+func (s *readShape) list(n int) string {
+	switch {
+	case s.wire && s.wireList != "":
+		return s.wireList
+	case n == 0 && s.textList != "":
+		return s.textList
+	}
+	return s.selectList
 }
 
 // tupleAfter builds "(c1, c2, ...) > (v1, v2, ...)" without row-value
@@ -438,13 +450,16 @@ func lowerBound(from string, lookback time.Duration, key Column) string {
 // shapes returns the read shapes of a plan's phase.
 func (p *Plan) shape(phase string, prog *progress, lookback time.Duration, dialect Dialect) *readShape {
 	t := p.Table
-	exprs, texts := make([]string, len(t.Columns)), make([]string, len(t.Columns))
+	exprs, texts, wires := make([]string, len(t.Columns)), make([]string, len(t.Columns)), make([]string, len(t.Columns))
 	for i, c := range t.Columns {
-		exprs[i], texts[i] = rowExpr(c, dialect, true), rowExpr(c, dialect, false)
+		exprs[i], texts[i], wires[i] = rowExpr(c, dialect, true), rowExpr(c, dialect, false), wireExpr(c, dialect)
 	}
 	s := &readShape{selectList: strings.Join(exprs, ", "), from: sqlident.Qualified(t.Schema, t.Name)}
 	if text := strings.Join(texts, ", "); text != s.selectList {
 		s.textList = text
+	}
+	if w := strings.Join(wires, ", "); w != s.selectList {
+		s.wireList = w
 	}
 	var pk []Column
 	for _, name := range t.PrimaryKey {

@@ -104,6 +104,44 @@ func rowExpr(c Column, dialect Dialect, binary bool) string {
 	return selectExpr(c, dialect)
 }
 
+// wireExpr returns the select-list expression of c on the row path when
+// wire.go's reader reads the rows: a column of pgSendFunc by its name, its
+// binary form asked for by format code, which is the send function's output
+// without the bytea it is wrapped in and copied into again (PostgreSQL
+// formats each value once: the ten columns of the benchmark's table took
+// 2.9 s to COPY in binary, 3.6 s with the send functions in the select
+// list).
+func wireExpr(c Column, dialect Dialect) string {
+	if dialect == DialectPostgres && pgSendFunc(c) != "" {
+		return sqlident.Quote(c.Name)
+	}
+	return rowExpr(c, dialect, true)
+}
+
+// wireSendOID returns the type of c's result column whose binary form is
+// pgSendFunc's, by which wire.go's reader hands it over as those bytes,
+// for rowDecoderFor's decoder of that form; 0 for a column of no
+// pgSendFunc. A result column of another type (a CAST to VARCHAR of a
+// date, in a query selected otherwise) is read as any other.
+func wireSendOID(c Column) uint32 {
+	switch pgSendFunc(c) {
+	case "date_send":
+		return oidDate
+	case "timestamp_send":
+		return oidTimestamp
+	case "timestamptz_send":
+		return oidTimestamptz
+	case "float8send":
+		return oidFloat8
+	case "textsend":
+		if sourceBase(c.SourceType) == "text" {
+			return oidText
+		}
+		return oidVarchar
+	}
+	return 0
+}
+
 // rowDecoderFor returns the row path's decoder of c, read as rowExpr
 // selects it on dialect (either form). It returns the values decoderFor's
 // decoder would return for the column selected as selectExpr says.

@@ -87,7 +87,11 @@ INSERT INTO %[1]s.t SELECT i, 'v' || i FROM generate_series(1, 5000) i;`)
 			t.Error("no session exports the resync's snapshot")
 			return
 		}
-		pgtest.Exec(t, db, fmt.Sprintf(`SELECT pg_terminate_backend(%d); UPDATE %s.t SET id = -1 WHERE id = 4500;`, pid, s))
+		// pg_terminate_backend only signals: the session is lost once it
+		// has exited (on a loaded machine a reader could import the
+		// snapshot meanwhile, and rightly read on in it).
+		pgtest.Exec(t, db, fmt.Sprintf(`SELECT pg_terminate_backend(%d, 10000)`, pid))
+		pgtest.Exec(t, db, fmt.Sprintf(`UPDATE %s.t SET id = -1 WHERE id = 4500`, s))
 		killed.Store(true)
 	})
 	logs := &logBuffer{}

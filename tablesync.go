@@ -28,6 +28,8 @@ type tableSync struct {
 
 	name     string
 	decoders []rowDecoder
+	// wireSend is wireSendOID of each column, for wire.go's reader.
+	wireSend []uint32
 
 	mu    sync.Mutex // guards prog while units run
 	state tableState
@@ -58,8 +60,10 @@ func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 	defer s.catch(StepSync, func(e error) { err = e })
 
 	s.decoders = make([]rowDecoder, len(t.Columns))
+	s.wireSend = make([]uint32, len(t.Columns))
 	for i, c := range t.Columns {
 		s.decoders[i] = rowDecoderFor(c, s.dialect)
+		s.wireSend[i] = wireSendOID(c)
 	}
 	s.loadState()
 	s.dropUnloadWithoutUnloader()
@@ -256,7 +260,9 @@ func (s *tableSync) chunkNullKeys(ctx context.Context) error {
 }
 
 func (s *tableSync) shape() *readShape {
-	return s.plan.shape(s.prog.Phase, s.prog, s.lookback(), s.dialect)
+	sh := s.plan.shape(s.prog.Phase, s.prog, s.lookback(), s.dialect)
+	sh.wire = s.dialect == DialectPostgres && s.e.pool.wires.seen()
+	return sh
 }
 
 // finish flushes the sink, ends a resync and saves the finished state.

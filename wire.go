@@ -17,6 +17,7 @@ import (
 	"math"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -98,7 +99,16 @@ func classifyFirstWrite(p []byte) wireHandshake {
 
 // wireConns maps each lib/pq connection of New's pool whose protocol can be
 // read here to its socket.
-type wireConns struct{ m sync.Map } // driver.Conn -> *bufferedConn
+type wireConns struct {
+	m    sync.Map    // driver.Conn -> *bufferedConn
+	plain atomic.Bool // a connection was added: the pool's are in the clear
+}
+
+// seen reports whether a connection of the pool was read in the clear:
+// the row path then selects the columns of pgSendFunc by name (wireExpr).
+// A connection that is not (sslmode prefer or allow, the server's answer
+// changed) reads those as lib/pq decodes them, which the decoders take too.
+func (w *wireConns) seen() bool { return w != nil && w.plain.Load() }
 
 // dialedKey is the context key under which sessionConnector asks the dialer
 // for the socket of the connection being opened (a **bufferedConn).
@@ -111,6 +121,7 @@ func (w *wireConns) add(dc driver.Conn, c *bufferedConn) {
 		return
 	}
 	w.m.Store(dc, c)
+	w.plain.Store(true)
 	c.onClose = func() { w.m.Delete(dc) }
 }
 
@@ -149,11 +160,15 @@ const (
 type wireColumn struct {
 	oid    uint32
 	binary bool
+	raw    bool // its binary form handed over as bytes (see wireSendOID)
 }
 
 // wireColumns returns the columns of a RowDescription, or false when one
 // has a type lib/pq parses in a way this reader does not repeat (see above).
-func wireColumns(body []byte, cols []wireColumn) ([]wireColumn, bool, error) {
+// The first columns of a row-path query are the table's: send holds the
+// wireSendOID of each (nil for any other query), and a column of that type
+// is read in binary and handed over as its bytes.
+func wireColumns(body []byte, cols []wireColumn, send []uint32) ([]wireColumn, bool, error) {
 	if len(body) < 2 {
 		return nil, false, errWireProtocol
 	}
@@ -168,6 +183,11 @@ func wireColumns(body []byte, cols []wireColumn) ([]wireColumn, bool, error) {
 		f := body[i+1:]
 		c := wireColumn{oid: binary.BigEndian.Uint32(f[6:10])}
 		body = f[18:]
+		if k := len(cols); k < len(send) && send[k] != 0 && send[k] == c.oid {
+			c.binary, c.raw = true, true
+			cols = append(cols, c)
+			continue
+		}
 		switch c.oid {
 		case oidDate, oidTime, oidTimestamp, oidTimestamptz, oidTimetz:
 			return nil, false, nil
@@ -231,7 +251,7 @@ type wireQuery struct {
 // handle); the connection is then idle as before. After any error but the
 // server's (an ErrorResponse, read through to ReadyForQuery) the socket is
 // closed (see closed), and a query given up half-way canceled first.
-func (c *bufferedConn) query(ctx context.Context, a *valueAlloc, q string, args []any, dest *[]driver.Value, each func([]driver.Value) error) (bool, error) {
+func (c *bufferedConn) query(ctx context.Context, a *valueAlloc, q string, args []any, send []uint32, dest *[]driver.Value, each func([]driver.Value) error) (bool, error) {
 	params, ok := wireArgs(args, c.params)
 	c.params = params
 	if !ok {
@@ -253,7 +273,7 @@ func (c *bufferedConn) query(ctx context.Context, a *valueAlloc, q string, args 
 		}
 	})
 	c.broken, c.gaveUp = true, false // until the exchange ends at ReadyForQuery
-	handled, err := c.run(a, q, params, dest, each)
+	handled, err := c.run(a, q, params, send, dest, each)
 	stop()
 	mu.Lock()
 	finished = true
@@ -281,7 +301,7 @@ func (c *bufferedConn) query(ctx context.Context, a *valueAlloc, q string, args 
 }
 
 // run is query's exchange.
-func (c *bufferedConn) run(a *valueAlloc, q string, params [][]byte, dest *[]driver.Value, each func([]driver.Value) error) (handled bool, err error) {
+func (c *bufferedConn) run(a *valueAlloc, q string, params [][]byte, send []uint32, dest *[]driver.Value, each func([]driver.Value) error) (handled bool, err error) {
 	c.out = c.out[:0]
 	c.begin('P')
 	c.cstring("")
@@ -312,7 +332,7 @@ func (c *bufferedConn) run(a *valueAlloc, q string, params [][]byte, dest *[]dri
 			// lib/pq sends a string to a bytea parameter hex-encoded.
 			decline = decline || hasByteaParam(body)
 		case 'T':
-			cols, decline, err = c.describe(body, decline)
+			cols, decline, err = c.describe(body, send, decline)
 			if err != nil {
 				return true, err
 			}
@@ -352,8 +372,8 @@ func hasByteaParam(body []byte) bool {
 
 // describe reads a RowDescription: the columns, or decline when lib/pq
 // should run the query.
-func (c *bufferedConn) describe(body []byte, decline bool) ([]wireColumn, bool, error) {
-	cols, ok, err := wireColumns(body, c.cols)
+func (c *bufferedConn) describe(body []byte, send []uint32, decline bool) ([]wireColumn, bool, error) {
+	cols, ok, err := wireColumns(body, c.cols, send)
 	if err != nil {
 		return nil, false, err
 	}
@@ -461,6 +481,11 @@ func (w *wireQuery) decode(a *valueAlloc, body []byte, dest []driver.Value) erro
 		}
 		v := body[:n:n]
 		body = body[n:]
+		if col.raw {
+			w.bytes[i] = v
+			dest[i] = box(bytesTypeWord, &w.bytes[i])
+			continue
+		}
 		switch col.oid {
 		case oidInt8, oidInt4, oidInt2:
 			var x int64

@@ -63,6 +63,13 @@ func keep(row []driver.Value) []any {
 // to lib/pq.
 func viaWire(ctx context.Context, t *testing.T, p *pool, conn *sql.Conn, q string, args []any, each func([]driver.Value) error) (handled bool, err error) {
 	t.Helper()
+	return viaWireSend(ctx, t, p, conn, q, args, nil, each)
+}
+
+// viaWireSend is viaWire for a row-path query whose first columns have the
+// wireSendOIDs send.
+func viaWireSend(ctx context.Context, t *testing.T, p *pool, conn *sql.Conn, q string, args []any, send []uint32, each func([]driver.Value) error) (handled bool, err error) {
+	t.Helper()
 	var a valueAlloc
 	var dest []driver.Value
 	var c *bufferedConn
@@ -70,7 +77,7 @@ func viaWire(ctx context.Context, t *testing.T, p *pool, conn *sql.Conn, q strin
 		if c = p.wires.lookup(dc); c == nil {
 			return errors.New("the pool's connection to the test server is not read in the clear")
 		}
-		handled, err = c.query(ctx, &a, q, args, &dest, each)
+		handled, err = c.query(ctx, &a, q, args, send, &dest, each)
 		return nil
 	})
 	if rerr != nil {
@@ -164,6 +171,34 @@ INSERT INTO %[1]s.w VALUES
 				if !sameValue(got[r][i], want[r][i]) {
 					t.Errorf("%s: row %d column %d: %T %.80v, lib/pq %T %.80v", c.q, r, i, got[r][i], got[r][i], want[r][i], want[r][i])
 				}
+			}
+		}
+	}
+	// The row path's columns of pgSendFunc, selected by name: their binary
+	// forms are the send functions' bytes, and a column of another type
+	// than the one expected (a date cast to text) is read as any other.
+	send := []uint32{oidDate, oidTimestamp, oidTimestamptz, oidFloat8, oidText, oidVarchar, oidDate, 0}
+	byName := "SELECT dt, ts, tz, f8, t, v, CAST(dt AS VARCHAR), k FROM " + s + ".w ORDER BY k"
+	bySend := "SELECT date_send(dt), timestamp_send(ts), timestamptz_send(tz), float8send(f8), textsend(t), textsend(v), CAST(dt AS VARCHAR), k FROM " + s + ".w ORDER BY k"
+	want, err := viaLibPQ(t, conn, bySend, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]any
+	if handled, err := viaWireSend(context.Background(), t, p, conn, byName, nil, send, func(row []driver.Value) error {
+		got = append(got, keep(row))
+		return nil
+	}); !handled || err != nil {
+		t.Fatalf("by name: handled %v, %v", handled, err)
+	}
+	for r := range want {
+		for i := range want[r] {
+			w := want[r][i]
+			if b, ok := w.([]byte); ok && len(b) == 0 && got[r][i] != nil {
+				w = got[r][i] // textsend('') is an empty bytea either way
+			}
+			if !sameValue(got[r][i], w) {
+				t.Errorf("by name: row %d column %d: %T %.60v, by send function %T %.60v", r, i, got[r][i], got[r][i], want[r][i], want[r][i])
 			}
 		}
 	}
