@@ -100,7 +100,7 @@ func classifyFirstWrite(p []byte) wireHandshake {
 // wireConns maps each lib/pq connection of New's pool whose protocol can be
 // read here to its socket.
 type wireConns struct {
-	m    sync.Map    // driver.Conn -> *bufferedConn
+	m     sync.Map    // driver.Conn -> *bufferedConn
 	plain atomic.Bool // a connection was added: the pool's are in the clear
 }
 
