@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/lib/pq/oid"
 )
 
 // unit reads one part of a table's phase, on a connection of its own:
@@ -41,8 +43,8 @@ type unit struct {
 	page    [][]any
 	backing []any
 	dest    []driver.Value
-	send    []uint32 // the table's wireSend during a rowQuery
-	ranks   []int64  // the server's rank of each row of a ranked page
+	send    []oid.Oid // the table's wireSend during a rowQuery
+	ranks   []int64   // the server's rank of each row of a ranked page
 	// sizes is the rowBytes of each row of page, taken once as it is
 	// decoded: the batch budget and the byte counts of Stats both use it.
 	sizes []int64

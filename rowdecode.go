@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lib/pq/oid"
 	"github.com/seed2085993a/redshiftsync/internal/sqlident"
 )
 
@@ -123,21 +124,21 @@ func wireExpr(c Column, dialect Dialect) string {
 // for rowDecoderFor's decoder of that form; 0 for a column of no
 // pgSendFunc. A result column of another type (a CAST to VARCHAR of a
 // date, in a query selected otherwise) is read as any other.
-func wireSendOID(c Column) uint32 {
+func wireSendOID(c Column) oid.Oid {
 	switch pgSendFunc(c) {
 	case "date_send":
-		return oidDate
+		return oid.T_date
 	case "timestamp_send":
-		return oidTimestamp
+		return oid.T_timestamp
 	case "timestamptz_send":
-		return oidTimestamptz
+		return oid.T_timestamptz
 	case "float8send":
-		return oidFloat8
+		return oid.T_float8
 	case "textsend":
 		if sourceBase(c.SourceType) == "text" {
-			return oidText
+			return oid.T_text
 		}
-		return oidVarchar
+		return oid.T_varchar
 	}
 	return 0
 }

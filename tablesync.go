@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lib/pq/oid"
 )
 
 // tableSync runs one table's sync within a Run. Its read units (one, or one
@@ -29,7 +31,7 @@ type tableSync struct {
 	name     string
 	decoders []rowDecoder
 	// wireSend is wireSendOID of each column, for wire.go's reader.
-	wireSend []uint32
+	wireSend []oid.Oid
 
 	mu    sync.Mutex // guards prog while units run
 	state tableState
@@ -60,7 +62,7 @@ func (s *tableSync) run(ctx context.Context) (rows int64, err error) {
 	defer s.catch(StepSync, func(e error) { err = e })
 
 	s.decoders = make([]rowDecoder, len(t.Columns))
-	s.wireSend = make([]uint32, len(t.Columns))
+	s.wireSend = make([]oid.Oid, len(t.Columns))
 	for i, c := range t.Columns {
 		s.decoders[i] = rowDecoderFor(c, s.dialect)
 		s.wireSend[i] = wireSendOID(c)

@@ -22,6 +22,7 @@ import (
 	"unsafe"
 
 	"github.com/lib/pq"
+	"github.com/lib/pq/oid"
 	"github.com/lib/pq/pqerror"
 )
 
@@ -136,29 +137,9 @@ func (w *wireConns) lookup(dc any) *bufferedConn {
 	return nil
 }
 
-// Object IDs of the types the wire reader decodes (pg_type.dat).
-const (
-	oidBool        = 16
-	oidBytea       = 17
-	oidChar        = 18
-	oidInt8        = 20
-	oidInt2        = 21
-	oidInt4        = 23
-	oidText        = 25
-	oidFloat4      = 700
-	oidFloat8      = 701
-	oidBpchar      = 1042
-	oidVarchar     = 1043
-	oidDate        = 1082
-	oidTime        = 1083
-	oidTimestamp   = 1114
-	oidTimestamptz = 1184
-	oidTimetz      = 1266
-)
-
 // wireColumn is how one result column is read.
 type wireColumn struct {
-	oid    uint32
+	oid    oid.Oid
 	binary bool
 	raw    bool // its binary form handed over as bytes (see wireSendOID)
 }
@@ -168,7 +149,7 @@ type wireColumn struct {
 // The first columns of a row-path query are the table's: send holds the
 // wireSendOID of each (nil for any other query), and a column of that type
 // is read in binary and handed over as its bytes.
-func wireColumns(body []byte, cols []wireColumn, send []uint32) ([]wireColumn, bool, error) {
+func wireColumns(body []byte, cols []wireColumn, send []oid.Oid) ([]wireColumn, bool, error) {
 	if len(body) < 2 {
 		return nil, false, errWireProtocol
 	}
@@ -181,7 +162,7 @@ func wireColumns(body []byte, cols []wireColumn, send []uint32) ([]wireColumn, b
 			return nil, false, errWireProtocol
 		}
 		f := body[i+1:]
-		c := wireColumn{oid: binary.BigEndian.Uint32(f[6:10])}
+		c := wireColumn{oid: oid.Oid(binary.BigEndian.Uint32(f[6:10]))}
 		body = f[18:]
 		if k := len(cols); k < len(send) && send[k] != 0 && send[k] == c.oid {
 			c.binary, c.raw = true, true
@@ -189,9 +170,9 @@ func wireColumns(body []byte, cols []wireColumn, send []uint32) ([]wireColumn, b
 			continue
 		}
 		switch c.oid {
-		case oidDate, oidTime, oidTimestamp, oidTimestamptz, oidTimetz:
+		case oid.T_date, oid.T_time, oid.T_timestamp, oid.T_timestamptz, oid.T_timetz:
 			return nil, false, nil
-		case oidBool, oidBytea, oidInt8, oidInt2, oidInt4, oidFloat8:
+		case oid.T_bool, oid.T_bytea, oid.T_int8, oid.T_int2, oid.T_int4, oid.T_float8:
 			c.binary = true
 		}
 		cols = append(cols, c)
@@ -251,7 +232,7 @@ type wireQuery struct {
 // handle); the connection is then idle as before. After any error but the
 // server's (an ErrorResponse, read through to ReadyForQuery) the socket is
 // closed (see closed), and a query given up half-way canceled first.
-func (c *bufferedConn) query(ctx context.Context, a *valueAlloc, q string, args []any, send []uint32, dest *[]driver.Value, each func([]driver.Value) error) (bool, error) {
+func (c *bufferedConn) query(ctx context.Context, a *valueAlloc, q string, args []any, send []oid.Oid, dest *[]driver.Value, each func([]driver.Value) error) (bool, error) {
 	params, ok := wireArgs(args, c.params)
 	c.params = params
 	if !ok {
@@ -301,7 +282,7 @@ func (c *bufferedConn) query(ctx context.Context, a *valueAlloc, q string, args 
 }
 
 // run is query's exchange.
-func (c *bufferedConn) run(a *valueAlloc, q string, params [][]byte, send []uint32, dest *[]driver.Value, each func([]driver.Value) error) (handled bool, err error) {
+func (c *bufferedConn) run(a *valueAlloc, q string, params [][]byte, send []oid.Oid, dest *[]driver.Value, each func([]driver.Value) error) (handled bool, err error) {
 	c.out = c.out[:0]
 	c.begin('P')
 	c.cstring("")
@@ -363,7 +344,7 @@ func hasByteaParam(body []byte) bool {
 	}
 	n := int(binary.BigEndian.Uint16(body))
 	for i := range n {
-		if o := 2 + 4*i; o+4 <= len(body) && binary.BigEndian.Uint32(body[o:]) == oidBytea {
+		if o := 2 + 4*i; o+4 <= len(body) && oid.Oid(binary.BigEndian.Uint32(body[o:])) == oid.T_bytea {
 			return true
 		}
 	}
@@ -372,7 +353,7 @@ func hasByteaParam(body []byte) bool {
 
 // describe reads a RowDescription: the columns, or decline when lib/pq
 // should run the query.
-func (c *bufferedConn) describe(body []byte, send []uint32, decline bool) ([]wireColumn, bool, error) {
+func (c *bufferedConn) describe(body []byte, send []oid.Oid, decline bool) ([]wireColumn, bool, error) {
 	cols, ok, err := wireColumns(body, c.cols, send)
 	if err != nil {
 		return nil, false, err
@@ -487,7 +468,7 @@ func (w *wireQuery) decode(a *valueAlloc, body []byte, dest []driver.Value) erro
 			continue
 		}
 		switch col.oid {
-		case oidInt8, oidInt4, oidInt2:
+		case oid.T_int8, oid.T_int4, oid.T_int2:
 			var x int64
 			switch len(v) {
 			case 8:
@@ -500,23 +481,23 @@ func (w *wireQuery) decode(a *valueAlloc, body []byte, dest []driver.Value) erro
 				return errWireProtocol
 			}
 			dest[i] = a.int(x)
-		case oidFloat8:
+		case oid.T_float8:
 			if len(v) != 8 {
 				return errWireProtocol
 			}
 			dest[i] = a.float(math.Float64frombits(binary.BigEndian.Uint64(v)))
-		case oidBool:
+		case oid.T_bool:
 			if len(v) != 1 {
 				return errWireProtocol
 			}
 			dest[i] = v[0] != 0
-		case oidFloat4: // text, parsed as lib/pq parses it
+		case oid.T_float4: // text, parsed as lib/pq parses it
 			f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(v), len(v)), 64)
 			if err != nil {
 				return errors.New("pq: " + err.Error())
 			}
 			dest[i] = a.float(f)
-		case oidText, oidVarchar, oidBpchar, oidChar:
+		case oid.T_text, oid.T_varchar, oid.T_bpchar, oid.T_char:
 			dest[i] = a.string(v)
 		default:
 			// The bytes as read, as lib/pq hands them over: the value is

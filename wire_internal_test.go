@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+	"github.com/lib/pq/oid"
 	"github.com/seed2085993a/redshiftsync/internal/pgtest"
 )
 
@@ -68,7 +69,7 @@ func viaWire(ctx context.Context, t *testing.T, p *pool, conn *sql.Conn, q strin
 
 // viaWireSend is viaWire for a row-path query whose first columns have the
 // wireSendOIDs send.
-func viaWireSend(ctx context.Context, t *testing.T, p *pool, conn *sql.Conn, q string, args []any, send []uint32, each func([]driver.Value) error) (handled bool, err error) {
+func viaWireSend(ctx context.Context, t *testing.T, p *pool, conn *sql.Conn, q string, args []any, send []oid.Oid, each func([]driver.Value) error) (handled bool, err error) {
 	t.Helper()
 	var a valueAlloc
 	var dest []driver.Value
@@ -177,7 +178,7 @@ INSERT INTO %[1]s.w VALUES
 	// The row path's columns of pgSendFunc, selected by name: their binary
 	// forms are the send functions' bytes, and a column of another type
 	// than the one expected (a date cast to text) is read as any other.
-	send := []uint32{oidDate, oidTimestamp, oidTimestamptz, oidFloat8, oidText, oidVarchar, oidDate, 0}
+	send := []oid.Oid{oid.T_date, oid.T_timestamp, oid.T_timestamptz, oid.T_float8, oid.T_text, oid.T_varchar, oid.T_date, 0}
 	byName := "SELECT dt, ts, tz, f8, t, v, CAST(dt AS VARCHAR), k FROM " + s + ".w ORDER BY k"
 	bySend := "SELECT date_send(dt), timestamp_send(ts), timestamptz_send(tz), float8send(f8), textsend(t), textsend(v), CAST(dt AS VARCHAR), k FROM " + s + ".w ORDER BY k"
 	want, err := viaLibPQ(t, conn, bySend, nil)
