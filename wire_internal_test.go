@@ -378,9 +378,6 @@ func TestWireGiveUp(t *testing.T) {
 // decoded without a heap allocation per value (lib/pq makes one for nearly
 // every value).
 func TestWireRowAllocations(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates on its own")
-	}
 	p := wirePool(t)
 	conn := wireConn(t, p)
 	const rows = 200000

@@ -1,5 +1,0 @@
-//go:build !race
-
-package redshiftsync
-
-const raceEnabled = false
