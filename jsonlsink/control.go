@@ -78,7 +78,7 @@ func appendControl(b []byte, value string, at time.Time) []byte {
 	b = append(b, ',')
 	b = appendString(b, AtKey)
 	b = append(b, ':', '"')
-	b = appendDateTime(b, at.UTC())
+	b = appendDateTime(b, at.UTC(), new(civilDay))
 	return append(b, 'Z', '"', '}', '\n')
 }
 

@@ -25,6 +25,25 @@ type encoder struct {
 	line []byte
 	// compact is scratch space for JSON values that must be compacted.
 	compact bytes.Buffer
+	// day is the last date converted, which the next is often the same
+	// as (a row's timestamps, neighbouring rows' dates).
+	day civilDay
+}
+
+// civilDay caches civilFromDays of one day. Its zero value holds
+// 1970-01-01, day 0, which is right.
+type civilDay struct {
+	days              int64
+	year, month, mday int
+}
+
+// date returns civilFromDays(days).
+func (c *civilDay) date(days int64) (year, month, day int) {
+	if days != c.days || c.year == 0 {
+		c.days = days
+		c.year, c.month, c.mday = civilFromDays(days)
+	}
+	return c.year, c.month, c.mday
 }
 
 // setColumns encodes the column keys of table.
@@ -96,15 +115,15 @@ func (e *encoder) appendValue(b []byte, c *redshiftsync.Column, v any) ([]byte, 
 		switch c.Type {
 		case redshiftsync.TypeNaiveDate:
 			b = append(b, '"')
-			b, _ = appendWallDate(b, v)
+			b, _ = appendWallDate(b, v, &e.day)
 			return append(b, '"'), nil
 		case redshiftsync.TypeNaiveDateTime:
 			b = append(b, '"')
-			b = appendDateTime(b, v)
+			b = appendDateTime(b, v, &e.day)
 			return append(b, '"'), nil
 		case redshiftsync.TypeUTCDateTime:
 			b = append(b, '"')
-			b = appendDateTime(b, v.UTC())
+			b = appendDateTime(b, v.UTC(), &e.day)
 			return append(b, 'Z', '"'), nil
 		}
 		return b, e.timeError(c)
@@ -209,8 +228,8 @@ func (e *encoder) appendJSON(b []byte, raw json.RawMessage) []byte {
 // JSONL sync had this function at 4.7%): the seconds of the wall clock since
 // 1970 (t.Unix plus the zone's offset, one zone look-up) give the day number
 // and the second of the day; civilFromDays turns the day into the date.
-func appendDateTime(b []byte, t time.Time) []byte {
-	b, sod := appendWallDate(b, t)
+func appendDateTime(b []byte, t time.Time, day *civilDay) []byte {
+	b, sod := appendWallDate(b, t, day)
 	hh, mm, ss := int(sod/3600), int(sod/60%60), int(sod%60)
 	us := t.Nanosecond() / 1000
 	return append(b, 'T',
@@ -225,15 +244,16 @@ func appendDateTime(b []byte, t time.Time) []byte {
 // appendWallDate appends the date of t's wall clock as appendDate does
 // ("YYYY-MM-DD", expanded years outside 1..9999) and returns the second of
 // the day, from one count of seconds (see appendDateTime): for a NAIVE_DATE
-// it replaces t.Date, which converts t on its own.
-func appendWallDate(b []byte, t time.Time) ([]byte, int64) {
+// it replaces t.Date, which converts t on its own. day remembers the last
+// day converted.
+func appendWallDate(b []byte, t time.Time, day *civilDay) ([]byte, int64) {
 	_, off := t.Zone()
 	sec := t.Unix() + int64(off)
 	days, sod := sec/86400, sec%86400
 	if sod < 0 {
 		days, sod = days-1, sod+86400
 	}
-	y, m, d := civilFromDays(days)
+	y, m, d := day.date(days)
 	if y >= 1 && y <= 9999 {
 		b = append(b, twoDigits[2*(y/100)], twoDigits[2*(y/100)+1], twoDigits[2*(y%100)], twoDigits[2*(y%100)+1], '-')
 	} else {

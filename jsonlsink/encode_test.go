@@ -314,13 +314,17 @@ func dateTimeZones(t testing.TB) []*time.Location {
 	return zs
 }
 
+// checkDay is the day cache the checks share, so that it is both hit (a
+// time of the day before) and missed across them.
+var checkDay civilDay
+
 func checkDateTime(t testing.TB, tm time.Time) {
-	got, want := appendDateTime(nil, tm), appendDateTimeRef(nil, tm)
+	got, want := appendDateTime(nil, tm, &checkDay), appendDateTimeRef(nil, tm)
 	if string(got) != string(want) {
 		t.Fatalf("appendDateTime(%v (unix %d)) = %s, want %s", tm, tm.Unix(), got, want)
 	}
 	y, m, d := tm.Date()
-	gotDate, _ := appendWallDate(nil, tm)
+	gotDate, _ := appendWallDate(nil, tm, &checkDay)
 	if wantDate := appendDate(nil, y, m, d); string(gotDate) != string(wantDate) {
 		t.Fatalf("appendWallDate(%v (unix %d)) = %s, want %s", tm, tm.Unix(), gotDate, wantDate)
 	}
@@ -386,7 +390,7 @@ func BenchmarkAppendDateTime(b *testing.B) {
 	tm := time.Date(2024, 1, 31, 13, 45, 1, 123456000, time.UTC)
 	var buf []byte
 	for b.Loop() {
-		buf = appendDateTime(buf[:0], tm)
+		buf = appendDateTime(buf[:0], tm, new(civilDay))
 	}
 }
 
