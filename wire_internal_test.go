@@ -424,3 +424,34 @@ func TestClassifyFirstWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestWireSSLModePrefer: with sslmode=prefer (the default for a local host)
+// against a server without TLS, lib/pq asks for TLS, is refused and starts
+// in the clear: the wire reader reads that connection.
+func TestWireSSLModePrefer(t *testing.T) {
+	u := pgtest.URL(t)
+	q := u.Query()
+	q.Set("sslmode", "prefer")
+	u.RawQuery = q.Encode()
+	var ssl string
+	if err := pgtest.Open(t).QueryRow(`SELECT current_setting('ssl')`).Scan(&ssl); err != nil || ssl != "off" {
+		t.Skipf("the test server has ssl = %q (%v): this test needs one without TLS", ssl, err)
+	}
+	cfg, err := ConfigFromURL(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := openPool(cfg.WithDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.db.Close()
+	conn := wireConn(t, p)
+	var got []any
+	if handled, err := viaWire(context.Background(), t, p, conn, "SELECT 42::int8", nil, func(row []driver.Value) error { got = keep(row); return nil }); !handled || err != nil || !reflect.DeepEqual(got, []any{int64(42)}) {
+		t.Fatalf("handled %v, %v, %v", handled, got, err)
+	}
+	if !p.wires.seen() {
+		t.Error("the pool does not know its connections are read in the clear")
+	}
+}
