@@ -309,6 +309,10 @@ func (c *bufferedConn) run(a *valueAlloc, q string, params [][]byte, send []oid.
 		}
 		switch t {
 		case '1', 'N', 'S':
+			// A notice is dropped, as lib/pq drops it without a handler;
+			// a ParameterStatus comes only with a change of a reported
+			// setting (TimeZone, DateStyle...), which no query run here
+			// makes (the session sets them once, through lib/pq).
 		case 't':
 			// lib/pq sends a string to a bytea parameter hex-encoded.
 			decline = decline || hasByteaParam(body)
