@@ -1,6 +1,8 @@
 // This file holds the read buffer under lib/pq: a dialer whose connections
 // read the socket in large pieces, so that streaming rows costs a read
-// system call per 64 KiB instead of per 4 KiB (lib/pq's own buffer).
+// system call per 64 KiB instead of per 4 KiB (lib/pq's own buffer). The
+// same connections tell whether they started in the clear and keep the
+// server's cancellation key, for wire.go's reader.
 
 package redshiftsync
 
