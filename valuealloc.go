@@ -58,6 +58,7 @@ var (
 	stringTypeWord  = typeWord("")
 	decimalTypeWord = typeWord(Decimal(""))
 	floatTypeWord   = typeWord(float64(0))
+	intTypeWord     = typeWord(int64(0))
 )
 
 // box returns the interface value of dynamic type typ (a type word of this
@@ -111,4 +112,12 @@ func (a *valueAlloc) bytesText(b []byte) string {
 	a.text = a.text[n:]
 	copy(dst, b)
 	return unsafe.String(&dst[0], n)
+}
+
+// int returns x as an any.
+func (a *valueAlloc) int(x int64) any {
+	if x >= 0 && x < 256 {
+		return x // the runtime boxes these without allocating
+	}
+	return boxIn(&a.ints, intTypeWord, x)
 }
