@@ -2,6 +2,7 @@ package jsonlsink
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -207,6 +208,38 @@ func TestEncodeRowShape(t *testing.T) {
 	}
 	if _, err := e.encodeRow([]any{int64(1), "x", true, 4}); err == nil {
 		t.Fatal("long row: no error")
+	}
+}
+
+// TestEncodeRowDayPerColumn encodes rows whose date and timestamp columns
+// move through days independently, and in the same column back and forth,
+// so that each column's remembered day is both hit and missed, and checks
+// every line against time.Format.
+func TestEncodeRowDayPerColumn(t *testing.T) {
+	var e encoder
+	e.setColumns(&redshiftsync.Table{Schema: "s", Name: "t", Columns: []redshiftsync.Column{
+		{Name: "dt", Type: redshiftsync.TypeNaiveDate},
+		{Name: "ts", Type: redshiftsync.TypeNaiveDateTime},
+		{Name: "tstz", Type: redshiftsync.TypeUTCDateTime},
+		{Name: "dt2", Type: redshiftsync.TypeNaiveDate},
+	}})
+	base := time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)
+	east := time.FixedZone("east", 13*3600)
+	for g := range 3000 {
+		dt := date(2000, 1, 1).AddDate(0, 0, g%9131*37%9131)                                   // a new day every row
+		ts := base.Add(time.Duration(g) * 17 * time.Minute)                                    // a day every 85 rows
+		tstz := base.Add(time.Duration(g*13) * time.Minute).In(east)                           // its wall day is not its UTC day
+		dt2 := date(1999, 12, 31).AddDate(0, 0, (g/7)%3-1).Add(time.Duration(g%5) * time.Hour) // back and forth
+		line, err := e.encodeRow([]any{dt, ts, tstz, dt2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf(`{"dt":"%s","ts":"%s","tstz":"%s","dt2":"%s"}`+"\n",
+			dt.Format("2006-01-02"), ts.Format("2006-01-02T15:04:05.000000"),
+			tstz.UTC().Format("2006-01-02T15:04:05.000000Z"), dt2.Format("2006-01-02"))
+		if string(line) != want {
+			t.Fatalf("row %d: got  %s want %s", g, line, want)
+		}
 	}
 }
 

@@ -83,6 +83,7 @@ func (tf *tableFile) appendTombstone(b []byte, key redshiftsync.Key) ([]byte, er
 	}
 	start := len(b)
 	b = append(b, '{')
+	var day civilDay
 	for i, v := range key {
 		if v == nil {
 			return b[:start], fmt.Errorf("jsonlsink: table %s: key %v: key column %q is NULL", tf.enc.table, key, tf.keyCols[i].Name)
@@ -90,7 +91,7 @@ func (tf *tableFile) appendTombstone(b []byte, key redshiftsync.Key) ([]byte, er
 		b = appendString(b, tf.keyCols[i].Name)
 		b = append(b, ':')
 		var err error
-		if b, err = tf.enc.appendValue(b, &tf.keyCols[i], v); err != nil {
+		if b, err = tf.enc.appendValue(b, &tf.keyCols[i], v, &day); err != nil {
 			return b[:start], fmt.Errorf("jsonlsink: table %s: key %v: %w", tf.enc.table, key, err)
 		}
 		b = append(b, ',')
