@@ -251,9 +251,10 @@ const (
 // benchCase is one measured case and its samples.
 type benchCase struct {
 	ID, Group, What, Table string
-	Kind                   string // a kind of child, or kindPsql, kindCopyFile, kindBasic
-	Job                    job    // for a child
-	Ref                    string // the case its time is divided by, "" for none
+	Kind                   string   // a kind of child, or kindPsql, kindCopyFile, kindBasic
+	Job                    job      // for a child
+	Args                   []string // more arguments of examples/basic
+	Ref                    string   // the case its time is divided by, "" for none
 	Samples                []sample
 }
 
@@ -277,6 +278,8 @@ func allCases(ts map[string]table, want []string, tmp string) []*benchCase {
 		x("lib-p4", "part", "as lib, Partitions 4, 4 workers", "wide", "copy-null", job{CkptRows: 50_000, Partitions: 4}),
 		x("jsonl", "jsonl", "Extractor into jsonlsink, one reader", "wide", "copy-null", job{JSONL: jsonlDir}),
 		{ID: "basic", Group: "jsonl", What: "examples/basic (its defaults) into JSONL files", Table: "wide", Kind: kindBasic, Ref: "copy-file"},
+		{ID: "basic-ckpt-end", Group: "jsonl", What: "as basic, `-checkpoint-every 100000000`: one checkpoint, at the end (what the durable checkpoints cost)", Table: "wide", Kind: kindBasic,
+			Args: []string{"-checkpoint-every", "100000000"}, Ref: "basic"},
 		{ID: "basic-1m", Group: "jsonl", What: "examples/basic, on the smaller table", Table: "wide_1m", Kind: kindBasic},
 		x("noop", "noop", "Extractor, incremental sync that finds nothing new", "wide_inc", "", job{LoadState: filepath.Join(tmp, "inc-state.json")}),
 	}
@@ -351,7 +354,7 @@ func (r *runner) run(ctx context.Context, c *benchCase) (s sample, err error) {
 		os.Remove(path)
 	case kindBasic:
 		dir := filepath.Join(r.tmp, "basic-out")
-		cmd := exec.CommandContext(ctx, r.basic, "-schema", schema, "-tables", c.Table, "-out", dir, "-progress", "off")
+		cmd := exec.CommandContext(ctx, r.basic, append([]string{"-schema", schema, "-tables", c.Table, "-out", dir, "-progress", "off"}, c.Args...)...)
 		cmd.Dir = r.tmp // no configuration.json there: the PG* variables it is given
 		s, err = r.process(ctx, cmd, "")
 		if err == nil {
